@@ -1,0 +1,100 @@
+// `npm run demo`: the example services, the gateway in front of them on embedded defaults (no Redis,
+// no Kafka), a little sample traffic and a table of what went where. `--once` exits after the
+// traffic; otherwise the gateway keeps running until Ctrl-C.
+import { parseArgs } from 'node:util'
+import { FicusError } from '../src/errors.ts'
+import { readSettings, startGateway } from '../src/main.ts'
+import { startExampleServices } from './example-services.ts'
+
+interface Sample {
+  readonly method: 'GET' | 'POST'
+  readonly path: string
+  readonly body?: unknown
+  readonly note: string
+}
+
+const SAMPLES: readonly Sample[] = [
+  { method: 'GET', path: '/pas/v1/policy/P-1001/status', note: 'ACTV on legacy, ACTIVE in the Policy context' },
+  { method: 'GET', path: '/pas/v1/policy/P-1004/status', note: 'PNDC: a legacy code with no translation yet' },
+  { method: 'GET', path: '/pas/v1/policy/P-9999/status', note: 'unknown policy' },
+  { method: 'GET', path: '/pas/v1/billing/P-1001/eligibility', note: 'billing already moved to the Billing context' },
+  { method: 'GET', path: '/pas/v1/billing/P-1006/eligibility', note: 'small arrears: the sides disagree (conflict)' },
+  { method: 'GET', path: '/pas/v1/policy/P-1003/claims/lodgement-check?loss_date=2024-05-01', note: 'lapsed policy' },
+  { method: 'POST', path: '/pas/v1/claims', body: { pol_no: 'P-1001', loss_dt: '2026-11-20' }, note: 'lodging a claim' },
+  { method: 'GET', path: '/pas/v1/agents/A-77', note: 'no slice claims agents: falls through to legacy' },
+]
+
+interface Outcome {
+  readonly sample: Sample
+  readonly status: number
+  readonly slice: string
+  readonly authority: string
+  readonly servedBy: string
+}
+
+async function send(base: string, sample: Sample): Promise<Outcome> {
+  const response = await fetch(base + sample.path, {
+    method: sample.method,
+    ...(sample.body === undefined ? {} : { body: JSON.stringify(sample.body), headers: { 'content-type': 'application/json' } }),
+  })
+  await response.arrayBuffer()
+  return {
+    sample,
+    status: response.status,
+    slice: response.headers.get('x-ficus-slice') ?? '(fallthrough)',
+    authority: response.headers.get('x-ficus-authority') ?? '?',
+    servedBy: response.headers.get('x-served-by') ?? '?',
+  }
+}
+
+function table(outcomes: readonly Outcome[]): string {
+  const header = ['REQUEST', 'SLICE', 'SIDE', 'ANSWERED BY', 'STATUS', 'WHY IT IS HERE']
+  const rows = [header, ...outcomes.map((o) => [`${o.sample.method} ${o.sample.path}`, o.slice, o.authority, o.servedBy, String(o.status), o.sample.note])]
+  const widths = header.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)))
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')
+}
+
+async function run(): Promise<number> {
+  const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } }, allowPositionals: false })
+  const examples = await startExampleServices({ ephemeral: true })
+  const env = { ...process.env, ...examples.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }
+  // routes.config.ts reads the example services' addresses from the environment.
+  Object.assign(process.env, examples.env)
+  let gateway
+  try {
+    gateway = await startGateway(readSettings(env, { isTTY: process.stdout.isTTY }))
+  } catch (err) {
+    await examples.close()
+    throw err
+  }
+
+  const outcomes: Outcome[] = []
+  for (const sample of SAMPLES) outcomes.push(await send(gateway.url, sample))
+  const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
+  process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes)}\n\n`)
+  process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}\n`)
+
+  const stop = async (): Promise<void> => {
+    await gateway.close()
+    await examples.close()
+  }
+  if (values.once) {
+    await stop()
+    return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1
+  }
+  process.stdout.write(`\nThe gateway keeps running on ${gateway.url} — try:\n  curl -i ${gateway.url}/pas/v1/policy/P-1002/status\nCtrl-C to stop.\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+  await stop()
+  return 0
+}
+
+try {
+  process.exitCode = await run()
+} catch (err) {
+  if (!(err instanceof FicusError)) throw err
+  process.stderr.write(`demo: ${err.code}: ${err.message}\n`)
+  process.exitCode = 1
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify'
+import { createBillingContext } from './billing-context.ts'
+import { createClaimsContext } from './claims-context.ts'
+import { createLegacyPas } from './legacy-pas.ts'
+import { createPolicyContext } from './policy-context.ts'
+
+/** Each example service, the environment variable routes.config.ts reads its URL from, and its default port. */
+export const EXAMPLE_SERVICES = [
+  { name: 'legacy-pas', env: 'LEGACY_PAS_URL', port: 4101, create: createLegacyPas },
+  { name: 'policy-context', env: 'POLICY_CONTEXT_URL', port: 4102, create: createPolicyContext },
+  { name: 'billing-context', env: 'BILLING_CONTEXT_URL', port: 4103, create: createBillingContext },
+  { name: 'claims-context', env: 'CLAIMS_CONTEXT_URL', port: 4104, create: createClaimsContext },
+] as const
+
+export interface RunningExamples {
+  /** Service name → base URL. */
+  readonly urls: Readonly<Record<string, string>>
+  /** Environment variable → base URL, ready to hand to routes.config.ts. */
+  readonly env: Readonly<Record<string, string>>
+  close(): Promise<void>
+}
+
+/** Starts every example service on 127.0.0.1: on its default port, or on free ports with `ephemeral`. */
+export async function startExampleServices(options: { ephemeral?: boolean } = {}): Promise<RunningExamples> {
+  const apps: FastifyInstance[] = []
+  const urls: Record<string, string> = {}
+  const env: Record<string, string> = {}
+  try {
+    for (const service of EXAMPLE_SERVICES) {
+      const app = service.create()
+      apps.push(app)
+      const url = await app.listen({ host: '127.0.0.1', port: options.ephemeral === true ? 0 : service.port })
+      urls[service.name] = url
+      env[service.env] = url
+    }
+  } catch (err) {
+    await Promise.all(apps.map((app) => app.close()))
+    throw err
+  }
+  return { urls, env, close: async () => {
+      await Promise.all(apps.map((app) => app.close()))
+    }, }
+}

@@ -1,0 +1,65 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { AGENTS, findPolicy, LEGACY_ARREARS_TOLERANCE_CENTS, legacyAmount, legacyDate } from './policy-data.ts'
+
+const NOT_FOUND = { err_cd: 'E404', err_msg: 'POLICY NOT FOUND' }
+
+/**
+ * The legacy policy-administration platform ("PAS"): overloaded status codes, snake_case fields,
+ * compact dates and amounts as strings. It also serves endpoints no slice has claimed yet.
+ */
+export function createLegacyPas(): FastifyInstance {
+  const app = Fastify({ logger: false })
+  let claimSequence = 5000
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-served-by', 'legacy-pas')
+  })
+
+  app.get<{ Params: { polNo: string } }>('/pas/v1/policy/:polNo/status', async (request, reply) => {
+    const policy = findPolicy(request.params.polNo)
+    if (!policy) return reply.code(404).send(NOT_FOUND)
+    return {
+      pol_no: policy.number,
+      stat_cd: policy.legacyStatus,
+      eff_dt: legacyDate(policy.start),
+      exp_dt: legacyDate(policy.end),
+      holder: { name: policy.holder },
+      prem_amt: legacyAmount(policy.premiumCents),
+      generated_at: new Date().toISOString(),
+    }
+  })
+
+  app.get<{ Params: { polNo: string } }>('/pas/v1/billing/:polNo/eligibility', async (request, reply) => {
+    const policy = findPolicy(request.params.polNo)
+    if (!policy) return reply.code(404).send(NOT_FOUND)
+    const eligible = policy.legacyStatus === 'ACTV' && policy.arrearsCents <= LEGACY_ARREARS_TOLERANCE_CENTS
+    return { pol_no: policy.number, elig_flg: eligible ? 'Y' : 'N', arrs_amt: legacyAmount(policy.arrearsCents) }
+  })
+
+  app.get<{ Params: { polNo: string }; Querystring: { loss_date?: string } }>(
+    '/pas/v1/policy/:polNo/claims/lodgement-check',
+    async (request, reply) => {
+      const policy = findPolicy(request.params.polNo)
+      if (!policy) return reply.code(404).send(NOT_FOUND)
+      const lossDate = request.query.loss_date ?? new Date().toISOString().slice(0, 10)
+      const inTerm = lossDate >= policy.start && lossDate <= policy.end
+      const reason = policy.legacyStatus === 'LAPS' ? 'LAPSED' : policy.legacyStatus === 'SUSP' ? 'SUSPENDED' : inTerm ? null : 'OUT_OF_TERM'
+      return { pol_no: policy.number, lodge_ok: reason === null ? 'Y' : 'N', rsn_cd: reason }
+    },
+  )
+
+  app.post<{ Body: { pol_no?: string; loss_dt?: string } }>('/pas/v1/claims', async (request, reply) => {
+    const policy = findPolicy(request.body?.pol_no ?? '')
+    if (!policy) return reply.code(422).send({ err_cd: 'E422', err_msg: 'POL_NO INVALID' })
+    claimSequence += 1
+    return reply.code(201).send({ clm_no: `C-${claimSequence}`, pol_no: policy.number, loss_dt: request.body.loss_dt ?? null })
+  })
+
+  app.get<{ Params: { agentId: string } }>('/pas/v1/agents/:agentId', async (request, reply) => {
+    const name = AGENTS[request.params.agentId]
+    if (!name) return reply.code(404).send({ err_cd: 'E404', err_msg: 'AGENT NOT FOUND' })
+    return { agent_id: request.params.agentId, agent_nm: name }
+  })
+
+  app.get('/pas/v1/health', () => ({ status: 'UP' }))
+  return app
+}

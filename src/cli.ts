@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
+import type { GatewayConfig } from './config/types.ts'
+import { FicusError, isFicusError } from './errors.ts'
+import { readSettings, startGateway } from './main.ts'
+
+const USAGE = `Usage: ficus <command> [options]
+
+Commands:
+  start [--config FILE]   run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
+  validate [FILE]         check a routes config and print its route table
+  help                    show this text
+  version                 print the version
+
+Environment: PORT (8080), HOST (0.0.0.0), LOG_LEVEL (info), FICUS_CONFIG, FICUS_DATA_DIR (./data),
+FICUS_INSTANCE_ID. See README.md for the full reference.
+`
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  readonly stderr: NodeJS.WritableStream
+  readonly cwd: string
+}
+
+const defaultIo: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }
+
+function usageError(message: string): FicusError {
+  return new FicusError('FICUS_ERR_CLI_USAGE', `${message}\n\n${USAGE}`)
+}
+
+/** Runs one `ficus` command; resolves with the process exit code. */
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'start':
+        return await start(rest, io)
+      case 'validate':
+        return await validate(rest, io)
+      case 'version':
+      case '--version':
+        io.stdout.write(`${packageVersion()}\n`)
+        return 0
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE)
+        return 0
+      default:
+        throw usageError(`unknown command ${JSON.stringify(command)}`)
+    }
+  } catch (err) {
+    if (isFicusError(err)) {
+      io.stderr.write(`ficus: ${err.code}: ${err.message}\n`)
+      return err.code === 'FICUS_ERR_CLI_USAGE' ? 2 : 1
+    }
+    throw err
+  }
+}
+
+function parse(args: readonly string[], options: ParseArgsConfig['options']): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw usageError((err as Error).message)
+  }
+}
+
+async function start(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string' } })
+  if (positionals.length > 0) throw usageError(`start takes no positional arguments (got ${positionals.join(' ')})`)
+  const env = typeof values.config === 'string' ? { ...io.env, FICUS_CONFIG: values.config } : io.env
+  const settings = readSettings(env, { isTTY: io.stdout.isTTY === true, cwd: io.cwd })
+  const running = await startGateway(settings)
+  await new Promise<void>((resolveStopped) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        running.logger.warn({ signal }, 'second signal: exiting at once')
+        process.exit(130)
+      }
+      stopping = true
+      running.logger.info({ signal }, 'shutting down')
+      running.close().then(resolveStopped, (err: unknown) => {
+        running.logger.error({ err }, 'shutdown failed')
+        resolveStopped()
+      })
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+  return 0
+}
+
+async function validate(args: readonly string[], io: CliIo): Promise<number> {
+  const { positionals } = parse(args, {})
+  if (positionals.length > 1) throw usageError('validate takes at most one path')
+  const file = positionals[0] ?? io.env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE
+  const config = await loadConfig(file, io.cwd)
+  io.stdout.write(describeConfig(file, config))
+  return 0
+}
+
+/** The summary `ficus validate` prints: one line per route and where each side sends it. */
+export function describeConfig(file: string, config: GatewayConfig): string {
+  const routes = config.slices.reduce((sum, slice) => sum + slice.routes.length, 0)
+  const lines = [
+    `${file}: valid — ${config.slices.length} slice(s), ${routes} route(s), ${config.upstreams.size} upstream(s); config version ${config.version}`,
+    '',
+  ]
+  for (const slice of config.slices) {
+    lines.push(`${slice.id}  (initial authority: ${slice.authority})  ${slice.description}`)
+    for (const route of slice.routes) {
+      lines.push(`  ${route.method.padEnd(7)} ${route.path.source}`)
+      for (const side of ['legacy', 'modern'] as const) {
+        lines.push(`    ${side.padEnd(6)} → ${slice.sides[side].upstream} ${route.rewrite[side].source}`)
+      }
+    }
+  }
+  lines.push('', `unmatched requests → ${config.fallthrough} (${config.sides[config.fallthrough]})`, '')
+  return lines.join('\n')
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}

@@ -1,0 +1,52 @@
+import type { PathTemplate } from './path-template.ts'
+import type { RouteMethod, Side } from './schema.ts'
+
+/** Validated, defaulted, frozen configuration: what the rest of Ficus reads. */
+export interface GatewayConfig {
+  readonly name: string
+  /** The config's own label, or `sha256:<12 hex>` of its content when it has none. */
+  readonly version: string
+  readonly fallthrough: Side
+  readonly responseHeaders: { readonly slice: boolean; readonly authority: boolean }
+  readonly trustProxy: boolean
+  readonly shutdownTimeoutMs: number
+  readonly sides: Readonly<Record<Side, string>>
+  readonly upstreams: ReadonlyMap<string, UpstreamConfig>
+  /** In declaration order. */
+  readonly slices: readonly SliceConfig[]
+}
+
+export interface UpstreamConfig {
+  readonly name: string
+  /** `http://host:port`, no path. */
+  readonly origin: string
+  /** Path prefix from the URL without a trailing slash (`''` when none). */
+  readonly basePath: string
+  readonly connectTimeoutMs: number
+  readonly timeoutMs: number
+  readonly bodyTimeoutMs: number
+  readonly connections: number
+}
+
+export interface SideTarget {
+  readonly upstream: string
+  /** Lower-case header names mapped to values, set on every request to this side. */
+  readonly addHeaders: Readonly<Record<string, string>>
+  /** Lower-case header names removed from the client's request before it goes to this side. */
+  readonly removeHeaders: readonly string[]
+}
+
+export interface RouteConfig {
+  readonly method: RouteMethod
+  readonly path: PathTemplate
+  /** Path template each side is called with (the client path when the config gives no rewrite). */
+  readonly rewrite: Readonly<Record<Side, PathTemplate>>
+}
+
+export interface SliceConfig {
+  readonly id: string
+  readonly description: string
+  readonly authority: Side
+  readonly routes: readonly RouteConfig[]
+  readonly sides: Readonly<Record<Side, SideTarget>>
+}

@@ -1,0 +1,67 @@
+/**
+ * Every error Ficus raises on purpose has a stable `FICUS_ERR_*` code listed here, and in
+ * docs/errors.md (test/errors.test.ts keeps the two in step). Codes that can reach an HTTP client
+ * carry the status they are answered with.
+ */
+export const ERROR_CODES = {
+  FICUS_ERR_CONFIG_NOT_FOUND: { status: undefined, title: 'Configuration file not found' },
+  FICUS_ERR_CONFIG_LOAD: { status: undefined, title: 'Configuration file could not be loaded' },
+  FICUS_ERR_CONFIG_INVALID: { status: undefined, title: 'Configuration is invalid' },
+  FICUS_ERR_ENV_INVALID: { status: undefined, title: 'Environment variable is invalid' },
+  FICUS_ERR_CLI_USAGE: { status: undefined, title: 'Command line is invalid' },
+  FICUS_ERR_LISTEN: { status: undefined, title: 'Could not listen on the configured address' },
+  FICUS_ERR_AUTHORITY_STATE_CORRUPT: { status: undefined, title: 'Persisted authority state is unreadable' },
+  FICUS_ERR_AUTHORITY_STATE_WRITE: { status: 503, title: 'Authority state could not be persisted' },
+  FICUS_ERR_AUTHORITY_CONFLICT: { status: 409, title: 'Authority changed concurrently' },
+  FICUS_ERR_AUTHORITY_INVALID: { status: 400, title: 'Authority change is invalid' },
+  FICUS_ERR_UNKNOWN_SLICE: { status: 404, title: 'Unknown slice' },
+  FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
+  FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
+  FICUS_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, title: 'Upstream sent an invalid response' },
+  FICUS_ERR_BAD_REQUEST: { status: 400, title: 'Request could not be read' },
+  FICUS_ERR_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down' },
+  FICUS_ERR_INTERNAL: { status: 500, title: 'Internal gateway error' },
+} as const satisfies Record<string, { status: number | undefined; title: string }>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export interface FicusErrorOptions {
+  cause?: unknown
+  /** Machine-readable context (slice id, upstream name, config path...). Never bodies or secrets. */
+  details?: Record<string, unknown>
+  /** Overrides the code's HTTP status (a framework 4xx such as 413 keeps its own). */
+  status?: number
+}
+
+/** The one error class of Ficus: a stable code, a human message, an HTTP status where one applies. */
+export class FicusError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+  readonly details: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, options: FicusErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'FicusError'
+    this.code = code
+    this.statusCode = options.status ?? ERROR_CODES[code].status ?? 500
+    this.details = options.details ?? {}
+  }
+}
+
+export function isFicusError(err: unknown): err is FicusError {
+  return err instanceof FicusError
+}
+
+/** One finding of config validation: where (a dotted path into the config) and what is wrong. */
+export interface ConfigIssue {
+  path: string
+  message: string
+}
+
+export function configInvalid(source: string, issues: readonly ConfigIssue[]): FicusError {
+  const lines = issues.map((issue) => `  ${issue.path}: ${issue.message}`)
+  const noun = issues.length === 1 ? 'problem' : 'problems'
+  return new FicusError('FICUS_ERR_CONFIG_INVALID', `${source}: ${issues.length} ${noun}\n${lines.join('\n')}`, {
+    details: { issues },
+  })
+}

@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto'
+import { METHODS } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { AuthorityStore } from './authority/authority-store.ts'
+import { renderPathTemplate } from './config/path-template.ts'
+import type { Side } from './config/schema.ts'
+import type { GatewayConfig, SideTarget } from './config/types.ts'
+import { ERROR_CODES, FicusError, isFicusError } from './errors.ts'
+import { RouteTable } from './routing/route-table.ts'
+import { clientResponseHeaders, upstreamRequestHeaders } from './upstream/forward-headers.ts'
+import { toUpstreamError } from './upstream/upstream-error.ts'
+import { UpstreamPools } from './upstream/upstream-pools.ts'
+
+export interface GatewayDeps {
+  /** Live authority; only its synchronous snapshot read is used on the request path. */
+  readonly authority: Pick<AuthorityStore, 'get'>
+  readonly logger: Logger
+}
+
+/** What the gateway decided for one request; read by the request log line and error answers. */
+export interface RequestRouting {
+  readonly slice: string | null
+  readonly route: string | null
+  readonly side: Side
+  readonly upstream: string
+  upstreamStatus: number | null
+  upstreamMs: number | null
+  /** Set when the upstream's body failed after the status was sent. */
+  bodyError: string | null
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    routing: RequestRouting | null
+  }
+}
+
+// A request id we accept from a client: printable, no spaces, bounded (it ends up in logs and events).
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
+
+function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && VALID_REQUEST_ID.test(header) ? header : randomUUID()
+}
+
+function splitUrl(url: string): { path: string; query: string } {
+  // Absolute-form targets (RFC 9112 §3.2.2) are reduced to their path and query.
+  const target = url.startsWith('/') ? url : (() => {
+    try {
+      const parsed = new URL(url)
+      return parsed.pathname + parsed.search
+    } catch {
+      return '/'
+    }
+  })()
+  const mark = target.indexOf('?')
+  return mark === -1 ? { path: target, query: '' } : { path: target.slice(0, mark), query: target.slice(mark) }
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * Assembles the gateway: route table, upstream pools and the one catch-all handler that sends each
+ * request to its slice's authoritative side. The caller owns `listen` and `close`.
+ */
+export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = deps.logger
+  const app = Fastify({
+    loggerInstance: logger,
+    // One line per request comes from the onResponse hook below, with the routing decision in it.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (raw) => requestId(raw.headers['x-request-id']),
+    trustProxy: config.trustProxy,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+  // Every method Node's parser accepts can fall through; CONNECT is a tunnel, not a request to route.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method)
+  }
+
+  const table = new RouteTable(config)
+  const pools = new UpstreamPools(config.upstreams)
+  app.addHook('onClose', async () => {
+    await pools.close()
+  })
+
+  // Bodies are streamed to the upstream untouched: no parsing, no buffering.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => {
+    done(null)
+  })
+  app.decorateRequest('routing', null)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  const fallthroughTarget = (side: Side): SideTarget => ({ upstream: config.sides[side], addHeaders: {}, removeHeaders: [] })
+
+  async function proxy(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const { path, query } = splitUrl(request.raw.url ?? '/')
+    const match = table.match(request.method, path)
+    const slice = match?.slice
+    const side: Side = slice ? (deps.authority.get(slice.id)?.authority ?? slice.authority) : config.fallthrough
+    const target = slice ? slice.sides[side] : fallthroughTarget(side)
+    const client = pools.get(target.upstream)
+    const upstreamPath = match ? renderPathTemplate(match.route.rewrite[side], match.params) : path
+
+    const routing: RequestRouting = {
+      slice: slice?.id ?? null,
+      route: match ? `${match.route.method} ${match.route.path.source}` : null,
+      side,
+      upstream: target.upstream,
+      upstreamStatus: null,
+      upstreamMs: null,
+      bodyError: null,
+    }
+    request.routing = routing
+    request.log = request.log.child({ slice: routing.slice, authority: side })
+    if (slice && config.responseHeaders.slice) reply.header('x-ficus-slice', slice.id)
+    if (config.responseHeaders.authority) reply.header('x-ficus-authority', side)
+
+    // Abort the upstream call when the client goes away before the answer is complete.
+    const abort = new AbortController()
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort()
+    })
+
+    const started = performance.now()
+    let response
+    try {
+      response = await client.pool.request({
+        method: request.method,
+        path: client.config.basePath + upstreamPath + query,
+        headers: upstreamRequestHeaders(request.headers, target, {
+          requestId: request.id,
+          peerAddress: request.raw.socket.remoteAddress,
+          protocol: request.protocol,
+          host: request.host,
+        }),
+        body: hasBody(request) ? request.raw : null,
+        signal: abort.signal,
+      })
+    } catch (err) {
+      throw toUpstreamError(err, {
+        upstream: target.upstream,
+        slice: routing.slice,
+        timeoutMs: client.config.timeoutMs,
+        connectTimeoutMs: client.config.connectTimeoutMs,
+      })
+    }
+    routing.upstreamStatus = response.statusCode
+    routing.upstreamMs = Math.round((performance.now() - started) * 10) / 10
+    response.body.once('error', (err: NodeJS.ErrnoException) => {
+      routing.bodyError = err.code ?? err.name
+    })
+    reply.code(response.statusCode)
+    reply.headers(clientResponseHeaders(response.headers))
+    reply.header('x-request-id', request.id)
+    if (slice && config.responseHeaders.slice) reply.header('x-ficus-slice', slice.id)
+    if (config.responseHeaders.authority) reply.header('x-ficus-authority', side)
+    return reply.send(response.body)
+  }
+
+  app.route({ method: app.supportedMethods.filter((method) => method !== 'CONNECT'), url: '*', handler: proxy })
+
+  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => {
+    const error = isFicusError(err) ? err : fromFrameworkError(err)
+    if (error.code === 'FICUS_ERR_INTERNAL') request.log.error({ err }, 'internal error')
+    else request.log.warn({ code: error.code, reason: error.message }, 'request failed')
+    return reply
+      .code(error.statusCode)
+      .type('application/json; charset=utf-8')
+      .send({
+        error: ERROR_CODES[error.code].title,
+        code: error.code,
+        message: error.message,
+        slice: request.routing?.slice ?? null,
+        requestId: request.id,
+      })
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const routing = request.routing
+    request.log.info(
+      {
+        method: request.method,
+        path: splitUrl(request.raw.url ?? '/').path,
+        route: routing?.route ?? null,
+        upstream: routing?.upstream ?? null,
+        status: reply.statusCode,
+        upstreamStatus: routing?.upstreamStatus ?? null,
+        latencyMs: Math.round(reply.elapsedTime * 10) / 10,
+        upstreamMs: routing?.upstreamMs ?? null,
+        ...(routing?.bodyError ? { bodyError: routing.bodyError } : {}),
+        ...(reply.raw.writableFinished ? {} : { clientClosed: true }),
+      },
+      'request',
+    )
+  })
+
+  return app
+}
+
+/** Errors fastify raises itself (malformed request, ...) keep their 4xx status; anything else is a 500 without details. */
+function fromFrameworkError(err: FastifyError): FicusError {
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) return new FicusError('FICUS_ERR_BAD_REQUEST', err.message, { cause: err, status })
+  return new FicusError('FICUS_ERR_INTERNAL', 'the gateway failed to handle this request; see its log with the request id', { cause: err })
+}

@@ -1,0 +1,43 @@
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection, so a proxy removes them, and
+ * every field the Connection header lists, before forwarding a message in either direction.
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+
+export type HeaderValue = string | string[] | undefined
+export type Headers = Record<string, HeaderValue>
+export type OutgoingHeaders = Record<string, string | string[]>
+
+function listedInConnection(value: HeaderValue): Set<string> {
+  const listed = new Set<string>()
+  for (const line of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+    for (const token of line.split(',')) {
+      const name = token.trim().toLowerCase()
+      if (name !== '') listed.add(name)
+    }
+  }
+  return listed
+}
+
+/** A copy of `headers` (lower-case names) without hop-by-hop fields and those `Connection` lists. */
+export function endToEndHeaders(headers: Headers, alsoDrop: ReadonlySet<string> = new Set()): OutgoingHeaders {
+  const listed = listedInConnection(headers.connection)
+  const out: OutgoingHeaders = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || alsoDrop.has(lower)) continue
+    out[lower] = value
+  }
+  return out
+}

@@ -1,0 +1,40 @@
+import { FicusError } from '../errors.ts'
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT'])
+const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED'])
+
+function errorCode(err: unknown): string | undefined {
+  // undici wraps some socket errors; the useful code can sit on the cause.
+  for (let current: unknown = err, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    const code = (current as NodeJS.ErrnoException).code
+    if (typeof code === 'string' && code !== 'UND_ERR') return code
+  }
+  return undefined
+}
+
+export interface UpstreamErrorContext {
+  readonly upstream: string
+  readonly slice: string | null
+  readonly timeoutMs: number
+  readonly connectTimeoutMs: number
+}
+
+/** An error from calling an upstream, as the typed gateway error the client is answered with. */
+export function toUpstreamError(err: unknown, context: UpstreamErrorContext): FicusError {
+  const code = errorCode(err) ?? 'UNKNOWN'
+  const name = JSON.stringify(context.upstream)
+  const details = { upstream: context.upstream, slice: context.slice, cause: code }
+  if (TIMEOUT_CODES.has(code)) {
+    const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? `did not accept a connection within ${context.connectTimeoutMs} ms` : `did not answer within ${context.timeoutMs} ms`
+    return new FicusError('FICUS_ERR_UPSTREAM_TIMEOUT', `upstream ${name} ${what}`, { cause: err, details })
+  }
+  if (code === 'ECONNREFUSED') return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `upstream ${name} refused the connection`, { cause: err, details })
+  if (REFUSED_CODES.has(code)) return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `upstream ${name} is unreachable (${code})`, { cause: err, details })
+  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+    return new FicusError('FICUS_ERR_UPSTREAM_BAD_RESPONSE', `upstream ${name} sent an invalid HTTP response (${code})`, { cause: err, details })
+  }
+  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED') {
+    return new FicusError('FICUS_ERR_BAD_REQUEST', 'the request body did not match its content-length or ended early', { cause: err, details })
+  }
+  return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `call to upstream ${name} failed (${code})`, { cause: err, details })
+}

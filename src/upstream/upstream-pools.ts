@@ -1,0 +1,41 @@
+import { Pool } from 'undici'
+import type { UpstreamConfig } from '../config/types.ts'
+
+export interface UpstreamClient {
+  readonly config: UpstreamConfig
+  readonly pool: Pool
+}
+
+/** One undici connection pool per upstream, sized and timed as the config says. */
+export class UpstreamPools {
+  readonly #clients = new Map<string, UpstreamClient>()
+
+  constructor(upstreams: ReadonlyMap<string, UpstreamConfig>) {
+    for (const config of upstreams.values()) {
+      const pool = new Pool(config.origin, {
+        connections: config.connections,
+        connectTimeout: config.connectTimeoutMs,
+        headersTimeout: config.timeoutMs,
+        bodyTimeout: config.bodyTimeoutMs,
+      })
+      this.#clients.set(config.name, { config, pool })
+    }
+  }
+
+  /** The client of a validated upstream name; a missing one is a wiring bug, not bad input. */
+  get(name: string): UpstreamClient {
+    const client = this.#clients.get(name)
+    if (!client) throw new Error(`no pool for upstream "${name}": config was not validated`)
+    return client
+  }
+
+  /** Lets requests in flight finish, then closes every connection. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map(({ pool }) => pool.close()))
+  }
+
+  /** Drops every connection at once (when graceful close ran out of time). */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map(({ pool }) => pool.destroy()))
+  }
+}
