@@ -77,7 +77,8 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     genReqId: (raw) => requestId(raw.headers['x-request-id']),
     trustProxy: config.trustProxy,
     exposeHeadRoutes: false,
-    return503OnClosing: true,
+    // Requests arriving while we close get our own 503 (FICUS_ERR_SHUTTING_DOWN), see onRequest.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   })
   // Every method Node's parser accepts can fall through; CONNECT is a tunnel, not a request to route.
@@ -98,8 +99,17 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   })
   app.decorateRequest('routing', null)
 
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new FicusError('FICUS_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry on another instance')
+    }
   })
 
   const fallthroughTarget = (side: Side): SideTarget => ({ upstream: config.sides[side], addHeaders: {}, removeHeaders: [] })

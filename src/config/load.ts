@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises'
-import { relative, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { isAbsolute, relative, resolve } from 'node:path'
+import { tsImport } from 'tsx/esm/api'
 import { FicusError } from '../errors.ts'
 import type { GatewayConfig } from './types.ts'
 import { validateConfig } from './validate.ts'
@@ -14,7 +14,8 @@ export const DEFAULT_CONFIG_FILE = 'routes.config.ts'
  */
 export async function loadConfig(file: string, cwd = process.cwd()): Promise<GatewayConfig> {
   const absolute = resolve(cwd, file)
-  const shown = relative(cwd, absolute) || absolute
+  const nearby = relative(cwd, absolute)
+  const shown = nearby === '' || nearby.startsWith('..') || isAbsolute(nearby) ? absolute : nearby
   try {
     await access(absolute)
   } catch {
@@ -22,17 +23,30 @@ export async function loadConfig(file: string, cwd = process.cwd()): Promise<Gat
       details: { file: absolute },
     })
   }
-  let module: { default?: unknown }
+  let exported: unknown
   try {
-    module = (await import(pathToFileURL(absolute).href)) as { default?: unknown }
+    // tsx loads TypeScript and JavaScript alike, whether the file's package is ESM or CommonJS.
+    const module = (await tsImport(absolute, import.meta.url)) as { default?: unknown }
+    exported = unwrapCommonJsDefault(module.default)
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err)
     throw new FicusError('FICUS_ERR_CONFIG_LOAD', `${shown}: could not be loaded: ${reason}`, { cause: err, details: { file: absolute } })
   }
-  if (module.default === undefined) {
+  if (exported === undefined) {
     throw new FicusError('FICUS_ERR_CONFIG_LOAD', `${shown}: has no default export; write \`export default defineGateway({ ... })\``, {
       details: { file: absolute },
     })
   }
-  return validateConfig(module.default, shown)
+  return validateConfig(exported, shown)
+}
+
+/**
+ * A file compiled to CommonJS (its package is not `"type": "module"`) shows up with its whole
+ * `exports` object as the namespace's default; its own `export default` is one level down.
+ */
+function unwrapCommonJsDefault(value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, '__esModule')) {
+    return (value as { default?: unknown }).default
+  }
+  return value
 }

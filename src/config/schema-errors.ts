@@ -2,6 +2,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
 import type { ConfigIssue } from '../errors.ts'
+import { RESERVED_SECTIONS } from './schema.ts'
 
 const SIMPLE_KEY = /^[A-Za-z_$][\w$-]*$/
 
@@ -46,7 +47,7 @@ function message(error: ValueError): string {
   const got = `got ${describe(error.value)}`
   switch (error.type) {
     case ValueErrorType.ObjectAdditionalProperties: {
-      const known = Object.keys((schema.properties as object | undefined) ?? {})
+      const known = Object.keys((schema.properties as object | undefined) ?? {}).filter((key) => !(key in RESERVED_SECTIONS))
       return known.length > 0 ? `unknown key (allowed: ${known.join(', ')})` : 'unknown key'
     }
     case ValueErrorType.ObjectRequiredProperty:

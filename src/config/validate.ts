@@ -52,8 +52,10 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
 
   const config = input as GatewayConfigInput
   const upstreams = resolveUpstreams(config.upstreams, issues)
-  for (const side of SIDES) checkUpstreamRef(config.sides[side], ['sides', side], upstreams, issues)
-  const slices = resolveSlices(config, upstreams, issues)
+  // References are checked against every declared name, so a bad URL is reported once, not again at each use.
+  const declared = new Set(Object.keys(config.upstreams))
+  for (const side of SIDES) checkUpstreamRef(config.sides[side], ['sides', side], declared, issues)
+  const slices = resolveSlices(config, declared, issues)
   if (issues.length > 0) throw configInvalid(source, issues)
 
   const gateway = config.gateway ?? {}
@@ -137,22 +139,13 @@ function parseUpstreamUrl(raw: string, at: (string | number)[], issues: ConfigIs
   return url
 }
 
-function checkUpstreamRef(
-  name: string,
-  at: (string | number)[],
-  upstreams: Map<string, UpstreamConfig>,
-  issues: ConfigIssue[],
-): void {
-  if (upstreams.has(name)) return
-  const known = [...upstreams.keys()].map((key) => JSON.stringify(key)).join(', ') || 'none'
+function checkUpstreamRef(name: string, at: (string | number)[], declared: ReadonlySet<string>, issues: ConfigIssue[]): void {
+  if (declared.has(name)) return
+  const known = [...declared].map((key) => JSON.stringify(key)).join(', ') || 'none'
   issues.push({ path: formatPath(at), message: `unknown upstream ${JSON.stringify(name)} (declared: ${known})` })
 }
 
-function resolveSlices(
-  config: GatewayConfigInput,
-  upstreams: Map<string, UpstreamConfig>,
-  issues: ConfigIssue[],
-): SliceConfig[] {
+function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>, issues: ConfigIssue[]): SliceConfig[] {
   const claimed = new Map<string, string>() // "GET /a/:" → path of the route that claimed it
   const slices: SliceConfig[] = []
   for (const [id, slice] of Object.entries(config.slices)) {
@@ -163,7 +156,7 @@ function resolveSlices(
       })
     }
     const sides = {} as Record<Side, SideTarget>
-    for (const side of SIDES) sides[side] = resolveSideTarget(config, slice, id, side, upstreams, issues)
+    for (const side of SIDES) sides[side] = resolveSideTarget(config, slice, id, side, declared, issues)
     const routes: RouteConfig[] = []
     slice.routes.forEach((route, index) => {
       const resolved = resolveRoute(route, ['slices', id, 'routes', index], issues)
@@ -185,13 +178,13 @@ function resolveSideTarget(
   slice: SliceInput,
   id: string,
   side: Side,
-  upstreams: Map<string, UpstreamConfig>,
+  declared: ReadonlySet<string>,
   issues: ConfigIssue[],
 ): SideTarget {
   const input = slice[side] ?? {}
   const at = ['slices', id, side]
   const upstream = input.upstream ?? config.sides[side]
-  if (input.upstream !== undefined) checkUpstreamRef(input.upstream, [...at, 'upstream'], upstreams, issues)
+  if (input.upstream !== undefined) checkUpstreamRef(input.upstream, [...at, 'upstream'], declared, issues)
 
   const addHeaders: Record<string, string> = {}
   for (const [name, value] of Object.entries(input.headers?.add ?? {})) {

@@ -8,6 +8,8 @@ function errorCode(err: unknown): string | undefined {
   for (let current: unknown = err, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
     const code = (current as NodeJS.ErrnoException).code
     if (typeof code === 'string' && code !== 'UND_ERR') return code
+    // undici's parser errors do not always carry a code.
+    if (current.name === 'HTTPParserError') return 'HPE_INVALID_RESPONSE'
   }
   return undefined
 }

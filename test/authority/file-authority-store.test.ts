@@ -1,0 +1,153 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { FileAuthorityStore } from '../../src/authority/file-authority-store.ts'
+import { FicusError } from '../../src/errors.ts'
+import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
+import { send } from '../helpers/http-client.ts'
+import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+
+let dir: string
+const SLICES = [
+  { id: 'coverage-status', authority: 'legacy' as const },
+  { id: 'billing-eligibility', authority: 'modern' as const },
+]
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ficus-store-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+function store(file = join(dir, 'authority.json')): FileAuthorityStore {
+  return new FileAuthorityStore({ file, slices: SLICES, instance: 'gw-1', now: () => new Date('2026-11-23T09:00:00.000Z') })
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (err) {
+    expect(err).toBeInstanceOf(FicusError)
+    return (err as FicusError).code
+  }
+  throw new Error('expected a FicusError')
+}
+
+describe('file authority store', () => {
+  it('starts from the config when nothing is persisted', async () => {
+    const s = store()
+    await s.open()
+    expect(s.get('coverage-status')).toEqual({ sliceId: 'coverage-status', authority: 'legacy', version: 0, updatedAt: null, actor: null, reason: null, instance: null })
+    expect(s.get('billing-eligibility')?.authority).toBe('modern')
+    expect(s.get('nope')).toBeUndefined()
+  })
+
+  it('keeps a flip across a restart, with who, why, when and where', async () => {
+    const first = store()
+    await first.open()
+    const changed = await first.set('coverage-status', { authority: 'modern', actor: 'ops@insurer', reason: 'parallel run at 99.9 %' })
+    await first.close()
+    expect(changed).toMatchObject({ authority: 'modern', version: 1 })
+
+    const second = store()
+    await second.open()
+    expect(second.get('coverage-status')).toEqual({
+      sliceId: 'coverage-status',
+      authority: 'modern',
+      version: 1,
+      updatedAt: '2026-11-23T09:00:00.000Z',
+      actor: 'ops@insurer',
+      reason: 'parallel run at 99.9 %',
+      instance: 'gw-1',
+    })
+  })
+
+  it('refuses a change made against a stale version, and lets exactly one of two racing changes win', async () => {
+    const s = store()
+    await s.open()
+    const results = await Promise.allSettled([
+      s.set('coverage-status', { authority: 'modern', actor: 'a', reason: 'r', expectedVersion: 0 }),
+      s.set('coverage-status', { authority: 'legacy', actor: 'b', reason: 'r', expectedVersion: 0 }),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected'])
+    expect(((results[1] as PromiseRejectedResult).reason as FicusError).code).toBe('FICUS_ERR_AUTHORITY_CONFLICT')
+    expect(s.get('coverage-status')).toMatchObject({ authority: 'modern', version: 1, actor: 'a' })
+  })
+
+  it('refuses an unknown slice, an invalid authority and a change without a reason', async () => {
+    const s = store()
+    await s.open()
+    expect(await codeOf(s.set('claims', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_UNKNOWN_SLICE')
+    expect(await codeOf(s.set('coverage-status', { authority: 'new' as 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
+    expect(await codeOf(s.set('coverage-status', { authority: 'modern', actor: 'a', reason: '  ' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
+    expect(s.get('coverage-status')?.version).toBe(0)
+  })
+
+  it('does not apply a change it could not persist', async () => {
+    const s = store(join(dir, 'state', 'authority.json'))
+    await s.open()
+    // The data directory's place is taken by a file after start: every write now fails.
+    await writeFile(join(dir, 'state'), 'x')
+    expect(await codeOf(s.set('coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STATE_WRITE')
+    expect(s.get('coverage-status')).toMatchObject({ authority: 'legacy', version: 0 })
+  })
+
+  it('refuses to start from an unreadable file instead of guessing', async () => {
+    const file = join(dir, 'authority.json')
+    for (const content of ['{ not json', '{"format":1,"slices":{"coverage-status":{"authority":"sideways","version":1}}}', '[]']) {
+      await writeFile(file, content)
+      await expect(store(file).open()).rejects.toMatchObject({ code: 'FICUS_ERR_AUTHORITY_STATE_CORRUPT', message: expect.stringContaining(file) as unknown })
+    }
+  })
+
+  it('keeps the state of slices the config no longer declares', async () => {
+    const file = join(dir, 'authority.json')
+    await writeFile(file, JSON.stringify({ format: 1, slices: { 'retired-slice': { authority: 'modern', version: 4, updatedAt: null, actor: null, reason: null, instance: null } } }))
+    const s = store(file)
+    await s.open()
+    await s.set('coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { slices: Record<string, { version: number }> }
+    expect(Object.keys(saved.slices).sort()).toEqual(['billing-eligibility', 'coverage-status', 'retired-slice'])
+    expect(saved.slices['retired-slice']?.version).toBe(4)
+  })
+})
+
+describe('gateway restart', () => {
+  let legacy: TestUpstream
+  let modern: TestUpstream
+  beforeAll(async () => {
+    legacy = await startUpstream('legacy')
+    modern = await startUpstream('modern')
+  })
+  afterAll(async () => {
+    await legacy.close()
+    await modern.close()
+  })
+
+  it('routes by the persisted flip after a restart, not by the config’s initial authority', async () => {
+    const first = await startTestGateway(sampleConfig(legacy.url, modern.url))
+    await first.store.set('policy-status', { authority: 'modern', actor: 'ops', reason: 'go' })
+    await first.stop({ keepData: true })
+
+    const second = await startTestGateway(sampleConfig(legacy.url, modern.url), { dataDir: first.dataDir })
+    try {
+      const response = await send(`${second.url}/policy/P-1/status`)
+      expect(response.headers['x-ficus-authority']).toBe('modern')
+      expect(response.headers['x-upstream']).toBe('modern')
+    } finally {
+      await second.stop()
+    }
+  })
+
+  it('does not start on a corrupt authority file', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ficus-corrupt-'))
+    await writeFile(join(dataDir, 'authority.json'), '{"format":1,')
+    try {
+      await expect(startTestGateway(sampleConfig(legacy.url, modern.url), { dataDir })).rejects.toMatchObject({ code: 'FICUS_ERR_AUTHORITY_STATE_CORRUPT' })
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+})

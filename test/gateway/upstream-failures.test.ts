@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { send } from '../helpers/http-client.ts'
+import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+
+let gateway: TestGateway | undefined
+let upstream: TestUpstream | undefined
+
+afterEach(async () => {
+  await gateway?.stop()
+  await upstream?.close()
+  gateway = undefined
+  upstream = undefined
+})
+
+describe('upstream failures', () => {
+  it('answers 502 with a small JSON body naming the slice and request id when the upstream refuses', async () => {
+    const port = await closedPort()
+    gateway = await startTestGateway(sampleConfig(`http://127.0.0.1:${port}`, 'http://127.0.0.1:9'))
+    const response = await send(`${gateway.url}/policy/P-1/status`, { headers: { 'x-request-id': 'req-502' } })
+    expect(response.status).toBe(502)
+    expect(response.headers['content-type']).toMatch(/^application\/json/)
+    expect(response.headers['x-request-id']).toBe('req-502')
+    expect(response.headers['x-ficus-slice']).toBe('policy-status')
+    expect(JSON.parse(response.body)).toEqual({
+      error: 'Upstream unavailable',
+      code: 'FICUS_ERR_UPSTREAM_UNAVAILABLE',
+      message: 'upstream "legacy" refused the connection',
+      slice: 'policy-status',
+      requestId: 'req-502',
+    })
+    expect(response.body).not.toMatch(/\bat .*\.ts:\d+/)
+  })
+
+  it('answers 502 with slice null for an unmatched request', async () => {
+    const port = await closedPort()
+    gateway = await startTestGateway(sampleConfig(`http://127.0.0.1:${port}`, 'http://127.0.0.1:9'))
+    const response = await send(`${gateway.url}/unclaimed`)
+    expect(response.status).toBe(502)
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'FICUS_ERR_UPSTREAM_UNAVAILABLE', slice: null })
+  })
+
+  it('answers 504 once the upstream has not answered within its timeout', async () => {
+    upstream = await startUpstream('hang', () => new Promise<void>(() => undefined))
+    const config = sampleConfig(upstream.url, 'http://127.0.0.1:9')
+    config.upstreams.legacy = { url: upstream.url, timeoutMs: 300 }
+    gateway = await startTestGateway(config)
+    const started = Date.now()
+    const response = await send(`${gateway.url}/policy/P-1/status`)
+    const elapsed = Date.now() - started
+    expect(response.status).toBe(504)
+    expect(JSON.parse(response.body)).toMatchObject({
+      code: 'FICUS_ERR_UPSTREAM_TIMEOUT',
+      message: 'upstream "legacy" did not answer within 300 ms',
+      slice: 'policy-status',
+    })
+    // The answer comes from the timeout, not from some later, unrelated limit.
+    expect(elapsed).toBeGreaterThanOrEqual(290)
+    expect(elapsed).toBeLessThan(5_000)
+  })
+
+  it('answers 502 when the upstream sends something that is not HTTP', async () => {
+    const { createServer } = await import('node:net')
+    const garbage = createServer((socket) => socket.end('this is not http\r\n\r\n'))
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve))
+    const { port } = garbage.address() as { port: number }
+    try {
+      gateway = await startTestGateway(sampleConfig(`http://127.0.0.1:${port}`, 'http://127.0.0.1:9'))
+      const response = await send(`${gateway.url}/policy/P-1/status`)
+      expect(response.status).toBe(502)
+      expect(JSON.parse(response.body)).toMatchObject({ code: 'FICUS_ERR_UPSTREAM_BAD_RESPONSE' })
+    } finally {
+      garbage.close()
+    }
+  })
+
+  it('passes upstream 5xx answers through unchanged: they are answers, not gateway failures', async () => {
+    upstream = await startUpstream('failing', (_request, response) => {
+      response.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '30' })
+      response.end('legacy maintenance window')
+    })
+    gateway = await startTestGateway(sampleConfig(upstream.url, 'http://127.0.0.1:9'))
+    const response = await send(`${gateway.url}/policy/P-1/status`)
+    expect(response.status).toBe(503)
+    expect(response.headers['retry-after']).toBe('30')
+    expect(response.body).toBe('legacy maintenance window')
+  })
+
+  it('keeps serving after an upstream failure', async () => {
+    const port = await closedPort()
+    upstream = await startUpstream('modern')
+    gateway = await startTestGateway(sampleConfig(`http://127.0.0.1:${port}`, upstream.url))
+    expect((await send(`${gateway.url}/policy/P-1/status`)).status).toBe(502)
+    await gateway.store.set('policy-status', { authority: 'modern', actor: 'test', reason: 'legacy is down' })
+    expect((await send(`${gateway.url}/policy/P-1/status`)).status).toBe(200)
+  })
+})

@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import type { GatewayConfigInput } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import { readSettings, startGateway, type RunningGateway } from '../../src/main.ts'
+import { createLogger } from '../../src/observability/logger.ts'
+
+export interface TestGateway extends RunningGateway {
+  /** Every JSON log line the gateway wrote. */
+  readonly logs: Record<string, unknown>[]
+  readonly dataDir: string
+  /** Closes the gateway and removes its data directory (unless `keepData`). */
+  stop(options?: { keepData?: boolean }): Promise<void>
+}
+
+/** Starts a real gateway on 127.0.0.1 with an ephemeral port, the file store in a temp dir, logs captured. */
+export async function startTestGateway(input: GatewayConfigInput, options: { dataDir?: string; logLevel?: 'info' | 'debug' } = {}): Promise<TestGateway> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ficus-test-')))
+  const logs: Record<string, unknown>[] = []
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
+      callback()
+    },
+  })
+  const logger = createLogger({ level: options.logLevel ?? 'info', destination })
+  const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: 'test-gw' }, { isTTY: false })
+  const running = await startGateway(settings, { logger, config: validateConfig(input) })
+  return {
+    ...running,
+    logs,
+    dataDir,
+    stop: async ({ keepData = false } = {}) => {
+      await running.close()
+      if (!keepData) await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A minimal valid config around the given upstream URLs: one slice `policy-status` with a rewrite. */
+export function sampleConfig(legacyUrl: string, modernUrl: string, overrides: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
+  return {
+    sides: { legacy: 'legacy', modern: 'modern' },
+    upstreams: { legacy: { url: legacyUrl, timeoutMs: 2_000 }, modern: { url: modernUrl, timeoutMs: 2_000 } },
+    slices: {
+      'policy-status': {
+        description: 'Is the policy in force?',
+        authority: 'legacy',
+        routes: [{ method: 'GET', path: '/policy/:id/status', rewrite: { modern: '/policies/:id' } }],
+      },
+    },
+    ...overrides,
+  }
+}
