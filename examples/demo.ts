@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
 import { FicusError } from '../src/errors.ts'
 import { readSettings, startGateway } from '../src/main.ts'
+import { textTable } from '../src/text-table.ts'
 import { startExampleServices } from './example-services.ts'
 
 interface Sample {
@@ -54,10 +55,10 @@ async function send(client: Agent, base: string, sample: Sample): Promise<Outcom
 }
 
 function table(outcomes: readonly Outcome[]): string {
-  const header = ['REQUEST', 'SLICE', 'SIDE', 'ANSWERED BY', 'STATUS', 'WHY IT IS HERE']
-  const rows = [header, ...outcomes.map((o) => [`${o.sample.method} ${o.sample.path}`, o.slice, o.authority, o.servedBy, String(o.status), o.sample.note])]
-  const widths = header.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)))
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')
+  return textTable(
+    ['REQUEST', 'SLICE', 'SIDE', 'ANSWERED BY', 'STATUS', 'WHY IT IS HERE'],
+    outcomes.map((o) => [`${o.sample.method} ${o.sample.path}`, o.slice, o.authority, o.servedBy, String(o.status), o.sample.note]),
+  )
 }
 
 async function run(): Promise<number> {
@@ -80,7 +81,7 @@ async function run(): Promise<number> {
   for (const sample of SAMPLES) outcomes.push(await send(client, gateway.url, sample))
   await client.close()
   const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
-  process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes)}\n\n`)
+  process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes)}\n`)
   process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}\n`)
 
   const stop = async (): Promise<void> => {

@@ -2,19 +2,29 @@ import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { GatewayConfig } from './config/types.ts'
-import { FicusError, isFicusError } from './errors.ts'
+import { flipCommand, historyCommand, killSwitchCommand, statusCommand, usageError } from './cli-admin-commands.ts'
+import { isFicusError } from './errors.ts'
 import { readSettings, startGateway } from './main.ts'
 
 const USAGE = `Usage: ficus <command> [options]
 
 Commands:
-  start [--config FILE]   run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
-  validate [FILE]         check a routes config and print its route table
-  help                    show this text
-  version                 print the version
+  start [--config FILE]                          run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
+  validate [FILE]                                check a routes config and print its route table
+  flip <slice> <legacy|modern|N%> --reason "…"   change who answers a slice [--expect-version N]
+  kill-switch [slice...] --reason "…"            return every slice (or those named) to legacy
+  status                                         the live authority of every slice
+  history [slice] [--limit N]                    the audit trail of authority changes, newest first
+  help                                           show this text
+  version                                        print the version
 
-Environment: PORT (8080), HOST (0.0.0.0), LOG_LEVEL (info), FICUS_CONFIG, FICUS_DATA_DIR (./data),
-FICUS_INSTANCE_ID. See README.md for the full reference.
+flip, kill-switch, status and history talk to a running gateway's admin API: --admin-url or
+FICUS_ADMIN_URL (default http://127.0.0.1:9090), token from FICUS_ADMIN_TOKEN, actor recorded in
+the audit trail from FICUS_ACTOR (default user@host); --json prints the API's answer.
+
+Environment of start: PORT (8080), HOST (0.0.0.0), ADMIN_PORT (9090), ADMIN_HOST, LOG_LEVEL (info),
+FICUS_CONFIG, FICUS_DATA_DIR (./data), FICUS_INSTANCE_ID, FICUS_ADMIN_TOKEN, REDIS_URL,
+FICUS_REDIS_PREFIX. See README.md for the full reference.
 `
 
 export interface CliIo {
@@ -26,9 +36,6 @@ export interface CliIo {
 
 const defaultIo: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }
 
-function usageError(message: string): FicusError {
-  return new FicusError('FICUS_ERR_CLI_USAGE', `${message}\n\n${USAGE}`)
-}
 
 /** Runs one `ficus` command; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
@@ -39,6 +46,14 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await start(rest, io)
       case 'validate':
         return await validate(rest, io)
+      case 'flip':
+        return await flipCommand(rest, io)
+      case 'kill-switch':
+        return await killSwitchCommand(rest, io)
+      case 'status':
+        return await statusCommand(rest, io)
+      case 'history':
+        return await historyCommand(rest, io)
       case 'version':
       case '--version':
         io.stdout.write(`${packageVersion()}\n`)
@@ -54,8 +69,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     }
   } catch (err) {
     if (isFicusError(err)) {
+      if (err.code === 'FICUS_ERR_CLI_USAGE') {
+        io.stderr.write(`ficus: ${err.code}: ${err.message}\n\n${USAGE}`)
+        return 2
+      }
+      // One line: messages never contain a newline except config validation's list of problems.
       io.stderr.write(`ficus: ${err.code}: ${err.message}\n`)
-      return err.code === 'FICUS_ERR_CLI_USAGE' ? 2 : 1
+      return 1
     }
     throw err
   }

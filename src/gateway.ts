@@ -4,11 +4,14 @@ import { performance } from 'node:perf_hooks'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { AuthorityStore } from './authority/authority-store.ts'
+import { chooseSide } from './authority/sticky-bucket.ts'
 import { renderPathTemplate } from './config/path-template.ts'
 import type { Side } from './config/schema.ts'
-import type { GatewayConfig, SideTarget } from './config/types.ts'
-import { ERROR_CODES, FicusError, isFicusError } from './errors.ts'
-import { RouteTable } from './routing/route-table.ts'
+import type { GatewayConfig, SideTarget, SliceConfig } from './config/types.ts'
+import { sendError } from './error-reply.ts'
+import { FicusError } from './errors.ts'
+import type { Metrics } from './observability/metrics.ts'
+import { RouteTable, type RouteMatch } from './routing/route-table.ts'
 import { clientResponseHeaders, upstreamRequestHeaders } from './upstream/forward-headers.ts'
 import { toUpstreamError } from './upstream/upstream-error.ts'
 import { UpstreamPools } from './upstream/upstream-pools.ts'
@@ -17,6 +20,7 @@ export interface GatewayDeps {
   /** Live authority; only its synchronous snapshot read is used on the request path. */
   readonly authority: Pick<AuthorityStore, 'get'>
   readonly logger: Logger
+  readonly metrics?: Pick<Metrics, 'recordRequest'>
 }
 
 /** What the gateway decided for one request; read by the request log line and error answers. */
@@ -56,6 +60,18 @@ function splitUrl(url: string): { path: string; query: string } {
   })()
   const mark = target.indexOf('?')
   return mark === -1 ? { path: target, query: '' } : { path: target.slice(0, mark), query: target.slice(mark) }
+}
+
+/** The key a percentage rollout buckets this request by: the slice's sticky key, else the client address. */
+function stickyKey(request: FastifyRequest, match: RouteMatch, slice: SliceConfig, query: string): string {
+  const key = slice.stickyKey
+  let value: string | undefined
+  if (key?.from === 'param') value = match.params[key.name]
+  else if (key?.from === 'header') {
+    const header = request.headers[key.name]
+    value = Array.isArray(header) ? header[0] : header
+  } else if (key?.from === 'query') value = new URLSearchParams(query).get(key.name) ?? undefined
+  return value !== undefined && value !== '' ? value : `ip:${request.ip}`
 }
 
 function hasBody(request: FastifyRequest): boolean {
@@ -118,7 +134,10 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     const { path, query } = splitUrl(request.raw.url ?? '/')
     const match = table.match(request.method, path)
     const slice = match?.slice
-    const side: Side = slice ? (deps.authority.get(slice.id)?.authority ?? slice.authority) : config.fallthrough
+    const side: Side =
+      match && slice
+        ? chooseSide(slice.id, deps.authority.get(slice.id)?.authority ?? slice.authority, () => stickyKey(request, match, slice, query))
+        : config.fallthrough
     const target = slice ? slice.sides[side] : fallthroughTarget(side)
     const client = pools.get(target.upstream)
     const upstreamPath = match ? renderPathTemplate(match.route.rewrite[side], match.params) : path
@@ -181,24 +200,11 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
   app.route({ method: app.supportedMethods.filter((method) => method !== 'CONNECT'), url: '*', handler: proxy })
 
-  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => {
-    const error = isFicusError(err) ? err : fromFrameworkError(err)
-    if (error.code === 'FICUS_ERR_INTERNAL') request.log.error({ err }, 'internal error')
-    else request.log.warn({ code: error.code, reason: error.message }, 'request failed')
-    return reply
-      .code(error.statusCode)
-      .type('application/json; charset=utf-8')
-      .send({
-        error: ERROR_CODES[error.code].title,
-        code: error.code,
-        message: error.message,
-        slice: request.routing?.slice ?? null,
-        requestId: request.id,
-      })
-  })
+  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, { slice: request.routing?.slice ?? null }))
 
   app.addHook('onResponse', async (request, reply) => {
     const routing = request.routing
+    if (routing) deps.metrics?.recordRequest(routing.slice, routing.side, reply.statusCode, routing.upstreamMs === null ? null : routing.upstreamMs / 1000)
     request.log.info(
       {
         method: request.method,
@@ -217,11 +223,4 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   })
 
   return app
-}
-
-/** Errors fastify raises itself (malformed request, ...) keep their 4xx status; anything else is a 500 without details. */
-function fromFrameworkError(err: FastifyError): FicusError {
-  const status = err.statusCode ?? 500
-  if (status >= 400 && status < 500) return new FicusError('FICUS_ERR_BAD_REQUEST', err.message, { cause: err, status })
-  return new FicusError('FICUS_ERR_INTERNAL', 'the gateway failed to handle this request; see its log with the request id', { cause: err })
 }

@@ -2,18 +2,28 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { buildAdminServer } from './admin/admin-server.ts'
 import type { AuthorityStore } from './authority/authority-store.ts'
 import { FileAuthorityStore } from './authority/file-authority-store.ts'
+import { DEFAULT_REDIS_PREFIX, RedisAuthorityStore } from './authority/redis-authority-store.ts'
+import { modernBasisPoints } from './config/authority-value.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { GatewayConfig } from './config/types.ts'
 import { FicusError } from './errors.ts'
 import { buildGateway } from './gateway.ts'
 import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.ts'
+import { Metrics } from './observability/metrics.ts'
 
 export const DEFAULT_PORT = 8080
 export const DEFAULT_HOST = '0.0.0.0'
+export const DEFAULT_ADMIN_PORT = 9090
+export const LOOPBACK = '127.0.0.1'
 export const DEFAULT_DATA_DIR = './data'
 export const AUTHORITY_FILE = 'authority.json'
+export const AUDIT_FILE = 'audit.jsonl'
+/** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
+export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
+const MIN_TOKEN_LENGTH = 16
 
 /** Everything the process takes from its environment, read in one place. */
 export interface Settings {
@@ -24,6 +34,12 @@ export interface Settings {
   readonly configFile: string
   readonly dataDir: string
   readonly instance: string
+  readonly adminPort: number
+  /** Where the admin API listens; loopback whenever no admin token is configured. */
+  readonly adminHost: string
+  readonly adminToken: string | undefined
+  readonly redisUrl: string | undefined
+  readonly redisPrefix: string
 }
 
 function envError(name: string, message: string, value: string): FicusError {
@@ -33,9 +49,11 @@ function envError(name: string, message: string, value: string): FicusError {
 /** Reads the environment; throws FICUS_ERR_ENV_INVALID naming the variable at fault. */
 export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; cwd?: string }): Settings {
   const cwd = options.cwd ?? process.cwd()
-  const portText = env.PORT ?? String(DEFAULT_PORT)
-  const port = Number(portText)
-  if (!/^\d+$/.test(portText) || port > 65_535) throw envError('PORT', 'must be a whole number from 0 to 65535', portText)
+  const port = readPort(env, 'PORT', DEFAULT_PORT)
+  const adminPort = readPort(env, 'ADMIN_PORT', DEFAULT_ADMIN_PORT)
+  const adminToken = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
+  const redisUrl = env.REDIS_URL === '' ? undefined : env.REDIS_URL
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw envError('REDIS_URL', 'must be a redis:// or rediss:// URL', redisUrl.replace(/\/\/[^@/]*@/, '//***@'))
   const level = (env.LOG_LEVEL ?? 'info').toLowerCase()
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw envError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, level)
   const instance = env.FICUS_INSTANCE_ID ?? `${hostname()}-${process.pid}`
@@ -48,7 +66,19 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     configFile: resolve(cwd, env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE),
     dataDir: resolve(cwd, env.FICUS_DATA_DIR ?? DEFAULT_DATA_DIR),
     instance,
+    adminPort,
+    adminHost: adminToken === undefined ? LOOPBACK : (env.ADMIN_HOST ?? DEFAULT_HOST),
+    adminToken,
+    redisUrl,
+    redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
   }
+}
+
+function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name] ?? String(fallback)
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65_535) throw envError(name, 'must be a whole number from 0 to 65535', text)
+  return port
 }
 
 export interface RunningGateway {
@@ -56,8 +86,11 @@ export interface RunningGateway {
   readonly config: GatewayConfig
   readonly store: AuthorityStore
   readonly logger: Logger
+  readonly metrics: Metrics
   /** `http://host:port` the gateway listens on. */
   readonly url: string
+  /** `http://host:port` of the admin API. */
+  readonly adminUrl: string
   /** Graceful shutdown: stop accepting, finish in-flight requests (bounded), close pools, persist. */
   close(): Promise<void>
 }
@@ -69,33 +102,56 @@ export interface RunningGateway {
 export async function startGateway(settings: Settings, options: { logger?: Logger; config?: GatewayConfig } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger({ level: settings.logLevel, pretty: settings.prettyLogs })
   const config = options.config ?? (await loadConfig(settings.configFile))
-  const store = new FileAuthorityStore({
-    file: join(settings.dataDir, AUTHORITY_FILE),
-    slices: config.slices.map((slice) => ({ id: slice.id, authority: slice.authority })),
-    instance: settings.instance,
-  })
+  const slices = config.slices.map((slice) => ({ id: slice.id, authority: slice.authority }))
+  const store: AuthorityStore = settings.redisUrl
+    ? new RedisAuthorityStore({
+        url: settings.redisUrl,
+        prefix: settings.redisPrefix,
+        slices,
+        instance: settings.instance,
+        cacheFile: join(settings.dataDir, AUTHORITY_CACHE_FILE),
+        logger,
+      })
+    : new FileAuthorityStore({
+        file: join(settings.dataDir, AUTHORITY_FILE),
+        auditFile: join(settings.dataDir, AUDIT_FILE),
+        slices,
+        instance: settings.instance,
+        logger,
+      })
   await store.open()
-  const app = await buildGateway(config, { authority: store, logger })
+  const metrics = new Metrics({
+    slices: () => store.list().map((state) => ({ id: state.sliceId, modernShare: modernBasisPoints(state.authority) / 10_000, version: state.version })),
+    store: () => store.status(),
+  })
+  let serving = false
+  const app = await buildGateway(config, { authority: store, logger, metrics })
+  const admin = await buildAdminServer({ config, store, metrics, logger, token: settings.adminToken, ready: () => serving })
+  let url: string
+  let adminUrl: string
   try {
-    await app.listen({ port: settings.port, host: settings.host })
+    url = await listen(app, settings.host, settings.port, 'PORT')
+    adminUrl = await listen(admin, settings.adminHost, settings.adminPort, 'ADMIN_PORT')
   } catch (err) {
-    await app.close()
-    const code = (err as NodeJS.ErrnoException).code
-    const hint = code === 'EADDRINUSE' ? ' is in use; set PORT to another port' : `: ${(err as Error).message}`
-    throw new FicusError('FICUS_ERR_LISTEN', `${settings.host}:${settings.port}${hint}`, { cause: err })
+    await Promise.all([app.close(), admin.close()])
+    await store.close()
+    throw err
   }
-  const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : settings.port
-  const shownHost = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`
+  serving = true
   logger.info(
-    { url, config: config.version, slices: config.slices.length, store: store.kind, dataDir: settings.dataDir, instance: settings.instance },
+    { url, adminUrl, config: config.version, slices: config.slices.length, store: store.kind, dataDir: settings.dataDir, instance: settings.instance },
     'gateway listening',
   )
+  if (settings.adminToken === undefined) {
+    logger.warn({ adminUrl }, 'FICUS_ADMIN_TOKEN is not set: the admin API accepts unauthenticated requests and listens on loopback only')
+  } else if (settings.adminToken.length < MIN_TOKEN_LENGTH) {
+    logger.warn({ minLength: MIN_TOKEN_LENGTH }, 'FICUS_ADMIN_TOKEN is short; use a long random token')
+  }
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      serving = false
       // In-flight requests get shutdownTimeoutMs to finish; then their connections are cut.
       const deadline = setTimeout(() => {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing connections still in flight')
@@ -105,11 +161,27 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
         await app.close()
       } finally {
         clearTimeout(deadline)
+        await admin.close()
         await store.close()
       }
       logger.info('gateway stopped')
     })()
     return closing
   }
-  return { app, config, store, logger, url, close }
+  return { app, config, store, logger, metrics, url, adminUrl, close }
+}
+
+/** Listens and returns the URL to reach the server at; FICUS_ERR_LISTEN names the variable to change. */
+async function listen(app: FastifyInstance, host: string, port: number, variable: string): Promise<string> {
+  try {
+    await app.listen({ port, host })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const hint = code === 'EADDRINUSE' ? ` is in use; set ${variable} to another port` : `: ${(err as Error).message}`
+    throw new FicusError('FICUS_ERR_LISTEN', `${host}:${port}${hint}`, { cause: err })
+  }
+  const address = app.server.address()
+  const bound = typeof address === 'object' && address ? address.port : port
+  const shown = host === '0.0.0.0' || host === '::' ? LOOPBACK : host
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${bound}`
 }

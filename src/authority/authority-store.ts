@@ -1,9 +1,7 @@
-import type { Side } from '../config/schema.ts'
-import { SIDES } from '../config/schema.ts'
+import { parseAuthority, type Authority } from '../config/authority-value.ts'
 import { FicusError } from '../errors.ts'
 
-/** Who answers a slice. A percentage rollout joins this union with the live-authority work. */
-export type Authority = Side
+export type { Authority } from '../config/authority-value.ts'
 
 /** The live authority of one slice, as the store holds it. */
 export interface AuthorityState {
@@ -19,12 +17,51 @@ export interface AuthorityState {
   readonly instance: string | null
 }
 
-export interface AuthorityChange {
-  readonly authority: Authority
+export const CHANGE_KINDS = ['flip', 'kill-switch'] as const
+export type ChangeKind = (typeof CHANGE_KINDS)[number]
+
+export interface SliceChange {
+  readonly sliceId: string
+  /** Checked by the store: anything that is not a valid authority is refused with a clear error. */
+  readonly authority: unknown
+  /** Compare-and-set: refuse the whole request unless the slice is still at this version. */
+  readonly expectedVersion?: number
+}
+
+/** One or more changes applied together: all of them, or none. */
+export interface ChangeRequest {
+  readonly changes: readonly SliceChange[]
   readonly actor: string
   readonly reason: string
-  /** Compare-and-set: refuse the change unless the slice is still at this version. */
-  readonly expectedVersion?: number
+  readonly kind: ChangeKind
+}
+
+/** One accepted change, as the audit trail keeps it. */
+export interface AuditEntry {
+  readonly id: string
+  readonly slice: string
+  readonly previous: Authority
+  readonly authority: Authority
+  readonly version: number
+  readonly actor: string
+  readonly reason: string
+  readonly at: string
+  readonly instance: string
+  readonly kind: ChangeKind
+}
+
+export interface HistoryQuery {
+  readonly slice?: string
+  /** Newest first, at most this many. */
+  readonly limit: number
+}
+
+export interface StoreStatus {
+  readonly kind: 'file' | 'redis'
+  /** Whether changes can be made right now (the file store always can). */
+  readonly connected: boolean
+  /** Where the current snapshot came from: the store itself, a local cache, or the config. */
+  readonly snapshot: 'store' | 'cache' | 'config'
 }
 
 /**
@@ -32,14 +69,18 @@ export interface AuthorityChange {
  * request path never waits for the store); changes are durable before they are visible.
  */
 export interface AuthorityStore {
-  readonly kind: string
-  /** Loads the persisted state; must resolve before the gateway takes traffic. */
+  readonly kind: StoreStatus['kind']
+  /** Loads the state; must resolve before the gateway takes traffic. */
   open(): Promise<void>
   /** Current authority of a slice, or undefined for a slice the config does not declare. */
   get(sliceId: string): AuthorityState | undefined
   list(): readonly AuthorityState[]
-  /** Applies a change durably, then to the snapshot. Throws a FicusError when refused. */
-  set(sliceId: string, change: AuthorityChange): Promise<AuthorityState>
+  /** Applies every change of the request durably and audited, or none. Throws a FicusError when refused. */
+  apply(request: ChangeRequest): Promise<AuthorityState[]>
+  history(query: HistoryQuery): Promise<AuditEntry[]>
+  status(): StoreStatus
+  /** Called after the snapshot of a slice changed, whoever made the change. Returns an unsubscribe. */
+  onChange(listener: (state: AuthorityState) => void): () => void
   close(): Promise<void>
 }
 
@@ -48,33 +89,83 @@ export function initialState(sliceId: string, authority: Authority): AuthoritySt
   return { sliceId, authority, version: 0, updatedAt: null, actor: null, reason: null, instance: null }
 }
 
+/** Flips one slice: the common case of `apply`. */
+export async function flip(
+  store: AuthorityStore,
+  sliceId: string,
+  change: { authority: unknown; actor: string; reason: string; expectedVersion?: number },
+): Promise<AuthorityState> {
+  const [state] = await store.apply({ changes: [{ sliceId, authority: change.authority, ...(change.expectedVersion === undefined ? {} : { expectedVersion: change.expectedVersion }) }], actor: change.actor, reason: change.reason, kind: 'flip' })
+  if (!state) throw new Error('apply returned no state for a single change')
+  return state
+}
+
 const MAX_TEXT_LENGTH = 500
 
+export interface CheckedChange {
+  readonly current: AuthorityState
+  readonly authority: Authority
+  readonly expectedVersion: number | undefined
+}
+
 /**
- * Checks a change against the current state; shared by every store so they refuse alike.
- * Throws FICUS_ERR_UNKNOWN_SLICE, FICUS_ERR_AUTHORITY_INVALID or FICUS_ERR_AUTHORITY_CONFLICT.
+ * Checks a change request against the current snapshot; shared by every store so they refuse alike.
+ * Throws FICUS_ERR_UNKNOWN_SLICE, FICUS_ERR_AUTHORITY_INVALID or (unless a store compares versions
+ * itself, `versions: false`) FICUS_ERR_AUTHORITY_CONFLICT.
  */
-export function checkChange(sliceId: string, current: AuthorityState | undefined, change: AuthorityChange): AuthorityState {
-  if (!current) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(sliceId)}`, { details: { slice: sliceId } })
-  if (!(SIDES as readonly unknown[]).includes(change.authority)) {
-    throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `authority must be one of ${SIDES.map((side) => `"${side}"`).join(', ')} (got ${JSON.stringify(change.authority)})`, {
-      details: { slice: sliceId, field: 'authority' },
-    })
-  }
+export function checkRequest(
+  request: ChangeRequest,
+  lookup: (sliceId: string) => AuthorityState | undefined,
+  options: { versions: boolean } = { versions: true },
+): CheckedChange[] {
+  checkAuditText(request)
+  if (request.changes.length === 0) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', 'changes: at least one slice must be named', { details: { field: 'changes' } })
+  const seen = new Set<string>()
+  return request.changes.map((change) => {
+    const current = lookup(change.sliceId)
+    if (!current) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(change.sliceId)}`, { details: { slice: change.sliceId } })
+    if (seen.has(change.sliceId)) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `slice ${JSON.stringify(change.sliceId)} is named twice`, { details: { slice: change.sliceId } })
+    seen.add(change.sliceId)
+    const parsed = parseAuthority(change.authority)
+    if (!parsed.ok) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `authority: ${parsed.error}`, { details: { slice: change.sliceId, field: 'authority' } })
+    if (change.expectedVersion !== undefined) {
+      if (!Number.isInteger(change.expectedVersion) || change.expectedVersion < 0) {
+        throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(change.expectedVersion)})`, { details: { slice: change.sliceId, field: 'expectedVersion' } })
+      }
+      if (options.versions && change.expectedVersion !== current.version) throw conflict(change.sliceId, current.version, change.expectedVersion)
+    }
+    return { current, authority: parsed.authority, expectedVersion: change.expectedVersion }
+  })
+}
+
+/** Every change names who made it and why: both required, bounded texts. */
+export function checkAuditText(request: Pick<ChangeRequest, 'actor' | 'reason'>): void {
   for (const field of ['actor', 'reason'] as const) {
-    const value: unknown = change[field]
+    const value: unknown = request[field]
     if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_TEXT_LENGTH) {
-      throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `${field} is required: a non-empty text of at most ${MAX_TEXT_LENGTH} characters`, {
-        details: { slice: sliceId, field },
-      })
+      throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `${field}: is required, a non-empty text of at most ${MAX_TEXT_LENGTH} characters`, { details: { field } })
     }
   }
-  if (change.expectedVersion !== undefined && change.expectedVersion !== current.version) {
-    throw new FicusError(
-      'FICUS_ERR_AUTHORITY_CONFLICT',
-      `slice ${JSON.stringify(sliceId)} is at version ${current.version}, not ${change.expectedVersion}: someone else changed it; re-read and retry`,
-      { details: { slice: sliceId, version: current.version, expectedVersion: change.expectedVersion } },
-    )
+}
+
+export function conflict(sliceId: string, version: number, expectedVersion: number): FicusError {
+  return new FicusError(
+    'FICUS_ERR_AUTHORITY_CONFLICT',
+    `slice ${JSON.stringify(sliceId)} is at version ${version}, not ${expectedVersion}: someone else changed it; re-read and retry`,
+    { details: { slice: sliceId, version, expectedVersion } },
+  )
+}
+
+/** A small listener registry for `onChange`. */
+export class ChangeListeners {
+  readonly #listeners = new Set<(state: AuthorityState) => void>()
+
+  add(listener: (state: AuthorityState) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
-  return current
+
+  emit(state: AuthorityState): void {
+    for (const listener of this.#listeners) listener(state)
+  }
 }

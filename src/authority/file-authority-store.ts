@@ -1,57 +1,67 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { SIDES } from '../config/schema.ts'
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { Authority } from '../config/authority-value.ts'
 import { FicusError } from '../errors.ts'
-import { checkChange, initialState, type AuthorityChange, type AuthorityState, type AuthorityStore } from './authority-store.ts'
-
-const FORMAT = 1
-
-interface PersistedFile {
-  format: typeof FORMAT
-  slices: Record<string, Omit<AuthorityState, 'sliceId'>>
-}
+import { appendAudit, readAudit, readAuthorityFile, writeAuthorityFile, type PersistedSlices } from './authority-file.ts'
+import {
+  ChangeListeners,
+  checkRequest,
+  initialState,
+  type AuditEntry,
+  type AuthorityState,
+  type AuthorityStore,
+  type ChangeRequest,
+  type HistoryQuery,
+  type StoreStatus,
+} from './authority-store.ts'
 
 export interface FileAuthorityStoreOptions {
   /** The JSON file the state lives in, e.g. `data/authority.json`. */
   readonly file: string
+  /** The JSON-lines audit trail, e.g. `data/audit.jsonl`. */
+  readonly auditFile: string
   /** Every slice the config declares, with its initial authority. */
-  readonly slices: readonly { readonly id: string; readonly authority: AuthorityState['authority'] }[]
+  readonly slices: readonly { readonly id: string; readonly authority: Authority }[]
   /** Recorded as the instance that accepted a change. */
   readonly instance: string
   readonly now?: () => Date
+  readonly logger?: Logger
 }
 
 /**
- * The embedded-default store: one process, state persisted to a JSON file so a restart keeps a
- * flip. Each change is written to a temporary file, flushed and renamed over the old one, so a
- * crash leaves either the old or the new state, never half of one.
+ * The embedded-default store: one process, state kept in the data directory so a restart keeps a
+ * flip. The audit file is the commit log: a change is accepted once its audit line is flushed to
+ * disk, and not before. `authority.json` is a snapshot of the result, replaced atomically after
+ * each change; on open, audited changes the snapshot missed (a crash or a failed snapshot write
+ * between the two) are applied on top of it.
  */
 export class FileAuthorityStore implements AuthorityStore {
   readonly kind = 'file'
   readonly #options: FileAuthorityStoreOptions
   readonly #states = new Map<string, AuthorityState>()
+  readonly #listeners = new ChangeListeners()
   /** Entries for slices the current config no longer declares: kept, so nothing is lost. */
-  #retired: PersistedFile['slices'] = {}
+  #retired: PersistedSlices = {}
   #writing: Promise<unknown> = Promise.resolve()
 
   constructor(options: FileAuthorityStoreOptions) {
     this.#options = options
   }
 
-  get file(): string {
-    return this.#options.file
-  }
-
   async open(): Promise<void> {
-    const persisted = await this.#read()
-    this.#states.clear()
-    this.#retired = {}
-    const declared = new Set(this.#options.slices.map((slice) => slice.id))
-    for (const [id, state] of Object.entries(persisted?.slices ?? {})) {
-      if (!declared.has(id)) this.#retired[id] = state
+    const persisted = (await readAuthorityFile(this.#options.file)) ?? {}
+    const { entries } = await readAudit(this.#options.auditFile)
+    for (const entry of entries) {
+      const saved = persisted[entry.slice]
+      if (!saved || entry.version > saved.version) {
+        persisted[entry.slice] = { authority: entry.authority, version: entry.version, updatedAt: entry.at, actor: entry.actor, reason: entry.reason, instance: entry.instance }
+      }
     }
+    this.#states.clear()
+    const declared = new Set(this.#options.slices.map((slice) => slice.id))
+    this.#retired = Object.fromEntries(Object.entries(persisted).filter(([id]) => !declared.has(id)))
     for (const slice of this.#options.slices) {
-      const saved = persisted?.slices[slice.id]
+      const saved = persisted[slice.id]
       this.#states.set(slice.id, saved ? { sliceId: slice.id, ...saved } : initialState(slice.id, slice.authority))
     }
   }
@@ -64,94 +74,71 @@ export class FileAuthorityStore implements AuthorityStore {
     return [...this.#states.values()]
   }
 
-  set(sliceId: string, change: AuthorityChange): Promise<AuthorityState> {
-    // Changes are applied one at a time so compare-and-set sees the previous change's version.
+  status(): StoreStatus {
+    return { kind: 'file', connected: true, snapshot: 'store' }
+  }
+
+  onChange(listener: (state: AuthorityState) => void): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  apply(request: ChangeRequest): Promise<AuthorityState[]> {
+    // One request at a time, so compare-and-set sees the previous request's versions.
     const result = this.#writing.then(async () => {
-      const current = checkChange(sliceId, this.#states.get(sliceId), change)
-      const next: AuthorityState = {
-        sliceId,
-        authority: change.authority,
+      const checked = checkRequest(request, (id) => this.#states.get(id))
+      const at = (this.#options.now?.() ?? new Date()).toISOString()
+      const next = checked.map(({ current, authority }): AuthorityState => ({
+        sliceId: current.sliceId,
+        authority,
         version: current.version + 1,
-        updatedAt: (this.#options.now?.() ?? new Date()).toISOString(),
-        actor: change.actor,
-        reason: change.reason,
+        updatedAt: at,
+        actor: request.actor,
+        reason: request.reason,
         instance: this.#options.instance,
+      }))
+      const audit = checked.map(({ current }, index): AuditEntry => {
+        const state = next[index] as AuthorityState
+        return { id: randomUUID(), slice: state.sliceId, previous: current.authority, authority: state.authority, version: state.version, actor: request.actor, reason: request.reason, at, instance: this.#options.instance, kind: request.kind }
+      })
+      const states = new Map(this.#states)
+      for (const state of next) states.set(state.sliceId, state)
+      try {
+        await appendAudit(this.#options.auditFile, audit)
+      } catch (err) {
+        throw new FicusError('FICUS_ERR_AUTHORITY_STATE_WRITE', `could not record the change in ${this.#options.auditFile}: ${(err as Error).message}; the change was not applied`, {
+          cause: err,
+          details: { file: this.#options.auditFile },
+        })
       }
-      const states = new Map(this.#states).set(sliceId, next)
-      await this.#write(states)
-      this.#states.set(sliceId, next)
+      try {
+        await writeAuthorityFile(this.#options.file, this.#persisted(states))
+      } catch (err) {
+        // The change is committed (audited); the next open replays it onto the snapshot.
+        this.#options.logger?.error({ err, file: this.#options.file }, 'authority snapshot not written; the audit trail holds the change')
+      }
+      for (const state of next) {
+        this.#states.set(state.sliceId, state)
+        this.#listeners.emit(state)
+      }
       return next
     })
     this.#writing = result.catch(() => undefined)
     return result
   }
 
+  async history(query: HistoryQuery): Promise<AuditEntry[]> {
+    const { entries } = await readAudit(this.#options.auditFile)
+    const matching = query.slice === undefined ? entries : entries.filter((entry) => entry.slice === query.slice)
+    return matching.slice(-query.limit).reverse()
+  }
+
   async close(): Promise<void> {
     await this.#writing
   }
 
-  async #read(): Promise<PersistedFile | undefined> {
-    const { file } = this.#options
-    let text: string
-    try {
-      text = await readFile(file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw corrupt(file, `cannot be read (${(err as Error).message})`, err)
-    }
-    let data: unknown
-    try {
-      data = JSON.parse(text)
-    } catch (err) {
-      throw corrupt(file, `is not valid JSON (${(err as Error).message})`, err)
-    }
-    return parsePersisted(file, data)
-  }
-
-  async #write(states: ReadonlyMap<string, AuthorityState>): Promise<void> {
-    const { file } = this.#options
-    const slices: PersistedFile['slices'] = { ...this.#retired }
+  #persisted(states: ReadonlyMap<string, AuthorityState>): PersistedSlices {
+    const slices: PersistedSlices = { ...this.#retired }
     for (const { sliceId, ...state } of states.values()) slices[sliceId] = state
-    const body = `${JSON.stringify({ format: FORMAT, slices } satisfies PersistedFile, null, 2)}\n`
-    const temporary = `${file}.${process.pid}.tmp`
-    try {
-      await mkdir(dirname(file), { recursive: true })
-      const handle = await open(temporary, 'w')
-      try {
-        await handle.writeFile(body)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(temporary, file)
-    } catch (err) {
-      throw new FicusError('FICUS_ERR_AUTHORITY_STATE_WRITE', `could not persist authority to ${file}: ${(err as Error).message}; the change was not applied`, {
-        cause: err,
-        details: { file },
-      })
-    }
+    return slices
   }
-}
-
-function corrupt(file: string, why: string, cause?: unknown): FicusError {
-  return new FicusError(
-    'FICUS_ERR_AUTHORITY_STATE_CORRUPT',
-    `${file} ${why}. Ficus will not guess which side holds authority: repair the file, or move it away to start from the config's initial values`,
-    { cause, details: { file } },
-  )
-}
-
-function parsePersisted(file: string, data: unknown): PersistedFile {
-  if (data === null || typeof data !== 'object' || (data as { format?: unknown }).format !== FORMAT) {
-    throw corrupt(file, `is not a Ficus authority file of format ${FORMAT}`)
-  }
-  const slices = (data as { slices?: unknown }).slices
-  if (slices === null || typeof slices !== 'object' || Array.isArray(slices)) throw corrupt(file, 'has no "slices" object')
-  for (const [id, state] of Object.entries(slices as Record<string, unknown>)) {
-    const entry = state as Partial<AuthorityState> | null
-    if (entry === null || typeof entry !== 'object') throw corrupt(file, `slices.${id}: is not an object`)
-    if (!(SIDES as readonly unknown[]).includes(entry.authority)) throw corrupt(file, `slices.${id}.authority: must be "legacy" or "modern"`)
-    if (!Number.isInteger(entry.version) || (entry.version as number) < 0) throw corrupt(file, `slices.${id}.version: must be a whole number ≥ 0`)
-  }
-  return data as PersistedFile
 }

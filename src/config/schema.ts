@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { Authority } from './authority-value.ts'
 
 /** The two sides that can answer a slice. */
 export const SIDES = ['legacy', 'modern'] as const
@@ -61,10 +62,21 @@ const RouteSchema = Type.Object(
   strict,
 )
 
+const StickyKeySchema = Type.Object(
+  {
+    param: Type.Optional(Type.String({ minLength: 1 })),
+    header: Type.Optional(Type.String({ minLength: 1 })),
+    query: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+)
+
 const SliceSchema = Type.Object(
   {
     description: Type.String({ minLength: 1 }),
-    authority: SideSchema,
+    // "legacy", "modern" or "N%": checked with the same parser the admin API uses.
+    authority: Type.String(),
+    stickyKey: Type.Optional(StickyKeySchema),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     legacy: Type.Optional(SliceSideSchema),
     modern: Type.Optional(SliceSideSchema),
@@ -132,10 +144,25 @@ export interface SliceSideInput {
   headers?: { add?: Record<string, string>; remove?: string[] }
 }
 
+/** Where a percentage rollout finds the key it buckets a request by (exactly one of these). */
+export interface StickyKeyInput {
+  /** A path parameter every route of the slice declares, e.g. `policyNumber`. */
+  param?: string
+  /** A request header, e.g. `x-customer-id`. */
+  header?: string
+  /** A query parameter. */
+  query?: string
+}
+
 export interface SliceInput {
   description: string
-  /** Initial authority; the live value is held by the authority store. */
-  authority: Side
+  /**
+   * Initial authority: `legacy`, `modern`, or a sticky percentage of modern traffic such as `25%`.
+   * The live value is held by the authority store.
+   */
+  authority: Authority
+  /** The key a percentage rollout buckets requests by; the client address when absent or missing. */
+  stickyKey?: StickyKeyInput
   routes: RouteInput[]
   legacy?: SliceSideInput
   modern?: SliceSideInput

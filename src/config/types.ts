@@ -1,3 +1,4 @@
+import type { Authority } from './authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
 import type { RouteMethod, Side } from './schema.ts'
 
@@ -43,10 +44,19 @@ export interface RouteConfig {
   readonly rewrite: Readonly<Record<Side, PathTemplate>>
 }
 
+export interface StickyKey {
+  readonly from: 'param' | 'header' | 'query'
+  /** Parameter name, lower-case header name, or query parameter name. */
+  readonly name: string
+}
+
 export interface SliceConfig {
   readonly id: string
   readonly description: string
-  readonly authority: Side
+  /** Initial authority (the store holds the live one). */
+  readonly authority: Authority
+  /** Bucketing key of percentage rollouts; null means the client address. */
+  readonly stickyKey: StickyKey | null
   readonly routes: readonly RouteConfig[]
   readonly sides: Readonly<Record<Side, SideTarget>>
 }

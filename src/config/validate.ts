@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { parseAuthority } from './authority-value.ts'
 import { configInvalid, type ConfigIssue } from '../errors.ts'
 import { parsePathTemplate, templateShape, WILDCARD_PARAM, type PathTemplate } from './path-template.ts'
 import { formatPath, schemaIssues } from './schema-errors.ts'
@@ -17,7 +18,7 @@ import {
   type SliceInput,
   type UpstreamInput,
 } from './schema.ts'
-import type { GatewayConfig, RouteConfig, SideTarget, SliceConfig, UpstreamConfig } from './types.ts'
+import type { GatewayConfig, RouteConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig } from './types.ts'
 
 const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
 const UPSTREAM_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/
@@ -168,9 +169,32 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
       else issues.push({ path: here, message: `${route.method} ${route.path} is already claimed by ${previous}` })
       routes.push(resolved)
     })
-    slices.push({ id, description: slice.description, authority: slice.authority, routes, sides })
+    const authority = parseAuthority(slice.authority)
+    if (!authority.ok) issues.push({ path: formatPath(['slices', id, 'authority']), message: authority.error })
+    const stickyKey = resolveStickyKey(slice, id, routes, issues)
+    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, routes, sides })
   }
   return slices
+}
+
+function resolveStickyKey(slice: SliceInput, id: string, routes: readonly RouteConfig[], issues: ConfigIssue[]): StickyKey | null {
+  if (slice.stickyKey === undefined) return null
+  const at = ['slices', id, 'stickyKey']
+  const given = (['param', 'header', 'query'] as const).filter((from) => slice.stickyKey?.[from] !== undefined)
+  const from = given[0]
+  const name = from === undefined ? undefined : slice.stickyKey[from]
+  if (given.length !== 1 || from === undefined || name === undefined) {
+    issues.push({ path: formatPath(at), message: `must name exactly one of param, header or query (got ${given.length})` })
+    return null
+  }
+  if (from === 'param') {
+    const missing = routes.filter((route) => !route.path.params.includes(name)).map((route) => `${route.method} ${route.path.source}`)
+    if (missing.length > 0) {
+      issues.push({ path: formatPath([...at, 'param']), message: `":${name}" is not a parameter of every route of the slice (missing in ${missing.join(', ')})` })
+    }
+  }
+  if (from === 'header' && !HEADER_NAME.test(name)) issues.push({ path: formatPath([...at, 'header']), message: `${JSON.stringify(name)} is not a valid header name` })
+  return { from, name: from === 'header' ? name.toLowerCase() : name }
 }
 
 function resolveSideTarget(

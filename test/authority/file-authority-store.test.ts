@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { flip } from '../../src/authority/authority-store.ts'
 import { FileAuthorityStore } from '../../src/authority/file-authority-store.ts'
 import { FicusError } from '../../src/errors.ts'
 import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
@@ -22,7 +23,7 @@ afterEach(async () => {
 })
 
 function store(file = join(dir, 'authority.json')): FileAuthorityStore {
-  return new FileAuthorityStore({ file, slices: SLICES, instance: 'gw-1', now: () => new Date('2026-11-23T09:00:00.000Z') })
+  return new FileAuthorityStore({ file, auditFile: join(file, '..', 'audit.jsonl'), slices: SLICES, instance: 'gw-1', now: () => new Date('2026-11-23T09:00:00.000Z') })
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -47,7 +48,7 @@ describe('file authority store', () => {
   it('keeps a flip across a restart, with who, why, when and where', async () => {
     const first = store()
     await first.open()
-    const changed = await first.set('coverage-status', { authority: 'modern', actor: 'ops@insurer', reason: 'parallel run at 99.9 %' })
+    const changed = await flip(first, 'coverage-status', { authority: 'modern', actor: 'ops@insurer', reason: 'parallel run at 99.9 %' })
     await first.close()
     expect(changed).toMatchObject({ authority: 'modern', version: 1 })
 
@@ -68,8 +69,8 @@ describe('file authority store', () => {
     const s = store()
     await s.open()
     const results = await Promise.allSettled([
-      s.set('coverage-status', { authority: 'modern', actor: 'a', reason: 'r', expectedVersion: 0 }),
-      s.set('coverage-status', { authority: 'legacy', actor: 'b', reason: 'r', expectedVersion: 0 }),
+      flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r', expectedVersion: 0 }),
+      flip(s, 'coverage-status', { authority: 'legacy', actor: 'b', reason: 'r', expectedVersion: 0 }),
     ])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected'])
     expect(((results[1] as PromiseRejectedResult).reason as FicusError).code).toBe('FICUS_ERR_AUTHORITY_CONFLICT')
@@ -79,9 +80,9 @@ describe('file authority store', () => {
   it('refuses an unknown slice, an invalid authority and a change without a reason', async () => {
     const s = store()
     await s.open()
-    expect(await codeOf(s.set('claims', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_UNKNOWN_SLICE')
-    expect(await codeOf(s.set('coverage-status', { authority: 'new' as 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
-    expect(await codeOf(s.set('coverage-status', { authority: 'modern', actor: 'a', reason: '  ' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
+    expect(await codeOf(flip(s, 'claims', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_UNKNOWN_SLICE')
+    expect(await codeOf(flip(s, 'coverage-status', { authority: 'new', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
+    expect(await codeOf(flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: '  ' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
     expect(s.get('coverage-status')?.version).toBe(0)
   })
 
@@ -90,7 +91,7 @@ describe('file authority store', () => {
     await s.open()
     // The data directory's place is taken by a file after start: every write now fails.
     await writeFile(join(dir, 'state'), 'x')
-    expect(await codeOf(s.set('coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STATE_WRITE')
+    expect(await codeOf(flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STATE_WRITE')
     expect(s.get('coverage-status')).toMatchObject({ authority: 'legacy', version: 0 })
   })
 
@@ -102,12 +103,49 @@ describe('file authority store', () => {
     }
   })
 
+  it('records every change in the audit trail, newest first, filterable by slice', async () => {
+    const s = store()
+    await s.open()
+    await flip(s, 'coverage-status', { authority: '25%', actor: 'ana', reason: 'start the rollout' })
+    await flip(s, 'coverage-status', { authority: '50.5%', actor: 'ana', reason: 'halfway' })
+    await s.apply({ changes: [{ sliceId: 'coverage-status', authority: 'legacy' }, { sliceId: 'billing-eligibility', authority: 'legacy' }], actor: 'oncall', reason: 'incident 42', kind: 'kill-switch' })
+    const all = await s.history({ limit: 10 })
+    expect(all.map((e) => [e.slice, e.previous, e.authority, e.version, e.kind, e.actor])).toEqual([
+      ['billing-eligibility', 'modern', 'legacy', 1, 'kill-switch', 'oncall'],
+      ['coverage-status', '50.5%', 'legacy', 3, 'kill-switch', 'oncall'],
+      ['coverage-status', '25%', '50.5%', 2, 'flip', 'ana'],
+      ['coverage-status', 'legacy', '25%', 1, 'flip', 'ana'],
+    ])
+    expect(all[0]).toMatchObject({ reason: 'incident 42', at: '2026-11-23T09:00:00.000Z', instance: 'gw-1' })
+    expect((await s.history({ slice: 'coverage-status', limit: 2 })).map((e) => e.version)).toEqual([3, 2])
+  })
+
+  it('applies an audited change the snapshot file missed (a crash between the two writes)', async () => {
+    const s = store()
+    await s.open()
+    await flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
+    await writeFile(join(dir, 'authority.json'), JSON.stringify({ format: 1, slices: {} }))
+    const reopened = store()
+    await reopened.open()
+    expect(reopened.get('coverage-status')).toMatchObject({ authority: 'modern', version: 1, actor: 'a' })
+  })
+
+  it('skips a torn audit line instead of failing', async () => {
+    const s = store()
+    await s.open()
+    await flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
+    await writeFile(join(dir, 'audit.jsonl'), `${await readFile(join(dir, 'audit.jsonl'), 'utf8')}{"slice":"coverage-st`)
+    const reopened = store()
+    await reopened.open()
+    expect(await reopened.history({ limit: 10 })).toHaveLength(1)
+  })
+
   it('keeps the state of slices the config no longer declares', async () => {
     const file = join(dir, 'authority.json')
     await writeFile(file, JSON.stringify({ format: 1, slices: { 'retired-slice': { authority: 'modern', version: 4, updatedAt: null, actor: null, reason: null, instance: null } } }))
     const s = store(file)
     await s.open()
-    await s.set('coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
+    await flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
     const saved = JSON.parse(await readFile(file, 'utf8')) as { slices: Record<string, { version: number }> }
     expect(Object.keys(saved.slices).sort()).toEqual(['billing-eligibility', 'coverage-status', 'retired-slice'])
     expect(saved.slices['retired-slice']?.version).toBe(4)
@@ -128,7 +166,7 @@ describe('gateway restart', () => {
 
   it('routes by the persisted flip after a restart, not by the config’s initial authority', async () => {
     const first = await startTestGateway(sampleConfig(legacy.url, modern.url))
-    await first.store.set('policy-status', { authority: 'modern', actor: 'ops', reason: 'go' })
+    await flip(first.store, 'policy-status', { authority: 'modern', actor: 'ops', reason: 'go' })
     await first.stop({ keepData: true })
 
     const second = await startTestGateway(sampleConfig(legacy.url, modern.url), { dataDir: first.dataDir })

@@ -95,7 +95,9 @@ describe('config validation', () => {
   })
 
   it('rejects an authority that is neither legacy nor modern', () => {
-    expect(problems(withSlice({ authority: 'new' }))).toEqual(['slices.policy-status.authority: must be one of "legacy", "modern" (got "new")'])
+    expect(problems(withSlice({ authority: 'new' }))).toEqual([
+      'slices.policy-status.authority: must be "legacy", "modern" or a percentage of modern traffic from "0%" to "100%" in steps of 0.01 (got "new")',
+    ])
   })
 
   it('rejects an unknown method', () => {
@@ -180,7 +182,9 @@ describe('config validation', () => {
       expect.unreachable()
     } catch (err) {
       expect((err as Error).message).toBe(
-        'routes.config.ts: 1 problem\n  slices.policy-status.authority: must be one of "legacy", "modern" (got "new")',
+        'routes.config.ts: 2 problems\n' +
+          '  slices.policy-status.routes[0].path: must start with "/" (got "x")\n' +
+          '  slices.policy-status.authority: must be "legacy", "modern" or a percentage of modern traffic from "0%" to "100%" in steps of 0.01 (got "new")',
       )
     }
   })

@@ -1,3 +1,4 @@
+import { flip } from '../../src/authority/authority-store.ts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
@@ -33,7 +34,7 @@ describe('routing per slice', () => {
     expect(before.headers['x-upstream']).toBe('legacy')
     expect(legacy.requests.map((r) => r.url)).toEqual(['/policy/P-1001/status?as_of=2026-11-01'])
 
-    await gateway.store.set('policy-status', { authority: 'modern', actor: 'test', reason: 'parallel run agreed' })
+    await flip(gateway.store, 'policy-status', { authority: 'modern', actor: 'test', reason: 'parallel run agreed' })
 
     const after = await send(`${gateway.url}/policy/P-1001/status?as_of=2026-11-01`)
     expect(after.headers['x-ficus-authority']).toBe('modern')
@@ -70,7 +71,7 @@ describe('routing per slice', () => {
   it('keeps the upstream URL path prefix in front of every forwarded path', async () => {
     gateway = await startTestGateway(sampleConfig(`${legacy.url}/pas/`, `${modern.url}/policy-api`))
     await send(`${gateway.url}/policy/P-1/status`)
-    await gateway.store.set('policy-status', { authority: 'modern', actor: 'test', reason: 'r' })
+    await flip(gateway.store, 'policy-status', { authority: 'modern', actor: 'test', reason: 'r' })
     await send(`${gateway.url}/policy/P-1/status`)
     expect(legacy.requests[0]?.url).toBe('/pas/policy/P-1/status')
     expect(modern.requests[0]?.url).toBe('/policy-api/policies/P-1')

@@ -1,3 +1,4 @@
+import { flip } from '../../src/authority/authority-store.ts'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
@@ -91,7 +92,7 @@ describe('upstream failures', () => {
     upstream = await startUpstream('modern')
     gateway = await startTestGateway(sampleConfig(`http://127.0.0.1:${port}`, upstream.url))
     expect((await send(`${gateway.url}/policy/P-1/status`)).status).toBe(502)
-    await gateway.store.set('policy-status', { authority: 'modern', actor: 'test', reason: 'legacy is down' })
+    await flip(gateway.store, 'policy-status', { authority: 'modern', actor: 'test', reason: 'legacy is down' })
     expect((await send(`${gateway.url}/policy/P-1/status`)).status).toBe(200)
   })
 })

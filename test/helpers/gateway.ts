@@ -16,7 +16,7 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** Starts a real gateway on 127.0.0.1 with an ephemeral port, the file store in a temp dir, logs captured. */
-export async function startTestGateway(input: GatewayConfigInput, options: { dataDir?: string; logLevel?: 'info' | 'debug' } = {}): Promise<TestGateway> {
+export async function startTestGateway(input: GatewayConfigInput, options: { dataDir?: string; logLevel?: 'info' | 'debug'; instance?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestGateway> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ficus-test-')))
   const logs: Record<string, unknown>[] = []
   const destination = new Writable({
@@ -26,7 +26,7 @@ export async function startTestGateway(input: GatewayConfigInput, options: { dat
     },
   })
   const logger = createLogger({ level: options.logLevel ?? 'info', destination })
-  const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: 'test-gw' }, { isTTY: false })
+  const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: '0', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: options.instance ?? 'test-gw', ...options.env }, { isTTY: false })
   const running = await startGateway(settings, { logger, config: validateConfig(input) })
   return {
     ...running,

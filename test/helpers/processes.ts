@@ -23,7 +23,7 @@ export interface Spawned {
 export function spawnNode(args: readonly string[], env: NodeJS.ProcessEnv = {}): Spawned {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, CI: 'true', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, CI: 'true', LOG_LEVEL: 'info', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import { checkAuditText, type AuthorityStore, type ChangeKind } from '../authority/authority-store.ts'
+import type { GatewayConfig } from '../config/types.ts'
+import { sendError } from '../error-reply.ts'
+import { FicusError } from '../errors.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import { bearerMatches } from './bearer-auth.ts'
+import { sliceView } from './slice-view.ts'
+
+export const DEFAULT_HISTORY_LIMIT = 50
+export const MAX_HISTORY_LIMIT = 1_000
+/** Who the audit trail names when a caller does not say. */
+export const DEFAULT_ACTOR = 'admin-api'
+
+export interface AdminDeps {
+  readonly config: GatewayConfig
+  readonly store: AuthorityStore
+  readonly metrics: Metrics
+  readonly logger: Logger
+  /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
+  readonly token: string | undefined
+  /** True once the gateway serves traffic on a loaded config and snapshot, false again while closing. */
+  readonly ready: () => boolean
+}
+
+type Body = Record<string, unknown>
+
+function badRequest(message: string, field: string): FicusError {
+  return new FicusError('FICUS_ERR_BAD_REQUEST', message, { details: { field } })
+}
+
+/** The body as a JSON object with only the allowed keys. */
+function objectBody(body: unknown, allowed: readonly string[]): Body {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body: must be a JSON object', 'body')
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw badRequest(`${key}: unknown field (allowed: ${allowed.join(', ')})`, key)
+  }
+  return body as Body
+}
+
+function optionalString(body: Body, field: string): string | undefined {
+  const value = body[field]
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `${field}: must be a string`, { details: { field } })
+  return value
+}
+
+function actorOf(request: FastifyRequest, body: Body): string {
+  const header = request.headers['x-ficus-actor']
+  return optionalString(body, 'actor') ?? (typeof header === 'string' && header.trim() !== '' ? header : DEFAULT_ACTOR)
+}
+
+/**
+ * The admin API, on its own port: slices and their live authority, flips, the kill switch, the
+ * audit trail, health, readiness and Prometheus metrics. Everything under /admin needs the bearer
+ * token when one is configured; /healthz, /readyz and /metrics are open for probes and scrapers.
+ */
+export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = deps.logger.child({ component: 'admin' })
+  const app = Fastify({ loggerInstance: logger, genReqId: () => randomUUID(), requestIdHeader: false, bodyLimit: 64 * 1024 })
+  const { config, store } = deps
+  const sliceIds = new Set(config.slices.map((slice) => slice.id))
+
+  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err))
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new FicusError('FICUS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${request.method} ${request.url.split('?')[0] ?? ''}`, { status: 404 })),
+  )
+
+  app.get('/healthz', () => ({ status: 'ok' }))
+  app.get('/readyz', (_request, reply) => {
+    const ready = deps.ready()
+    return reply.code(ready ? 200 : 503).send({ ready, store: store.status(), config: config.version })
+  })
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
+  })
+
+  await app.register(
+    (admin, _options, done) => {
+      admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        if (deps.token === undefined || bearerMatches(request.headers.authorization, deps.token)) return
+        reply.header('www-authenticate', 'Bearer')
+        throw new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', 'missing or invalid bearer token')
+      })
+
+      admin.get('/slices', () => ({
+        store: store.status(),
+        config: config.version,
+        slices: config.slices.map((slice) => sliceView(slice, store.get(slice.id))),
+      }))
+
+      admin.get<{ Params: { id: string } }>('/slices/:id', (request) => {
+        const slice = config.slices.find((candidate) => candidate.id === request.params.id)
+        if (!slice) throw unknownSlice(request.params.id)
+        return sliceView(slice, store.get(slice.id))
+      })
+
+      admin.put<{ Params: { id: string } }>('/slices/:id/authority', async (request) => {
+        if (!sliceIds.has(request.params.id)) throw unknownSlice(request.params.id)
+        const body = objectBody(request.body, ['authority', 'reason', 'expectedVersion', 'actor'])
+        if (body.authority === undefined) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', 'authority: is required', { details: { field: 'authority' } })
+        const expectedVersion = body.expectedVersion
+        if (expectedVersion !== undefined && typeof expectedVersion !== 'number') {
+          throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(expectedVersion)})`, { details: { field: 'expectedVersion' } })
+        }
+        const [state] = await store.apply({
+          changes: [{ sliceId: request.params.id, authority: body.authority, ...(expectedVersion === undefined ? {} : { expectedVersion }) }],
+          actor: actorOf(request, body),
+          reason: body.reason as string,
+          kind: 'flip',
+        })
+        recordChanges(deps, 'flip', [request.params.id])
+        request.log.warn({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
+        const slice = config.slices.find((candidate) => candidate.id === request.params.id)
+        return slice ? sliceView(slice, state) : {}
+      })
+
+      admin.post('/kill-switch', async (request) => {
+        const body = objectBody(request.body ?? {}, ['reason', 'slices', 'actor'])
+        const named = body.slices
+        if (named !== undefined && (!Array.isArray(named) || !named.every((id) => typeof id === 'string'))) throw badRequest('slices: must be a list of slice ids', 'slices')
+        const targets = (named) ?? [...sliceIds]
+        for (const id of targets) if (!sliceIds.has(id)) throw unknownSlice(id)
+        const toChange = targets.filter((id) => store.get(id)?.authority !== 'legacy')
+        const unchanged = targets.filter((id) => !toChange.includes(id))
+        const change = { changes: toChange.map((sliceId) => ({ sliceId, authority: 'legacy' })), actor: actorOf(request, body), reason: body.reason as string, kind: 'kill-switch' as const }
+        // The reason is required even when every slice is already on legacy and nothing changes.
+        checkAuditText(change)
+        if (toChange.length === 0) return { changed: [], unchanged }
+        const states = await store.apply(change)
+        recordChanges(deps, 'kill-switch', toChange)
+        request.log.warn({ slices: toChange, actor: change.actor }, 'kill switch: slices returned to legacy')
+        return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged }
+      })
+
+      admin.get<{ Querystring: { slice?: string; limit?: string } }>('/history', async (request) => {
+        const { slice, limit: limitText } = request.query
+        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSlice(slice)
+        const limit = limitText === undefined ? DEFAULT_HISTORY_LIMIT : Number(limitText)
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT} (got ${JSON.stringify(limitText)})`, 'limit')
+        return { entries: await store.history({ ...(slice === undefined ? {} : { slice }), limit }) }
+      })
+      done()
+    },
+    { prefix: '/admin' },
+  )
+  return app
+}
+
+function unknownSlice(id: string): FicusError {
+  return new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(id)}`, { details: { slice: id } })
+}
+
+function recordChanges(deps: AdminDeps, kind: ChangeKind, slices: readonly string[]): void {
+  for (const slice of slices) deps.metrics.recordChange(slice, kind)
+}

@@ -1,0 +1,343 @@
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { parseAuthority, type Authority } from '../config/authority-value.ts'
+import { FicusError } from '../errors.ts'
+import { readAuthorityFile, writeAuthorityFile, type PersistedSlices } from './authority-file.ts'
+import {
+  ChangeListeners,
+  checkRequest,
+  conflict,
+  initialState,
+  CHANGE_KINDS,
+  type AuditEntry,
+  type AuthorityState,
+  type AuthorityStore,
+  type ChangeKind,
+  type ChangeRequest,
+  type HistoryQuery,
+  type StoreStatus,
+} from './authority-store.ts'
+import { APPLY_CHANGES_LUA } from './redis-scripts.ts'
+
+export const DEFAULT_REDIS_PREFIX = 'ficus:'
+export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2_000
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2_000
+export const DEFAULT_AUDIT_MAX_LENGTH = 100_000
+const MAX_RECONNECT_DELAY_MS = 2_000
+const HISTORY_PAGE = 500
+const HISTORY_MAX_SCANNED = 20_000
+
+export interface RedisAuthorityStoreOptions {
+  readonly url: string
+  /** Prefix of every key and channel, so several migrations (or test runs) can share one Redis. */
+  readonly prefix: string
+  readonly slices: readonly { readonly id: string; readonly authority: Authority }[]
+  readonly instance: string
+  /** Where the last snapshot is kept, to start from when Redis is unreachable at start. */
+  readonly cacheFile: string
+  readonly logger: Logger
+  /** How long `open` waits for Redis before starting on the cached (or initial) snapshot. */
+  readonly connectTimeoutMs?: number
+  readonly commandTimeoutMs?: number
+  /** Approximate length the audit stream is trimmed to. */
+  readonly auditMaxLength?: number
+  readonly now?: () => Date
+}
+
+/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(unparseable REDIS_URL)'
+  }
+}
+
+/**
+ * The production store. Authority lives in one Redis hash (slice → JSON state), every change goes
+ * through one Lua script that checks versions, writes the hash, appends to the audit stream and
+ * publishes the new states — atomically. Every instance applies published states to its in-memory
+ * snapshot (a newer version wins) and re-reads the whole hash whenever its connection is (re)made,
+ * so a change made while it was away is applied on reconnect. The snapshot is cached on disk: with
+ * Redis unreachable at start, the gateway serves the cached (or the config's) values.
+ */
+export class RedisAuthorityStore implements AuthorityStore {
+  readonly kind = 'redis'
+  readonly #options: RedisAuthorityStoreOptions
+  readonly #log: Logger
+  readonly #keys: { hash: string; audit: string; channel: string }
+  readonly #initial = new Map<string, Authority>()
+  readonly #states = new Map<string, AuthorityState>()
+  readonly #listeners = new ChangeListeners()
+  #client: Redis | undefined
+  #subscriber: Redis | undefined
+  #snapshot: StoreStatus['snapshot'] = 'config'
+  #everConnected = false
+  #connected = false
+  #cacheWrite: Promise<unknown> = Promise.resolve()
+  #firstSync: (() => void) | undefined
+
+  constructor(options: RedisAuthorityStoreOptions) {
+    this.#options = options
+    this.#log = options.logger.child({ store: 'redis' })
+    this.#keys = { hash: `${options.prefix}authority`, audit: `${options.prefix}audit`, channel: `${options.prefix}authority-changes` }
+    for (const slice of options.slices) this.#initial.set(slice.id, slice.authority)
+  }
+
+  async open(): Promise<void> {
+    const cached = await readAuthorityFile(this.#options.cacheFile)
+    for (const slice of this.#options.slices) {
+      const saved = cached?.[slice.id]
+      this.#states.set(slice.id, saved ? { sliceId: slice.id, ...saved } : initialState(slice.id, slice.authority))
+    }
+    this.#snapshot = cached ? 'cache' : 'config'
+
+    const common = {
+      lazyConnect: true,
+      connectTimeout: this.#options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+      // Exponential backoff with jitter, capped: reconnect attempts never stop.
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100),
+    }
+    const subscriber = new Redis(this.#options.url, { ...common, enableOfflineQueue: true })
+    subscriber.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'subscriber connection error'))
+    subscriber.on('message', (_channel: string, message: string) => this.#applyMessage(message))
+    subscriber.on('ready', () => {
+      // A message published while the subscriber was away is caught by the client's resync.
+      if (this.#client?.status === 'ready') void this.#resync()
+    })
+    this.#subscriber = subscriber
+
+    // Commands fail at once while disconnected: a flip is refused, never queued and replayed later.
+    const client = new Redis(this.#options.url, {
+      ...common,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.#options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    })
+    client.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'redis connection error'))
+    client.on('ready', () => void this.#resync())
+    client.on('close', () => {
+      if (!this.#connected) return
+      this.#connected = false
+      this.#log.error({ url: redactUrl(this.#options.url) }, 'authority store connection lost: serving the last snapshot, flips are refused until it is back')
+    })
+    this.#client = client
+
+    const synced = new Promise<void>((resolve) => (this.#firstSync = resolve))
+    subscriber.subscribe(this.#keys.channel).catch((err: unknown) => this.#log.debug({ err }, 'subscribe deferred'))
+    subscriber.connect().catch(() => undefined)
+    client.connect().catch(() => undefined)
+    const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS
+    let timer: NodeJS.Timeout | undefined
+    const inTime = await Promise.race([synced.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))])
+    clearTimeout(timer)
+    if (!inTime) {
+      this.#log.error(
+        { url: redactUrl(this.#options.url), snapshot: this.#snapshot, cacheFile: this.#options.cacheFile, timeoutMs },
+        `authority store unreachable at start: serving the ${this.#snapshot === 'cache' ? 'last cached snapshot' : "config's initial values"}; retrying in the background`,
+      )
+    }
+  }
+
+  get(sliceId: string): AuthorityState | undefined {
+    return this.#states.get(sliceId)
+  }
+
+  list(): readonly AuthorityState[] {
+    return [...this.#states.values()]
+  }
+
+  status(): StoreStatus {
+    return { kind: 'redis', connected: this.#client?.status === 'ready', snapshot: this.#snapshot }
+  }
+
+  onChange(listener: (state: AuthorityState) => void): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  async apply(request: ChangeRequest): Promise<AuthorityState[]> {
+    const client = this.#readyClient()
+    // Versions are compared inside the script, against Redis, not against this instance's snapshot.
+    const checked = checkRequest(request, (id) => this.#states.get(id), { versions: false })
+    const changes = checked.map(({ current, authority, expectedVersion }) => ({
+      slice: current.sliceId,
+      authority,
+      expected: expectedVersion ?? -1,
+      initial: this.#initial.get(current.sliceId) ?? 'legacy',
+    }))
+    let reply: unknown
+    try {
+      reply = await client.eval(
+        APPLY_CHANGES_LUA,
+        2,
+        this.#keys.hash,
+        this.#keys.audit,
+        this.#keys.channel,
+        (this.#options.now?.() ?? new Date()).toISOString(),
+        this.#options.instance,
+        request.actor,
+        request.reason,
+        request.kind,
+        String(this.#options.auditMaxLength ?? DEFAULT_AUDIT_MAX_LENGTH),
+        JSON.stringify(changes),
+      )
+    } catch (err) {
+      const match = /CONFLICT (\S+) (\d+) (\d+)/.exec((err as Error).message)
+      if (match) throw conflict(match[1] ?? '', Number(match[2]), Number(match[3]))
+      throw unavailable('the change could not be confirmed; check `ficus status` before retrying', err)
+    }
+    const states = (reply as string[]).map((raw) => this.#parseState(raw)).filter((state): state is AuthorityState => state !== undefined)
+    for (const state of states) this.#applyState(state)
+    return states
+  }
+
+  async history(query: HistoryQuery): Promise<AuditEntry[]> {
+    const client = this.#readyClient()
+    const found: AuditEntry[] = []
+    let end = '+'
+    let scanned = 0
+    try {
+      while (found.length < query.limit && scanned < HISTORY_MAX_SCANNED) {
+        const page = await client.xrevrange(this.#keys.audit, end, '-', 'COUNT', query.slice === undefined ? query.limit : HISTORY_PAGE)
+        for (const [id, fields] of page) {
+          const entry = toAuditEntry(id, fields)
+          if (entry && (query.slice === undefined || entry.slice === query.slice)) found.push(entry)
+          if (found.length === query.limit) break
+        }
+        scanned += page.length
+        const last = page.at(-1)
+        if (!last || page.length < HISTORY_PAGE || query.slice === undefined) break
+        end = `(${last[0]}`
+      }
+    } catch (err) {
+      throw unavailable('the audit trail could not be read', err)
+    }
+    return found
+  }
+
+  async close(): Promise<void> {
+    this.#connected = false
+    this.#subscriber?.disconnect()
+    this.#client?.disconnect()
+    await this.#cacheWrite
+  }
+
+  #readyClient(): Redis {
+    const client = this.#client
+    if (client?.status !== 'ready') throw unavailable('Redis is unreachable; the gateway keeps serving its last snapshot, but changes are refused until it is back')
+    return client
+  }
+
+  async #resync(): Promise<void> {
+    const client = this.#client
+    if (client?.status !== 'ready') return
+    let all: Record<string, string>
+    try {
+      all = await client.hgetall(this.#keys.hash)
+    } catch (err) {
+      this.#log.warn({ err }, 'authority resync failed; retrying on the next connection')
+      return
+    }
+    for (const [sliceId, local] of this.#states) {
+      const raw = all[sliceId]
+      if (raw !== undefined) {
+        const state = this.#parseState(raw, sliceId)
+        if (state) this.#applyState(state)
+      } else if (local.version > 0) {
+        // Redis lost its data (a restart without persistence): seed it back from this snapshot.
+        this.#log.warn({ slice: sliceId, version: local.version }, 'Redis holds no authority for this slice; re-seeding it from the local snapshot')
+        await client.hsetnx(this.#keys.hash, sliceId, JSON.stringify(local)).catch(() => undefined)
+      }
+    }
+    this.#snapshot = 'store'
+    this.#persistCache()
+    if (!this.#connected) {
+      this.#connected = true
+      if (this.#everConnected) this.#log.warn({ url: redactUrl(this.#options.url) }, 'authority store reconnected; snapshot resynchronised')
+      else this.#log.info({ url: redactUrl(this.#options.url), slices: this.#states.size }, 'authority store connected')
+      this.#everConnected = true
+    }
+    this.#firstSync?.()
+    this.#firstSync = undefined
+  }
+
+  #applyMessage(message: string): void {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(message)
+    } catch {
+      this.#log.warn('ignored an authority message that is not JSON')
+      return
+    }
+    if (!Array.isArray(parsed)) return
+    for (const item of parsed) {
+      const state = this.#parseState(JSON.stringify(item))
+      if (state) this.#applyState(state)
+    }
+  }
+
+  /** Applies a state from Redis when it is newer than the snapshot's. */
+  #applyState(state: AuthorityState): void {
+    const local = this.#states.get(state.sliceId)
+    if (!local || state.version <= local.version) return
+    this.#states.set(state.sliceId, state)
+    this.#listeners.emit(state)
+    this.#persistCache()
+  }
+
+  #parseState(raw: string, sliceId?: string): AuthorityState | undefined {
+    try {
+      const data = JSON.parse(raw) as Partial<AuthorityState>
+      const id = sliceId ?? data.sliceId
+      const authority = parseAuthority(data.authority)
+      if (typeof id !== 'string' || !authority.ok || !Number.isInteger(data.version)) throw new Error('bad shape')
+      return {
+        sliceId: id,
+        authority: authority.authority,
+        version: data.version as number,
+        updatedAt: data.updatedAt ?? null,
+        actor: data.actor ?? null,
+        reason: data.reason ?? null,
+        instance: data.instance ?? null,
+      }
+    } catch {
+      this.#log.warn({ slice: sliceId }, 'ignored an authority state in Redis that Ficus cannot read')
+      return undefined
+    }
+  }
+
+  #persistCache(): void {
+    const slices: PersistedSlices = {}
+    for (const { sliceId, ...state } of this.#states.values()) slices[sliceId] = state
+    this.#cacheWrite = this.#cacheWrite
+      .then(() => writeAuthorityFile(this.#options.cacheFile, slices))
+      .catch((err: unknown) => this.#log.warn({ err, file: this.#options.cacheFile }, 'could not cache the authority snapshot'))
+  }
+}
+
+function unavailable(message: string, cause?: unknown): FicusError {
+  return new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', `authority store unavailable: ${message}`, { cause })
+}
+
+function toAuditEntry(id: string, fields: string[]): AuditEntry | undefined {
+  const map = new Map<string, string>()
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '')
+  const previous = parseAuthority(map.get('previous'))
+  const authority = parseAuthority(map.get('authority'))
+  const kind = map.get('kind') as ChangeKind | undefined
+  if (!previous.ok || !authority.ok || kind === undefined || !CHANGE_KINDS.includes(kind)) return undefined
+  return {
+    id,
+    slice: map.get('slice') ?? '',
+    previous: previous.authority,
+    authority: authority.authority,
+    version: Number(map.get('version')),
+    actor: map.get('actor') ?? '',
+    reason: map.get('reason') ?? '',
+    at: map.get('at') ?? '',
+    instance: map.get('instance') ?? '',
+    kind,
+  }
+}

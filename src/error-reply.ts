@@ -1,0 +1,24 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { ERROR_CODES, FicusError, isFicusError } from './errors.ts'
+
+/** Errors fastify raises itself (malformed request, bad JSON, ...) keep their 4xx status; anything else is a 500 without details. */
+export function fromFrameworkError(err: FastifyError | FicusError): FicusError {
+  if (isFicusError(err)) return err
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) return new FicusError('FICUS_ERR_BAD_REQUEST', err.message, { cause: err, status })
+  return new FicusError('FICUS_ERR_INTERNAL', 'the gateway failed to handle this request; see its log with the request id', { cause: err })
+}
+
+/**
+ * The one shape of every error answer, on the client port and the admin port alike:
+ * `{ error, code, message, requestId, ...extra }` — never a stack trace.
+ */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: FastifyError | FicusError, extra: Record<string, unknown> = {}): FastifyReply {
+  const error = fromFrameworkError(err)
+  if (error.code === 'FICUS_ERR_INTERNAL') request.log.error({ err }, 'internal error')
+  else request.log.warn({ code: error.code, reason: error.message }, 'request failed')
+  return reply
+    .code(error.statusCode)
+    .type('application/json; charset=utf-8')
+    .send({ error: ERROR_CODES[error.code].title, code: error.code, message: error.message, ...extra, requestId: request.id })
+}
