@@ -92,7 +92,14 @@ async function run(): Promise<number> {
     await stop()
     return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1
   }
-  process.stdout.write(`\nThe gateway keeps running on ${gateway.url} — try:\n  curl -i ${gateway.url}/pas/v1/policy/P-1002/status\nCtrl-C to stop.\n`)
+  const admin = gateway.adminUrl === 'http://127.0.0.1:9090' ? '' : `FICUS_ADMIN_URL=${gateway.adminUrl} `
+  process.stdout.write(
+    `\nThe gateway keeps running on ${gateway.url} (admin API ${gateway.adminUrl}) — try:\n` +
+      `  curl -i ${gateway.url}/pas/v1/policy/P-1002/status\n` +
+      `  ${admin}npx ficus flip coverage-status 50% --reason "try a rollout"\n` +
+      `  ${admin}npx ficus status\n` +
+      'Ctrl-C to stop.\n',
+  )
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve())
     process.once('SIGTERM', () => resolve())

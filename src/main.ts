@@ -83,6 +83,7 @@ function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
 
 export interface RunningGateway {
   readonly app: FastifyInstance
+  readonly admin: FastifyInstance
   readonly config: GatewayConfig
   readonly store: AuthorityStore
   readonly logger: Logger
@@ -168,7 +169,7 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
     })()
     return closing
   }
-  return { app, config, store, logger, metrics, url, adminUrl, close }
+  return { app, admin, config, store, logger, metrics, url, adminUrl, close }
 }
 
 /** Listens and returns the URL to reach the server at; FICUS_ERR_LISTEN names the variable to change. */

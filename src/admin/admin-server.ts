@@ -112,7 +112,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
           kind: 'flip',
         })
         recordChanges(deps, 'flip', [request.params.id])
-        request.log.warn({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
+        request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
         return slice ? sliceView(slice, state) : {}
       })

@@ -92,6 +92,8 @@ describe('graceful shutdown', () => {
     await until(() => upstream!.requests.length === 1, 'the first request to reach the upstream')
     const closing = gateway.stop()
     await until(() => !gateway.app.server.listening, 'the gateway to stop listening')
+    // Load balancers see the instance as not ready while it drains.
+    expect((await gateway.admin.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503)
     socket.write('GET /policy/P-2/status HTTP/1.1\r\nHost: gw\r\n\r\n')
     await until(() => gateway.logs.some((line) => line.code === 'FICUS_ERR_SHUTTING_DOWN'), 'the late request to be refused')
     release()

@@ -1,0 +1,55 @@
+import { execFileSync } from 'node:child_process'
+import { Redis } from 'ioredis'
+
+// The suite's real peers. Redis: the server on 127.0.0.1:6379 (REDIS_TEST_URL to point elsewhere);
+// started here with the project's documented command when it is not running.
+const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379'
+
+async function redisAnswers(): Promise<boolean> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 })
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+    return (await client.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
+}
+
+function commandExists(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A fresh Debian machine may lack redis-server: install it when we may (root, apt-get). */
+function installRedisWhenMissing(): void {
+  if (commandExists('redis-server')) return
+  if (process.getuid?.() !== 0 || !commandExists('apt-get')) {
+    throw new Error('redis-server is not installed; install it (Debian: apt-get install redis-server) or point REDIS_TEST_URL at a Redis')
+  }
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' })
+  execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+export default async function setup(): Promise<void> {
+  // The outage tests run a redis-server of their own, so the binary is needed even when 6379 answers.
+  installRedisWhenMissing()
+  if (await redisAnswers()) return
+  if (process.env.REDIS_TEST_URL !== undefined) throw new Error(`REDIS_TEST_URL=${REDIS_URL} does not answer PING`)
+  try {
+    execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  } catch (err) {
+    throw new Error(`Redis is not running on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install it (Debian: apt-get install redis-server)`)
+  }
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (await redisAnswers()) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error('redis-server was started but does not answer on 127.0.0.1:6379')
+}
