@@ -1,13 +1,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { flip } from '../../src/authority/authority-store.ts'
 import { FileAuthorityStore } from '../../src/authority/file-authority-store.ts'
-import { FicusError } from '../../src/errors.ts'
+import type { FicusError } from '../../src/errors.ts'
+import { ficusErrorCode } from '../helpers/errors.ts'
 import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { upstreamPair } from '../helpers/upstream-server.ts'
 
 let dir: string
 const SLICES = [
@@ -26,15 +27,6 @@ function store(file = join(dir, 'authority.json')): FileAuthorityStore {
   return new FileAuthorityStore({ file, auditFile: join(file, '..', 'audit.jsonl'), slices: SLICES, instance: 'gw-1', now: () => new Date('2026-11-23T09:00:00.000Z') })
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise
-  } catch (err) {
-    expect(err).toBeInstanceOf(FicusError)
-    return (err as FicusError).code
-  }
-  throw new Error('expected a FicusError')
-}
 
 describe('file authority store', () => {
   it('starts from the config when nothing is persisted', async () => {
@@ -80,9 +72,9 @@ describe('file authority store', () => {
   it('refuses an unknown slice, an invalid authority and a change without a reason', async () => {
     const s = store()
     await s.open()
-    expect(await codeOf(flip(s, 'claims', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_UNKNOWN_SLICE')
-    expect(await codeOf(flip(s, 'coverage-status', { authority: 'new', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
-    expect(await codeOf(flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: '  ' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
+    expect(await ficusErrorCode(flip(s, 'claims', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_UNKNOWN_SLICE')
+    expect(await ficusErrorCode(flip(s, 'coverage-status', { authority: 'new', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
+    expect(await ficusErrorCode(flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: '  ' }))).toBe('FICUS_ERR_AUTHORITY_INVALID')
     expect(s.get('coverage-status')?.version).toBe(0)
   })
 
@@ -91,7 +83,7 @@ describe('file authority store', () => {
     await s.open()
     // The data directory's place is taken by a file after start: every write now fails.
     await writeFile(join(dir, 'state'), 'x')
-    expect(await codeOf(flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STATE_WRITE')
+    expect(await ficusErrorCode(flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STATE_WRITE')
     expect(s.get('coverage-status')).toMatchObject({ authority: 'legacy', version: 0 })
   })
 
@@ -153,23 +145,14 @@ describe('file authority store', () => {
 })
 
 describe('gateway restart', () => {
-  let legacy: TestUpstream
-  let modern: TestUpstream
-  beforeAll(async () => {
-    legacy = await startUpstream('legacy')
-    modern = await startUpstream('modern')
-  })
-  afterAll(async () => {
-    await legacy.close()
-    await modern.close()
-  })
+  const upstreams = upstreamPair()
 
   it('routes by the persisted flip after a restart, not by the config’s initial authority', async () => {
-    const first = await startTestGateway(sampleConfig(legacy.url, modern.url))
+    const first = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url))
     await flip(first.store, 'policy-status', { authority: 'modern', actor: 'ops', reason: 'go' })
     await first.stop({ keepData: true })
 
-    const second = await startTestGateway(sampleConfig(legacy.url, modern.url), { dataDir: first.dataDir })
+    const second = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url), { dataDir: first.dataDir })
     try {
       const response = await send(`${second.url}/policy/P-1/status`)
       expect(response.headers['x-ficus-authority']).toBe('modern')
@@ -183,7 +166,7 @@ describe('gateway restart', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ficus-corrupt-'))
     await writeFile(join(dataDir, 'authority.json'), '{"format":1,')
     try {
-      await expect(startTestGateway(sampleConfig(legacy.url, modern.url), { dataDir })).rejects.toMatchObject({ code: 'FICUS_ERR_AUTHORITY_STATE_CORRUPT' })
+      await expect(startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url), { dataDir })).rejects.toMatchObject({ code: 'FICUS_ERR_AUTHORITY_STATE_CORRUPT' })
     } finally {
       await rm(dataDir, { recursive: true, force: true })
     }

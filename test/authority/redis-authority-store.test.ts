@@ -6,8 +6,9 @@ import { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { flip, type AuthorityState } from '../../src/authority/authority-store.ts'
 import { RedisAuthorityStore } from '../../src/authority/redis-authority-store.ts'
-import { FicusError } from '../../src/errors.ts'
 import { createLogger } from '../../src/observability/logger.ts'
+import type { FicusError } from '../../src/errors.ts'
+import { ficusErrorCode } from '../helpers/errors.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
 import { closedPort } from '../helpers/upstream-server.ts'
 
@@ -62,15 +63,6 @@ function nextChange(store: RedisAuthorityStore): Promise<{ state: AuthorityState
   })
 }
 
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise
-  } catch (err) {
-    expect(err).toBeInstanceOf(FicusError)
-    return (err as FicusError).code
-  }
-  throw new Error('expected a FicusError')
-}
 
 describe('redis authority store', () => {
   it('starts from the config, then keeps versions, actor and reason in Redis', async () => {
@@ -121,7 +113,7 @@ describe('redis authority store', () => {
   it('applies a kill switch to all named slices, or to none when one of them conflicts', async () => {
     const store = await open('gw-a')
     await flip(store, 'coverage-status', { authority: '30%', actor: 'a', reason: 'r' })
-    const code = await errorCode(
+    const code = await ficusErrorCode(
       store.apply({
         changes: [
           { sliceId: 'coverage-status', authority: 'legacy' },
@@ -165,8 +157,8 @@ describe('redis authority store', () => {
     expect(store.status()).toEqual({ kind: 'redis', connected: false, snapshot: 'config' })
     expect(store.get('billing-eligibility')?.authority).toBe('modern')
     expect(logs.some((line) => line.level === 50 && String(line.msg).startsWith('authority store unreachable at start'))).toBe(true)
-    expect(await errorCode(flip(store, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE')
-    expect(await errorCode(store.history({ limit: 5 }))).toBe('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE')
+    expect(await ficusErrorCode(flip(store, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE')
+    expect(await ficusErrorCode(store.history({ limit: 5 }))).toBe('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE')
     expect(store.get('coverage-status')?.version).toBe(0)
   })
 

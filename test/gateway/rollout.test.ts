@@ -1,29 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { flip } from '../../src/authority/authority-store.ts'
 import type { SliceInput } from '../../src/config/schema.ts'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { upstreamPair } from '../helpers/upstream-server.ts'
 
-let legacy: TestUpstream
-let modern: TestUpstream
+const upstreams = upstreamPair()
 let gateway: TestGateway | undefined
-
-beforeAll(async () => {
-  legacy = await startUpstream('legacy')
-  modern = await startUpstream('modern')
-})
-afterAll(async () => {
-  await legacy.close()
-  await modern.close()
-})
 afterEach(async () => {
   await gateway?.stop()
   gateway = undefined
 })
 
 async function withSlice(slice: Partial<SliceInput>): Promise<TestGateway> {
-  const config = sampleConfig(legacy.url, modern.url)
+  const config = sampleConfig(upstreams.legacy.url, upstreams.modern.url)
   config.slices['policy-status'] = { ...config.slices['policy-status']!, ...slice }
   return startTestGateway(config)
 }

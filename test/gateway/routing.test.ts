@@ -1,86 +1,76 @@
 import { flip } from '../../src/authority/authority-store.ts'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { startUpstream, upstreamPair } from '../helpers/upstream-server.ts'
 
-let legacy: TestUpstream
-let modern: TestUpstream
+const upstreams = upstreamPair()
 let gateway: TestGateway | undefined
-
-beforeAll(async () => {
-  legacy = await startUpstream('legacy')
-  modern = await startUpstream('modern')
-})
-afterAll(async () => {
-  await legacy.close()
-  await modern.close()
-})
 afterEach(async () => {
   await gateway?.stop()
   gateway = undefined
-  legacy.requests.length = 0
-  modern.requests.length = 0
+  upstreams.legacy.requests.length = 0
+  upstreams.modern.requests.length = 0
 })
 
 describe('routing per slice', () => {
   it('sends a slice to its authoritative side, and to the other side with the rewritten path once flipped', async () => {
-    gateway = await startTestGateway(sampleConfig(legacy.url, modern.url))
+    gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url))
 
     const before = await send(`${gateway.url}/policy/P-1001/status?as_of=2026-11-01`)
     expect(before.status).toBe(200)
     expect(before.headers['x-ficus-slice']).toBe('policy-status')
     expect(before.headers['x-ficus-authority']).toBe('legacy')
     expect(before.headers['x-upstream']).toBe('legacy')
-    expect(legacy.requests.map((r) => r.url)).toEqual(['/policy/P-1001/status?as_of=2026-11-01'])
+    expect(upstreams.legacy.requests.map((r) => r.url)).toEqual(['/policy/P-1001/status?as_of=2026-11-01'])
 
     await flip(gateway.store, 'policy-status', { authority: 'modern', actor: 'test', reason: 'parallel run agreed' })
 
     const after = await send(`${gateway.url}/policy/P-1001/status?as_of=2026-11-01`)
     expect(after.headers['x-ficus-authority']).toBe('modern')
     expect(after.headers['x-upstream']).toBe('modern')
-    expect(modern.requests.map((r) => r.url)).toEqual(['/policies/P-1001?as_of=2026-11-01'])
-    expect(legacy.requests).toHaveLength(1)
+    expect(upstreams.modern.requests.map((r) => r.url)).toEqual(['/policies/P-1001?as_of=2026-11-01'])
+    expect(upstreams.legacy.requests).toHaveLength(1)
   })
 
   it('starts a slice on the authority the config declares', async () => {
-    const config = sampleConfig(legacy.url, modern.url)
+    const config = sampleConfig(upstreams.legacy.url, upstreams.modern.url)
     config.slices['policy-status']!.authority = 'modern'
     gateway = await startTestGateway(config)
     const response = await send(`${gateway.url}/policy/P-7/status`)
     expect(response.headers['x-upstream']).toBe('modern')
-    expect(modern.requests[0]?.url).toBe('/policies/P-7')
+    expect(upstreams.modern.requests[0]?.url).toBe('/policies/P-7')
   })
 
   it('sends unmatched requests, unchanged, to the fallthrough side', async () => {
-    gateway = await startTestGateway(sampleConfig(legacy.url, modern.url))
+    gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url))
     const response = await send(`${gateway.url}/agents/A-77?x=1`, { method: 'DELETE' })
     expect(response.status).toBe(200)
     expect(response.headers['x-ficus-slice']).toBeUndefined()
     expect(response.headers['x-ficus-authority']).toBe('legacy')
-    expect(legacy.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['DELETE /agents/A-77?x=1'])
+    expect(upstreams.legacy.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['DELETE /agents/A-77?x=1'])
   })
 
   it('routes unmatched requests to modern when the config says so, with any method Node accepts', async () => {
-    gateway = await startTestGateway(sampleConfig(legacy.url, modern.url, { gateway: { fallthrough: 'modern' } }))
+    gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url, { gateway: { fallthrough: 'modern' } }))
     const response = await send(`${gateway.url}/calendars/1`, { method: 'PROPFIND' })
     expect(response.status).toBe(200)
-    expect(modern.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['PROPFIND /calendars/1'])
+    expect(upstreams.modern.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['PROPFIND /calendars/1'])
   })
 
   it('keeps the upstream URL path prefix in front of every forwarded path', async () => {
-    gateway = await startTestGateway(sampleConfig(`${legacy.url}/pas/`, `${modern.url}/policy-api`))
+    gateway = await startTestGateway(sampleConfig(`${upstreams.legacy.url}/pas/`, `${upstreams.modern.url}/policy-api`))
     await send(`${gateway.url}/policy/P-1/status`)
     await flip(gateway.store, 'policy-status', { authority: 'modern', actor: 'test', reason: 'r' })
     await send(`${gateway.url}/policy/P-1/status`)
-    expect(legacy.requests[0]?.url).toBe('/pas/policy/P-1/status')
-    expect(modern.requests[0]?.url).toBe('/policy-api/policies/P-1')
+    expect(upstreams.legacy.requests[0]?.url).toBe('/pas/policy/P-1/status')
+    expect(upstreams.modern.requests[0]?.url).toBe('/policy-api/policies/P-1')
   })
 
   it("applies the side's header rewrite and upstream choice", async () => {
     const billing = await startUpstream('billing')
     try {
-      const config = sampleConfig(legacy.url, modern.url)
+      const config = sampleConfig(upstreams.legacy.url, upstreams.modern.url)
       config.upstreams.billing = { url: billing.url }
       config.slices['policy-status'] = {
         ...config.slices['policy-status']!,
@@ -90,7 +80,7 @@ describe('routing per slice', () => {
       }
       gateway = await startTestGateway(config)
       await send(`${gateway.url}/policy/P-1/status`, { headers: { 'x-legacy-session': 'abc', 'x-keep': 'yes' } })
-      expect(modern.requests).toHaveLength(0)
+      expect(upstreams.modern.requests).toHaveLength(0)
       const seen = billing.requests[0]!
       expect(seen.url).toBe('/policies/P-1')
       expect(seen.headers['x-context']).toBe('billing')
@@ -103,7 +93,7 @@ describe('routing per slice', () => {
   })
 
   it('can leave out the x-ficus response headers', async () => {
-    gateway = await startTestGateway(sampleConfig(legacy.url, modern.url, { gateway: { responseHeaders: { slice: false, authority: false } } }))
+    gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url, { gateway: { responseHeaders: { slice: false, authority: false } } }))
     const response = await send(`${gateway.url}/policy/P-1/status`)
     expect(response.status).toBe(200)
     expect(response.headers['x-ficus-slice']).toBeUndefined()
@@ -116,7 +106,7 @@ describe('routing per slice', () => {
       response.end(JSON.stringify({ got: JSON.parse(body.toString('utf8')) as unknown, method: request.method }))
     })
     try {
-      gateway = await startTestGateway(sampleConfig(echo.url, modern.url))
+      gateway = await startTestGateway(sampleConfig(echo.url, upstreams.modern.url))
       const response = await send(`${gateway.url}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"pol_no":"P-1"}' })
       expect(response.status).toBe(201)
       expect(response.headers['location']).toBe('/claims/C-1')
@@ -129,11 +119,11 @@ describe('routing per slice', () => {
   })
 
   it('answers HEAD through a GET route with headers and no body', async () => {
-    gateway = await startTestGateway(sampleConfig(legacy.url, modern.url))
+    gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url))
     const response = await send(`${gateway.url}/policy/P-1/status`, { method: 'HEAD' })
     expect(response.status).toBe(200)
     expect(response.headers['x-ficus-slice']).toBe('policy-status')
     expect(response.body).toBe('')
-    expect(legacy.requests[0]?.method).toBe('HEAD')
+    expect(upstreams.legacy.requests[0]?.method).toBe('HEAD')
   })
 })

@@ -1,22 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { upstreamPair } from '../helpers/upstream-server.ts'
 
-let legacy: TestUpstream
-let modern: TestUpstream
+const upstreams = upstreamPair()
 let prefix: string
 let gateways: TestGateway[] = []
-
-beforeAll(async () => {
-  legacy = await startUpstream('legacy')
-  modern = await startUpstream('modern')
-})
-afterAll(async () => {
-  await legacy.close()
-  await modern.close()
-})
 beforeEach(() => {
   prefix = uniquePrefix()
 })
@@ -27,7 +17,7 @@ afterEach(async () => {
 })
 
 async function instance(name: string): Promise<TestGateway> {
-  const gateway = await startTestGateway(sampleConfig(legacy.url, modern.url), { instance: name, env: { REDIS_URL, FICUS_REDIS_PREFIX: prefix } })
+  const gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url), { instance: name, env: { REDIS_URL, FICUS_REDIS_PREFIX: prefix } })
   gateways.push(gateway)
   return gateway
 }

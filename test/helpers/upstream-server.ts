@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest'
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -81,4 +82,21 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
+}
+
+/**
+ * A `legacy` and a `modern` test upstream for the enclosing test file or describe block: started
+ * before its tests, closed after them. Read them from the returned object inside tests.
+ */
+export function upstreamPair(): { readonly legacy: TestUpstream; readonly modern: TestUpstream } {
+  const pair = {} as { legacy: TestUpstream; modern: TestUpstream }
+  beforeAll(async () => {
+    pair.legacy = await startUpstream('legacy')
+    pair.modern = await startUpstream('modern')
+  })
+  afterAll(async () => {
+    await pair.legacy.close()
+    await pair.modern.close()
+  })
+  return pair
 }
