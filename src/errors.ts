@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   FICUS_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, title: 'Upstream sent an invalid response' },
   FICUS_ERR_BAD_REQUEST: { status: 400, title: 'Request could not be read' },
+  FICUS_ERR_CLIENT_CLOSED: { status: 499, title: 'Client closed the connection' },
   FICUS_ERR_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down' },
   FICUS_ERR_INTERNAL: { status: 500, title: 'Internal gateway error' },
 } as const satisfies Record<string, { status: number | undefined; title: string }>

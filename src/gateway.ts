@@ -9,7 +9,7 @@ import { renderPathTemplate } from './config/path-template.ts'
 import type { Side } from './config/schema.ts'
 import type { GatewayConfig, SideTarget, SliceConfig } from './config/types.ts'
 import { sendError } from './error-reply.ts'
-import { FicusError } from './errors.ts'
+import { ERROR_CODES, FicusError } from './errors.ts'
 import type { Metrics } from './observability/metrics.ts'
 import { RouteTable, type RouteMatch } from './routing/route-table.ts'
 import { clientResponseHeaders, upstreamRequestHeaders } from './upstream/forward-headers.ts'
@@ -41,6 +41,8 @@ declare module 'fastify' {
   }
 }
 
+/** The status nginx made the convention for "the client went away before the answer". */
+const CLIENT_CLOSED_STATUS = ERROR_CODES.FICUS_ERR_CLIENT_CLOSED.status
 // A request id we accept from a client: printable, no spaces, bounded (it ends up in logs and events).
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 
@@ -121,6 +123,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     done()
   })
   app.addHook('onRequest', async (request, reply) => {
+    reply.raw.once('close', () => logRequest(request, reply))
     reply.header('x-request-id', request.id)
     if (closing) {
       reply.header('connection', 'close')
@@ -128,17 +131,24 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     }
   })
 
-  const fallthroughTarget = (side: Side): SideTarget => ({ upstream: config.sides[side], addHeaders: {}, removeHeaders: [] })
+  const fallthroughTargets: Readonly<Record<Side, SideTarget>> = {
+    legacy: { upstream: config.sides.legacy, addHeaders: {}, removeHeaders: [] },
+    modern: { upstream: config.sides.modern, addHeaders: {}, removeHeaders: [] },
+  }
+  // Set before the upstream call (for error answers) and again after it (over the upstream's own).
+  const markResponse = (reply: FastifyReply, sliceId: string | undefined, side: Side): void => {
+    if (sliceId !== undefined && config.responseHeaders.slice) reply.header('x-ficus-slice', sliceId)
+    if (config.responseHeaders.authority) reply.header('x-ficus-authority', side)
+  }
 
   async function proxy(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { path, query } = splitUrl(request.raw.url ?? '/')
     const match = table.match(request.method, path)
     const slice = match?.slice
-    const side: Side =
-      match && slice
-        ? chooseSide(slice.id, deps.authority.get(slice.id)?.authority ?? slice.authority, () => stickyKey(request, match, slice, query))
-        : config.fallthrough
-    const target = slice ? slice.sides[side] : fallthroughTarget(side)
+    const side: Side = match
+      ? chooseSide(match.slice.id, deps.authority.get(match.slice.id)?.authority ?? match.slice.authority, () => stickyKey(request, match, match.slice, query))
+      : config.fallthrough
+    const target = slice ? slice.sides[side] : fallthroughTargets[side]
     const client = pools.get(target.upstream)
     const upstreamPath = match ? renderPathTemplate(match.route.rewrite[side], match.params) : path
 
@@ -153,8 +163,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     }
     request.routing = routing
     request.log = request.log.child({ slice: routing.slice, authority: side })
-    if (slice && config.responseHeaders.slice) reply.header('x-ficus-slice', slice.id)
-    if (config.responseHeaders.authority) reply.header('x-ficus-authority', side)
+    markResponse(reply, slice?.id, side)
 
     // Abort the upstream call when the client goes away before the answer is complete.
     const abort = new AbortController()
@@ -178,6 +187,8 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         signal: abort.signal,
       })
     } catch (err) {
+      // Nobody is left to answer; 499 (as nginx logs it) tells the log line what happened.
+      if (abort.signal.aborted) throw new FicusError('FICUS_ERR_CLIENT_CLOSED', 'the client closed the connection before the upstream answered', { cause: err })
       throw toUpstreamError(err, {
         upstream: target.upstream,
         slice: routing.slice,
@@ -193,8 +204,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     reply.code(response.statusCode)
     reply.headers(clientResponseHeaders(response.headers))
     reply.header('x-request-id', request.id)
-    if (slice && config.responseHeaders.slice) reply.header('x-ficus-slice', slice.id)
-    if (config.responseHeaders.authority) reply.header('x-ficus-authority', side)
+    markResponse(reply, slice?.id, side)
     return reply.send(response.body)
   }
 
@@ -202,25 +212,29 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
   app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, { slice: request.routing?.slice ?? null }))
 
-  app.addHook('onResponse', async (request, reply) => {
+  // One log line and one metric sample per request, when its response is done with — finished, or
+  // cut short by the client or a failed upstream body (fastify's onResponse only sees the former).
+  function logRequest(request: FastifyRequest, reply: FastifyReply): void {
     const routing = request.routing
-    if (routing) deps.metrics?.recordRequest(routing.slice, routing.side, reply.statusCode, routing.upstreamMs === null ? null : routing.upstreamMs / 1000)
+    const finished = reply.raw.writableFinished
+    const status = finished || reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_STATUS
+    if (routing) deps.metrics?.recordRequest(routing.slice, routing.side, status, routing.upstreamMs === null ? null : routing.upstreamMs / 1000)
     request.log.info(
       {
         method: request.method,
         path: splitUrl(request.raw.url ?? '/').path,
         route: routing?.route ?? null,
         upstream: routing?.upstream ?? null,
-        status: reply.statusCode,
+        status,
         upstreamStatus: routing?.upstreamStatus ?? null,
         latencyMs: Math.round(reply.elapsedTime * 10) / 10,
         upstreamMs: routing?.upstreamMs ?? null,
         ...(routing?.bodyError ? { bodyError: routing.bodyError } : {}),
-        ...(reply.raw.writableFinished ? {} : { clientClosed: true }),
+        ...(finished ? {} : { clientClosed: true }),
       },
       'request',
     )
-  })
+  }
 
   return app
 }

@@ -96,3 +96,47 @@ describe('upstream failures', () => {
     expect((await send(`${gateway.url}/policy/P-1/status`)).status).toBe(200)
   })
 })
+
+describe('client going away', () => {
+  it('aborts the upstream call and logs 499 when the client closes before the answer', async () => {
+    const upstreamClosed = new Promise<void>((resolve) => {
+      void startUpstream('hang', (request) => {
+        request.socket.once('close', () => resolve())
+        return new Promise<void>(() => undefined)
+      }).then((started) => (upstream = started))
+    })
+    await until(() => upstream !== undefined, 'upstream started')
+    gateway = await startTestGateway(sampleConfig(upstream!.url, 'http://127.0.0.1:9'))
+    const { request } = await import('node:http')
+    const client = request(`${gateway.url}/policy/P-1/status`, { headers: { 'x-request-id': 'gone-1' }, agent: false })
+    client.on('error', () => undefined)
+    client.end()
+    await until(() => upstream!.requests.length === 1, 'request at upstream')
+    client.destroy()
+    await upstreamClosed
+    await until(() => gateway!.logs.some((line) => line.reqId === 'gone-1' && line.msg === 'request'), `log line; logs: ${JSON.stringify(gateway.logs)}`)
+    const line = gateway.logs.find((entry) => entry.reqId === 'gone-1' && entry.msg === 'request')
+    expect(line).toMatchObject({ status: 499, upstreamStatus: null })
+  })
+})
+
+describe('upstream failing mid-body', () => {
+  it('closes the client connection (the status is already sent) and logs the body error', async () => {
+    upstream = await startUpstream('breaks', (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' })
+      response.write('{"partial":')
+      setTimeout(() => response.socket?.destroy(), 50)
+    })
+    gateway = await startTestGateway(sampleConfig(upstream.url, 'http://127.0.0.1:9'))
+    await expect(send(`${gateway.url}/policy/P-1/status`, { headers: { 'x-request-id': 'broken-1' } })).rejects.toThrow()
+    await until(() => gateway!.logs.some((line) => line.reqId === 'broken-1' && line.msg === 'request'), 'the request log line')
+    const line = gateway.logs.find((entry) => entry.reqId === 'broken-1' && entry.msg === 'request')
+    expect(line).toMatchObject({ status: 200, upstreamStatus: 200, clientClosed: true })
+    expect(typeof line?.bodyError).toBe('string')
+  })
+})
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  if (!condition()) throw new Error(`timed out waiting for ${what}`)
+}
