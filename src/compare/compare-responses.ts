@@ -1,0 +1,90 @@
+import type { BodyView } from './decode-body.ts'
+import { diffJson, type DiffEntry, type DiffOptions } from './json-diff.ts'
+import type { JsonValue } from './json-pointer.ts'
+import type { Translate, Untranslated } from './translate.ts'
+
+/** One side's answer, ready to compare. */
+export interface ResponseSnapshot {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly body: BodyView
+}
+
+export interface CompareRules {
+  /** Lower-case header names compared (content-type by media type only). */
+  readonly headers: readonly string[]
+  /** Body diff options; `ignore` paths are relative to the body. */
+  readonly diff: DiffOptions
+  /** Compare bodies and headers of error answers (status ≥ 400) too; by default only their status. */
+  readonly errorBodies: boolean
+  /** Translation of each side's JSON body into the common (modern) language. */
+  readonly translate: { readonly legacy?: Translate; readonly modern?: Translate }
+}
+
+/**
+ * Differences between the two answers, as one list: `/status`, `/headers/<name>` and `/body/...`
+ * entries. Untranslated values carry `/body/...` paths too.
+ */
+export interface ResponseComparison {
+  readonly entries: readonly DiffEntry[]
+  readonly truncated: boolean
+  readonly untranslated: readonly Untranslated[]
+}
+
+function headerValue(headers: ResponseSnapshot['headers'], name: string): string | undefined {
+  const value = headers[name]
+  const text = Array.isArray(value) ? value.join(', ') : value
+  if (text === undefined) return undefined
+  return name === 'content-type' ? (text.split(';')[0] ?? '').trim().toLowerCase() : text
+}
+
+function bodyToken(body: BodyView): string {
+  switch (body.kind) {
+    case 'json':
+      return 'json'
+    case 'empty':
+      return 'empty'
+    case 'invalid-json':
+      return 'invalid-json'
+    default:
+      return body.sha256
+  }
+}
+
+/** Compares a legacy and a modern answer after translating both into one language. Pure. */
+export function compareResponses(legacy: ResponseSnapshot, modern: ResponseSnapshot, rules: CompareRules): ResponseComparison {
+  const entries: DiffEntry[] = []
+  const untranslated: Untranslated[] = []
+  let truncated = false
+  if (legacy.status !== modern.status) entries.push({ path: '/status', kind: 'changed', legacy: legacy.status, modern: modern.status })
+
+  const errorAnswer = legacy.status >= 400 || modern.status >= 400
+  if (errorAnswer && !rules.errorBodies) return { entries, truncated, untranslated }
+
+  for (const name of rules.headers) {
+    const a = headerValue(legacy.headers, name)
+    const b = headerValue(modern.headers, name)
+    if (a === b) continue
+    const path = `/headers/${name}`
+    if (a === undefined) entries.push({ path, kind: 'added', modern: b })
+    else if (b === undefined) entries.push({ path, kind: 'removed', legacy: a })
+    else entries.push({ path, kind: 'changed', legacy: a, modern: b })
+  }
+
+  if (legacy.body.kind === 'json' && modern.body.kind === 'json') {
+    const translate = (value: JsonValue, fn: Translate | undefined): JsonValue => {
+      if (!fn) return value
+      const result = fn(value)
+      untranslated.push(...result.untranslated.map((item) => ({ ...item, path: `/body${item.path}` })))
+      return result.body
+    }
+    const diff = diffJson(translate(legacy.body.value, rules.translate.legacy), translate(modern.body.value, rules.translate.modern), rules.diff)
+    entries.push(...diff.entries.map((entry) => ({ ...entry, path: `/body${entry.path}` })))
+    truncated = diff.truncated
+  } else {
+    const a = bodyToken(legacy.body)
+    const b = bodyToken(modern.body)
+    if (a !== b) entries.push({ path: '/body', kind: legacy.body.kind === modern.body.kind ? 'changed' : 'type', legacy: legacy.body.kind, modern: modern.body.kind })
+  }
+  return { entries, truncated, untranslated }
+}

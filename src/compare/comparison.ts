@@ -1,0 +1,142 @@
+import { createHmac } from 'node:crypto'
+import type { Category, Outcome } from './classify.ts'
+import type { DiffEntry, DiffKind } from './json-diff.ts'
+import { canonicalJson } from './json-diff.ts'
+import { coveredBy, parsePointer, type JsonValue } from './json-pointer.ts'
+import type { Untranslated } from './translate.ts'
+
+/** Version of the Comparison record; docs/comparison.schema.json describes it. */
+export const COMPARISON_SCHEMA_VERSION = 1
+export const COMPARISON_EVENT_TYPE = 'ficus.comparison'
+
+/** Why a shadow call failed or was not made. */
+export const SHADOW_ERROR_CAUSES = ['timeout', 'refused', 'reset', '5xx', 'breaker-open', 'invalid-json', 'bad-response', 'error'] as const
+export type ShadowErrorCause = (typeof SHADOW_ERROR_CAUSES)[number]
+export const SKIP_REASONS = ['queue-full', 'request-body-over-cap'] as const
+export type SkipReason = (typeof SKIP_REASONS)[number]
+
+/** One side of a parallel run, as the record keeps it. */
+export interface SideRecord {
+  readonly side: 'legacy' | 'modern'
+  readonly upstream: string
+  /** Status answered; null when there was no answer (error, skipped). */
+  readonly status: number | null
+  readonly latencyMs: number | null
+  /** `sha256:<hex>` of the body as received (content-encoded); null without a body. */
+  readonly bodyHash: string | null
+  readonly bodyBytes: number | null
+  readonly contentType: string | null
+  /** The failure, when there was one. */
+  readonly error: string | null
+}
+
+export interface DiffRecord {
+  readonly path: string
+  readonly kind: DiffKind
+  /** The values, only where the slice opted in and the path is not redacted. */
+  readonly legacy?: JsonValue
+  readonly modern?: JsonValue
+  /** Salted hashes of the values otherwise (equal values, equal hashes, within one salt). */
+  readonly legacyHash?: string
+  readonly modernHash?: string
+}
+
+/**
+ * One parallel run of one request: the versioned integration event Ficus publishes.
+ * Field by field in docs/comparison.schema.json.
+ */
+export interface Comparison {
+  readonly schemaVersion: typeof COMPARISON_SCHEMA_VERSION
+  readonly eventType: typeof COMPARISON_EVENT_TYPE
+  readonly eventId: string
+  /** When the comparison was complete. */
+  readonly eventTime: string
+  /** When the gateway received the request. */
+  readonly requestTime: string
+  /** Gateway time spent capturing, translating, diffing and classifying (not waiting for upstreams). */
+  readonly processingMs: number
+  readonly slice: string
+  readonly route: string
+  readonly method: string
+  readonly entityKey: string | null
+  readonly requestId: string
+  readonly traceparent: string | null
+  readonly authority: string
+  readonly flagVersion: number
+  readonly configVersion: string
+  readonly translationVersion: string | null
+  readonly instance: string
+  readonly primary: SideRecord
+  readonly shadow: SideRecord
+  readonly outcome: Outcome
+  readonly category: Category
+  /** Shadow error cause, skip reason or primary error; null otherwise. */
+  readonly cause: string | null
+  /** True when the shadow side was asked again after a delay (timing lag check). */
+  readonly reasked: boolean
+  readonly diff: readonly DiffRecord[]
+  readonly diffTruncated: boolean
+  /** Paths whose differences were put down to noise (learned from the authoritative side). */
+  readonly noisePaths: readonly string[]
+  readonly untranslated: readonly { readonly path: string; readonly rule: string; readonly value?: JsonValue; readonly valueHash?: string }[]
+}
+
+/** Fields never published with their values, whatever a slice opts in to. */
+export const ALWAYS_REDACTED = ['/headers/authorization', '/headers/proxy-authorization', '/headers/cookie', '/headers/set-cookie'] as const
+
+export interface ValuePolicy {
+  /** Publish values of diff entries (otherwise only salted hashes). */
+  readonly include: boolean
+  /** Paths (`/body/...`, `/headers/...`, `*` segments) whose values are never published. */
+  readonly redact: readonly string[]
+  /** Secret salt of the value hashes. */
+  readonly salt: string
+}
+
+const MAX_VALUE_CHARS = 200
+/** Untranslated values are codes of mapped enumerations: published when short and scalar. */
+const MAX_UNTRANSLATED_CHARS = 64
+
+export function saltedHash(salt: string, value: JsonValue): string {
+  return `hmac-sha256:${createHmac('sha256', salt).update(canonicalJson(value)).digest('hex').slice(0, 32)}`
+}
+
+function bounded(value: JsonValue): JsonValue {
+  if (typeof value === 'string' && value.length > MAX_VALUE_CHARS) return `${value.slice(0, MAX_VALUE_CHARS)}…`
+  if (value !== null && typeof value === 'object') {
+    const text = JSON.stringify(value)
+    return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : value
+  }
+  return value
+}
+
+/** Applies a slice's value policy to diff entries and untranslated values. */
+export function publishableDiff(
+  entries: readonly DiffEntry[],
+  untranslated: readonly Untranslated[],
+  policy: ValuePolicy,
+): { diff: DiffRecord[]; untranslated: Comparison['untranslated'] } {
+  const redacted = [...ALWAYS_REDACTED, ...policy.redact].map(parsePointer)
+  const isRedacted = (path: string): boolean => redacted.some((pattern) => coveredBy(parsePointer(path), pattern))
+  const diff = entries.map((entry): DiffRecord => {
+    const showValues = policy.include && !isRedacted(entry.path)
+    const out: { path: string; kind: DiffKind; legacy?: JsonValue; modern?: JsonValue; legacyHash?: string; modernHash?: string } = { path: entry.path, kind: entry.kind }
+    if (entry.legacy !== undefined) {
+      if (showValues) out.legacy = bounded(entry.legacy)
+      else out.legacyHash = saltedHash(policy.salt, entry.legacy)
+    }
+    if (entry.modern !== undefined) {
+      if (showValues) out.modern = bounded(entry.modern)
+      else out.modernHash = saltedHash(policy.salt, entry.modern)
+    }
+    return out
+  })
+  const untranslatedOut = untranslated.map((item) => {
+    const scalar = item.value === null || typeof item.value !== 'object'
+    const short = typeof item.value !== 'string' || item.value.length <= MAX_UNTRANSLATED_CHARS
+    return scalar && short && !isRedacted(item.path)
+      ? { path: item.path, rule: item.rule, value: item.value }
+      : { path: item.path, rule: item.rule, valueHash: saltedHash(policy.salt, item.value) }
+  })
+  return { diff, untranslated: untranslatedOut }
+}

@@ -1,0 +1,142 @@
+import { coveredBy, formatPointer, matchesPattern, parsePointer, type JsonValue } from './json-pointer.ts'
+
+export const DIFF_KINDS = ['added', 'removed', 'changed', 'type'] as const
+export type DiffKind = (typeof DIFF_KINDS)[number]
+
+/**
+ * One difference between the translated legacy body and the modern body. `added`: only modern has
+ * it; `removed`: only legacy has it; `changed`: same type, other value; `type`: different JSON types.
+ */
+export interface DiffEntry {
+  readonly path: string
+  readonly kind: DiffKind
+  readonly legacy?: JsonValue
+  readonly modern?: JsonValue
+}
+
+export interface DiffOptions {
+  /** Paths (JSON pointers, `*` segments allowed) whose subtrees are not compared. */
+  readonly ignore?: readonly string[]
+  /** Numbers closer than this are equal. */
+  readonly numericTolerance?: number
+  /** Arrays compared as sets: matched by `key` field when given, else by equal content. */
+  readonly unorderedArrays?: readonly { readonly path: string; readonly key?: string }[]
+  /** ISO 8601 timestamps closer than this many milliseconds are equal. */
+  readonly timestampToleranceMs?: number
+  /** Stop after this many entries (the result says it was truncated). */
+  readonly maxEntries?: number
+}
+
+export interface DiffResult {
+  readonly entries: readonly DiffEntry[]
+  readonly truncated: boolean
+}
+
+const DEFAULT_MAX_ENTRIES = 100
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/
+
+type Kind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object'
+
+function kindOf(value: JsonValue): Kind {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'array'
+  return typeof value as Kind
+}
+
+/** Canonical JSON (sorted keys): equal values give equal text. */
+export function canonicalJson(value: JsonValue): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  )
+}
+
+/** A structural diff of two JSON values, legacy (translated) against modern. Pure. */
+export function diffJson(legacy: JsonValue, modern: JsonValue, options: DiffOptions = {}): DiffResult {
+  const ignore = (options.ignore ?? []).map(parsePointer)
+  const unordered = (options.unorderedArrays ?? []).map((rule) => ({ pattern: parsePointer(rule.path), key: rule.key }))
+  const tolerance = options.numericTolerance ?? 0
+  const timeTolerance = options.timestampToleranceMs ?? 0
+  const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES
+  const entries: DiffEntry[] = []
+  let truncated = false
+
+  const push = (entry: DiffEntry): void => {
+    if (entries.length < max) entries.push(entry)
+    else truncated = true
+  }
+
+  const scalarsEqual = (a: JsonValue, b: JsonValue): boolean => {
+    if (a === b) return true
+    if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= tolerance
+    if (timeTolerance > 0 && typeof a === 'string' && typeof b === 'string' && ISO_TIMESTAMP.test(a) && ISO_TIMESTAMP.test(b)) {
+      const delta = Math.abs(Date.parse(a) - Date.parse(b))
+      return Number.isFinite(delta) && delta <= timeTolerance
+    }
+    return false
+  }
+
+  const walk = (a: JsonValue, b: JsonValue, path: string[]): void => {
+    if (ignore.some((pattern) => coveredBy(path, pattern))) return
+    const ka = kindOf(a)
+    const kb = kindOf(b)
+    if (ka !== kb) {
+      push({ path: formatPointer(path), kind: 'type', legacy: a, modern: b })
+      return
+    }
+    if (ka === 'object') {
+      const oa = a as Record<string, JsonValue>
+      const ob = b as Record<string, JsonValue>
+      for (const key of Object.keys(oa)) {
+        const at = [...path, key]
+        if (Object.prototype.hasOwnProperty.call(ob, key)) walk(oa[key] as JsonValue, ob[key] as JsonValue, at)
+        else if (!ignore.some((pattern) => coveredBy(at, pattern))) push({ path: formatPointer(at), kind: 'removed', legacy: oa[key] })
+      }
+      for (const key of Object.keys(ob)) {
+        const at = [...path, key]
+        if (!Object.prototype.hasOwnProperty.call(oa, key) && !ignore.some((pattern) => coveredBy(at, pattern))) push({ path: formatPointer(at), kind: 'added', modern: ob[key] })
+      }
+      return
+    }
+    if (ka === 'array') {
+      const rule = unordered.find((candidate) => matchesPattern(path, candidate.pattern))
+      if (rule) compareUnordered(a as JsonValue[], b as JsonValue[], path, rule.key)
+      else compareOrdered(a as JsonValue[], b as JsonValue[], path)
+      return
+    }
+    if (!scalarsEqual(a, b)) push({ path: formatPointer(path), kind: 'changed', legacy: a, modern: b })
+  }
+
+  const compareOrdered = (a: JsonValue[], b: JsonValue[], path: string[]): void => {
+    const shared = Math.min(a.length, b.length)
+    for (let i = 0; i < shared; i++) walk(a[i] as JsonValue, b[i] as JsonValue, [...path, String(i)])
+    for (let i = shared; i < a.length; i++) push({ path: formatPointer([...path, String(i)]), kind: 'removed', legacy: a[i] })
+    for (let i = shared; i < b.length; i++) push({ path: formatPointer([...path, String(i)]), kind: 'added', modern: b[i] })
+  }
+
+  const compareUnordered = (a: JsonValue[], b: JsonValue[], path: string[], key: string | undefined): void => {
+    const identity = (item: JsonValue): string =>
+      key !== undefined && item !== null && typeof item === 'object' && !Array.isArray(item) && key in item ? `key:${canonicalJson(item[key] as JsonValue)}` : `item:${canonicalJson(item)}`
+    const pending = new Map<string, number[]>()
+    b.forEach((item, index) => {
+      const id = identity(item)
+      pending.set(id, [...(pending.get(id) ?? []), index])
+    })
+    a.forEach((item, index) => {
+      const id = identity(item)
+      const candidates = pending.get(id)
+      const match = candidates?.shift()
+      if (match === undefined) {
+        push({ path: formatPointer([...path, String(index)]), kind: 'removed', legacy: item })
+        return
+      }
+      // Matched by key: compare the items' content; matched by content: equal by construction.
+      if (id.startsWith('key:')) walk(item, b[match] as JsonValue, [...path, String(index)])
+    })
+    for (const indexes of pending.values()) for (const index of indexes) push({ path: formatPointer([...path, String(index)]), kind: 'added', modern: b[index] })
+  }
+
+  walk(legacy, modern, [])
+  return { entries, truncated }
+}
