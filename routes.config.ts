@@ -24,6 +24,7 @@ export default defineGateway({
     'coverage-status': {
       description: 'Is this policy in force today, and for which period?',
       authority: 'legacy',
+      entityKey: { param: 'policyNumber' },
       routes: [
         {
           method: 'GET',
@@ -32,6 +33,30 @@ export default defineGateway({
         },
       ],
       legacy: { headers: { add: { 'x-pas-channel': 'ficus' } } },
+      // Every request is also sent to the Policy context; a mismatch is asked again 150 ms later
+      // (its read model lags), and legacy is asked twice to learn which fields change on their own
+      // (asOf). Sample less of both in production: each costs one more call.
+      shadow: { sample: 100, reask: { delayMs: 150 }, noise: { sample: 100 } },
+      translate: {
+        version: 'coverage-status/3',
+        legacy: {
+          rename: {
+            '/pol_no': '/policyNumber',
+            '/stat_cd': '/status',
+            '/eff_dt': '/coverage/start',
+            '/exp_dt': '/coverage/end',
+            '/holder/name': '/policyholder/fullName',
+            '/prem_amt': '/premium/amount',
+            '/generated_at': '/asOf',
+          },
+          // PNDC (pending cancellation) is missing on purpose: the report shows it as untranslated.
+          values: { '/status': { ACTV: 'ACTIVE', SUSP: 'SUSPENDED', LAPS: 'LAPSED' } },
+          coerce: { '/coverage/start': 'date:YYYYMMDD', '/coverage/end': 'date:YYYYMMDD', '/premium/amount': 'number' },
+          set: { '/premium/currency': 'AUD' },
+          remove: ['/holder'],
+        },
+      },
+      compare: { numericTolerance: 0.005 },
     },
     'billing-eligibility': {
       description: 'May this policy be billed and renewed, given its arrears?',
@@ -45,6 +70,17 @@ export default defineGateway({
       ],
       legacy: { headers: { add: { 'x-pas-channel': 'ficus' } } },
       modern: { upstream: 'billing-context', headers: { remove: ['x-pas-session'] } },
+      entityKey: { param: 'policyNumber' },
+      shadow: { sample: 100 },
+      translate: {
+        version: 'billing-eligibility/1',
+        legacy: {
+          rename: { '/pol_no': '/policyNumber', '/elig_flg': '/eligible', '/arrs_amt': '/arrears/amount' },
+          values: { '/eligible': { Y: true, N: false } },
+          coerce: { '/arrears/amount': 'number' },
+          set: { '/arrears/currency': 'AUD' },
+        },
+      },
     },
     'claim-lodgement': {
       description: 'May a claim be lodged against this policy for this loss date, and lodging it.',
@@ -59,6 +95,27 @@ export default defineGateway({
       ],
       legacy: { headers: { add: { 'x-pas-channel': 'ficus' } } },
       modern: { upstream: 'claims-context', headers: { remove: ['x-pas-session'] } },
+      entityKey: { param: 'policyNumber' },
+      // Lodging a claim is a write: the Claims context validates it without committing when it
+      // sees the dry-run header.
+      shadow: { sample: 100, writes: { dryRunHeader: { name: 'x-ficus-shadow', value: 'dry-run' } } },
+      translate: {
+        version: 'claim-lodgement/2',
+        legacy: {
+          // The escape hatch: the two lodgement answers differ in shape, not only in names.
+          fn: (body): Record<string, string | boolean | null> => {
+            const legacy = body as Record<string, unknown>
+            if ('lodge_ok' in legacy) {
+              const reasons: Record<string, string> = { LAPSED: 'POLICY_LAPSED', SUSPENDED: 'POLICY_SUSPENDED', OUT_OF_TERM: 'LOSS_OUTSIDE_COVER' }
+              const code = legacy.rsn_cd as string | null
+              return { policyNumber: legacy.pol_no as string, permitted: legacy.lodge_ok === 'Y', reason: code === null ? null : (reasons[code] ?? code) }
+            }
+            return { claimNumber: null, policyNumber: legacy.pol_no as string, lossDate: legacy.loss_dt as string }
+          },
+        },
+      },
+      // A lodged claim gets a number from whichever side commits it; dry runs answer without one.
+      compare: { ignore: ['/claimNumber', '/dryRun'] },
     },
   },
 })

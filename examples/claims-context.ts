@@ -28,7 +28,10 @@ export function createClaimsContext(): FastifyInstance {
   app.post<{ Body: { pol_no?: string; loss_dt?: string } }>('/claims/v1/claims', async (request, reply) => {
     const policy = findPolicy(request.body?.pol_no ?? '')
     if (!policy) return reply.code(422).type('application/problem+json').send({ type: 'about:blank', title: 'Unprocessable Content', status: 422 })
-    if (request.headers[DRY_RUN_HEADER] === 'dry-run') return reply.code(200).send({ dryRun: true, policyNumber: policy.number })
+    // A dry run answers what lodging would answer, without a claim number and without committing.
+    if (request.headers[DRY_RUN_HEADER] === 'dry-run') {
+      return reply.code(201).send({ claimNumber: null, policyNumber: policy.number, lossDate: request.body.loss_dt ?? null, dryRun: true })
+    }
     claimSequence += 1
     return reply.code(201).send({ claimNumber: `CLM-${claimSequence}`, policyNumber: policy.number, lossDate: request.body.loss_dt ?? null })
   })

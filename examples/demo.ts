@@ -1,10 +1,16 @@
 // `npm run demo`: the example services, the gateway in front of them on embedded defaults (no Redis,
 // no Kafka), a little sample traffic and a table of what went where. `--once` exits after the
 // traffic; otherwise the gateway keeps running until Ctrl-C.
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
 import { FicusError } from '../src/errors.ts'
-import { readSettings, startGateway } from '../src/main.ts'
+import type { Comparison } from '../src/compare/comparison.ts'
+import { COMPARISONS_DIR, readSettings, startGateway } from '../src/main.ts'
+import { CURRENT_FILE } from '../src/publish/jsonl-sink.ts'
 import { textTable } from '../src/text-table.ts'
 import { startExampleServices } from './example-services.ts'
 
@@ -15,9 +21,13 @@ interface Sample {
   readonly note: string
 }
 
+/** Time the comparisons of the sample traffic get before the table is printed (re-asks wait 150 ms). */
+const COMPARISON_WAIT_MS = 800
+
 const SAMPLES: readonly Sample[] = [
   { method: 'GET', path: '/pas/v1/policy/P-1001/status', note: 'ACTV on legacy, ACTIVE in the Policy context' },
   { method: 'GET', path: '/pas/v1/policy/P-1004/status', note: 'PNDC: a legacy code with no translation yet' },
+  { method: 'GET', path: '/pas/v1/policy/P-1005/status', note: 'reinstated yesterday: the modern read model lags' },
   { method: 'GET', path: '/pas/v1/policy/P-9999/status', note: 'unknown policy' },
   { method: 'GET', path: '/pas/v1/billing/P-1001/eligibility', note: 'billing already moved to the Billing context' },
   { method: 'GET', path: '/pas/v1/billing/P-1006/eligibility', note: 'small arrears: the sides disagree (conflict)' },
@@ -27,6 +37,7 @@ const SAMPLES: readonly Sample[] = [
 ]
 
 interface Outcome {
+  readonly requestId: string
   readonly sample: Sample
   readonly status: number
   readonly slice: string
@@ -34,11 +45,12 @@ interface Outcome {
   readonly servedBy: string
 }
 
-async function send(client: Agent, base: string, sample: Sample): Promise<Outcome> {
+async function send(client: Agent, base: string, sample: Sample, requestId: string): Promise<Outcome> {
   const response = await request(base + sample.path, {
     dispatcher: client,
     method: sample.method,
-    ...(sample.body === undefined ? {} : { body: JSON.stringify(sample.body), headers: { 'content-type': 'application/json' } }),
+    headers: { 'x-request-id': requestId, ...(sample.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(sample.body === undefined ? {} : { body: JSON.stringify(sample.body) }),
   })
   await response.body.dump()
   const header = (name: string): string | undefined => {
@@ -46,6 +58,7 @@ async function send(client: Agent, base: string, sample: Sample): Promise<Outcom
     return Array.isArray(value) ? value.join(', ') : value
   }
   return {
+    requestId,
     sample,
     status: response.statusCode,
     slice: header('x-ficus-slice') ?? '(fallthrough)',
@@ -54,11 +67,31 @@ async function send(client: Agent, base: string, sample: Sample): Promise<Outcom
   }
 }
 
-function table(outcomes: readonly Outcome[]): string {
+function table(outcomes: readonly Outcome[], verdicts: ReadonlyMap<string, string>): string {
   return textTable(
-    ['REQUEST', 'SLICE', 'SIDE', 'ANSWERED BY', 'STATUS', 'WHY IT IS HERE'],
-    outcomes.map((o) => [`${o.sample.method} ${o.sample.path}`, o.slice, o.authority, o.servedBy, String(o.status), o.sample.note]),
+    ['REQUEST', 'SLICE', 'SIDE', 'ANSWERED BY', 'STATUS', 'PARALLEL RUN', 'WHY IT IS HERE'],
+    outcomes.map((o) => [`${o.sample.method} ${o.sample.path}`, o.slice, o.authority, o.servedBy, String(o.status), verdicts.get(o.requestId) ?? '-', o.sample.note]),
   )
+}
+
+/** The category of each demo request's comparison, read back from the JSONL sink. */
+async function verdicts(dataDir: string, requestIds: ReadonlySet<string>): Promise<Map<string, string>> {
+  const found = new Map<string, string>()
+  let text = ''
+  try {
+    text = await readFile(join(dataDir, COMPARISONS_DIR, CURRENT_FILE), 'utf8')
+  } catch {
+    return found
+  }
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    const record = JSON.parse(line) as Comparison
+    if (!requestIds.has(record.requestId)) continue
+    const untranslated = record.untranslated[0]?.value
+    const detail = typeof untranslated === 'string' ? untranslated : (record.diff[0]?.path ?? record.cause)
+    found.set(record.requestId, detail === null ? record.category : `${record.category} (${detail})`)
+  }
+  return found
 }
 
 async function run(): Promise<number> {
@@ -67,9 +100,10 @@ async function run(): Promise<number> {
   const env = { ...process.env, ...examples.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }
   // routes.config.ts reads the example services' addresses from the environment.
   Object.assign(process.env, examples.env)
+  const settings = readSettings(env, { isTTY: process.stdout.isTTY })
   let gateway
   try {
-    gateway = await startGateway(readSettings(env, { isTTY: process.stdout.isTTY }))
+    gateway = await startGateway(settings)
   } catch (err) {
     await examples.close()
     throw err
@@ -78,20 +112,23 @@ async function run(): Promise<number> {
   // The demo's own client: closed after the traffic so its kept-alive sockets do not hold up Ctrl-C.
   const client = new Agent()
   const outcomes: Outcome[] = []
-  for (const sample of SAMPLES) outcomes.push(await send(client, gateway.url, sample))
+  const run = randomUUID().slice(0, 8)
+  for (const [index, sample] of SAMPLES.entries()) outcomes.push(await send(client, gateway.url, sample, `demo-${run}-${index}`))
   await client.close()
-  const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
-  process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes)}\n`)
-  process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}\n`)
 
   const stop = async (): Promise<void> => {
     await gateway.close()
     await examples.close()
   }
-  if (values.once) {
-    await stop()
-    return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1
-  }
+  // Comparisons finish off the request path; --once waits for them by closing the gateway.
+  if (values.once) await stop()
+  else await sleep(COMPARISON_WAIT_MS)
+  const ids = new Set(outcomes.map((o) => o.requestId))
+  const found = await verdicts(settings.dataDir, ids)
+  const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
+  process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes, found)}\n`)
+  process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}; ${found.size} comparison(s) in ${join(settings.dataDir, COMPARISONS_DIR)}\n`)
+  if (values.once) return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1
   const admin = gateway.adminUrl === 'http://127.0.0.1:9090' ? '' : `FICUS_ADMIN_URL=${gateway.adminUrl} `
   process.stdout.write(
     `\nThe gateway keeps running on ${gateway.url} (admin API ${gateway.adminUrl}) — try:\n` +

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   FICUS_ERR_ADMIN_UNREACHABLE: { status: undefined, title: 'Admin API unreachable' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
+  FICUS_ERR_UPSTREAM_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },
   FICUS_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, title: 'Upstream sent an invalid response' },
   FICUS_ERR_BAD_REQUEST: { status: 400, title: 'Request could not be read' },
   FICUS_ERR_CLIENT_CLOSED: { status: 499, title: 'Client closed the connection' },

@@ -1,25 +1,34 @@
 import { randomUUID } from 'node:crypto'
 import { METHODS } from 'node:http'
 import { performance } from 'node:perf_hooks'
+import { pipeline, type Readable } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { AuthorityStore } from './authority/authority-store.ts'
 import { chooseSide } from './authority/sticky-bucket.ts'
 import { renderPathTemplate } from './config/path-template.ts'
 import type { Side } from './config/schema.ts'
-import type { GatewayConfig, SideTarget, SliceConfig } from './config/types.ts'
+import type { GatewayConfig, SideTarget, StickyKey } from './config/types.ts'
 import { sendError } from './error-reply.ts'
 import { ERROR_CODES, FicusError } from './errors.ts'
 import type { Metrics } from './observability/metrics.ts'
 import { RouteTable, type RouteMatch } from './routing/route-table.ts'
 import { clientResponseHeaders, upstreamRequestHeaders } from './upstream/forward-headers.ts'
-import { toUpstreamError } from './upstream/upstream-error.ts'
-import { UpstreamPools } from './upstream/upstream-pools.ts'
+import { failureCause, toUpstreamError } from './upstream/upstream-error.ts'
+import type { UpstreamPools } from './upstream/upstream-pools.ts'
+import { captureRequestBody, BodyTap } from './shadow/body-capture.ts'
+import type { ShadowRun, ShadowRunner } from './shadow/shadow-runner.ts'
+import { CountedFailure, isOpenBreaker, UncountedError, type CircuitBreakers } from './upstream/circuit-breakers.ts'
 
 export interface GatewayDeps {
   /** Live authority; only its synchronous snapshot read is used on the request path. */
   readonly authority: Pick<AuthorityStore, 'get'>
   readonly logger: Logger
+  /** Connection pools; their owner closes them after the gateway. */
+  readonly pools: UpstreamPools
+  readonly breakers: CircuitBreakers
+  /** The parallel run; without it nothing is shadowed. */
+  readonly shadow?: ShadowRunner
   readonly metrics?: Pick<Metrics, 'recordRequest'>
 }
 
@@ -64,17 +73,18 @@ function splitUrl(url: string): { path: string; query: string } {
   return mark === -1 ? { path: target, query: '' } : { path: target.slice(0, mark), query: target.slice(mark) }
 }
 
-/** The key a percentage rollout buckets this request by: the slice's sticky key, else the client address. */
-function stickyKey(request: FastifyRequest, match: RouteMatch, slice: SliceConfig, query: string): string {
-  const key = slice.stickyKey
+/** The value a request carries for a configured key (path parameter, header or query parameter). */
+function keyValue(request: FastifyRequest, match: RouteMatch, key: StickyKey | null, query: string): string | null {
   let value: string | undefined
   if (key?.from === 'param') value = match.params[key.name]
   else if (key?.from === 'header') {
     const header = request.headers[key.name]
     value = Array.isArray(header) ? header[0] : header
   } else if (key?.from === 'query') value = new URLSearchParams(query).get(key.name) ?? undefined
-  return value !== undefined && value !== '' ? value : `ip:${request.ip}`
+  return value !== undefined && value !== '' ? value : null
 }
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
 
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length']
@@ -105,10 +115,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   }
 
   const table = new RouteTable(config)
-  const pools = new UpstreamPools(config.upstreams)
-  app.addHook('onClose', async () => {
-    await pools.close()
-  })
+  const { pools, breakers } = deps
 
   // Bodies are streamed to the upstream untouched: no parsing, no buffering.
   app.removeAllContentTypeParsers()
@@ -142,11 +149,14 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   }
 
   async function proxy(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const requestTime = new Date()
     const { path, query } = splitUrl(request.raw.url ?? '/')
     const match = table.match(request.method, path)
     const slice = match?.slice
+    const state = slice ? deps.authority.get(slice.id) : undefined
+    const authority = state?.authority ?? slice?.authority ?? config.fallthrough
     const side: Side = match
-      ? chooseSide(match.slice.id, deps.authority.get(match.slice.id)?.authority ?? match.slice.authority, () => stickyKey(request, match, match.slice, query))
+      ? chooseSide(match.slice.id, authority, () => keyValue(request, match, match.slice.stickyKey, query) ?? `ip:${request.ip}`)
       : config.fallthrough
     const target = slice ? slice.sides[side] : fallthroughTargets[side]
     const client = pools.get(target.upstream)
@@ -165,6 +175,44 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     request.log = request.log.child({ slice: routing.slice, authority: side })
     markResponse(reply, slice?.id, side)
 
+    const traceparent = request.headers.traceparent
+    const shadow: ShadowRun | undefined = match
+      ? deps.shadow?.begin({
+          slice: match.slice,
+          route: match.route,
+          params: match.params,
+          method: request.method,
+          query,
+          headers: request.headers,
+          requestId: request.id,
+          traceparent: typeof traceparent === 'string' && TRACEPARENT.test(traceparent) ? traceparent : null,
+          entityKey: keyValue(request, match, match.slice.entityKey, query),
+          requestTime,
+          primarySide: side,
+          authority,
+          flagVersion: state?.version ?? 0,
+          peerAddress: request.raw.socket.remoteAddress,
+          protocol: request.protocol,
+          host: request.host,
+        })
+      : undefined
+
+    // A shadowed request's body is read once (up to the cap) and replayed to both sides.
+    let body: Readable | Buffer | null = hasBody(request) ? request.raw : null
+    if (shadow) {
+      if (body === null) shadow.start(null)
+      else {
+        const captured = await captureRequestBody(request.raw, shadow.maxRequestBodyBytes)
+        if (captured.complete) {
+          body = captured.body
+          shadow.start(captured.body)
+        } else {
+          body = captured.replay
+          shadow.skip('request-body-over-cap')
+        }
+      }
+    }
+
     // Abort the upstream call when the client goes away before the answer is complete.
     const abort = new AbortController()
     reply.raw.once('close', () => {
@@ -174,27 +222,42 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     const started = performance.now()
     let response
     try {
-      response = await client.pool.request({
-        method: request.method,
-        path: client.config.basePath + upstreamPath + query,
-        headers: upstreamRequestHeaders(request.headers, target, {
-          requestId: request.id,
-          peerAddress: request.raw.socket.remoteAddress,
-          protocol: request.protocol,
-          host: request.host,
-        }),
-        body: hasBody(request) ? request.raw : null,
-        signal: abort.signal,
+      response = await breakers.call(target.upstream, 'primary', async () => {
+        let answer
+        try {
+          answer = await client.pool.request({
+            method: request.method,
+            path: client.config.basePath + upstreamPath + query,
+            headers: upstreamRequestHeaders(request.headers, target, {
+              requestId: request.id,
+              peerAddress: request.raw.socket.remoteAddress,
+              protocol: request.protocol,
+              host: request.host,
+            }),
+            body,
+            signal: abort.signal,
+          })
+        } catch (err) {
+          // A client that left says nothing about the upstream's health.
+          throw abort.signal.aborted ? new UncountedError(err) : err
+        }
+        // 5xx answers go to the client as they are, but count as failures for the breaker.
+        if (answer.statusCode >= 500) throw new CountedFailure(answer, `upstream answered ${answer.statusCode}`)
+        return answer
       })
     } catch (err) {
-      // Nobody is left to answer; 499 (as nginx logs it) tells the log line what happened.
-      if (abort.signal.aborted) throw new FicusError('FICUS_ERR_CLIENT_CLOSED', 'the client closed the connection before the upstream answered', { cause: err })
-      throw toUpstreamError(err, {
-        upstream: target.upstream,
-        slice: routing.slice,
-        timeoutMs: client.config.timeoutMs,
-        connectTimeoutMs: client.config.connectTimeoutMs,
-      })
+      const error = abort.signal.aborted
+        ? new FicusError('FICUS_ERR_CLIENT_CLOSED', 'the client closed the connection before the upstream answered', { cause: err })
+        : isOpenBreaker(err)
+          ? new FicusError('FICUS_ERR_UPSTREAM_CIRCUIT_OPEN', `upstream ${JSON.stringify(target.upstream)} is failing; its circuit breaker is open`, { cause: err, details: { upstream: target.upstream, slice: routing.slice } })
+          : toUpstreamError(err, {
+              upstream: target.upstream,
+              slice: routing.slice,
+              timeoutMs: client.config.timeoutMs,
+              connectTimeoutMs: client.config.connectTimeoutMs,
+            })
+      shadow?.primaryDone({ ok: false, cause: failureCause(error), status: error.statusCode, latencyMs: Math.round((performance.now() - started) * 10) / 10, upstream: target.upstream })
+      throw error
     }
     routing.upstreamStatus = response.statusCode
     routing.upstreamMs = Math.round((performance.now() - started) * 10) / 10
@@ -205,7 +268,17 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     reply.headers(clientResponseHeaders(response.headers))
     reply.header('x-request-id', request.id)
     markResponse(reply, slice?.id, side)
-    return reply.send(response.body)
+    if (!shadow) return reply.send(response.body)
+
+    // Capture the answer for the comparison while it streams to the client.
+    const tap = new BodyTap(shadow.maxResponseBodyBytes)
+    const { statusCode, headers } = response
+    const latencyMs = routing.upstreamMs
+    tap.result.then(
+      (captured) => shadow.primaryDone({ ok: true, status: statusCode, headers, body: captured, latencyMs, upstream: target.upstream }),
+      () => shadow.primaryDone({ ok: false, cause: 'incomplete', status: statusCode, latencyMs, upstream: target.upstream }),
+    )
+    return reply.send(pipeline(response.body, tap, () => undefined))
   }
 
   app.route({ method: app.supportedMethods.filter((method) => method !== 'CONNECT'), url: '*', handler: proxy })

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -13,6 +15,10 @@ import { FicusError } from './errors.ts'
 import { buildGateway } from './gateway.ts'
 import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
+import { JsonlSink } from './publish/jsonl-sink.ts'
+import { ShadowRunner } from './shadow/shadow-runner.ts'
+import { CircuitBreakers } from './upstream/circuit-breakers.ts'
+import { UpstreamPools } from './upstream/upstream-pools.ts'
 
 export const DEFAULT_PORT = 8080
 export const DEFAULT_HOST = '0.0.0.0'
@@ -21,6 +27,8 @@ export const LOOPBACK = '127.0.0.1'
 export const DEFAULT_DATA_DIR = './data'
 export const AUTHORITY_FILE = 'authority.json'
 export const AUDIT_FILE = 'audit.jsonl'
+export const COMPARISONS_DIR = 'comparisons'
+export const HASH_SALT_FILE = 'hash-salt'
 /** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
 export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
 const MIN_TOKEN_LENGTH = 16
@@ -40,6 +48,8 @@ export interface Settings {
   readonly adminToken: string | undefined
   readonly redisUrl: string | undefined
   readonly redisPrefix: string
+  /** Secret salt of value hashes in comparisons; read from the data directory when not given. */
+  readonly hashSalt: string | undefined
 }
 
 function envError(name: string, message: string, value: string): FicusError {
@@ -71,7 +81,31 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     adminToken,
     redisUrl,
     redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
+    hashSalt: env.FICUS_HASH_SALT === '' ? undefined : env.FICUS_HASH_SALT,
   }
+}
+
+/**
+ * The salt of published value hashes: kept in the data directory (created once, readable by the
+ * owner only) so hashes stay comparable across restarts. Several instances share one through
+ * FICUS_HASH_SALT.
+ */
+async function loadSalt(dataDir: string): Promise<string> {
+  const file = join(dataDir, HASH_SALT_FILE)
+  try {
+    return (await readFile(file, 'utf8')).trim()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const salt = randomBytes(32).toString('hex')
+  await mkdir(dataDir, { recursive: true })
+  try {
+    await writeFile(file, `${salt}\n`, { mode: 0o600, flag: 'wx' })
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+  return (await readFile(file, 'utf8')).trim()
 }
 
 function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -125,9 +159,20 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
     slices: () => store.list().map((state) => ({ id: state.sliceId, modernShare: modernBasisPoints(state.authority) / 10_000, version: state.version })),
     store: () => store.status(),
   })
+  const pools = new UpstreamPools(config.upstreams)
+  const breakers = new CircuitBreakers(config.upstreams)
+  const sink = new JsonlSink({ dir: join(settings.dataDir, COMPARISONS_DIR), logger })
+  const shadow = new ShadowRunner({ config, pools, breakers, sink, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
+  metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ kind: sink.kind, ...sink.stats() }) })
+  const releaseAll = async (): Promise<void> => {
+    await sink.close()
+    await pools.close()
+    breakers.shutdown()
+    await store.close()
+  }
   let serving = false
-  const app = await buildGateway(config, { authority: store, logger, metrics })
-  const admin = await buildAdminServer({ config, store, metrics, logger, token: settings.adminToken, ready: () => serving })
+  const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow })
+  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, token: settings.adminToken, ready: () => serving })
   let url: string
   let adminUrl: string
   try {
@@ -135,7 +180,7 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
     adminUrl = await listen(admin, settings.adminHost, settings.adminPort, 'ADMIN_PORT')
   } catch (err) {
     await Promise.all([app.close(), admin.close()])
-    await store.close()
+    await releaseAll()
     throw err
   }
   serving = true
@@ -160,10 +205,12 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
       }, config.shutdownTimeoutMs)
       try {
         await app.close()
+        // Comparisons of the last requests are finished and written before the sink closes.
+        await shadow.drain(config.shutdownTimeoutMs)
       } finally {
         clearTimeout(deadline)
         await admin.close()
-        await store.close()
+        await releaseAll()
       }
       logger.info('gateway stopped')
     })()

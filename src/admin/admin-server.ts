@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../config/types.ts'
 import { sendError } from '../error-reply.ts'
 import { FicusError } from '../errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { sliceView } from './slice-view.ts'
 
@@ -18,6 +19,7 @@ export interface AdminDeps {
   readonly config: GatewayConfig
   readonly store: AuthorityStore
   readonly metrics: Metrics
+  readonly breakers: Pick<CircuitBreakers, 'state'>
   readonly logger: Logger
   /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
   readonly token: string | undefined
@@ -88,13 +90,13 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
       admin.get('/slices', () => ({
         store: store.status(),
         config: config.version,
-        slices: config.slices.map((slice) => sliceView(slice, store.get(slice.id))),
+        slices: config.slices.map((slice) => sliceView(slice, store.get(slice.id), deps.breakers)),
       }))
 
       admin.get<{ Params: { id: string } }>('/slices/:id', (request) => {
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
         if (!slice) throw unknownSlice(request.params.id)
-        return sliceView(slice, store.get(slice.id))
+        return sliceView(slice, store.get(slice.id), deps.breakers)
       })
 
       admin.put<{ Params: { id: string } }>('/slices/:id/authority', async (request) => {
@@ -114,7 +116,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         recordChanges(deps, 'flip', [request.params.id])
         request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
-        return slice ? sliceView(slice, state) : {}
+        return slice ? sliceView(slice, state, deps.breakers) : {}
       })
 
       admin.post('/kill-switch', async (request) => {

@@ -1,6 +1,7 @@
 import type { AuthorityState } from '../authority/authority-store.ts'
 import { modernBasisPoints } from '../config/authority-value.ts'
 import type { SliceConfig, StickyKey } from '../config/types.ts'
+import type { BreakerState, CircuitBreakers } from '../upstream/circuit-breakers.ts'
 
 /** A slice as the admin API shows it: config, live authority, and where each side sends each route. */
 export interface SliceView {
@@ -16,6 +17,10 @@ export interface SliceView {
   readonly instance: string | null
   readonly initialAuthority: string
   readonly stickyKey: StickyKey | null
+  /** Shadow settings in force; null when the slice is not shadowed. */
+  readonly shadow: { readonly samplePercent: number; readonly writes: string | null; readonly translationVersion: string | null } | null
+  /** Circuit breaker state of each side's upstream, for client and shadow traffic. */
+  readonly breakers: Readonly<Record<'legacy' | 'modern', { readonly upstream: string; readonly primary: BreakerState; readonly shadow: BreakerState }>>
   readonly routes: readonly {
     readonly method: string
     readonly path: string
@@ -24,8 +29,12 @@ export interface SliceView {
   }[]
 }
 
-export function sliceView(slice: SliceConfig, state: AuthorityState | undefined): SliceView {
+export function sliceView(slice: SliceConfig, state: AuthorityState | undefined, breakers: Pick<CircuitBreakers, 'state'>): SliceView {
   const authority = state?.authority ?? slice.authority
+  const breakerView = (side: 'legacy' | 'modern') => {
+    const upstream = slice.sides[side].upstream
+    return { upstream, primary: breakers.state(upstream, 'primary'), shadow: breakers.state(upstream, 'shadow') }
+  }
   return {
     id: slice.id,
     description: slice.description,
@@ -38,6 +47,10 @@ export function sliceView(slice: SliceConfig, state: AuthorityState | undefined)
     instance: state?.instance ?? null,
     initialAuthority: slice.authority,
     stickyKey: slice.stickyKey,
+    shadow: slice.shadow
+      ? { samplePercent: slice.shadow.sampleBasisPoints / 100, writes: slice.shadow.writes?.kind ?? null, translationVersion: slice.compare.translationVersion }
+      : null,
+    breakers: { legacy: breakerView('legacy'), modern: breakerView('modern') },
     routes: slice.routes.map((route) => ({
       method: route.method,
       path: route.path.source,

@@ -9,9 +9,7 @@ import type { Untranslated } from './translate.ts'
 export const COMPARISON_SCHEMA_VERSION = 1
 export const COMPARISON_EVENT_TYPE = 'ficus.comparison'
 
-/** Why a shadow call failed or was not made. */
-export const SHADOW_ERROR_CAUSES = ['timeout', 'refused', 'reset', '5xx', 'breaker-open', 'invalid-json', 'bad-response', 'error'] as const
-export type ShadowErrorCause = (typeof SHADOW_ERROR_CAUSES)[number]
+/** Why a sampled request's shadow was not run. */
 export const SKIP_REASONS = ['queue-full', 'request-body-over-cap'] as const
 export type SkipReason = (typeof SKIP_REASONS)[number]
 

@@ -14,7 +14,7 @@ export interface TranslationRules {
   readonly values?: Readonly<Record<string, Readonly<Record<string, JsonValue>>>>
   readonly coerce?: Readonly<Record<string, Coercion>>
   readonly set?: Readonly<Record<string, JsonValue>>
-  readonly remove?: readonly string[]
+  readonly remove?: string[]
   readonly fn?: (body: JsonValue) => JsonValue
 }
 

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { TranslationRules } from '../compare/translate.ts'
 import type { Authority } from './authority-value.ts'
 
 /** The two sides that can answer a slice. */
@@ -15,8 +16,6 @@ export type RouteMethod = (typeof ROUTE_METHODS)[number]
  * "not supported by this version" message instead of "unknown key".
  */
 export const RESERVED_SECTIONS = {
-  shadow: 'shadow calls',
-  compare: 'comparison rules',
   readiness: 'readiness thresholds',
 } as const
 
@@ -25,6 +24,13 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000
 export const DEFAULT_UPSTREAM_CONNECTIONS = 64
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+export const DEFAULT_SHADOW_TIMEOUT_MS = 5_000
+export const DEFAULT_SHADOW_CONCURRENCY = 32
+export const DEFAULT_SHADOW_QUEUE = 128
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024
+export const DEFAULT_MAX_RESPONSE_BODY_BYTES = 5 * 1024 * 1024
+export const DEFAULT_COMPARED_HEADERS = ['content-type'] as const
+export const DEFAULT_DRY_RUN_HEADER = { name: 'x-ficus-shadow', value: 'dry-run' } as const
 
 const strict = { additionalProperties: false } as const
 
@@ -47,6 +53,73 @@ const SliceSideSchema = Type.Object(
   {
     upstream: Type.Optional(Type.String({ minLength: 1 })),
     headers: Type.Optional(HeaderRewriteSchema),
+  },
+  strict,
+)
+
+const BreakerSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    errorThresholdPercentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    volumeThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
+    resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    rollingWindowMs: Type.Optional(Type.Integer({ minimum: 100 })),
+  },
+  strict,
+)
+
+const TranslationRulesSchema = Type.Object(
+  {
+    rename: Type.Optional(Type.Record(Type.String(), Type.String())),
+    values: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
+    coerce: Type.Optional(Type.Record(Type.String(), Type.String())),
+    set: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    remove: Type.Optional(Type.Array(Type.String())),
+    // The escape hatch: checked to be a function during validation.
+    fn: Type.Optional(Type.Unknown()),
+  },
+  strict,
+)
+
+const ShadowSchema = Type.Object(
+  {
+    sample: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxRequestBodyBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxResponseBodyBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+    writes: Type.Optional(
+      Type.Object(
+        {
+          dryRunHeader: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1 })), value: Type.Optional(Type.String({ minLength: 1 })) }, strict)),
+          sandbox: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        strict,
+      ),
+    ),
+    reask: Type.Optional(Type.Object({ delayMs: Type.Integer({ minimum: 0, maximum: 60_000 }) }, strict)),
+    noise: Type.Optional(Type.Object({ sample: Type.Number({ minimum: 0, maximum: 100 }) }, strict)),
+  },
+  strict,
+)
+
+const CompareSchema = Type.Object(
+  {
+    headers: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    ignore: Type.Optional(Type.Array(Type.String())),
+    numericTolerance: Type.Optional(Type.Number({ minimum: 0 })),
+    unorderedArrays: Type.Optional(Type.Array(Type.Object({ path: Type.String(), key: Type.Optional(Type.String({ minLength: 1 })) }, strict))),
+    timestampToleranceMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    errorBodies: Type.Optional(Type.Boolean()),
+    values: Type.Optional(Type.Object({ include: Type.Boolean(), redact: Type.Optional(Type.Array(Type.String())) }, strict)),
+  },
+  strict,
+)
+
+const TranslateSchema = Type.Object(
+  {
+    version: Type.String({ minLength: 1 }),
+    legacy: Type.Optional(TranslationRulesSchema),
+    modern: Type.Optional(TranslationRulesSchema),
   },
   strict,
 )
@@ -77,11 +150,13 @@ const SliceSchema = Type.Object(
     // "legacy", "modern" or "N%": checked with the same parser the admin API uses.
     authority: Type.String(),
     stickyKey: Type.Optional(StickyKeySchema),
+    entityKey: Type.Optional(StickyKeySchema),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     legacy: Type.Optional(SliceSideSchema),
     modern: Type.Optional(SliceSideSchema),
-    shadow: reserved,
-    compare: reserved,
+    shadow: Type.Optional(ShadowSchema),
+    compare: Type.Optional(CompareSchema),
+    translate: Type.Optional(TranslateSchema),
     readiness: reserved,
   },
   strict,
@@ -94,6 +169,7 @@ const UpstreamSchema = Type.Object(
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     bodyTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
     connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    breaker: Type.Optional(Type.Object({ primary: Type.Optional(BreakerSchema), shadow: Type.Optional(BreakerSchema) }, strict)),
   },
   strict,
 )
@@ -106,6 +182,7 @@ const GatewaySettingsSchema = Type.Object(
     ),
     trustProxy: Type.Optional(Type.Boolean()),
     shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    shadow: Type.Optional(Type.Object({ concurrency: Type.Optional(Type.Integer({ minimum: 1 })), queue: Type.Optional(Type.Integer({ minimum: 0 })) }, strict)),
   },
   strict,
 )
@@ -119,8 +196,6 @@ export const GatewayConfigSchema = Type.Object(
     sides: Type.Object({ legacy: Type.String({ minLength: 1 }), modern: Type.String({ minLength: 1 }) }, strict),
     upstreams: Type.Record(Type.String(), UpstreamSchema),
     slices: Type.Record(Type.String(), SliceSchema),
-    shadow: reserved,
-    compare: reserved,
     readiness: reserved,
   },
   strict,
@@ -154,6 +229,72 @@ export interface StickyKeyInput {
   query?: string
 }
 
+/** Circuit breaker of one kind of traffic to one upstream (opossum). */
+export interface BreakerInput {
+  /** Default true. */
+  enabled?: boolean
+  /** Failure percentage (5xx, timeouts, connection errors; never 4xx) that opens it. Default 50. */
+  errorThresholdPercentage?: number
+  /** Calls in the rolling window before it may open. Default 20 (primary), 10 (shadow). */
+  volumeThreshold?: number
+  /** Time open before one trial call (half-open). Default 10000 (primary), 30000 (shadow). */
+  resetTimeoutMs?: number
+  /** Rolling statistics window. Default 10000. */
+  rollingWindowMs?: number
+}
+
+/** How shadow writes are kept from committing on the non-authoritative side (exactly one). */
+export interface ShadowWritesInput {
+  /** A header the other side honours by validating without committing. Default `x-ficus-shadow: dry-run`. */
+  dryRunHeader?: { name?: string; value?: string }
+  /** An upstream that is a sandbox copy of the other side: shadow writes go there instead. */
+  sandbox?: string
+}
+
+export interface ShadowInput {
+  /** Percentage of the slice's requests shadowed (deterministic per request id). Default 100. */
+  sample?: number
+  /** Deadline of each shadow call. Default 5000. */
+  timeoutMs?: number
+  /** Request bodies larger than this are not shadowed (and counted). Default 1 MiB. */
+  maxRequestBodyBytes?: number
+  /** Response bodies larger than this are compared by hash only. Default 5 MiB. */
+  maxResponseBodyBytes?: number
+  /** Opt in to shadowing writes (anything but GET/HEAD), with a safety mode. */
+  writes?: ShadowWritesInput
+  /** Timing lag: re-ask the shadow side of a mismatching GET after this delay. */
+  reask?: { delayMs: number }
+  /** Noise: on this percentage of shadowed GETs, ask the authoritative side twice and learn what differs. */
+  noise?: { sample: number }
+}
+
+export interface CompareInput {
+  /** Response headers compared (content-type by media type). Default ["content-type"]. */
+  headers?: string[]
+  /** Body paths (JSON pointers, `*` segments) not compared. */
+  ignore?: string[]
+  /** Numbers closer than this are equal. */
+  numericTolerance?: number
+  /** Arrays compared as sets, optionally matched by a key field. */
+  unorderedArrays?: { path: string; key?: string }[]
+  /** ISO timestamps closer than this are equal. */
+  timestampToleranceMs?: number
+  /** Compare headers and bodies of error answers (status ≥ 400) too. Default false: status only. */
+  errorBodies?: boolean
+  /** Publish values in diff entries (default: only salted hashes), never those under `redact`. */
+  values?: { include: boolean; redact?: string[] }
+}
+
+/** The anti-corruption layer of a slice: translation of each side's JSON body into the new language. */
+export interface TranslateInput {
+  /** Recorded with every comparison: change it whenever the rules change. */
+  version: string
+  /** Rules applied to legacy bodies. */
+  legacy?: TranslationRules
+  /** Rules applied to modern bodies (rarely needed). */
+  modern?: TranslationRules
+}
+
 export interface SliceInput {
   description: string
   /**
@@ -163,6 +304,12 @@ export interface SliceInput {
   authority: Authority
   /** The key a percentage rollout buckets requests by; the client address when absent or missing. */
   stickyKey?: StickyKeyInput
+  /** The business entity a request is about (recorded in comparisons), e.g. `{ param: 'policyNumber' }`. */
+  entityKey?: StickyKeyInput
+  /** Shadow the non-authoritative side (off when absent). */
+  shadow?: ShadowInput
+  compare?: CompareInput
+  translate?: TranslateInput
   routes: RouteInput[]
   legacy?: SliceSideInput
   modern?: SliceSideInput
@@ -179,6 +326,8 @@ export interface UpstreamInput {
   bodyTimeoutMs?: number
   /** Connection pool size. Default 64. */
   connections?: number
+  /** Circuit breakers for client (primary) and shadow traffic to this upstream. */
+  breaker?: { primary?: BreakerInput; shadow?: BreakerInput }
 }
 
 /** The shape `defineGateway()` accepts: the type checker and the runtime validator agree on it. */
@@ -196,6 +345,8 @@ export interface GatewayConfigInput {
     trustProxy?: boolean
     /** How long graceful shutdown waits for in-flight requests. Default 10000. */
     shutdownTimeoutMs?: number
+    /** Shadow work of the whole gateway: calls at once, and waiting beyond that. Defaults 32 and 128. */
+    shadow?: { concurrency?: number; queue?: number }
   }
   /** The upstream each side uses unless a slice names another. */
   sides: Record<Side, string>

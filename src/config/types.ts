@@ -1,3 +1,4 @@
+import type { CompareRules } from '../compare/compare-responses.ts'
 import type { Authority } from './authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
 import type { RouteMethod, Side } from './schema.ts'
@@ -12,6 +13,8 @@ export interface GatewayConfig {
   readonly trustProxy: boolean
   readonly shutdownTimeoutMs: number
   readonly sides: Readonly<Record<Side, string>>
+  /** Shadow work of the whole gateway: calls at once, and how many may wait beyond that. */
+  readonly shadowLimits: { readonly concurrency: number; readonly queue: number }
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>
   /** In declaration order. */
   readonly slices: readonly SliceConfig[]
@@ -27,6 +30,34 @@ export interface UpstreamConfig {
   readonly timeoutMs: number
   readonly bodyTimeoutMs: number
   readonly connections: number
+  /** Breakers of client (primary) and shadow traffic; null where turned off. */
+  readonly breakers: { readonly primary: BreakerConfig | null; readonly shadow: BreakerConfig | null }
+}
+
+export interface BreakerConfig {
+  readonly errorThresholdPercentage: number
+  readonly volumeThreshold: number
+  readonly resetTimeoutMs: number
+  readonly rollingWindowMs: number
+}
+
+export interface ShadowConfig {
+  /** Share of requests shadowed, in basis points (0 … 10 000). */
+  readonly sampleBasisPoints: number
+  readonly timeoutMs: number
+  readonly maxRequestBodyBytes: number
+  readonly maxResponseBodyBytes: number
+  /** How writes are made safe; null: only GET and HEAD are shadowed. */
+  readonly writes: { readonly kind: 'dry-run-header'; readonly name: string; readonly value: string } | { readonly kind: 'sandbox'; readonly upstream: string } | null
+  readonly reaskDelayMs: number | null
+  /** Share of shadowed GETs on which the authoritative side is asked twice, in basis points. */
+  readonly noiseBasisPoints: number
+}
+
+export interface CompareConfig {
+  readonly rules: CompareRules
+  readonly translationVersion: string | null
+  readonly values: { readonly include: boolean; readonly redact: readonly string[] }
 }
 
 export interface SideTarget {
@@ -57,6 +88,11 @@ export interface SliceConfig {
   readonly authority: Authority
   /** Bucketing key of percentage rollouts; null means the client address. */
   readonly stickyKey: StickyKey | null
+  /** Where a request names its business entity (recorded in comparisons); null: none. */
+  readonly entityKey: StickyKey | null
+  /** Shadow calls; null when the slice is not shadowed. */
+  readonly shadow: ShadowConfig | null
+  readonly compare: CompareConfig
   readonly routes: readonly RouteConfig[]
   readonly sides: Readonly<Record<Side, SideTarget>>
 }

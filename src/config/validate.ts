@@ -3,8 +3,16 @@ import { parseAuthority } from './authority-value.ts'
 import { configInvalid, type ConfigIssue } from '../errors.ts'
 import { parsePathTemplate, templateShape, WILDCARD_PARAM, type PathTemplate } from './path-template.ts'
 import { formatPath, schemaIssues } from './schema-errors.ts'
+import { compileTranslation, dateParser, type Translate, type TranslationRules } from '../compare/translate.ts'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_COMPARED_HEADERS,
+  DEFAULT_DRY_RUN_HEADER,
+  DEFAULT_MAX_REQUEST_BODY_BYTES,
+  DEFAULT_MAX_RESPONSE_BODY_BYTES,
+  DEFAULT_SHADOW_CONCURRENCY,
+  DEFAULT_SHADOW_QUEUE,
+  DEFAULT_SHADOW_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_UPSTREAM_CONNECTIONS,
@@ -12,13 +20,17 @@ import {
   GatewayConfigSchema,
   RESERVED_SECTIONS,
   SIDES,
+  type BreakerInput,
+  type CompareInput,
   type GatewayConfigInput,
+  type ShadowInput,
+  type TranslateInput,
   type RouteInput,
   type Side,
   type SliceInput,
   type UpstreamInput,
 } from './schema.ts'
-import type { GatewayConfig, RouteConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig } from './types.ts'
+import type { BreakerConfig, CompareConfig, GatewayConfig, RouteConfig, ShadowConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig } from './types.ts'
 
 const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
 const UPSTREAM_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/
@@ -71,6 +83,7 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
     trustProxy: gateway.trustProxy ?? false,
     shutdownTimeoutMs: gateway.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     sides: { legacy: config.sides.legacy, modern: config.sides.modern },
+    shadowLimits: { concurrency: gateway.shadow?.concurrency ?? DEFAULT_SHADOW_CONCURRENCY, queue: gateway.shadow?.queue ?? DEFAULT_SHADOW_QUEUE },
     upstreams,
     slices,
   })
@@ -114,6 +127,10 @@ function resolveUpstreams(input: Record<string, UpstreamInput>, issues: ConfigIs
       timeoutMs: upstream.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
       bodyTimeoutMs: upstream.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
       connections: upstream.connections ?? DEFAULT_UPSTREAM_CONNECTIONS,
+      breakers: {
+        primary: resolveBreaker(upstream.breaker?.primary, PRIMARY_BREAKER),
+        shadow: resolveBreaker(upstream.breaker?.shadow, SHADOW_BREAKER),
+      },
     })
   }
   return upstreams
@@ -171,30 +188,155 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     })
     const authority = parseAuthority(slice.authority)
     if (!authority.ok) issues.push({ path: formatPath(['slices', id, 'authority']), message: authority.error })
-    const stickyKey = resolveStickyKey(slice, id, routes, issues)
-    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, routes, sides })
+    const stickyKey = resolveKey(slice.stickyKey, ['slices', id, 'stickyKey'], routes, issues, 'every')
+    // An entity key is recorded where a route has it: one route declaring the parameter is enough.
+    const entityKey = resolveKey(slice.entityKey, ['slices', id, 'entityKey'], routes, issues, 'some')
+    const shadow = resolveShadow(slice.shadow, ['slices', id, 'shadow'], declared, issues)
+    const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], issues)
+    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, shadow, compare, routes, sides })
   }
   return slices
 }
 
-function resolveStickyKey(slice: SliceInput, id: string, routes: readonly RouteConfig[], issues: ConfigIssue[]): StickyKey | null {
-  if (slice.stickyKey === undefined) return null
-  const at = ['slices', id, 'stickyKey']
-  const given = (['param', 'header', 'query'] as const).filter((from) => slice.stickyKey?.[from] !== undefined)
+function resolveKey(
+  input: SliceInput['stickyKey'],
+  at: (string | number)[],
+  routes: readonly RouteConfig[],
+  issues: ConfigIssue[],
+  routesNeeding: 'every' | 'some',
+): StickyKey | null {
+  if (input === undefined) return null
+  const given = (['param', 'header', 'query'] as const).filter((from) => input[from] !== undefined)
   const from = given[0]
-  const name = from === undefined ? undefined : slice.stickyKey[from]
+  const name = from === undefined ? undefined : input[from]
   if (given.length !== 1 || from === undefined || name === undefined) {
     issues.push({ path: formatPath(at), message: `must name exactly one of param, header or query (got ${given.length})` })
     return null
   }
   if (from === 'param') {
     const missing = routes.filter((route) => !route.path.params.includes(name)).map((route) => `${route.method} ${route.path.source}`)
-    if (missing.length > 0) {
+    if (routesNeeding === 'some' && missing.length === routes.length) {
+      issues.push({ path: formatPath([...at, 'param']), message: `":${name}" is not a parameter of any route of the slice` })
+    } else if (routesNeeding === 'every' && missing.length > 0) {
       issues.push({ path: formatPath([...at, 'param']), message: `":${name}" is not a parameter of every route of the slice (missing in ${missing.join(', ')})` })
     }
   }
   if (from === 'header' && !HEADER_NAME.test(name)) issues.push({ path: formatPath([...at, 'header']), message: `${JSON.stringify(name)} is not a valid header name` })
   return { from, name: from === 'header' ? name.toLowerCase() : name }
+}
+
+const PRIMARY_BREAKER: BreakerConfig = { errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 }
+const SHADOW_BREAKER: BreakerConfig = { errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 }
+
+function resolveBreaker(input: BreakerInput | undefined, defaults: BreakerConfig): BreakerConfig | null {
+  if (input?.enabled === false) return null
+  return {
+    errorThresholdPercentage: input?.errorThresholdPercentage ?? defaults.errorThresholdPercentage,
+    volumeThreshold: input?.volumeThreshold ?? defaults.volumeThreshold,
+    resetTimeoutMs: input?.resetTimeoutMs ?? defaults.resetTimeoutMs,
+    rollingWindowMs: input?.rollingWindowMs ?? defaults.rollingWindowMs,
+  }
+}
+
+function percentToBasisPoints(percent: number): number {
+  return Math.round(percent * 100)
+}
+
+function resolveShadow(input: ShadowInput | undefined, at: (string | number)[], declared: ReadonlySet<string>, issues: ConfigIssue[]): ShadowConfig | null {
+  if (input === undefined) return null
+  let writes: ShadowConfig['writes'] = null
+  if (input.writes !== undefined) {
+    const { dryRunHeader, sandbox } = input.writes
+    if ((dryRunHeader === undefined) === (sandbox === undefined)) {
+      issues.push({ path: formatPath([...at, 'writes']), message: 'must name exactly one safety mode: dryRunHeader or sandbox' })
+    } else if (sandbox !== undefined) {
+      checkUpstreamRef(sandbox, [...at, 'writes', 'sandbox'], declared, issues)
+      writes = { kind: 'sandbox', upstream: sandbox }
+    } else {
+      const name = dryRunHeader?.name ?? DEFAULT_DRY_RUN_HEADER.name
+      const value = dryRunHeader?.value ?? DEFAULT_DRY_RUN_HEADER.value
+      if (checkHeaderName(name, [...at, 'writes', 'dryRunHeader', 'name'], issues)) writes = { kind: 'dry-run-header', name: name.toLowerCase(), value }
+    }
+  }
+  return {
+    sampleBasisPoints: percentToBasisPoints(input.sample ?? 100),
+    timeoutMs: input.timeoutMs ?? DEFAULT_SHADOW_TIMEOUT_MS,
+    maxRequestBodyBytes: input.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
+    maxResponseBodyBytes: input.maxResponseBodyBytes ?? DEFAULT_MAX_RESPONSE_BODY_BYTES,
+    writes,
+    reaskDelayMs: input.reask?.delayMs ?? null,
+    noiseBasisPoints: percentToBasisPoints(input.noise?.sample ?? 0),
+  }
+}
+
+function checkPointers(paths: Iterable<string>, at: (string | number)[], issues: ConfigIssue[]): void {
+  for (const path of paths) {
+    if (!path.startsWith('/')) issues.push({ path: formatPath(at), message: `${JSON.stringify(path)} is not a JSON pointer (it must start with "/", e.g. "/policy/status")` })
+  }
+}
+
+function resolveRules(input: TranslationRules | undefined, at: (string | number)[], issues: ConfigIssue[]): Translate | undefined {
+  if (input === undefined) return undefined
+  let valid = true
+  const check = (paths: Iterable<string>, key: string): void => {
+    const before = issues.length
+    checkPointers(paths, [...at, key], issues)
+    valid &&= issues.length === before
+  }
+  const rename = input.rename ?? {}
+  check([...Object.keys(rename), ...Object.values(rename)], 'rename')
+  check(Object.keys(input.values ?? {}), 'values')
+  check(Object.keys(input.set ?? {}), 'set')
+  check(input.remove ?? [], 'remove')
+  check(Object.keys(input.coerce ?? {}), 'coerce')
+  for (const [path, coercion] of Object.entries(input.coerce ?? {})) {
+    const where = [...at, 'coerce', path]
+    if (!['number', 'string', 'boolean'].includes(coercion) && !coercion.startsWith('date:')) {
+      issues.push({ path: formatPath(where), message: `must be "number", "string", "boolean" or "date:<format>" such as "date:YYYYMMDD" (got ${JSON.stringify(coercion)})` })
+      valid = false
+    } else if (coercion.startsWith('date:')) {
+      try {
+        dateParser(coercion.slice(5))
+      } catch (err) {
+        issues.push({ path: formatPath(where), message: (err as Error).message })
+        valid = false
+      }
+    }
+  }
+  if (input.fn !== undefined && typeof input.fn !== 'function') {
+    issues.push({ path: formatPath([...at, 'fn']), message: 'must be a function (body) => body' })
+    valid = false
+  }
+  return valid ? compileTranslation(input) : undefined
+}
+
+function resolveCompare(input: CompareInput | undefined, translate: TranslateInput | undefined, at: (string | number)[], issues: ConfigIssue[]): CompareConfig {
+  const where = [...at, 'compare']
+  checkPointers(input?.ignore ?? [], [...where, 'ignore'], issues)
+  checkPointers((input?.unorderedArrays ?? []).map((rule) => rule.path), [...where, 'unorderedArrays'], issues)
+  checkPointers(input?.values?.redact ?? [], [...where, 'values', 'redact'], issues)
+  const headers = (input?.headers ?? [...DEFAULT_COMPARED_HEADERS]).map((name) => name.toLowerCase())
+  headers.forEach((name, index) => {
+    if (!HEADER_NAME.test(name)) issues.push({ path: formatPath([...where, 'headers', index]), message: `${JSON.stringify(name)} is not a valid header name` })
+  })
+  const legacy = resolveRules(translate?.legacy, [...at, 'translate', 'legacy'], issues)
+  const modern = resolveRules(translate?.modern, [...at, 'translate', 'modern'], issues)
+  return {
+    rules: {
+      headers,
+      diff: {
+        ignore: input?.ignore ?? [],
+        numericTolerance: input?.numericTolerance ?? 0,
+        unorderedArrays: input?.unorderedArrays ?? [],
+        timestampToleranceMs: input?.timestampToleranceMs ?? 0,
+      },
+      errorBodies: input?.errorBodies ?? false,
+      translate: { ...(legacy ? { legacy } : {}), ...(modern ? { modern } : {}) },
+    },
+    translationVersion: translate?.version ?? null,
+    // Values under redact paths are relative to the body, like every other compare path.
+    values: { include: input?.values?.include ?? false, redact: (input?.values?.redact ?? []).map((path) => `/body${path}`) },
+  }
 }
 
 function resolveSideTarget(

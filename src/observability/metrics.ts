@@ -8,7 +8,16 @@ export const METRIC_NAMES = {
   authorityVersion: 'ficus_slice_authority_version',
   storeUp: 'ficus_authority_store_up',
   authorityChanges: 'ficus_authority_changes_total',
+  comparisons: 'ficus_comparisons_total',
+  shadowDuration: 'ficus_shadow_duration_seconds',
+  shadowSkipped: 'ficus_shadow_skipped_total',
+  shadowQueue: 'ficus_shadow_queue_depth',
+  breakerState: 'ficus_breaker_state',
+  sinkRecords: 'ficus_comparison_sink_records',
 } as const
+
+/** `ficus_breaker_state` values. */
+export const BREAKER_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
 
 /** The `slice` label of requests no slice claims (not a valid slice id, so it cannot collide). */
 export const NO_SLICE = '(none)'
@@ -17,6 +26,9 @@ export interface MetricsSources {
   /** Current authority of every slice, as a modern share (0 … 1) and the flag version. */
   readonly slices: () => readonly { readonly id: string; readonly modernShare: number; readonly version: number }[]
   readonly store: () => { readonly kind: string; readonly connected: boolean }
+  readonly shadowDepth?: () => { readonly active: number; readonly waiting: number }
+  readonly breakers?: () => readonly { readonly upstream: string; readonly traffic: string; readonly state: string }[]
+  readonly sink?: () => { readonly kind: string; readonly written: number; readonly dropped: number; readonly buffered: number }
 }
 
 /** Prometheus metrics of one gateway process (prom-client, own registry). */
@@ -25,9 +37,16 @@ export class Metrics {
   readonly #requests: Counter<'slice' | 'side' | 'status_class'>
   readonly #upstreamDuration: Histogram<'slice' | 'side'>
   readonly #changes: Counter<'slice' | 'kind'>
+  readonly #comparisons: Counter<'slice' | 'outcome' | 'category'>
+  readonly #shadowDuration: Histogram<'slice' | 'side'>
+  readonly #shadowSkipped: Counter<'slice' | 'reason'>
+
+  #sources: MetricsSources
 
   constructor(sources: MetricsSources) {
+    this.#sources = sources
     const registers = [this.registry]
+    const current = (): MetricsSources => this.#sources
     this.#requests = new Counter({ name: METRIC_NAMES.requests, help: 'Client requests answered, by slice, side and status class.', labelNames: ['slice', 'side', 'status_class'], registers })
     this.#upstreamDuration = new Histogram({
       name: METRIC_NAMES.upstreamDuration,
@@ -65,7 +84,68 @@ export class Metrics {
         this.set({ store: status.kind }, status.connected ? 1 : 0)
       },
     })
+    this.#comparisons = new Counter({ name: METRIC_NAMES.comparisons, help: 'Comparisons written, by slice, outcome and category.', labelNames: ['slice', 'outcome', 'category'], registers })
+    this.#shadowDuration = new Histogram({
+      name: METRIC_NAMES.shadowDuration,
+      help: 'Duration of shadow calls (headers and body), by slice and the side shadowed.',
+      labelNames: ['slice', 'side'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    })
+    this.#shadowSkipped = new Counter({ name: METRIC_NAMES.shadowSkipped, help: 'Sampled requests whose shadow was not run, by reason (queue-full, request-body-over-cap).', labelNames: ['slice', 'reason'], registers })
+    new Gauge({
+      name: METRIC_NAMES.shadowQueue,
+      help: 'Shadow runs in flight (state="active") and waiting for a place (state="waiting").',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const depth = current().shadowDepth?.() ?? { active: 0, waiting: 0 }
+        this.set({ state: 'active' }, depth.active)
+        this.set({ state: 'waiting' }, depth.waiting)
+      },
+    })
+    new Gauge({
+      name: METRIC_NAMES.breakerState,
+      help: 'Circuit breaker state per upstream and traffic: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['upstream', 'traffic'],
+      registers,
+      collect() {
+        for (const breaker of current().breakers?.() ?? []) {
+          if (breaker.state in BREAKER_STATE_VALUES) this.set({ upstream: breaker.upstream, traffic: breaker.traffic }, BREAKER_STATE_VALUES[breaker.state as keyof typeof BREAKER_STATE_VALUES])
+        }
+      },
+    })
+    new Gauge({
+      name: METRIC_NAMES.sinkRecords,
+      help: 'Comparison records of the sink: written, dropped (never silently: also logged) and buffered.',
+      labelNames: ['sink', 'state'],
+      registers,
+      collect() {
+        const stats = current().sink?.()
+        if (!stats) return
+        this.set({ sink: stats.kind, state: 'written' }, stats.written)
+        this.set({ sink: stats.kind, state: 'dropped' }, stats.dropped)
+        this.set({ sink: stats.kind, state: 'buffered' }, stats.buffered)
+      },
+    })
     collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** Adds sources that exist only after the metrics (the shadow runner, breakers, sink). */
+  attach(sources: Partial<MetricsSources>): void {
+    this.#sources = { ...this.#sources, ...sources }
+  }
+
+  recordComparison(slice: string, outcome: string, category: string): void {
+    this.#comparisons.inc({ slice, outcome, category })
+  }
+
+  recordShadowLatency(slice: string, side: string, seconds: number): void {
+    this.#shadowDuration.observe({ slice, side }, seconds)
+  }
+
+  recordSkip(slice: string, reason: string): void {
+    this.#shadowSkipped.inc({ slice, reason })
   }
 
   /** One answered client request; `upstreamSeconds` when an upstream answered. */

@@ -40,3 +40,24 @@ export function toUpstreamError(err: unknown, context: UpstreamErrorContext): Fi
   }
   return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `call to upstream ${name} failed (${code})`, { cause: err, details })
 }
+
+/** How a call failed, in the words comparisons use (shadow-error and primary-error causes). */
+export const FAILURE_CAUSES = ['timeout', 'refused', 'reset', '5xx', 'breaker-open', 'invalid-json', 'bad-response', 'client-closed', 'incomplete', 'error'] as const
+export type FailureCause = (typeof FAILURE_CAUSES)[number]
+
+export function failureCause(err: unknown): FailureCause {
+  const codes: string[] = []
+  for (let current: unknown = err, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    const code = (current as NodeJS.ErrnoException).code
+    if (typeof code === 'string') codes.push(code)
+    if (current.name === 'TimeoutError') codes.push('TIMEOUT')
+    if (current.name === 'HTTPParserError') codes.push('HPE_INVALID_RESPONSE')
+  }
+  if (codes.includes('EOPENBREAKER') || codes.includes('FICUS_ERR_UPSTREAM_CIRCUIT_OPEN')) return 'breaker-open'
+  if (codes.includes('FICUS_ERR_CLIENT_CLOSED')) return 'client-closed'
+  if (codes.some((code) => code === 'TIMEOUT' || code.endsWith('_TIMEOUT') || code === 'ETIMEDOUT' || code === 'FICUS_ERR_UPSTREAM_TIMEOUT')) return 'timeout'
+  if (codes.includes('ECONNREFUSED')) return 'refused'
+  if (codes.some((code) => ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_ABORTED'].includes(code))) return 'reset'
+  if (codes.some((code) => code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'FICUS_ERR_UPSTREAM_BAD_RESPONSE')) return 'bad-response'
+  return 'error'
+}

@@ -127,7 +127,7 @@ describe('config validation', () => {
   it('rejects unknown keys, naming the allowed ones', () => {
     const base = sampleConfig(LEGACY, MODERN)
     expect(problems({ ...base, upstreams: { ...base.upstreams, legacy: { url: LEGACY, timeout: 5 } } })).toEqual([
-      'upstreams.legacy.timeout: unknown key (allowed: url, connectTimeoutMs, timeoutMs, bodyTimeoutMs, connections)',
+      'upstreams.legacy.timeout: unknown key (allowed: url, connectTimeoutMs, timeoutMs, bodyTimeoutMs, connections, breaker)',
     ])
     expect(problems({ ...base, routez: [] })[0]).toMatch(/^routez: unknown key \(allowed: name, version, gateway, sides, upstreams, slices/)
   })
@@ -148,9 +148,9 @@ describe('config validation', () => {
   })
 
   it('says that sections of later features are not supported yet instead of "unknown key"', () => {
-    expect(problems({ ...withSlice({ shadow: { sample: 10 } }), readiness: {} })).toEqual([
+    expect(problems({ ...withSlice({ readiness: { minSamples: 10 } }), readiness: {} })).toEqual([
       'readiness: is reserved for readiness thresholds, which this version of Ficus does not support yet; remove it',
-      'slices.policy-status.shadow: is reserved for shadow calls, which this version of Ficus does not support yet; remove it',
+      'slices.policy-status.readiness: is reserved for readiness thresholds, which this version of Ficus does not support yet; remove it',
     ])
   })
 
@@ -174,6 +174,56 @@ describe('config validation', () => {
       'slices.PolicyStatus.legacy.headers.remove[0]: "x-request-id" is managed by the gateway and cannot be added or removed',
       'slices.PolicyStatus.legacy.headers.remove[1]: "bad header" is not a valid header name',
     ])
+  })
+
+  it('checks shadow, compare and translate sections', () => {
+    expect(
+      problems(
+        withSlice({
+          shadow: { sample: 120, writes: { dryRunHeader: {}, sandbox: 'legacy' } },
+          compare: { ignore: ['asOf'], headers: ['bad header'] },
+          translate: { version: 't1', legacy: { rename: { pol_no: '/policyNumber' }, coerce: { '/amount': 'money', '/start': 'date:MM/DD' }, fn: 'not a function' } },
+        }),
+      ),
+    ).toEqual([
+      'slices.policy-status.shadow.sample: must be at most 100 (got 120)',
+    ])
+    expect(
+      problems(
+        withSlice({
+          shadow: { writes: { dryRunHeader: {}, sandbox: 'legacy' } },
+          compare: { ignore: ['asOf'], headers: ['bad header'] },
+          translate: { version: 't1', legacy: { rename: { pol_no: '/policyNumber' }, coerce: { '/amount': 'money', '/start': 'date:MM/DD' }, fn: 'not a function' } },
+        }),
+      ),
+    ).toEqual([
+      'slices.policy-status.shadow.writes: must name exactly one safety mode: dryRunHeader or sandbox',
+      'slices.policy-status.compare.ignore: "asOf" is not a JSON pointer (it must start with "/", e.g. "/policy/status")',
+      'slices.policy-status.compare.headers[0]: "bad header" is not a valid header name',
+      'slices.policy-status.translate.legacy.rename: "pol_no" is not a JSON pointer (it must start with "/", e.g. "/policy/status")',
+      'slices.policy-status.translate.legacy.coerce["/amount"]: must be "number", "string", "boolean" or "date:<format>" such as "date:YYYYMMDD" (got "money")',
+      'slices.policy-status.translate.legacy.coerce["/start"]: date format "MM/DD" needs YYYY, MM and DD',
+      'slices.policy-status.translate.legacy.fn: must be a function (body) => body',
+    ])
+  })
+
+  it('fills in shadow and compare defaults', () => {
+    const config = validateConfig(withSlice({ shadow: { writes: { dryRunHeader: {} } }, translate: { version: 'v7', legacy: { rename: { '/a': '/b' } } } }))
+    const slice = config.slices[0]!
+    expect(slice.shadow).toEqual({
+      sampleBasisPoints: 10_000,
+      timeoutMs: 5_000,
+      maxRequestBodyBytes: 1_048_576,
+      maxResponseBodyBytes: 5_242_880,
+      writes: { kind: 'dry-run-header', name: 'x-ficus-shadow', value: 'dry-run' },
+      reaskDelayMs: null,
+      noiseBasisPoints: 0,
+    })
+    expect(slice.compare.translationVersion).toBe('v7')
+    expect(slice.compare.rules.headers).toEqual(['content-type'])
+    expect(typeof slice.compare.rules.translate.legacy).toBe('function')
+    expect(config.shadowLimits).toEqual({ concurrency: 32, queue: 128 })
+    expect(config.upstreams.get('legacy')?.breakers.primary).toEqual({ errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 })
   })
 
   it('puts every problem into one error message, one line each', () => {
