@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
+import type { GatewayConfig } from '../../src/config/types.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { readSettings, startGateway, type RunningGateway } from '../../src/main.ts'
 import { createLogger } from '../../src/observability/logger.ts'
@@ -16,7 +17,10 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** Starts a real gateway on 127.0.0.1 with an ephemeral port, the file store in a temp dir, logs captured. */
-export async function startTestGateway(input: GatewayConfigInput, options: { dataDir?: string; logLevel?: 'info' | 'debug'; instance?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  input: GatewayConfigInput | GatewayConfig,
+  options: { dataDir?: string; logLevel?: 'info' | 'debug'; instance?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<TestGateway> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ficus-test-')))
   const logs: Record<string, unknown>[] = []
   const destination = new Writable({
@@ -27,7 +31,8 @@ export async function startTestGateway(input: GatewayConfigInput, options: { dat
   })
   const logger = createLogger({ level: options.logLevel ?? 'info', destination })
   const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: '0', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: options.instance ?? 'test-gw', ...options.env }, { isTTY: false })
-  const running = await startGateway(settings, { logger, config: validateConfig(input) })
+  const config = 'upstreams' in input && input.upstreams instanceof Map ? (input as GatewayConfig) : validateConfig(input)
+  const running = await startGateway(settings, { logger, config })
   return {
     ...running,
     logs,

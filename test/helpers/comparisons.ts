@@ -1,0 +1,25 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Comparison } from '../../src/compare/comparison.ts'
+
+/** Every comparison the gateway has written to its JSONL sink so far, as raw text and records. */
+export async function readComparisons(dataDir: string): Promise<{ text: string; records: Comparison[] }> {
+  let text = ''
+  try {
+    text = await readFile(join(dataDir, 'comparisons', 'comparisons.jsonl'), 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  return { text, records: text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Comparison) }
+}
+
+/** Waits until the comparison of a request id is written, and returns it. */
+export async function comparisonOf(dataDir: string, requestId: string, timeoutMs = 10_000): Promise<Comparison> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = (await readComparisons(dataDir)).records.find((record) => record.requestId === requestId)
+    if (found) return found
+    if (Date.now() > deadline) throw new Error(`no comparison for request ${requestId} within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}

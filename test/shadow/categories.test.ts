@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/load.ts'
+import { startExampleServices, type RunningExamples } from '../../examples/example-services.ts'
+import { comparisonOf } from '../helpers/comparisons.ts'
+import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { send } from '../helpers/http-client.ts'
+import { ROOT } from '../helpers/processes.ts'
+import { startUpstream } from '../helpers/upstream-server.ts'
+
+// The example migration as shipped: routes.config.ts in front of the example services.
+let examples: RunningExamples
+let gateway: TestGateway
+
+beforeAll(async () => {
+  examples = await startExampleServices({ ephemeral: true })
+  Object.assign(process.env, examples.env)
+  gateway = await startTestGateway(await loadConfig('routes.config.ts', ROOT))
+})
+afterAll(async () => {
+  await gateway.stop()
+  await examples.close()
+})
+
+async function categoryOf(path: string, requestId: string) {
+  await send(`${gateway.url}${path}`, { headers: { 'x-request-id': requestId } })
+  return comparisonOf(gateway.dataDir, requestId)
+}
+
+describe('every category, from the example insurer', () => {
+  it('match: billing eligibility agrees once Y/N and amounts are translated', async () => {
+    expect(await categoryOf('/pas/v1/billing/P-1001/eligibility', 'cat-match')).toMatchObject({ category: 'match', outcome: 'agree', primary: { side: 'modern', upstream: 'billing-context' }, shadow: { side: 'legacy', upstream: 'legacy-pas' }, translationVersion: 'billing-eligibility/1', entityKey: 'P-1001' })
+  })
+
+  it('noise: the timestamp that changes between two legacy answers is learned and set apart', async () => {
+    const record = await categoryOf('/pas/v1/policy/P-1001/status', 'cat-noise')
+    expect(record).toMatchObject({ category: 'noise', outcome: 'agree', diff: [], noisePaths: ['/body/asOf'] })
+  })
+
+  it('untranslated: PNDC is a legacy status the translation does not know', async () => {
+    const record = await categoryOf('/pas/v1/policy/P-1004/status', 'cat-untranslated')
+    expect(record).toMatchObject({ category: 'untranslated', outcome: 'disagree', untranslated: [{ path: '/body/status', rule: 'values', value: 'PNDC' }] })
+    expect(record.diff.map((entry) => entry.path)).toEqual(['/body/status'])
+  })
+
+  it('timing-lag: the lagging Policy context converges when asked again', async () => {
+    const record = await categoryOf('/pas/v1/policy/P-1005/status', 'cat-lag')
+    expect(record).toMatchObject({ category: 'timing-lag', outcome: 'agree', reasked: true })
+  })
+
+  it('body-mismatch: a genuine conflict on small arrears', async () => {
+    const record = await categoryOf('/pas/v1/billing/P-1006/eligibility', 'cat-conflict')
+    expect(record).toMatchObject({ category: 'body-mismatch', outcome: 'disagree', diff: [{ path: '/body/eligible', kind: 'changed' }] })
+    expect(record.diff[0]).not.toHaveProperty('legacy')
+    expect(record.diff[0]?.legacyHash).toMatch(/^hmac-sha256:[0-9a-f]{32}$/)
+  })
+
+  it('match for a write shadowed as a dry run, through the translate escape hatch', async () => {
+    const response = await send(`${gateway.url}/pas/v1/claims`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'cat-write' }, body: '{"pol_no":"P-1001","loss_dt":"2026-11-20"}' })
+    expect(response.status).toBe(201)
+    expect(await comparisonOf(gateway.dataDir, 'cat-write')).toMatchObject({ category: 'match', method: 'POST', translationVersion: 'claim-lodgement/2' })
+  })
+
+  it('records lineage: ids, versions, instance, both sides', async () => {
+    const record = await categoryOf('/pas/v1/policy/P-1002/claims/lodgement-check?loss_date=2026-01-01', 'cat-lineage')
+    expect(record).toMatchObject({
+      schemaVersion: 1,
+      eventType: 'ficus.comparison',
+      slice: 'claim-lodgement',
+      route: 'GET /pas/v1/policy/:policyNumber/claims/lodgement-check',
+      requestId: 'cat-lineage',
+      authority: 'legacy',
+      flagVersion: 0,
+      configVersion: gateway.config.version,
+      instance: 'test-gw',
+      primary: { side: 'legacy', status: 200 },
+      shadow: { side: 'modern', status: 200 },
+    })
+    expect(record.eventId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(Date.parse(record.eventTime)).toBeGreaterThanOrEqual(Date.parse(record.requestTime))
+  })
+})
+
+describe('status-mismatch', () => {
+  it('is the category when the sides answer different statuses', async () => {
+    const legacy = await startUpstream('legacy')
+    const modern = await startUpstream('modern', (_request, response) => {
+      response.writeHead(404, { 'content-type': 'application/json' })
+      response.end('{}')
+    })
+    const config = sampleConfig(legacy.url, modern.url)
+    config.slices['policy-status']!.shadow = {}
+    const own = await startTestGateway(config)
+    try {
+      await send(`${own.url}/policy/P-1/status`, { headers: { 'x-request-id': 'cat-status' } })
+      expect(await comparisonOf(own.dataDir, 'cat-status')).toMatchObject({ category: 'status-mismatch', diff: [{ path: '/status', kind: 'changed' }] })
+    } finally {
+      await own.stop()
+      await legacy.close()
+      await modern.close()
+    }
+  })
+})
