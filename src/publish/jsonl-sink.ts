@@ -39,6 +39,7 @@ export class JsonlSink implements ComparisonSink {
   #flushing: Promise<void> | undefined
   #retry: NodeJS.Timeout | undefined
   #closed = false
+  #rotations = 0
 
   constructor(options: JsonlSinkOptions) {
     this.#options = {
@@ -132,8 +133,10 @@ export class JsonlSink implements ComparisonSink {
   async #rotate(): Promise<void> {
     await this.#file?.close()
     this.#file = undefined
+    // Time then a sequence number: two rotations in one millisecond never overwrite each other.
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    await rename(join(this.#options.dir, CURRENT_FILE), join(this.#options.dir, `comparisons-${stamp}.jsonl`))
+    this.#rotations += 1
+    await rename(join(this.#options.dir, CURRENT_FILE), join(this.#options.dir, `comparisons-${stamp}-${String(this.#rotations).padStart(6, '0')}.jsonl`))
     const rotated = (await readdir(this.#options.dir)).filter((name) => /^comparisons-.+\.jsonl$/.test(name)).sort()
     for (const name of rotated.slice(0, Math.max(0, rotated.length - this.#options.maxFiles))) {
       await unlink(join(this.#options.dir, name))

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Value } from '@sinclair/typebox/value'
+import { ComparisonSchema } from '../../src/compare/comparison-schema.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { startExampleServices, type RunningExamples } from '../../examples/example-services.ts'
-import { comparisonOf } from '../helpers/comparisons.ts'
+import { comparisonOf, readComparisons } from '../helpers/comparisons.ts'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { ROOT } from '../helpers/processes.ts'
@@ -77,6 +79,14 @@ describe('every category, from the example insurer', () => {
     })
     expect(record.eventId).toMatch(/^[0-9a-f-]{36}$/)
     expect(Date.parse(record.eventTime)).toBeGreaterThanOrEqual(Date.parse(record.requestTime))
+  })
+})
+
+describe('the records', () => {
+  it('all validate against the published JSON Schema', async () => {
+    const { records } = await readComparisons(gateway.dataDir)
+    expect(records.length).toBeGreaterThanOrEqual(7)
+    for (const record of records) expect([...Value.Errors(ComparisonSchema, record)].map((e) => `${e.path}: ${e.message}`), record.requestId).toEqual([])
   })
 })
 

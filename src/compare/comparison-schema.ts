@@ -1,0 +1,90 @@
+import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox'
+import { CATEGORIES, OUTCOMES } from './classify.ts'
+import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION } from './comparison.ts'
+import { DIFF_KINDS } from './json-diff.ts'
+
+// The formats the schema uses, for TypeBox's own checker (JSON Schema validators know them).
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)))
+
+const strict = { additionalProperties: false } as const
+const literals = (values: readonly string[]): TSchema => Type.Union(values.map((value) => Type.Literal(value)))
+const nullable = (schema: TSchema): TSchema => Type.Union([schema, Type.Null()])
+const hash = (description: string): TSchema => Type.String({ pattern: '^hmac-sha256:[0-9a-f]{32}$', description })
+
+const Side = Type.Object(
+  {
+    side: literals(['legacy', 'modern']),
+    upstream: Type.String({ description: 'Upstream name from routes.config.ts.' }),
+    status: nullable(Type.Integer({ minimum: 100, maximum: 599, description: 'HTTP status answered; null when there was no answer.' })),
+    latencyMs: nullable(Type.Number({ minimum: 0, description: 'Time to response headers (authoritative side) or to the end of the body (shadow side).' })),
+    bodyHash: nullable(Type.String({ pattern: '^sha256:[0-9a-f]{64}$', description: 'SHA-256 of the body as received (content-encoded).' })),
+    bodyBytes: nullable(Type.Integer({ minimum: 0 })),
+    contentType: nullable(Type.String()),
+    error: nullable(Type.String({ description: 'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, queue-full, request-body-over-cap, error.' })),
+  },
+  strict,
+)
+
+const Value = Type.Unknown({ description: 'A JSON value, only where the slice opted in (compare.values) and the path is not redacted.' })
+
+const DiffEntry = Type.Object(
+  {
+    path: Type.String({ description: 'JSON pointer: /status, /headers/<name>, or /body/... in the translated (modern) language.' }),
+    kind: literals(DIFF_KINDS),
+    legacy: Type.Optional(Value),
+    modern: Type.Optional(Value),
+    legacyHash: Type.Optional(hash('Salted hash of the legacy value, when values are not published.')),
+    modernHash: Type.Optional(hash('Salted hash of the modern value, when values are not published.')),
+  },
+  strict,
+)
+
+/** JSON Schema of the Comparison record (docs/comparison.schema.json is generated from it). */
+export const ComparisonSchema = Type.Object(
+  {
+    schemaVersion: Type.Literal(COMPARISON_SCHEMA_VERSION),
+    eventType: Type.Literal(COMPARISON_EVENT_TYPE),
+    eventId: Type.String({ format: 'uuid', description: 'Unique per comparison: consumers deduplicate on it.' }),
+    eventTime: Type.String({ format: 'date-time', description: 'When the comparison was complete.' }),
+    requestTime: Type.String({ format: 'date-time', description: 'When the gateway received the request.' }),
+    processingMs: Type.Number({ minimum: 0, description: 'Gateway time spent decoding, translating, diffing and classifying.' }),
+    slice: Type.String(),
+    route: Type.String({ description: 'Method and path template, e.g. "GET /pas/v1/policy/:policyNumber/status".' }),
+    method: Type.String(),
+    entityKey: nullable(Type.String({ description: 'The business entity (slice entityKey), when the request names one.' })),
+    requestId: Type.String({ description: 'x-request-id: the correlation id in logs and on both sides.' }),
+    traceparent: nullable(Type.String({ description: 'W3C traceparent of the request, when valid.' })),
+    authority: Type.String({ description: 'Authority in force: legacy, modern or "N%".' }),
+    flagVersion: Type.Integer({ minimum: 0 }),
+    configVersion: Type.String({ description: 'Label or content hash of the routes config.' }),
+    translationVersion: nullable(Type.String()),
+    instance: Type.String({ description: 'The gateway instance.' }),
+    primary: Side,
+    shadow: Side,
+    outcome: literals(OUTCOMES),
+    category: literals(CATEGORIES),
+    cause: nullable(Type.String()),
+    reasked: Type.Boolean({ description: 'The shadow side was asked again after the slice reask delay.' }),
+    diff: Type.Array(DiffEntry),
+    diffTruncated: Type.Boolean(),
+    noisePaths: Type.Array(Type.String(), { description: 'Paths whose differences were put down to noise.' }),
+    untranslated: Type.Array(
+      Type.Object(
+        {
+          path: Type.String(),
+          rule: literals(['values', 'coerce', 'fn']),
+          value: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
+          valueHash: Type.Optional(hash('When the value is long, structured or redacted.')),
+        },
+        strict,
+      ),
+    ),
+  },
+  { ...strict, $id: 'urn:ficus:schema:comparison:1', title: 'Ficus Comparison, schema version 1' },
+)
+
+/** The schema as the JSON document published under docs/. */
+export function comparisonSchemaDocument(): string {
+  return `${JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...ComparisonSchema }, null, 2)}\n`
+}
