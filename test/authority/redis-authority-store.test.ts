@@ -1,12 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { flip, type AuthorityState } from '../../src/authority/authority-store.ts'
 import { RedisAuthorityStore } from '../../src/authority/redis-authority-store.ts'
-import { createLogger } from '../../src/observability/logger.ts'
+import { capturingLogger } from '../helpers/logs.ts'
 import type { FicusError } from '../../src/errors.ts'
 import { ficusErrorCode } from '../helpers/errors.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
@@ -20,12 +19,12 @@ const SLICES = [
 let prefix: string
 let dir: string
 const stores: RedisAuthorityStore[] = []
-let logs: Record<string, unknown>[]
+let captured: ReturnType<typeof capturingLogger>
 
 beforeEach(async () => {
   prefix = uniquePrefix()
   dir = await mkdtemp(join(tmpdir(), 'ficus-redis-store-'))
-  logs = []
+  captured = capturingLogger()
 })
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((store) => store.close()))
@@ -34,19 +33,13 @@ afterEach(async () => {
 })
 
 async function open(instance: string, options: { url?: string; cache?: string } = {}): Promise<RedisAuthorityStore> {
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
-      callback()
-    },
-  })
   const store = new RedisAuthorityStore({
     url: options.url ?? REDIS_URL,
     prefix,
     slices: SLICES,
     instance,
     cacheFile: options.cache ?? join(dir, `${instance}-cache.json`),
-    logger: createLogger({ level: 'info', destination }),
+    logger: captured.logger,
     connectTimeoutMs: 500,
   })
   stores.push(store)
@@ -156,7 +149,7 @@ describe('redis authority store', () => {
     expect(performance.now() - started).toBeLessThan(5_000)
     expect(store.status()).toEqual({ kind: 'redis', connected: false, snapshot: 'config' })
     expect(store.get('billing-eligibility')?.authority).toBe('modern')
-    expect(logs.some((line) => line.level === 50 && String(line.msg).startsWith('authority store unreachable at start'))).toBe(true)
+    expect(captured.lines.some((line) => line.level === 50 && String(line.msg).startsWith('authority store unreachable at start'))).toBe(true)
     expect(await ficusErrorCode(flip(store, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' }))).toBe('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE')
     expect(await ficusErrorCode(store.history({ limit: 5 }))).toBe('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE')
     expect(store.get('coverage-status')?.version).toBe(0)

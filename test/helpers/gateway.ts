@@ -1,12 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import type { GatewayConfig } from '../../src/config/types.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { readSettings, startGateway, type RunningGateway } from '../../src/main.ts'
-import { createLogger } from '../../src/observability/logger.ts'
+import { capturingLogger } from './logs.ts'
 
 export interface TestGateway extends RunningGateway {
   /** Every JSON log line the gateway wrote. */
@@ -22,14 +21,7 @@ export async function startTestGateway(
   options: { dataDir?: string; logLevel?: 'info' | 'debug'; instance?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestGateway> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ficus-test-')))
-  const logs: Record<string, unknown>[] = []
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
-      callback()
-    },
-  })
-  const logger = createLogger({ level: options.logLevel ?? 'info', destination })
+  const { logger, lines: logs } = capturingLogger(options.logLevel)
   const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: '0', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: options.instance ?? 'test-gw', ...options.env }, { isTTY: false })
   const config = 'upstreams' in input && input.upstreams instanceof Map ? (input as GatewayConfig) : validateConfig(input)
   const running = await startGateway(settings, { logger, config })

@@ -1,24 +1,18 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
-import { createLogger } from '../../src/observability/logger.ts'
+import { capturingLogger } from '../helpers/logs.ts'
 import { JsonlSink } from '../../src/publish/jsonl-sink.ts'
 
 let dir: string
 let logs: Record<string, unknown>[]
-const logger = () =>
-  createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
-        callback()
-      },
-    }),
-  })
+const logger = () => {
+  const captured = capturingLogger()
+  logs = captured.lines
+  return captured.logger
+}
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ficus-sink-'))
