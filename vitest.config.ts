@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Real servers and real sockets: keep files isolated in their own processes.
     pool: 'forks',
+    env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
   },
 })

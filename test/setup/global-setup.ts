@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process'
 import { Redis } from 'ioredis'
+import type { TestProject } from 'vitest/node'
+import { kafkaClasspath, startKafkaBroker } from '../kafka/kafka-broker.ts'
 
-// The suite's real peers. Redis: the server on 127.0.0.1:6379 (REDIS_TEST_URL to point elsewhere);
-// started here with the project's documented command when it is not running.
+// The suite's real peers. Redis: the server on 127.0.0.1:6379 (REDIS_TEST_URL to point elsewhere),
+// started here with the project's documented command when it is not running. Kafka: a single-node
+// KRaft broker from jars Maven resolves (test/kafka), started for the run and stopped after it.
 const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379'
 
 async function redisAnswers(): Promise<boolean> {
@@ -37,7 +40,24 @@ function installRedisWhenMissing(): void {
   execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
-export default async function setup(): Promise<void> {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** `host:port` of the suite's Kafka broker. */
+    kafkaBrokers: string
+    /** Classpath of the broker, for tests that start one of their own (outages). */
+    kafkaClasspath: string
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const classpath = await kafkaClasspath()
+  const [broker] = await Promise.all([startKafkaBroker({ classpath }), ensureRedis()])
+  project.provide('kafkaBrokers', broker.brokers)
+  project.provide('kafkaClasspath', classpath)
+  return () => broker.destroy()
+}
+
+async function ensureRedis(): Promise<void> {
   // The outage tests run a redis-server of their own, so the binary is needed even when 6379 answers.
   installRedisWhenMissing()
   if (await redisAnswers()) return

@@ -1,0 +1,168 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { Kafka, logLevel } from 'kafkajs'
+
+const run = promisify(execFile)
+const POM = fileURLToPath(new URL('./pom.xml', import.meta.url))
+const START_TIMEOUT_MS = 90_000
+const STOP_TIMEOUT_MS = 20_000
+
+export interface KafkaBroker {
+  /** `127.0.0.1:<port>`, for KAFKA_BROKERS. */
+  readonly brokers: string
+  readonly dir: string
+  pid(): number | undefined
+  /** Stops the broker (SIGTERM, then SIGKILL after 20 s); its log directory stays. */
+  stop(): Promise<void>
+  /** Starts it again on the same ports and log directory. */
+  start(): Promise<void>
+  /** Stops it and removes its directory. */
+  destroy(): Promise<void>
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** The broker's classpath, resolved by Maven (downloaded once into the local repository). */
+export async function kafkaClasspath(): Promise<string> {
+  const out = join(tmpdir(), `ficus-kafka-classpath-${process.pid}-${randomBytes(4).toString('hex')}.txt`)
+  try {
+    await run('mvn', ['-q', '-B', '-f', POM, 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath', `-Dmdep.outputFile=${out}`], { maxBuffer: 16 * 1024 * 1024 })
+    return (await readFile(out, 'utf8')).trim()
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string }
+    throw new Error(`Maven could not resolve the Kafka broker (test/kafka/pom.xml): ${(stderr ?? '') + (stdout ?? '') || (err as Error).message}`)
+  } finally {
+    await rm(out, { force: true })
+  }
+}
+
+/** A Kafka cluster id: 16 random bytes, base64url without padding. */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/**
+ * Starts a single-node KRaft broker (broker and controller in one JVM) on 127.0.0.1 with free
+ * ports and a fresh log directory, and waits until a client can describe the cluster.
+ */
+export async function startKafkaBroker(options: { classpath?: string; heapMb?: number } = {}): Promise<KafkaBroker> {
+  const classpath = options.classpath ?? (await kafkaClasspath())
+  const dir = await mkdtemp(join(tmpdir(), 'ficus-kafka-'))
+  const [port, controllerPort] = [await freePort(), await freePort()]
+  const logs = join(dir, 'logs')
+  await mkdir(logs)
+  const properties = join(dir, 'server.properties')
+  await writeFile(
+    properties,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'controller.listener.names=CONTROLLER',
+      'inter.broker.listener.name=PLAINTEXT',
+      `log.dirs=${join(dir, 'data')}`,
+      'num.partitions=1',
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=1',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'transaction.state.log.num.partitions=1',
+      'group.initial.rebalance.delay.ms=0',
+      'num.network.threads=2',
+      'num.io.threads=2',
+      'log.cleaner.dedupe.buffer.size=8388608',
+      'auto.create.topics.enable=false',
+      '',
+    ].join('\n'),
+  )
+  await writeFile(
+    join(dir, 'log4j.properties'),
+    [
+      'log4j.rootLogger=INFO, file',
+      'log4j.appender.file=org.apache.log4j.FileAppender',
+      `log4j.appender.file.File=${join(logs, 'broker.log')}`,
+      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka=INFO',
+      'log4j.logger.org.apache.kafka=WARN',
+      '',
+    ].join('\n'),
+  )
+  const java = ['-cp', classpath, `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`]
+  await run('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties, '--ignore-formatted'])
+
+  let child: ChildProcess | undefined
+  const brokers = `127.0.0.1:${port}`
+  const start = async (): Promise<void> => {
+    const heap = `${options.heapMb ?? 512}m`
+    child = spawn('java', [`-Xms128m`, `-Xmx${heap}`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', properties], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    const started = child
+    // Never leave a JVM behind when the test process dies without its tear-down.
+    const orphanGuard = (): void => {
+      started.kill('SIGKILL')
+    }
+    process.once('exit', orphanGuard)
+    child.once('exit', () => process.removeListener('exit', orphanGuard))
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)))
+    await waitUntilServing(brokers, () => started.exitCode !== null, () => `broker exited (${String(started.exitCode)}): ${stderr}; see ${join(logs, 'broker.log')}`)
+  }
+  const stop = async (): Promise<void> => {
+    const running = child
+    if (!running || running.exitCode !== null || running.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()))
+    running.kill('SIGTERM')
+    const timer = setTimeout(() => running.kill('SIGKILL'), STOP_TIMEOUT_MS)
+    await exited
+    clearTimeout(timer)
+  }
+  await start()
+  return {
+    brokers,
+    dir,
+    pid: () => child?.pid,
+    stop,
+    start,
+    destroy: async () => {
+      await stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function waitUntilServing(brokers: string, exited: () => boolean, why: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS
+  const kafka = new Kafka({ clientId: 'ficus-test-probe', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1_000 })
+  while (Date.now() < deadline) {
+    if (exited()) throw new Error(why())
+    const admin = kafka.admin()
+    try {
+      await admin.connect()
+      const cluster = await admin.describeCluster()
+      if (cluster.brokers.length > 0) return
+    } catch {
+      // not up yet
+    } finally {
+      await admin.disconnect().catch(() => undefined)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error(`Kafka broker on ${brokers} did not serve within ${START_TIMEOUT_MS} ms: ${why()}`)
+}
