@@ -15,7 +15,8 @@ import { FicusError } from './errors.ts'
 import { buildGateway } from './gateway.ts'
 import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
-import { JsonlSink } from './publish/jsonl-sink.ts'
+import { openEventSinks, type KafkaSettings } from './publish/event-sinks.ts'
+import { DEFAULT_TOPICS } from './publish/events.ts'
 import { ShadowRunner } from './shadow/shadow-runner.ts'
 import { CircuitBreakers } from './upstream/circuit-breakers.ts'
 import { UpstreamPools } from './upstream/upstream-pools.ts'
@@ -27,7 +28,7 @@ export const LOOPBACK = '127.0.0.1'
 export const DEFAULT_DATA_DIR = './data'
 export const AUTHORITY_FILE = 'authority.json'
 export const AUDIT_FILE = 'audit.jsonl'
-export const COMPARISONS_DIR = 'comparisons'
+export { COMPARISONS_DIR } from './publish/event-sinks.ts'
 export const HASH_SALT_FILE = 'hash-salt'
 /** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
 export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
@@ -50,6 +51,8 @@ export interface Settings {
   readonly redisPrefix: string
   /** Secret salt of value hashes in comparisons; read from the data directory when not given. */
   readonly hashSalt: string | undefined
+  /** Publish to Kafka (KAFKA_BROKERS); JSONL files in the data directory otherwise. */
+  readonly kafka: KafkaSettings | undefined
 }
 
 function envError(name: string, message: string, value: string): FicusError {
@@ -82,6 +85,29 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     redisUrl,
     redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     hashSalt: env.FICUS_HASH_SALT === '' ? undefined : env.FICUS_HASH_SALT,
+    kafka: readKafka(env, instance),
+  }
+}
+
+function readKafka(env: NodeJS.ProcessEnv, instance: string): KafkaSettings | undefined {
+  const list = env.KAFKA_BROKERS?.trim()
+  if (list === undefined || list === '') return undefined
+  const brokers = list.split(',').map((broker) => broker.trim())
+  for (const broker of brokers) if (!/^[\w.-]+:\d{1,5}$/.test(broker)) throw envError('KAFKA_BROKERS', 'must be host:port[,host:port...]', list)
+  const positive = (name: string, allowMinusOne = false): number | undefined => {
+    const text = env[name]
+    if (text === undefined || text === '') return undefined
+    const value = Number(text)
+    if (!Number.isInteger(value) || (value < 1 && !(allowMinusOne && value === -1))) throw envError(name, `must be a whole number ≥ 1${allowMinusOne ? ' (or -1 for the broker default)' : ''}`, text)
+    return value
+  }
+  return {
+    brokers,
+    clientId: env.KAFKA_CLIENT_ID ?? `ficus-${instance}`,
+    topics: { comparisons: env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons, 'authority-changes': env.FICUS_TOPIC_AUTHORITY_CHANGES ?? DEFAULT_TOPICS['authority-changes'] },
+    partitions: positive('KAFKA_TOPIC_PARTITIONS'),
+    replicationFactor: positive('KAFKA_TOPIC_REPLICATION', true),
+    outboxMaxBytes: positive('FICUS_OUTBOX_MAX_BYTES'),
   }
 }
 
@@ -161,18 +187,18 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
   })
   const pools = new UpstreamPools(config.upstreams)
   const breakers = new CircuitBreakers(config.upstreams)
-  const sink = new JsonlSink({ dir: join(settings.dataDir, COMPARISONS_DIR), logger })
-  const shadow = new ShadowRunner({ config, pools, breakers, sink, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
-  metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ kind: sink.kind, ...sink.stats() }) })
+  const sinks = await openEventSinks({ kafka: settings.kafka, dataDir: settings.dataDir, config, logger })
+  const shadow = new ShadowRunner({ config, pools, breakers, sink: sinks.comparisons, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
+  metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
   const releaseAll = async (): Promise<void> => {
-    await sink.close()
+    await sinks.close(config.shutdownTimeoutMs)
     await pools.close()
     breakers.shutdown()
     await store.close()
   }
   let serving = false
   const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow })
-  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, token: settings.adminToken, ready: () => serving })
+  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, token: settings.adminToken, ready: () => serving })
   let url: string
   let adminUrl: string
   try {

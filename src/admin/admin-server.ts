@@ -7,6 +7,8 @@ import { sendError } from '../error-reply.ts'
 import { FicusError } from '../errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
+import type { EventSinks } from '../publish/event-sinks.ts'
+import { authorityChanged } from '../publish/events.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { sliceView } from './slice-view.ts'
 
@@ -20,6 +22,8 @@ export interface AdminDeps {
   readonly store: AuthorityStore
   readonly metrics: Metrics
   readonly breakers: Pick<CircuitBreakers, 'state'>
+  /** The event sinks: their state is shown, accepted changes are published through them. */
+  readonly sinks: Pick<EventSinks, 'status' | 'authorityChanges'>
   readonly logger: Logger
   /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
   readonly token: string | undefined
@@ -73,7 +77,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   app.get('/healthz', () => ({ status: 'ok' }))
   app.get('/readyz', (_request, reply) => {
     const ready = deps.ready()
-    return reply.code(ready ? 200 : 503).send({ ready, store: store.status(), config: config.version })
+    return reply.code(ready ? 200 : 503).send({ ready, store: store.status(), sink: deps.sinks.status(), config: config.version })
   })
   app.get('/metrics', async (_request, reply) => {
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
@@ -89,6 +93,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
 
       admin.get('/slices', () => ({
         store: store.status(),
+        sink: deps.sinks.status(),
         config: config.version,
         slices: config.slices.map((slice) => sliceView(slice, store.get(slice.id), deps.breakers)),
       }))
@@ -114,6 +119,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
           kind: 'flip',
         })
         recordChanges(deps, 'flip', [request.params.id])
+        if (state) deps.sinks.authorityChanges.write(authorityChanged(state, 'flip', config.version))
         request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
         return slice ? sliceView(slice, state, deps.breakers) : {}
@@ -133,6 +139,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         if (toChange.length === 0) return { changed: [], unchanged }
         const states = await store.apply(change)
         recordChanges(deps, 'kill-switch', toChange)
+        for (const state of states) deps.sinks.authorityChanges.write(authorityChanged(state, 'kill-switch', config.version))
         request.log.warn({ slices: toChange, actor: change.actor }, 'kill switch: slices returned to legacy')
         return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged }
       })

@@ -17,6 +17,11 @@ export interface AuthorityState {
   readonly instance: string | null
 }
 
+/** A change as applied: the new state and the authority it replaced. */
+export interface AppliedChange extends AuthorityState {
+  readonly previous: Authority
+}
+
 export const CHANGE_KINDS = ['flip', 'kill-switch'] as const
 export type ChangeKind = (typeof CHANGE_KINDS)[number]
 
@@ -76,7 +81,7 @@ export interface AuthorityStore {
   get(sliceId: string): AuthorityState | undefined
   list(): readonly AuthorityState[]
   /** Applies every change of the request durably and audited, or none. Throws a FicusError when refused. */
-  apply(request: ChangeRequest): Promise<AuthorityState[]>
+  apply(request: ChangeRequest): Promise<AppliedChange[]>
   history(query: HistoryQuery): Promise<AuditEntry[]>
   status(): StoreStatus
   /** Called after the snapshot of a slice changed, whoever made the change. Returns an unsubscribe. */
@@ -94,7 +99,7 @@ export async function flip(
   store: AuthorityStore,
   sliceId: string,
   change: { authority: unknown; actor: string; reason: string; expectedVersion?: number },
-): Promise<AuthorityState> {
+): Promise<AppliedChange> {
   const [state] = await store.apply({ changes: [{ sliceId, authority: change.authority, ...(change.expectedVersion === undefined ? {} : { expectedVersion: change.expectedVersion }) }], actor: change.actor, reason: change.reason, kind: 'flip' })
   if (!state) throw new Error('apply returned no state for a single change')
   return state

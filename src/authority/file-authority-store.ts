@@ -8,6 +8,7 @@ import {
   checkRequest,
   initialState,
   type AuditEntry,
+  type AppliedChange,
   type AuthorityState,
   type AuthorityStore,
   type ChangeRequest,
@@ -82,13 +83,14 @@ export class FileAuthorityStore implements AuthorityStore {
     return this.#listeners.add(listener)
   }
 
-  apply(request: ChangeRequest): Promise<AuthorityState[]> {
+  apply(request: ChangeRequest): Promise<AppliedChange[]> {
     // One request at a time, so compare-and-set sees the previous request's versions.
     const result = this.#writing.then(async () => {
       const checked = checkRequest(request, (id) => this.#states.get(id))
       const at = (this.#options.now?.() ?? new Date()).toISOString()
-      const next = checked.map(({ current, authority }): AuthorityState => ({
+      const next = checked.map(({ current, authority }): AppliedChange => ({
         sliceId: current.sliceId,
+        previous: current.authority,
         authority,
         version: current.version + 1,
         updatedAt: at,
@@ -97,11 +99,11 @@ export class FileAuthorityStore implements AuthorityStore {
         instance: this.#options.instance,
       }))
       const audit = checked.map(({ current }, index): AuditEntry => {
-        const state = next[index] as AuthorityState
+        const state = next[index] as AppliedChange
         return { id: randomUUID(), slice: state.sliceId, previous: current.authority, authority: state.authority, version: state.version, actor: request.actor, reason: request.reason, at, instance: this.#options.instance, kind: request.kind }
       })
       const states = new Map(this.#states)
-      for (const state of next) states.set(state.sliceId, state)
+      for (const { previous: _previous, ...state } of next) states.set(state.sliceId, state)
       try {
         await appendAudit(this.#options.auditFile, audit)
       } catch (err) {
@@ -116,7 +118,7 @@ export class FileAuthorityStore implements AuthorityStore {
         // The change is committed (audited); the next open replays it onto the snapshot.
         this.#options.logger?.error({ err, file: this.#options.file }, 'authority snapshot not written; the audit trail holds the change')
       }
-      for (const state of next) {
+      for (const { previous: _previous, ...state } of next) {
         this.#states.set(state.sliceId, state)
         this.#listeners.emit(state)
       }

@@ -9,6 +9,7 @@ import {
   conflict,
   initialState,
   CHANGE_KINDS,
+  type AppliedChange,
   type AuditEntry,
   type AuthorityState,
   type AuthorityStore,
@@ -157,7 +158,7 @@ export class RedisAuthorityStore implements AuthorityStore {
     return this.#listeners.add(listener)
   }
 
-  async apply(request: ChangeRequest): Promise<AuthorityState[]> {
+  async apply(request: ChangeRequest): Promise<AppliedChange[]> {
     const client = this.#readyClient()
     // Versions are compared inside the script, against Redis, not against this instance's snapshot.
     const checked = checkRequest(request, (id) => this.#states.get(id), { versions: false })
@@ -188,9 +189,16 @@ export class RedisAuthorityStore implements AuthorityStore {
       if (match) throw conflict(match[1] ?? '', Number(match[2]), Number(match[3]))
       throw unavailable('the change could not be confirmed; check `ficus status` before retrying', err)
     }
-    const states = (reply as string[]).map((raw) => this.#parseState(raw)).filter((state): state is AuthorityState => state !== undefined)
-    for (const state of states) this.#applyState(state)
-    return states
+    const [encoded, previous] = reply as [string[], string[]]
+    const applied: AppliedChange[] = []
+    encoded.forEach((raw, index) => {
+      const state = this.#parseState(raw)
+      const before = parseAuthority(previous[index])
+      if (!state) return
+      this.#applyState(state)
+      applied.push({ ...state, previous: before.ok ? before.authority : 'legacy' })
+    })
+    return applied
   }
 
   async history(query: HistoryQuery): Promise<AuditEntry[]> {

@@ -5,7 +5,8 @@
  * KEYS[1] authority hash (slice → JSON state), KEYS[2] audit stream.
  * ARGV: channel, time (ISO), instance, actor, reason, kind, audit stream max length,
  *       JSON [{ slice, authority, expected (-1 = any), initial }].
- * Returns the new states as JSON strings; publishes them, as one JSON array, on the channel.
+ * Returns [new states as JSON strings, the authority each replaced]; publishes the states, as one
+ * JSON array, on the channel.
  */
 export const APPLY_CHANGES_LUA = `
 local changes = cjson.decode(ARGV[8])
@@ -20,6 +21,7 @@ for i, change in ipairs(changes) do
   current[i] = state
 end
 local out = {}
+local replaced = {}
 for i, change in ipairs(changes) do
   local previous = current[i]
   local version = previous.version + 1
@@ -33,7 +35,8 @@ for i, change in ipairs(changes) do
     'version', version, 'actor', ARGV[4], 'reason', ARGV[5], 'at', ARGV[2],
     'instance', ARGV[3], 'kind', ARGV[6])
   out[i] = encoded
+  replaced[i] = current[i].authority
 end
 redis.call('PUBLISH', ARGV[1], '[' .. table.concat(out, ',') .. ']')
-return out
+return { out, replaced }
 `

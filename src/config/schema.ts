@@ -151,6 +151,7 @@ const SliceSchema = Type.Object(
     authority: Type.String(),
     stickyKey: Type.Optional(StickyKeySchema),
     entityKey: Type.Optional(StickyKeySchema),
+    eventKey: Type.Optional(literals(['slice', 'entity'])),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     legacy: Type.Optional(SliceSideSchema),
     modern: Type.Optional(SliceSideSchema),
@@ -306,6 +307,8 @@ export interface SliceInput {
   stickyKey?: StickyKeyInput
   /** The business entity a request is about (recorded in comparisons), e.g. `{ param: 'policyNumber' }`. */
   entityKey?: StickyKeyInput
+  /** Message key of this slice's comparison events: the slice id (default, one ordered stream per slice) or the entity key. */
+  eventKey?: 'slice' | 'entity'
   /** Shadow the non-authoritative side (off when absent). */
   shadow?: ShadowInput
   compare?: CompareInput

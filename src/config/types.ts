@@ -90,6 +90,8 @@ export interface SliceConfig {
   readonly stickyKey: StickyKey | null
   /** Where a request names its business entity (recorded in comparisons); null: none. */
   readonly entityKey: StickyKey | null
+  /** Message key of comparison events: the slice id, or the entity key when the request has one. */
+  readonly eventKey: 'slice' | 'entity'
   /** Shadow calls; null when the slice is not shadowed. */
   readonly shadow: ShadowConfig | null
   readonly compare: CompareConfig

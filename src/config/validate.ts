@@ -193,7 +193,8 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     const entityKey = resolveKey(slice.entityKey, ['slices', id, 'entityKey'], routes, issues, 'some')
     const shadow = resolveShadow(slice.shadow, ['slices', id, 'shadow'], declared, issues)
     const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], issues)
-    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, shadow, compare, routes, sides })
+    if (slice.eventKey === 'entity' && entityKey === null) issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
+    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? 'slice', shadow, compare, routes, sides })
   }
   return slices
 }

@@ -13,7 +13,8 @@ export const METRIC_NAMES = {
   shadowSkipped: 'ficus_shadow_skipped_total',
   shadowQueue: 'ficus_shadow_queue_depth',
   breakerState: 'ficus_breaker_state',
-  sinkRecords: 'ficus_comparison_sink_records',
+  sinkRecords: 'ficus_event_sink_records',
+  outboxBytes: 'ficus_outbox_bytes',
 } as const
 
 /** `ficus_breaker_state` values. */
@@ -28,7 +29,7 @@ export interface MetricsSources {
   readonly store: () => { readonly kind: string; readonly connected: boolean }
   readonly shadowDepth?: () => { readonly active: number; readonly waiting: number }
   readonly breakers?: () => readonly { readonly upstream: string; readonly traffic: string; readonly state: string }[]
-  readonly sink?: () => { readonly kind: string; readonly written: number; readonly dropped: number; readonly buffered: number }
+  readonly sink?: () => { readonly kind: string; readonly outboxBytes: number; readonly counters: Readonly<Record<string, number>> }
 }
 
 /** Prometheus metrics of one gateway process (prom-client, own registry). */
@@ -117,15 +118,21 @@ export class Metrics {
     })
     new Gauge({
       name: METRIC_NAMES.sinkRecords,
-      help: 'Comparison records of the sink: written, dropped (never silently: also logged) and buffered.',
+      help: 'Events of the sink since start: written (published), dropped (also logged), buffered; for Kafka also spilled, replayed and retried (failed sends).',
       labelNames: ['sink', 'state'],
       registers,
       collect() {
-        const stats = current().sink?.()
-        if (!stats) return
-        this.set({ sink: stats.kind, state: 'written' }, stats.written)
-        this.set({ sink: stats.kind, state: 'dropped' }, stats.dropped)
-        this.set({ sink: stats.kind, state: 'buffered' }, stats.buffered)
+        const sink = current().sink?.()
+        if (!sink) return
+        for (const [state, value] of Object.entries(sink.counters)) this.set({ sink: sink.kind, state }, value)
+      },
+    })
+    new Gauge({
+      name: METRIC_NAMES.outboxBytes,
+      help: 'Bytes of undelivered events in the on-disk outbox.',
+      registers,
+      collect() {
+        this.set(current().sink?.().outboxBytes ?? 0)
       },
     })
     collectDefaultMetrics({ register: this.registry })

@@ -19,7 +19,7 @@ import type { Untranslated } from '../compare/translate.ts'
 import { renderPathTemplate } from '../config/path-template.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, RouteConfig, SliceConfig } from '../config/types.ts'
-import type { ComparisonSink } from '../publish/comparison-sink.ts'
+import type { EventSink } from '../publish/event-sink.ts'
 import { CountedFailure, type CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { upstreamRequestHeaders } from '../upstream/forward-headers.ts'
 import { failureCause, type FailureCause } from '../upstream/upstream-error.ts'
@@ -45,7 +45,7 @@ export interface ShadowDeps {
   readonly config: GatewayConfig
   readonly pools: UpstreamPools
   readonly breakers: CircuitBreakers
-  readonly sink: ComparisonSink
+  readonly sink: EventSink<Comparison>
   readonly logger: Logger
   readonly instance: string
   /** Salt of the value hashes in published diffs. */

@@ -56,7 +56,7 @@ describe('JSONL sink', () => {
     expect(stats.written + stats.dropped).toBe(20)
     expect(stats.dropped).toBeGreaterThan(0)
     expect(await lines()).toHaveLength(stats.written)
-    expect(logs.some((line) => line.msg === 'comparison buffer full: records dropped' && typeof line.dropped === 'number')).toBe(true)
+    expect(logs.some((line) => line.msg === 'comparisons buffer full: records dropped' && typeof line.dropped === 'number')).toBe(true)
   })
 
   it('keeps records while the disk refuses them and writes them once it can', async () => {

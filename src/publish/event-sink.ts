@@ -1,0 +1,34 @@
+/** Counters of a sink since start. */
+export interface SinkStats {
+  /** Records handed to the destination: file written, or broker acknowledged. */
+  readonly written: number
+  /** Records given up on (buffer or outbox full), counted and logged — never silently. */
+  readonly dropped: number
+  /** Records accepted and not yet written, in memory. */
+  readonly buffered: number
+}
+
+/** What a sink is doing now, for /readyz, /admin/slices and metrics. */
+export interface SinkStatus {
+  readonly kind: string
+  /**
+   * `connected`: writing as records come; `buffering`: records wait in memory for a slow
+   * destination; `spilling`: the destination is unreachable or behind, records go to the on-disk
+   * outbox; `disconnected`: the destination is unreachable and nothing waits.
+   */
+  readonly state: 'connected' | 'buffering' | 'spilling' | 'disconnected'
+  readonly outboxBytes: number
+}
+
+/**
+ * Where events go. `write` never blocks and never throws: the record is taken into a bounded
+ * buffer or dropped and counted. Implementations: the JSONL sink (embedded default), Kafka.
+ */
+export interface EventSink<T> {
+  readonly kind: string
+  write(record: T): void
+  stats(): SinkStats
+  status(): SinkStatus
+  /** Writes out everything buffered (or keeps it on disk for the next start), then releases the destination. */
+  close(): Promise<void>
+}
