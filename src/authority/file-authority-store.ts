@@ -103,7 +103,7 @@ export class FileAuthorityStore implements AuthorityStore {
         return { id: randomUUID(), slice: state.sliceId, previous: current.authority, authority: state.authority, version: state.version, actor: request.actor, reason: request.reason, at, instance: this.#options.instance, kind: request.kind }
       })
       const states = new Map(this.#states)
-      for (const { previous: _previous, ...state } of next) states.set(state.sliceId, state)
+      for (const { previous, ...state } of next) states.set(state.sliceId, state)
       try {
         await appendAudit(this.#options.auditFile, audit)
       } catch (err) {
@@ -118,7 +118,7 @@ export class FileAuthorityStore implements AuthorityStore {
         // The change is committed (audited); the next open replays it onto the snapshot.
         this.#options.logger?.error({ err, file: this.#options.file }, 'authority snapshot not written; the audit trail holds the change')
       }
-      for (const { previous: _previous, ...state } of next) {
+      for (const { previous, ...state } of next) {
         this.#states.set(state.sliceId, state)
         this.#listeners.emit(state)
       }

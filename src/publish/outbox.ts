@@ -176,9 +176,11 @@ export class Outbox {
   }
 
   async #drop(segment: number): Promise<void> {
-    await unlink(join(this.#dir, segmentName(segment))).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err
-    })
+    try {
+      await unlink(join(this.#dir, segmentName(segment)))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
     this.#segments = this.#segments.filter((candidate) => candidate !== segment)
     this.#sizes.delete(segment)
   }
