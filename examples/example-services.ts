@@ -20,8 +20,12 @@ export interface RunningExamples {
   close(): Promise<void>
 }
 
-/** Starts every example service on 127.0.0.1: on its default port, or on free ports with `ephemeral`. */
-export async function startExampleServices(options: { ephemeral?: boolean } = {}): Promise<RunningExamples> {
+/**
+ * Starts every example service: on its default port, or on free ports with `ephemeral`; on
+ * 127.0.0.1 unless `host` says otherwise (a container needs 0.0.0.0).
+ */
+export async function startExampleServices(options: { ephemeral?: boolean; host?: string } = {}): Promise<RunningExamples> {
+  const host = options.host ?? '127.0.0.1'
   const apps: FastifyInstance[] = []
   const urls: Record<string, string> = {}
   const env: Record<string, string> = {}
@@ -29,7 +33,7 @@ export async function startExampleServices(options: { ephemeral?: boolean } = {}
     for (const service of EXAMPLE_SERVICES) {
       const app = service.create()
       apps.push(app)
-      const url = await app.listen({ host: '127.0.0.1', port: options.ephemeral === true ? 0 : service.port })
+      const url = await app.listen({ host, port: options.ephemeral === true ? 0 : service.port })
       urls[service.name] = url
       env[service.env] = url
     }

@@ -1,6 +1,8 @@
-// `npm run schemas`: writes docs/comparison.schema.json from src/compare/comparison-schema.ts.
-// test/compare/comparison-schema.test.ts fails when the two differ.
+// `npm run schemas`: writes the event JSON Schemas under docs/ from their TypeBox definitions.
+// test/compare/comparison-schema.test.ts fails when a document differs from its definition.
 import { writeFile } from 'node:fs/promises'
 import { comparisonSchemaDocument } from '../src/compare/comparison-schema.ts'
+import { authorityChangedSchemaDocument } from '../src/publish/authority-changed-schema.ts'
 
 await writeFile(new URL('../docs/comparison.schema.json', import.meta.url), comparisonSchemaDocument())
+await writeFile(new URL('../docs/authority-changed.schema.json', import.meta.url), authorityChangedSchemaDocument())

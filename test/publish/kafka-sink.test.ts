@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { ComparisonSchema } from '../../src/compare/comparison-schema.ts'
+import { AuthorityChangedSchema } from '../../src/publish/authority-changed-schema.ts'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { readTopics, uniqueTopics, type TopicReader } from '../helpers/kafka.ts'
@@ -73,6 +74,7 @@ describe('Kafka sink against the real broker', () => {
       expect.objectContaining({ slice: 'policy-status', before: '30%', after: 'legacy', version: 2, kind: 'kill-switch' }),
     ])
     expect(reader.messages.every((m) => m.key === m.value.slice && m.headers['ficus-event-type'] === 'ficus.authority-changed')).toBe(true)
+    for (const message of reader.messages) expect([...Value.Errors(AuthorityChangedSchema, message.value)].map((e) => `${e.path}: ${e.message}`)).toEqual([])
   })
 
   it('shows the sink in readiness and the admin API', async () => {

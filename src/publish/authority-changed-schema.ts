@@ -1,0 +1,31 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+import '../compare/comparison-schema.ts' // registers the uuid and date-time formats
+import { CHANGE_KINDS } from '../authority/authority-store.ts'
+import { AUTHORITY_CHANGED_EVENT_TYPE, AUTHORITY_CHANGED_SCHEMA_VERSION } from './events.ts'
+
+const literals = (values: readonly string[]): TSchema => Type.Union(values.map((value) => Type.Literal(value)))
+const authority = (description: string): TSchema => Type.String({ pattern: '^(legacy|modern|\\d{1,3}(\\.\\d{1,2})?%)$', description })
+
+/** JSON Schema of the AuthorityChanged event (docs/authority-changed.schema.json is generated from it). */
+export const AuthorityChangedSchema = Type.Object(
+  {
+    schemaVersion: Type.Literal(AUTHORITY_CHANGED_SCHEMA_VERSION),
+    eventType: Type.Literal(AUTHORITY_CHANGED_EVENT_TYPE),
+    eventId: Type.String({ format: 'uuid', description: 'Unique per event: consumers deduplicate on it.' }),
+    eventTime: Type.String({ format: 'date-time', description: 'When the change was accepted.' }),
+    slice: Type.String(),
+    before: authority('Authority the change replaced.'),
+    after: authority('Authority now in force: legacy, modern or a sticky percentage of modern traffic.'),
+    version: Type.Integer({ minimum: 1, description: 'Flag version after the change; increases by one per change of the slice.' }),
+    actor: Type.String({ description: 'Who made the change (x-ficus-actor / FICUS_ACTOR).' }),
+    reason: Type.String({ description: 'Why, as the actor wrote it.' }),
+    kind: literals(CHANGE_KINDS),
+    instance: Type.String({ description: 'The gateway instance that accepted the change.' }),
+    configVersion: Type.String({ description: 'Label or content hash of the routes config of that instance.' }),
+  },
+  { additionalProperties: false, $id: 'urn:ficus:schema:authority-changed:1', title: 'Ficus AuthorityChanged, schema version 1' },
+)
+
+export function authorityChangedSchemaDocument(): string {
+  return `${JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...AuthorityChangedSchema }, null, 2)}\n`
+}
