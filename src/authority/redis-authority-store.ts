@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { backoffDelay } from '../backoff.ts'
 import { parseAuthority, type Authority } from '../config/authority-value.ts'
 import { FicusError } from '../errors.ts'
 import { readAuthorityFile, writeAuthorityFile, type PersistedSlices } from './authority-file.ts'
@@ -99,7 +100,7 @@ export class RedisAuthorityStore implements AuthorityStore {
       lazyConnect: true,
       connectTimeout: this.#options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
       // Exponential backoff with jitter, capped: reconnect attempts never stop.
-      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100),
+      retryStrategy: (times: number) => backoffDelay(times, { baseMs: 50, maxMs: MAX_RECONNECT_DELAY_MS }),
     }
     const subscriber = new Redis(this.#options.url, { ...common, enableOfflineQueue: true })
     subscriber.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'subscriber connection error'))

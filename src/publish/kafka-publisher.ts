@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs'
 import type { Logger } from 'pino'
+import { backoffDelay } from '../backoff.ts'
 import type { EventSink, SinkStats, SinkStatus } from './event-sink.ts'
 import { EVENT_TYPES, eventHeaders, SCHEMA_VERSIONS, type Stream } from './events.ts'
 import { Outbox } from './outbox.ts'
@@ -287,7 +288,7 @@ export class KafkaPublisher {
     this.#producer = undefined
     await producer?.disconnect().catch(() => undefined)
     if (this.#stopping) return
-    const backoff = Math.min(100 * 2 ** Math.min(this.#failures, 6), MAX_BACKOFF_MS) + Math.floor(Math.random() * 100)
+    const backoff = backoffDelay(this.#failures, { baseMs: 100, maxMs: MAX_BACKOFF_MS })
     // New events do not cut the wait short (they would make a tight retry loop); closing does.
     await Promise.race([sleep(backoff, undefined, { ref: false }), this.#closed])
   }
