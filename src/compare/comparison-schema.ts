@@ -17,7 +17,7 @@ const Side = Type.Object(
     side: literals(['legacy', 'modern']),
     upstream: Type.String({ description: 'Upstream name from routes.config.ts.' }),
     status: nullable(Type.Integer({ minimum: 100, maximum: 599, description: 'HTTP status answered; null when there was no answer.' })),
-    latencyMs: nullable(Type.Number({ minimum: 0, description: 'Time to response headers (authoritative side) or to the end of the body (shadow side).' })),
+    latencyMs: nullable(Type.Number({ minimum: 0, description: 'Time until the response headers arrived, on either side.' })),
     bodyHash: nullable(Type.String({ pattern: '^sha256:[0-9a-f]{64}$', description: 'SHA-256 of the body as received (content-encoded).' })),
     bodyBytes: nullable(Type.Integer({ minimum: 0 })),
     contentType: nullable(Type.String()),

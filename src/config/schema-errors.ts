@@ -2,7 +2,6 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
 import type { ConfigIssue } from '../errors.ts'
-import { RESERVED_SECTIONS } from './schema.ts'
 
 const SIMPLE_KEY = /^[A-Za-z_$][\w$-]*$/
 
@@ -47,7 +46,7 @@ function message(error: ValueError): string {
   const got = `got ${describe(error.value)}`
   switch (error.type) {
     case ValueErrorType.ObjectAdditionalProperties: {
-      const known = Object.keys((schema.properties as object | undefined) ?? {}).filter((key) => !(key in RESERVED_SECTIONS))
+      const known = Object.keys((schema.properties as object | undefined) ?? {})
       return known.length > 0 ? `unknown key (allowed: ${known.join(', ')})` : 'unknown key'
     }
     case ValueErrorType.ObjectRequiredProperty:

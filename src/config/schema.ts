@@ -10,15 +10,6 @@ export type Side = (typeof SIDES)[number]
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 export type RouteMethod = (typeof ROUTE_METHODS)[number]
 
-/**
- * Keys reserved for the features filed after the gateway core (shadow calls, comparison,
- * readiness). They are recognised so that a config written for a later version gets a precise
- * "not supported by this version" message instead of "unknown key".
- */
-export const RESERVED_SECTIONS = {
-  readiness: 'readiness thresholds',
-} as const
-
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000
@@ -39,7 +30,6 @@ function literals(values: readonly string[]): TSchema {
 }
 
 const SideSchema = literals(SIDES)
-const reserved = Type.Optional(Type.Unknown())
 
 const HeaderRewriteSchema = Type.Object(
   {
@@ -115,6 +105,18 @@ const CompareSchema = Type.Object(
   strict,
 )
 
+const ReadinessSchema = Type.Object(
+  {
+    minSamples: Type.Optional(Type.Integer({ minimum: 0 })),
+    minMatchRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxConflictRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxShadowErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    latency: Type.Optional(Type.Object({ percentile: Type.Optional(Type.Union([Type.Literal(50), Type.Literal(95), Type.Literal(99)])), maxRatio: Type.Optional(Type.Number({ minimum: 0 })) }, strict)),
+    minSoakHours: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  strict,
+)
+
 const TranslateSchema = Type.Object(
   {
     version: Type.String({ minLength: 1 }),
@@ -158,7 +160,7 @@ const SliceSchema = Type.Object(
     shadow: Type.Optional(ShadowSchema),
     compare: Type.Optional(CompareSchema),
     translate: Type.Optional(TranslateSchema),
-    readiness: reserved,
+    readiness: Type.Optional(ReadinessSchema),
   },
   strict,
 )
@@ -197,7 +199,7 @@ export const GatewayConfigSchema = Type.Object(
     sides: Type.Object({ legacy: Type.String({ minLength: 1 }), modern: Type.String({ minLength: 1 }) }, strict),
     upstreams: Type.Record(Type.String(), UpstreamSchema),
     slices: Type.Record(Type.String(), SliceSchema),
-    readiness: reserved,
+    readiness: Type.Optional(ReadinessSchema),
   },
   strict,
 )
@@ -296,6 +298,22 @@ export interface TranslateInput {
   modern?: TranslationRules
 }
 
+/** When a slice counts as ready to move to modern (rates in percent). Defaults in docs and README. */
+export interface ReadinessInput {
+  /** Compared samples in the window. Default 500. */
+  minSamples?: number
+  /** Lower 95 % confidence bound of the match rate, percent. Default 99. */
+  minMatchRate?: number
+  /** Genuine conflicts (status/body mismatch) per compared sample, percent. Default 0: none. */
+  maxConflictRate?: number
+  /** Shadow errors per shadow call, percent. Default 1. */
+  maxShadowErrorRate?: number
+  /** Modern latency at `percentile` at most `maxRatio` × legacy's. Defaults 95 and 1.25. */
+  latency?: { percentile?: 50 | 95 | 99; maxRatio?: number }
+  /** Hours between the first and last sample. Default 24. */
+  minSoakHours?: number
+}
+
 export interface SliceInput {
   description: string
   /**
@@ -313,6 +331,8 @@ export interface SliceInput {
   shadow?: ShadowInput
   compare?: CompareInput
   translate?: TranslateInput
+  /** Readiness thresholds of this slice, over the gateway-wide `readiness`. */
+  readiness?: ReadinessInput
   routes: RouteInput[]
   legacy?: SliceSideInput
   modern?: SliceSideInput
@@ -355,6 +375,8 @@ export interface GatewayConfigInput {
   sides: Record<Side, string>
   upstreams: Record<string, UpstreamInput>
   slices: Record<string, SliceInput>
+  /** Readiness thresholds of every slice (a slice may override each). */
+  readiness?: ReadinessInput
 }
 
 // Compile-time guard: the hand-written input type and the runtime schema must not drift apart.

@@ -1,4 +1,5 @@
 import type { CompareRules } from '../compare/compare-responses.ts'
+import type { ReadinessThresholds } from '../report/readiness.ts'
 import type { Authority } from './authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
 import type { RouteMethod, Side } from './schema.ts'
@@ -95,6 +96,7 @@ export interface SliceConfig {
   /** Shadow calls; null when the slice is not shadowed. */
   readonly shadow: ShadowConfig | null
   readonly compare: CompareConfig
+  readonly readiness: ReadinessThresholds
   readonly routes: readonly RouteConfig[]
   readonly sides: Readonly<Record<Side, SideTarget>>
 }

@@ -18,10 +18,10 @@ import {
   DEFAULT_UPSTREAM_CONNECTIONS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   GatewayConfigSchema,
-  RESERVED_SECTIONS,
   SIDES,
   type BreakerInput,
   type CompareInput,
+  type ReadinessInput,
   type GatewayConfigInput,
   type ShadowInput,
   type TranslateInput,
@@ -30,6 +30,7 @@ import {
   type SliceInput,
   type UpstreamInput,
 } from './schema.ts'
+import { DEFAULT_READINESS, type ReadinessThresholds } from '../report/readiness.ts'
 import type { BreakerConfig, CompareConfig, GatewayConfig, RouteConfig, ShadowConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig } from './types.ts'
 
 const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
@@ -60,7 +61,7 @@ const MANAGED_HEADERS = new Set([
  * deeply frozen. Throws FICUS_ERR_CONFIG_INVALID listing every problem found, each with its path.
  */
 export function validateConfig(input: unknown, source = 'routes config'): GatewayConfig {
-  const issues = [...reservedIssues(input), ...schemaIssues(GatewayConfigSchema, input)]
+  const issues = schemaIssues(GatewayConfigSchema, input)
   if (issues.length > 0) throw configInvalid(source, issues)
 
   const config = input as GatewayConfigInput
@@ -87,27 +88,6 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
     upstreams,
     slices,
   })
-}
-
-function reservedIssues(input: unknown): ConfigIssue[] {
-  const issues: ConfigIssue[] = []
-  const check = (value: unknown, at: (string | number)[]): void => {
-    if (value === null || typeof value !== 'object') return
-    for (const [key, feature] of Object.entries(RESERVED_SECTIONS)) {
-      if (key in value) {
-        issues.push({
-          path: formatPath([...at, key]),
-          message: `is reserved for ${feature}, which this version of Ficus does not support yet; remove it`,
-        })
-      }
-    }
-  }
-  check(input, [])
-  const slices = (input as { slices?: unknown } | null)?.slices
-  if (slices !== null && typeof slices === 'object') {
-    for (const [id, slice] of Object.entries(slices)) check(slice, ['slices', id])
-  }
-  return issues
 }
 
 function resolveUpstreams(input: Record<string, UpstreamInput>, issues: ConfigIssue[]): Map<string, UpstreamConfig> {
@@ -194,7 +174,8 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     const shadow = resolveShadow(slice.shadow, ['slices', id, 'shadow'], declared, issues)
     const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], issues)
     if (slice.eventKey === 'entity' && entityKey === null) issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
-    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? 'slice', shadow, compare, routes, sides })
+    const readiness = resolveReadiness(config.readiness, slice.readiness)
+    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? 'slice', shadow, compare, readiness, routes, sides })
   }
   return slices
 }
@@ -236,6 +217,20 @@ function resolveBreaker(input: BreakerInput | undefined, defaults: BreakerConfig
     volumeThreshold: input?.volumeThreshold ?? defaults.volumeThreshold,
     resetTimeoutMs: input?.resetTimeoutMs ?? defaults.resetTimeoutMs,
     rollingWindowMs: input?.rollingWindowMs ?? defaults.rollingWindowMs,
+  }
+}
+
+function resolveReadiness(gateway: ReadinessInput | undefined, slice: ReadinessInput | undefined): ReadinessThresholds {
+  const pick = <K extends keyof ReadinessInput>(key: K): ReadinessInput[K] => slice?.[key] ?? gateway?.[key]
+  const percentile = slice?.latency?.percentile ?? gateway?.latency?.percentile
+  return {
+    minSamples: pick('minSamples') ?? DEFAULT_READINESS.minSamples,
+    minMatchRatePercent: pick('minMatchRate') ?? DEFAULT_READINESS.minMatchRatePercent,
+    maxConflictRatePercent: pick('maxConflictRate') ?? DEFAULT_READINESS.maxConflictRatePercent,
+    maxShadowErrorRatePercent: pick('maxShadowErrorRate') ?? DEFAULT_READINESS.maxShadowErrorRatePercent,
+    latencyPercentile: percentile ?? DEFAULT_READINESS.latencyPercentile,
+    maxLatencyRatio: slice?.latency?.maxRatio ?? gateway?.latency?.maxRatio ?? DEFAULT_READINESS.maxLatencyRatio,
+    minSoakHours: pick('minSoakHours') ?? DEFAULT_READINESS.minSoakHours,
   }
 }
 

@@ -205,14 +205,15 @@ export class ShadowRunner {
     try {
       const answer = await this.#deps.breakers.call(upstream, 'shadow', async () => {
         const response = await client.pool.request({ method: request.method, path, headers, body, signal })
+        // Latency to the response headers, as on the authoritative side, so the two compare.
+        const latencyMs = round(performance.now() - started)
         const captured = await BodyTap.read(response.body, shadow.maxResponseBodyBytes)
-        const result = { status: response.statusCode, headers: response.headers, body: captured }
+        const result = { status: response.statusCode, headers: response.headers, body: captured, latencyMs }
         if (response.statusCode >= 500) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
         return result
       })
-      const latencyMs = round(performance.now() - started)
-      this.#deps.metrics?.recordShadowLatency(slice.id, side, latencyMs / 1000)
-      return { ok: true, ...answer, latencyMs, upstream }
+      this.#deps.metrics?.recordShadowLatency(slice.id, side, round(performance.now() - started) / 1000)
+      return { ok: true, ...answer, upstream }
     } catch (err) {
       return { ok: false, cause: failureCause(err), status: null, latencyMs: round(performance.now() - started), upstream }
     }

@@ -129,7 +129,7 @@ describe('config validation', () => {
     expect(problems({ ...base, upstreams: { ...base.upstreams, legacy: { url: LEGACY, timeout: 5 } } })).toEqual([
       'upstreams.legacy.timeout: unknown key (allowed: url, connectTimeoutMs, timeoutMs, bodyTimeoutMs, connections, breaker)',
     ])
-    expect(problems({ ...base, routez: [] })[0]).toMatch(/^routez: unknown key \(allowed: name, version, gateway, sides, upstreams, slices/)
+    expect(problems({ ...base, routez: [] })[0]).toBe('routez: unknown key (allowed: name, version, gateway, sides, upstreams, slices, readiness)')
   })
 
   it('reports a missing required field and a wrong type', () => {
@@ -147,11 +147,18 @@ describe('config validation', () => {
     ])
   })
 
-  it('says that sections of later features are not supported yet instead of "unknown key"', () => {
-    expect(problems({ ...withSlice({ readiness: { minSamples: 10 } }), readiness: {} })).toEqual([
-      'readiness: is reserved for readiness thresholds, which this version of Ficus does not support yet; remove it',
-      'slices.policy-status.readiness: is reserved for readiness thresholds, which this version of Ficus does not support yet; remove it',
-    ])
+  it('fills in readiness thresholds: defaults, gateway-wide values, slice overrides', () => {
+    const base = withSlice({ readiness: { minSamples: 50, latency: { maxRatio: 2 } } })
+    const config = validateConfig({ ...base, readiness: { minMatchRate: 98, latency: { percentile: 99 } } })
+    expect(config.slices[0]?.readiness).toEqual({
+      minSamples: 50,
+      minMatchRatePercent: 98,
+      maxConflictRatePercent: 0,
+      maxShadowErrorRatePercent: 1,
+      latencyPercentile: 99,
+      maxLatencyRatio: 2,
+      minSoakHours: 24,
+    })
   })
 
   it('rejects slice ids that are not kebab-case and header rewrites of gateway-managed fields', () => {
