@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { GatewayConfig } from './config/types.ts'
 import { flipCommand, historyCommand, killSwitchCommand, statusCommand, usageError } from './cli-admin-commands.ts'
 import { isFicusError } from './errors.ts'
+import { reportCommand } from './cli-report-command.ts'
 import { readSettings, startGateway } from './main.ts'
 
 const USAGE = `Usage: ficus <command> [options]
@@ -15,6 +16,9 @@ Commands:
   kill-switch [slice...] --reason "…"            return every slice (or those named) to legacy
   status                                         the live authority of every slice
   history [slice] [--limit N]                    the audit trail of authority changes, newest first
+  report [options]                               shadow-run report per slice, with readiness verdicts:
+      --source kafka|jsonl  --data-dir DIR  --topic T  --since 24h | --from ISO [--to ISO]
+      --slice ID  --format text|md|json|html  --out FILE  --require-ready SLICE  --config FILE
   help                                           show this text
   version                                        print the version
 
@@ -30,7 +34,7 @@ FICUS_REDIS_PREFIX. See README.md for the full reference.
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean }
-  readonly stderr: NodeJS.WritableStream
+  readonly stderr: NodeJS.WriteStream & { isTTY?: boolean }
   readonly cwd: string
 }
 
@@ -54,6 +58,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await statusCommand(rest, io)
       case 'history':
         return await historyCommand(rest, io)
+      case 'report':
+        return await reportCommand(rest, io)
       case 'version':
       case '--version':
         io.stdout.write(`${packageVersion()}\n`)

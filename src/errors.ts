@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   FICUS_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   FICUS_ERR_ADMIN_NOT_FOUND: { status: 404, title: 'Not found' },
   FICUS_ERR_ADMIN_UNREACHABLE: { status: undefined, title: 'Admin API unreachable' },
+  FICUS_ERR_REPORT_SOURCE: { status: undefined, title: 'Comparisons could not be read' },
+  FICUS_ERR_NOT_READY: { status: 409, title: 'Slice not ready' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   FICUS_ERR_UPSTREAM_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },

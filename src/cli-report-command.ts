@@ -1,0 +1,149 @@
+import { writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
+import type { SliceConfig } from './config/types.ts'
+import { FicusError } from './errors.ts'
+import { COMPARISONS_DIR } from './publish/event-sinks.ts'
+import { DEFAULT_TOPICS } from './publish/events.ts'
+import { readJsonl } from './report/jsonl-source.ts'
+import { readKafka } from './report/kafka-source.ts'
+import { progressLine } from './report/progress.ts'
+import { renderHtml } from './report/render-html.ts'
+import { renderMarkdown } from './report/render-markdown.ts'
+import { renderText } from './report/render-text.ts'
+import { buildReport, ReportAggregator, type Report, type Window } from './report/report.ts'
+
+export const REPORT_FORMATS = ['text', 'md', 'json', 'html'] as const
+export type ReportFormat = (typeof REPORT_FORMATS)[number]
+/** Exit code of `ficus report --require-ready` when the slice is not ready (errors exit 1). */
+export const NOT_READY_EXIT_CODE = 3
+
+const RENDERERS: Readonly<Record<ReportFormat, (report: Report) => string>> = {
+  text: renderText,
+  md: renderMarkdown,
+  json: (report) => `${JSON.stringify(report, null, 2)}\n`,
+  html: renderHtml,
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+function usage(message: string): FicusError {
+  return new FicusError('FICUS_ERR_CLI_USAGE', message)
+}
+
+/** `24h` → milliseconds. */
+export function parseDuration(text: string): number {
+  const match = DURATION.exec(text)
+  if (!match) throw usage(`--since must be a duration such as 30m, 24h or 7d (got ${JSON.stringify(text)})`)
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
+}
+
+function parseTime(option: string, text: string | undefined): number | null {
+  if (text === undefined) return null
+  const time = Date.parse(text)
+  if (Number.isNaN(time)) throw usage(`${option} must be an ISO 8601 time such as 2026-11-23T10:00:00Z (got ${JSON.stringify(text)})`)
+  return time
+}
+
+export interface ReportIo {
+  readonly env: NodeJS.ProcessEnv
+  readonly stdout: NodeJS.WritableStream
+  readonly stderr: NodeJS.WriteStream & { isTTY?: boolean }
+  readonly cwd: string
+}
+
+/**
+ * `ficus report`: reads comparisons (Kafka over a time window, or the JSONL files), aggregates them
+ * per slice in bounded memory and renders the report with each slice's readiness verdict.
+ */
+export async function reportCommand(args: readonly string[], io: ReportIo): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: false,
+      strict: true,
+      options: {
+        source: { type: 'string' },
+        'data-dir': { type: 'string' },
+        topic: { type: 'string' },
+        since: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        slice: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        out: { type: 'string' },
+        'require-ready': { type: 'string' },
+        config: { type: 'string' },
+      },
+    })
+  } catch (err) {
+    throw usage((err as Error).message)
+  }
+  const { values } = parsed
+  const format = values.format as ReportFormat
+  if (!REPORT_FORMATS.includes(format)) throw usage(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${JSON.stringify(values.format)})`)
+  if (values.since !== undefined && values.from !== undefined) throw usage('give --since or --from, not both')
+  const brokers = io.env.KAFKA_BROKERS?.split(',').map((broker) => broker.trim()).filter((broker) => broker !== '') ?? []
+  const source = values.source ?? (brokers.length > 0 ? 'kafka' : 'jsonl')
+  if (source !== 'kafka' && source !== 'jsonl') throw usage(`--source must be kafka or jsonl (got ${JSON.stringify(source)})`)
+  if (source === 'kafka' && brokers.length === 0) throw usage('--source kafka needs KAFKA_BROKERS')
+  const window: Window = {
+    from: values.since === undefined ? parseTime('--from', values.from) : Date.now() - parseDuration(values.since),
+    to: parseTime('--to', values.to),
+  }
+
+  // The routes config gives descriptions and readiness thresholds; without one, defaults apply.
+  const configFile = values.config ?? io.env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE
+  let slices: readonly SliceConfig[] = []
+  try {
+    slices = (await loadConfig(configFile, io.cwd)).slices
+  } catch (err) {
+    if (!(err instanceof FicusError) || err.code !== 'FICUS_ERR_CONFIG_NOT_FOUND' || values.config !== undefined) throw err
+    io.stderr.write(`ficus: no ${configFile} here: readiness uses the default thresholds\n`)
+  }
+  if (values.slice !== undefined && slices.length > 0 && !slices.some((slice) => slice.id === values.slice)) {
+    throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(values.slice)}`)
+  }
+
+  const aggregator = new ReportAggregator({ window })
+  const progress = progressLine(io.stderr, 'reading comparisons')
+  const wanted = values.slice
+  const add = wanted === undefined ? (record: Parameters<ReportAggregator['add']>[0]) => aggregator.add(record) : (record: Parameters<ReportAggregator['add']>[0]) => record.slice === wanted && aggregator.add(record)
+  let described: string
+  try {
+    if (source === 'kafka') {
+      const topic = values.topic ?? io.env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons
+      await readKafka({ brokers, topic, from: window.from, to: window.to }, add, progress.update)
+      described = `kafka ${topic}`
+    } else {
+      const dir = join(resolve(io.cwd, values['data-dir'] ?? io.env.FICUS_DATA_DIR ?? 'data'), COMPARISONS_DIR)
+      await readJsonl(dir, add, progress.update)
+      described = `jsonl ${dir}`
+    }
+  } finally {
+    progress.end()
+  }
+
+  const report = buildReport(aggregator, slices, { source: described, window, ...(wanted === undefined ? {} : { slice: wanted }) })
+  const text = RENDERERS[format](report)
+  if (values.out === undefined) io.stdout.write(text)
+  else {
+    await writeFile(resolve(io.cwd, values.out), text)
+    io.stderr.write(`ficus: report written to ${values.out}\n`)
+  }
+
+  const required = values['require-ready']
+  if (required !== undefined) {
+    const slice = report.slices.find((candidate) => candidate.slice === required)
+    if (!slice) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(required)}`)
+    if (!slice.readiness.ready) {
+      const unmet = slice.readiness.criteria.filter((criterion) => !criterion.met).map((criterion) => criterion.id)
+      io.stderr.write(`ficus: slice ${required} is not ready (unmet: ${unmet.join(', ')})\n`)
+      return NOT_READY_EXIT_CODE
+    }
+  }
+  return 0
+}

@@ -1,0 +1,53 @@
+import { createReadStream } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Comparison } from '../compare/comparison.ts'
+import { FicusError } from '../errors.ts'
+
+/** The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the current one. */
+export async function comparisonFiles(dir: string): Promise<string[]> {
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FicusError('FICUS_ERR_REPORT_SOURCE', `${dir}: no comparisons here (no such directory); run traffic through a shadowed slice, or pass --data-dir`)
+    throw err
+  }
+  const rotated = names.filter((name) => /^comparisons-.+\.jsonl$/.test(name)).sort()
+  return [...rotated, ...names.filter((name) => name === 'comparisons.jsonl')].map((name) => join(dir, name))
+}
+
+/**
+ * Streams every comparison of a JSONL sink directory, a line at a time (memory does not grow with
+ * the files). Lines that do not parse are counted and skipped.
+ */
+export async function readJsonl(dir: string, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ files: number; invalid: number }> {
+  const files = await comparisonFiles(dir)
+  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size))
+  const total = sizes.reduce((sum, size) => sum + size, 0)
+  let done = 0
+  let invalid = 0
+  for (const file of files) {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
+    for await (const line of lines) {
+      done += Buffer.byteLength(line) + 1
+      if (line.trim() === '') continue
+      let record: Comparison
+      try {
+        record = JSON.parse(line) as Comparison
+      } catch {
+        invalid += 1
+        continue
+      }
+      if (typeof record.slice !== 'string' || typeof record.eventId !== 'string' || typeof record.category !== 'string') {
+        invalid += 1
+        continue
+      }
+      onRecord(record)
+      onProgress?.(done, total)
+    }
+  }
+  onProgress?.(total, total)
+  return { files: files.length, invalid }
+}

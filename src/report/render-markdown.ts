@@ -1,0 +1,32 @@
+import { CATEGORIES } from '../compare/classify.ts'
+import type { Report } from './report.ts'
+
+const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)
+const ms = (value: number | null): string => (value === null ? '–' : value.toFixed(1))
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+
+/** The report as Markdown, for pull requests and wikis. */
+export function renderMarkdown(report: Report): string {
+  const out = [
+    '# Ficus shadow-run report',
+    '',
+    `Generated ${report.generatedAt} from ${cell(report.source)}; window ${report.window.from ?? 'beginning'} → ${report.window.to ?? 'now'}; ${report.read} record(s), ${report.duplicates} duplicate(s) counted once.`,
+    '',
+    '| slice | ready | compared | match rate (95 % CI) | genuine conflicts | untranslated | shadow errors |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...report.slices.map(
+      (slice) =>
+        `| ${cell(slice.slice)} | ${slice.readiness.ready ? 'yes' : '**no**'} | ${slice.samples} | ${percent(slice.matchRate?.value)} (${percent(slice.matchRate?.lower)} – ${percent(slice.matchRate?.upper)}) | ${slice.categories['status-mismatch'] + slice.categories['body-mismatch']} | ${slice.categories.untranslated} | ${slice.categories['shadow-error']} |`,
+    ),
+  ]
+  for (const slice of report.slices) {
+    out.push('', `## ${cell(slice.slice)}`, '')
+    if (slice.description) out.push(cell(slice.description), '')
+    out.push('| category | count |', '| --- | --- |', ...CATEGORIES.map((category) => `| ${category} | ${slice.categories[category]} |`), '')
+    out.push(`Latency p50/p95/p99: legacy ${ms(slice.latency.legacy.p50)} / ${ms(slice.latency.legacy.p95)} / ${ms(slice.latency.legacy.p99)} ms, modern ${ms(slice.latency.modern.p50)} / ${ms(slice.latency.modern.p95)} / ${ms(slice.latency.modern.p99)} ms. Error rate legacy ${percent(slice.errorRate.legacy)}, modern ${percent(slice.errorRate.modern)}.`, '')
+    if (slice.topPaths.length > 0) out.push('| differing path | count | example request |', '| --- | --- | --- |', ...slice.topPaths.map((path) => `| \`${cell(path.path)}\` | ${path.count} | ${cell(path.exampleRequestId)} |`), '')
+    if (slice.untranslated.length > 0) out.push('| untranslated path | value | count |', '| --- | --- | --- |', ...slice.untranslated.map((item) => `| \`${cell(item.path)}\` | \`${cell(item.value)}\` | ${item.count} |`), '')
+    out.push(`**Readiness: ${slice.readiness.ready ? 'ready' : 'not ready'}**`, '', ...slice.readiness.criteria.map((criterion) => `- [${criterion.met ? 'x' : ' '}] ${criterion.id}: ${cell(criterion.detail)}`))
+  }
+  return `${out.join('\n')}\n`
+}
