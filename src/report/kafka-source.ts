@@ -55,7 +55,8 @@ export async function readKafka(options: KafkaReadOptions, onRecord: (record: Co
         const timer = setTimeout(() => reject(new FicusError('FICUS_ERR_REPORT_SOURCE', `reading ${options.topic} did not finish within ${options.timeoutMs ?? 600_000} ms`)), options.timeoutMs ?? 600_000)
         void consumer.run({
           autoCommit: false,
-          eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+          eachBatch: async (payload) => {
+            const { batch } = payload
             const range = ranges.find((candidate) => candidate.partition === batch.partition)
             if (!range || !pending.has(batch.partition)) return
             for (const message of batch.messages) {
@@ -69,14 +70,14 @@ export async function readKafka(options: KafkaReadOptions, onRecord: (record: Co
                   invalid += 1
                 }
               }
-              resolveOffset(message.offset)
+              payload.resolveOffset(message.offset)
               if (offset + 1 >= range.end) {
                 pending.delete(batch.partition)
                 break
               }
             }
             onProgress?.(done, total)
-            await heartbeat()
+            await payload.heartbeat()
             if (pending.size === 0) {
               clearTimeout(timer)
               resolve()

@@ -91,7 +91,7 @@ export class SliceAggregate {
       }
     }
     for (const item of record.untranslated) {
-      const value = item.value === undefined ? (item.valueHash ?? '') : String(item.value)
+      const value = item.value === undefined ? (item.valueHash ?? '') : typeof item.value === 'string' ? item.value : JSON.stringify(item.value)
       const key = `${item.path}\0${value}`
       const known = this.untranslated.get(key)
       if (known) known.count += 1
