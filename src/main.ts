@@ -17,6 +17,8 @@ import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.
 import { Metrics } from './observability/metrics.ts'
 import { openEventSinks, type KafkaSettings } from './publish/event-sinks.ts'
 import { DEFAULT_TOPICS } from './publish/events.ts'
+import { LocalAggregates, ReporterAggregates, type ReadinessSource } from './report/readiness-source.ts'
+import { RedisReportStateStore } from './report/report-state.ts'
 import { ShadowRunner } from './shadow/shadow-runner.ts'
 import { CircuitBreakers } from './upstream/circuit-breakers.ts'
 import { UpstreamPools } from './upstream/upstream-pools.ts'
@@ -28,7 +30,8 @@ export const LOOPBACK = '127.0.0.1'
 export const DEFAULT_DATA_DIR = './data'
 export const AUTHORITY_FILE = 'authority.json'
 export const AUDIT_FILE = 'audit.jsonl'
-export { COMPARISONS_DIR } from './publish/event-sinks.ts'
+import { COMPARISONS_DIR } from './publish/event-sinks.ts'
+export { COMPARISONS_DIR }
 export const HASH_SALT_FILE = 'hash-salt'
 /** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
 export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
@@ -188,17 +191,24 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
   const pools = new UpstreamPools(config.upstreams)
   const breakers = new CircuitBreakers(config.upstreams)
   const sinks = await openEventSinks({ kafka: settings.kafka, dataDir: settings.dataDir, config, logger })
-  const shadow = new ShadowRunner({ config, pools, breakers, sink: sinks.comparisons, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
+  // Readiness evidence: the reporter's aggregates (Kafka and Redis), else this instance's own comparisons.
+  const reportStore = settings.kafka && settings.redisUrl ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix) : undefined
+  const local = reportStore ? undefined : new LocalAggregates()
+  const readiness: ReadinessSource = reportStore && settings.kafka ? new ReporterAggregates(reportStore, settings.kafka.topics.comparisons) : (local as LocalAggregates)
+  // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
+  if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
+  const shadow = new ShadowRunner({ config, pools, breakers, sink: local ? local.tee(sinks.comparisons) : sinks.comparisons, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
   metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
   const releaseAll = async (): Promise<void> => {
     await sinks.close(config.shutdownTimeoutMs)
+    await reportStore?.close()
     await pools.close()
     breakers.shutdown()
     await store.close()
   }
   let serving = false
   const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow })
-  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, token: settings.adminToken, ready: () => serving })
+  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, readiness, token: settings.adminToken, ready: () => serving })
   let url: string
   let adminUrl: string
   try {

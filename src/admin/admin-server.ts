@@ -9,6 +9,10 @@ import type { Metrics } from '../observability/metrics.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import type { EventSinks } from '../publish/event-sinks.ts'
 import { authorityChanged } from '../publish/events.ts'
+import { modernBasisPoints, parseAuthority } from '../config/authority-value.ts'
+import type { ReadinessSource } from '../report/readiness-source.ts'
+import { sliceReport, type SliceReport } from '../report/report.ts'
+import { SliceAggregate } from '../report/slice-aggregate.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { sliceView } from './slice-view.ts'
 
@@ -24,6 +28,8 @@ export interface AdminDeps {
   readonly breakers: Pick<CircuitBreakers, 'state'>
   /** The event sinks: their state is shown, accepted changes are published through them. */
   readonly sinks: Pick<EventSinks, 'status' | 'authorityChanges'>
+  /** The evidence readiness is judged on: this instance's comparisons, or the reporter's aggregates. */
+  readonly readiness: ReadinessSource
   readonly logger: Logger
   /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
   readonly token: string | undefined
@@ -69,7 +75,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   const { config, store } = deps
   const sliceIds = new Set(config.slices.map((slice) => slice.id))
 
-  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err))
+  // A refused flip answers with the verdict, so the operator sees which criteria are unmet.
+  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, err instanceof FicusError && err.details.verdict !== undefined ? { verdict: err.details.verdict } : {}))
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new FicusError('FICUS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${request.method} ${request.url.split('?')[0] ?? ''}`, { status: 404 })),
   )
@@ -104,22 +111,27 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         return sliceView(slice, store.get(slice.id), deps.breakers)
       })
 
+      admin.get<{ Params: { id: string } }>('/slices/:id/report', async (request) => report(request.params.id))
+
       admin.put<{ Params: { id: string } }>('/slices/:id/authority', async (request) => {
         if (!sliceIds.has(request.params.id)) throw unknownSlice(request.params.id)
-        const body = objectBody(request.body, ['authority', 'reason', 'expectedVersion', 'actor'])
+        const body = objectBody(request.body, ['authority', 'reason', 'expectedVersion', 'actor', 'force'])
         if (body.authority === undefined) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', 'authority: is required', { details: { field: 'authority' } })
         const expectedVersion = body.expectedVersion
         if (expectedVersion !== undefined && typeof expectedVersion !== 'number') {
           throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(expectedVersion)})`, { details: { field: 'expectedVersion' } })
         }
+        if (body.force !== undefined && typeof body.force !== 'boolean') throw badRequest('force: must be true or false', 'force')
+        const forced = await guard(request.params.id, body.authority, body.force === true)
         const [state] = await store.apply({
           changes: [{ sliceId: request.params.id, authority: body.authority, ...(expectedVersion === undefined ? {} : { expectedVersion }) }],
           actor: actorOf(request, body),
           reason: body.reason as string,
           kind: 'flip',
+          forced,
         })
         recordChanges(deps, 'flip', [request.params.id])
-        if (state) deps.sinks.authorityChanges.write(authorityChanged(state, 'flip', config.version))
+        if (state) deps.sinks.authorityChanges.write(authorityChanged(state, 'flip', config.version, forced))
         request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
         return slice ? sliceView(slice, state, deps.breakers) : {}
@@ -155,6 +167,32 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     },
     { prefix: '/admin' },
   )
+  /** The report of one slice from the readiness source. */
+  async function report(id: string): Promise<SliceReport & { evidence: string }> {
+    const slice = config.slices.find((candidate) => candidate.id === id)
+    if (!slice) throw unknownSlice(id)
+    return { ...sliceReport((await deps.readiness.aggregate(id)) ?? new SliceAggregate(id), slice), evidence: deps.readiness.kind }
+  }
+
+  /**
+   * The readiness guard: moving traffic towards modern (to modern, or a higher percentage) needs a
+   * ready slice, or `force`, which the audit trail records. Moving back is always allowed.
+   */
+  async function guard(id: string, authority: unknown, force: boolean): Promise<boolean> {
+    const next = parseAuthority(authority)
+    const current = store.get(id)
+    if (!next.ok || !current || next.modernBasisPoints <= modernBasisPoints(current.authority)) return false
+    const { readiness } = await report(id)
+    if (readiness.ready) return false
+    if (force) return true
+    const unmet = readiness.criteria.filter((criterion) => !criterion.met)
+    throw new FicusError(
+      'FICUS_ERR_NOT_READY',
+      `slice ${JSON.stringify(id)} is not ready for more modern traffic: ${unmet.map((criterion) => `${criterion.id} (${criterion.detail})`).join('; ')}. Send force with a reason to flip anyway`,
+      { details: { slice: id, verdict: readiness } },
+    )
+  }
+
   return app
 }
 

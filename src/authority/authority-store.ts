@@ -39,6 +39,8 @@ export interface ChangeRequest {
   readonly actor: string
   readonly reason: string
   readonly kind: ChangeKind
+  /** Made although the readiness guard said the slice was not ready. */
+  readonly forced?: boolean
 }
 
 /** One accepted change, as the audit trail keeps it. */
@@ -53,6 +55,7 @@ export interface AuditEntry {
   readonly at: string
   readonly instance: string
   readonly kind: ChangeKind
+  readonly forced: boolean
 }
 
 export interface HistoryQuery {

@@ -100,7 +100,7 @@ export class FileAuthorityStore implements AuthorityStore {
       }))
       const audit = checked.map(({ current }, index): AuditEntry => {
         const state = next[index] as AppliedChange
-        return { id: randomUUID(), slice: state.sliceId, previous: current.authority, authority: state.authority, version: state.version, actor: request.actor, reason: request.reason, at, instance: this.#options.instance, kind: request.kind }
+        return { id: randomUUID(), slice: state.sliceId, previous: current.authority, authority: state.authority, version: state.version, actor: request.actor, reason: request.reason, at, instance: this.#options.instance, kind: request.kind, forced: request.forced === true }
       })
       const states = new Map(this.#states)
       for (const { previous, ...state } of next) states.set(state.sliceId, state)

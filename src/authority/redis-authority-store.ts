@@ -184,6 +184,7 @@ export class RedisAuthorityStore implements AuthorityStore {
         request.kind,
         String(this.#options.auditMaxLength ?? DEFAULT_AUDIT_MAX_LENGTH),
         JSON.stringify(changes),
+        String(request.forced === true),
       )
     } catch (err) {
       const match = /CONFLICT (\S+) (\d+) (\d+)/.exec((err as Error).message)
@@ -348,5 +349,6 @@ function toAuditEntry(id: string, fields: string[]): AuditEntry | undefined {
     at: map.get('at') ?? '',
     instance: map.get('instance') ?? '',
     kind,
+    forced: map.get('forced') === 'true',
   }
 }

@@ -4,7 +4,7 @@
  *
  * KEYS[1] authority hash (slice → JSON state), KEYS[2] audit stream.
  * ARGV: channel, time (ISO), instance, actor, reason, kind, audit stream max length,
- *       JSON [{ slice, authority, expected (-1 = any), initial }].
+ *       JSON [{ slice, authority, expected (-1 = any), initial }], forced ("true"/"false").
  * Returns [new states as JSON strings, the authority each replaced]; publishes the states, as one
  * JSON array, on the channel.
  */
@@ -33,7 +33,7 @@ for i, change in ipairs(changes) do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
     'slice', change.slice, 'previous', previous.authority, 'authority', change.authority,
     'version', version, 'actor', ARGV[4], 'reason', ARGV[5], 'at', ARGV[2],
-    'instance', ARGV[3], 'kind', ARGV[6])
+    'instance', ARGV[3], 'kind', ARGV[6], 'forced', ARGV[9])
   out[i] = encoded
   replaced[i] = current[i].authority
 end

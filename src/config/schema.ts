@@ -111,7 +111,9 @@ const ReadinessSchema = Type.Object(
     minMatchRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     maxConflictRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     maxShadowErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-    latency: Type.Optional(Type.Object({ percentile: Type.Optional(Type.Union([Type.Literal(50), Type.Literal(95), Type.Literal(99)])), maxRatio: Type.Optional(Type.Number({ minimum: 0 })) }, strict)),
+    latency: Type.Optional(
+      Type.Union([Type.Literal(false), Type.Object({ percentile: Type.Optional(Type.Union([Type.Literal(50), Type.Literal(95), Type.Literal(99)])), maxRatio: Type.Optional(Type.Number({ minimum: 0 })) }, strict)]),
+    ),
     minSoakHours: Type.Optional(Type.Number({ minimum: 0 })),
   },
   strict,
@@ -308,8 +310,8 @@ export interface ReadinessInput {
   maxConflictRate?: number
   /** Shadow errors per shadow call, percent. Default 1. */
   maxShadowErrorRate?: number
-  /** Modern latency at `percentile` at most `maxRatio` × legacy's. Defaults 95 and 1.25. */
-  latency?: { percentile?: 50 | 95 | 99; maxRatio?: number }
+  /** Modern latency at `percentile` at most `maxRatio` × legacy's (defaults 95 and 1.25); false: not checked. */
+  latency?: { percentile?: 50 | 95 | 99; maxRatio?: number } | false
   /** Hours between the first and last sample. Default 24. */
   minSoakHours?: number
 }

@@ -222,14 +222,15 @@ function resolveBreaker(input: BreakerInput | undefined, defaults: BreakerConfig
 
 function resolveReadiness(gateway: ReadinessInput | undefined, slice: ReadinessInput | undefined): ReadinessThresholds {
   const pick = <K extends keyof ReadinessInput>(key: K): ReadinessInput[K] => slice?.[key] ?? gateway?.[key]
-  const percentile = slice?.latency?.percentile ?? gateway?.latency?.percentile
+  const latency = slice?.latency ?? gateway?.latency
+  const percentile = (slice?.latency || undefined)?.percentile ?? (gateway?.latency || undefined)?.percentile
   return {
     minSamples: pick('minSamples') ?? DEFAULT_READINESS.minSamples,
     minMatchRatePercent: pick('minMatchRate') ?? DEFAULT_READINESS.minMatchRatePercent,
     maxConflictRatePercent: pick('maxConflictRate') ?? DEFAULT_READINESS.maxConflictRatePercent,
     maxShadowErrorRatePercent: pick('maxShadowErrorRate') ?? DEFAULT_READINESS.maxShadowErrorRatePercent,
     latencyPercentile: percentile ?? DEFAULT_READINESS.latencyPercentile,
-    maxLatencyRatio: slice?.latency?.maxRatio ?? gateway?.latency?.maxRatio ?? DEFAULT_READINESS.maxLatencyRatio,
+    maxLatencyRatio: latency === false ? null : ((slice?.latency || undefined)?.maxRatio ?? (gateway?.latency || undefined)?.maxRatio ?? DEFAULT_READINESS.maxLatencyRatio),
     minSoakHours: pick('minSoakHours') ?? DEFAULT_READINESS.minSoakHours,
   }
 }

@@ -20,6 +20,7 @@ export const AuthorityChangedSchema = Type.Object(
     actor: Type.String({ description: 'Who made the change (x-ficus-actor / FICUS_ACTOR).' }),
     reason: Type.String({ description: 'Why, as the actor wrote it.' }),
     kind: literals(CHANGE_KINDS),
+    forced: Type.Optional(Type.Boolean({ description: 'Made against a "not ready" readiness verdict. Added within v1: absent means false.' })),
     instance: Type.String({ description: 'The gateway instance that accepted the change.' }),
     configVersion: Type.String({ description: 'Label or content hash of the routes config of that instance.' }),
   },

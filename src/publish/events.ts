@@ -28,11 +28,13 @@ export interface AuthorityChanged {
   readonly actor: string
   readonly reason: string
   readonly kind: 'flip' | 'kill-switch'
+  /** The change was made against a "not ready" readiness verdict (`force`). */
+  readonly forced: boolean
   readonly instance: string
   readonly configVersion: string
 }
 
-export function authorityChanged(change: AppliedChange, kind: AuthorityChanged['kind'], configVersion: string): AuthorityChanged {
+export function authorityChanged(change: AppliedChange, kind: AuthorityChanged['kind'], configVersion: string, forced = false): AuthorityChanged {
   return {
     schemaVersion: AUTHORITY_CHANGED_SCHEMA_VERSION,
     eventType: AUTHORITY_CHANGED_EVENT_TYPE,
@@ -45,6 +47,7 @@ export function authorityChanged(change: AppliedChange, kind: AuthorityChanged['
     actor: change.actor ?? '',
     reason: change.reason ?? '',
     kind,
+    forced,
     instance: change.instance ?? '',
     configVersion,
   }

@@ -10,9 +10,9 @@ export interface ReadinessThresholds {
   readonly maxConflictRatePercent: number
   /** Shadow errors per shadow call, in percent. */
   readonly maxShadowErrorRatePercent: number
-  /** Modern's latency at this percentile may be at most `maxLatencyRatio` × legacy's. */
+  /** Modern's latency at this percentile may be at most `maxLatencyRatio` × legacy's; null: not checked. */
   readonly latencyPercentile: 50 | 95 | 99
-  readonly maxLatencyRatio: number
+  readonly maxLatencyRatio: number | null
   /** Time between the first and the last sample in the window, in hours. */
   readonly minSoakHours: number
 }
@@ -72,6 +72,22 @@ export function compared(aggregate: SliceAggregate): { agree: number; disagree: 
 
 const pct = (value: number): string => `${(value * 100).toFixed(2)} %`
 
+function latencyCriterion(thresholds: ReadinessThresholds, legacy: number | null, modern: number | null): Criterion {
+  const ratio = thresholds.maxLatencyRatio
+  const actual = legacy !== null && modern !== null && legacy > 0 ? modern / legacy : null
+  if (ratio === null) return { id: 'latency', met: true, actual, threshold: 0, detail: 'latency budget not checked for this slice' }
+  return {
+    id: 'latency',
+    met: legacy !== null && modern !== null && modern <= legacy * ratio,
+    actual,
+    threshold: ratio,
+    detail:
+      legacy === null || modern === null
+        ? `p${thresholds.latencyPercentile} latency not measured on both sides yet`
+        : `p${thresholds.latencyPercentile} modern ${modern.toFixed(1)} ms vs legacy ${legacy.toFixed(1)} ms (modern at most ${ratio}× legacy)`,
+  }
+}
+
 /** The readiness verdict of one slice: every criterion with its figures, so a person sees why. Pure. */
 export function verdict(aggregate: SliceAggregate, thresholds: ReadinessThresholds): Verdict {
   const { agree, disagree, conflicts } = compared(aggregate)
@@ -93,7 +109,7 @@ export function verdict(aggregate: SliceAggregate, thresholds: ReadinessThreshol
     },
     {
       id: 'match-rate',
-      met: interval !== null && interval.lower * 100 >= thresholds.minMatchRatePercent,
+      met: thresholds.minMatchRatePercent === 0 || (interval !== null && interval.lower * 100 >= thresholds.minMatchRatePercent),
       actual: interval === null ? null : interval.lower * 100,
       threshold: thresholds.minMatchRatePercent,
       detail:
@@ -118,16 +134,7 @@ export function verdict(aggregate: SliceAggregate, thresholds: ReadinessThreshol
       threshold: thresholds.maxShadowErrorRatePercent,
       detail: `${shadowErrors} shadow error(s) in ${shadowCalls} shadow call(s)${shadowCalls > 0 ? `, ${pct(shadowErrors / shadowCalls)}` : ''} (at most ${thresholds.maxShadowErrorRatePercent} %)`,
     },
-    {
-      id: 'latency',
-      met: legacy !== null && modern !== null && modern <= legacy * thresholds.maxLatencyRatio,
-      actual: legacy !== null && modern !== null && legacy > 0 ? modern / legacy : null,
-      threshold: thresholds.maxLatencyRatio,
-      detail:
-        legacy === null || modern === null
-          ? `p${thresholds.latencyPercentile} latency not measured on both sides yet`
-          : `p${thresholds.latencyPercentile} modern ${modern.toFixed(1)} ms vs legacy ${legacy.toFixed(1)} ms (modern at most ${thresholds.maxLatencyRatio}× legacy)`,
-    },
+    latencyCriterion(thresholds, legacy, modern),
     {
       id: 'soak',
       met: soakHours >= thresholds.minSoakHours,

@@ -85,7 +85,7 @@ describe('admin API', () => {
       [{ authority: 'modern' }, 'FICUS_ERR_AUTHORITY_INVALID', 'reason: is required'],
       [{ authority: 'modern', reason: '   ' }, 'FICUS_ERR_AUTHORITY_INVALID', 'reason: is required'],
       [{ authority: 'modern', reason: 'r', expectedVersion: 'one' }, 'FICUS_ERR_AUTHORITY_INVALID', 'expectedVersion: must be a whole number'],
-      [{ authority: 'modern', reason: 'r', force: true }, 'FICUS_ERR_BAD_REQUEST', 'force: unknown field'],
+      [{ authority: 'modern', reason: 'r', priority: 1 }, 'FICUS_ERR_BAD_REQUEST', 'priority: unknown field'],
       [[1, 2], 'FICUS_ERR_BAD_REQUEST', 'body: must be a JSON object'],
       ['{"authority": ', 'FICUS_ERR_BAD_REQUEST', ''],
     ]

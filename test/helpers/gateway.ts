@@ -36,7 +36,13 @@ export async function startTestGateway(
   }
 }
 
-/** A minimal valid config around the given upstream URLs: one slice `policy-status` with a rewrite. */
+/**
+ * Readiness that any slice meets: tests that are not about the readiness guard flip freely. The
+ * guard's own tests set real thresholds.
+ */
+export const PERMISSIVE_READINESS = { minSamples: 0, minMatchRate: 0, maxConflictRate: 100, maxShadowErrorRate: 100, latency: false, minSoakHours: 0 } as const
+
+/** A minimal valid config around the given upstream URLs: one slice `policy-status` with a rewrite, permissive readiness. */
 export function sampleConfig(legacyUrl: string, modernUrl: string, overrides: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
   return {
     sides: { legacy: 'legacy', modern: 'modern' },
@@ -48,6 +54,7 @@ export function sampleConfig(legacyUrl: string, modernUrl: string, overrides: Pa
         routes: [{ method: 'GET', path: '/policy/:id/status', rewrite: { modern: '/policies/:id' } }],
       },
     },
+    readiness: PERMISSIVE_READINESS,
     ...overrides,
   }
 }

@@ -104,7 +104,12 @@ export async function startKafkaBroker(options: { classpath?: string; heapMb?: n
     ].join('\n'),
   )
   const java = ['-cp', classpath, `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`]
-  await run('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties, '--ignore-formatted'])
+  try {
+    // `--cluster-id=<id>`: an id may start with "-", which the tool would take for an option.
+    await run('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...java, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, `--config=${properties}`, '--ignore-formatted'])
+  } catch (err) {
+    throw new Error(`formatting the Kafka log directory failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`)
+  }
 
   let child: ChildProcess | undefined
   const brokers = `127.0.0.1:${port}`

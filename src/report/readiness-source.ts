@@ -1,0 +1,65 @@
+import type { Comparison } from '../compare/comparison.ts'
+import type { EventSink } from '../publish/event-sink.ts'
+import { readJsonl } from './jsonl-source.ts'
+import { mergeSlice, type ReportStateStore } from './report-state.ts'
+import { ReportAggregator } from './report.ts'
+import type { SliceAggregate } from './slice-aggregate.ts'
+
+/** Where the admin API finds the evidence a slice's readiness is judged on. */
+export interface ReadinessSource {
+  /** `local` (this instance's comparisons) or `reporter` (the reporter's aggregates in Redis). */
+  readonly kind: 'local' | 'reporter'
+  aggregate(sliceId: string): Promise<SliceAggregate | undefined>
+}
+
+/**
+ * This instance's own comparisons, aggregated as they are written (and, at start, those already in
+ * the JSONL files): the evidence in the embedded default, where there is no reporter.
+ */
+export class LocalAggregates implements ReadinessSource {
+  readonly kind = 'local'
+  readonly #aggregator = new ReportAggregator()
+
+  /** Wraps a sink so that every comparison written through it is also counted here. */
+  tee(sink: EventSink<Comparison>): EventSink<Comparison> {
+    return {
+      kind: sink.kind,
+      write: (record) => {
+        this.#aggregator.add(record)
+        sink.write(record)
+      },
+      stats: () => sink.stats(),
+      status: () => sink.status(),
+      close: () => sink.close(),
+    }
+  }
+
+  /** Counts the comparisons already written to a JSONL directory (a restart keeps the evidence). */
+  async load(dir: string): Promise<void> {
+    try {
+      await readJsonl(dir, (record) => this.#aggregator.add(record))
+    } catch {
+      // no files yet
+    }
+  }
+
+  aggregate(sliceId: string): Promise<SliceAggregate | undefined> {
+    return Promise.resolve(this.#aggregator.slices.get(sliceId))
+  }
+}
+
+/** The reporter's rolling aggregates, as it saved them (Redis), merged across partitions. */
+export class ReporterAggregates implements ReadinessSource {
+  readonly kind = 'reporter'
+  readonly #store: ReportStateStore
+  readonly #topic: string
+
+  constructor(store: ReportStateStore, topic: string) {
+    this.#store = store
+    this.#topic = topic
+  }
+
+  async aggregate(sliceId: string): Promise<SliceAggregate | undefined> {
+    return mergeSlice(await this.#store.all(this.#topic), sliceId)
+  }
+}

@@ -1,0 +1,103 @@
+import { Kafka, logLevel, type Consumer, type EachBatchPayload } from 'kafkajs'
+import type { Logger } from 'pino'
+import type { Comparison } from '../compare/comparison.ts'
+import type { ReportStateStore } from './report-state.ts'
+import { ReportAggregator } from './report.ts'
+import { SliceAggregate } from './slice-aggregate.ts'
+
+export const DEFAULT_REPORTER_GROUP = 'ficus-reporter'
+
+export interface ReporterOptions {
+  readonly brokers: readonly string[]
+  readonly topic: string
+  readonly groupId: string
+  readonly store: ReportStateStore
+  readonly logger: Logger
+}
+
+interface PartitionProgress {
+  readonly aggregator: ReportAggregator
+  nextOffset: bigint
+}
+
+/**
+ * The long-running report consumer: a Kafka consumer group (several reporters share the
+ * partitions) that keeps per-partition aggregates of the comparisons topic. After every batch it
+ * saves a partition's aggregates together with the offset they are complete up to, in one write;
+ * when it (or another member) takes a partition over, it loads that state and skips what it
+ * already counted — a restart never counts a comparison twice.
+ */
+export class Reporter {
+  readonly #options: ReporterOptions
+  readonly #consumer: Consumer
+  readonly #partitions = new Map<number, PartitionProgress>()
+  readonly #log: Logger
+  #counted = 0
+
+  constructor(options: ReporterOptions) {
+    this.#options = options
+    this.#log = options.logger.child({ component: 'reporter' })
+    const kafka = new Kafka({ clientId: `ficus-reporter`, brokers: [...options.brokers], logLevel: logLevel.NOTHING, connectionTimeout: 3_000 })
+    this.#consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000 })
+  }
+
+  /** Comparisons counted by this process since it started. */
+  get counted(): number {
+    return this.#counted
+  }
+
+  async start(): Promise<void> {
+    await this.#consumer.connect()
+    await this.#consumer.subscribe({ topics: [this.#options.topic], fromBeginning: true })
+    // After a rebalance, partitions are taken up again from their saved state, not from memory.
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => this.#partitions.clear())
+    await this.#consumer.run({ autoCommit: false, eachBatch: (payload) => this.#batch(payload) })
+    this.#log.info({ topic: this.#options.topic, group: this.#options.groupId }, 'reporter consuming')
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer.disconnect()
+  }
+
+  async #progress(partition: number): Promise<PartitionProgress> {
+    const known = this.#partitions.get(partition)
+    if (known) return known
+    const saved = await this.#options.store.load(this.#options.topic, partition)
+    const aggregator = new ReportAggregator()
+    for (const json of saved?.slices ?? []) aggregator.slices.set(json.slice, SliceAggregate.fromJSON(json))
+    const progress = { aggregator, nextOffset: BigInt(saved?.nextOffset ?? '0') }
+    this.#partitions.set(partition, progress)
+    if (saved) this.#log.info({ partition, nextOffset: saved.nextOffset }, 'resuming a partition from its saved state')
+    return progress
+  }
+
+  async #batch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload
+    const progress = await this.#progress(batch.partition)
+    let last: bigint | undefined
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale()) break
+      const offset = BigInt(message.offset)
+      last = offset
+      // Counted before a restart or a rebalance: the saved state already holds it.
+      if (offset < progress.nextOffset) continue
+      try {
+        progress.aggregator.add(JSON.parse(message.value?.toString('utf8') ?? '') as Comparison)
+        this.#counted += 1
+      } catch {
+        this.#log.warn({ partition: batch.partition, offset: message.offset }, 'skipped a message that is not a comparison')
+      }
+      progress.nextOffset = offset + 1n
+    }
+    if (last === undefined) return
+    const nextOffset = progress.nextOffset.toString()
+    await this.#options.store.save({
+      topic: this.#options.topic,
+      partition: batch.partition,
+      nextOffset,
+      slices: [...progress.aggregator.slices.values()].map((aggregate) => aggregate.toJSON()),
+    })
+    await this.#consumer.commitOffsets([{ topic: this.#options.topic, partition: batch.partition, offset: nextOffset }])
+    await payload.heartbeat()
+  }
+}
