@@ -83,7 +83,7 @@ export async function readAudit(file: string): Promise<{ entries: AuditEntry[]; 
     if (line.trim() === '') continue
     try {
       const entry = JSON.parse(line) as AuditEntry
-      if (typeof entry.slice === 'string' && Number.isInteger(entry.version) && parseAuthority(entry.authority).ok) entries.push({ ...entry, forced: entry.forced === true })
+      if (typeof entry.slice === 'string' && Number.isInteger(entry.version) && parseAuthority(entry.authority).ok) entries.push({ ...entry, forced: (entry as { forced?: unknown }).forced === true })
       else skipped += 1
     } catch {
       skipped += 1

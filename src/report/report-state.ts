@@ -75,8 +75,9 @@ export class RedisReportStateStore implements ReportStateStore {
     return values.filter((value): value is string => value !== null).map((value) => JSON.parse(value) as PartitionState)
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#redis.disconnect()
+    return Promise.resolve()
   }
 }
 
