@@ -11,6 +11,9 @@ import { FicusError } from '../src/errors.ts'
 import type { Comparison } from '../src/compare/comparison.ts'
 import { COMPARISONS_DIR, readSettings, startGateway } from '../src/main.ts'
 import { CURRENT_FILE } from '../src/publish/jsonl-sink.ts'
+import { readJsonl } from '../src/report/jsonl-source.ts'
+import { renderText } from '../src/report/render-text.ts'
+import { buildReport, ReportAggregator } from '../src/report/report.ts'
 import { textTable } from '../src/text-table.ts'
 import { startExampleServices } from './example-services.ts'
 
@@ -128,12 +131,19 @@ async function run(): Promise<number> {
   const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
   process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes, found)}\n`)
   process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}; ${found.size} comparison(s) in ${join(settings.dataDir, COMPARISONS_DIR)}\n`)
+  // The report of everything in the data directory (this run and earlier ones): `npx ficus report`.
+  const aggregator = new ReportAggregator()
+  await readJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))
+  const report = buildReport(aggregator, gateway.config.slices, { source: `jsonl ${join(settings.dataDir, COMPARISONS_DIR)}`, window: { from: null, to: null } })
+  process.stdout.write(`\n${renderText(report)}`)
   if (values.once) return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1
   const admin = gateway.adminUrl === 'http://127.0.0.1:9090' ? '' : `FICUS_ADMIN_URL=${gateway.adminUrl} `
   process.stdout.write(
     `\nThe gateway keeps running on ${gateway.url} (admin API ${gateway.adminUrl}) — try:\n` +
       `  curl -i ${gateway.url}/pas/v1/policy/P-1002/status\n` +
-      `  ${admin}npx ficus flip coverage-status 50% --reason "try a rollout"\n` +
+      `  ${admin}npx ficus flip coverage-status 50% --reason "try a rollout"        (refused: not ready)\n` +
+      `  ${admin}npx ficus flip coverage-status 50% --reason "demo" --force   (recorded as forced)\n` +
+      `  npx ficus report --format html --out report.html\n` +
       `  ${admin}npx ficus status\n` +
       'Ctrl-C to stop.\n',
   )

@@ -52,9 +52,9 @@ function requireReason(values: Record<string, unknown>): string {
   return reason
 }
 
-/** `ficus flip <slice> <legacy|modern|N%> --reason "…" [--expect-version N]` */
+/** `ficus flip <slice> <legacy|modern|N%> --reason "…" [--expect-version N] [--force]` */
 export async function flipCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parse(args, { reason: { type: 'string' }, 'expect-version': { type: 'string' } })
+  const { values, positionals } = parse(args, { reason: { type: 'string' }, 'expect-version': { type: 'string' }, force: { type: 'boolean', default: false } })
   const [slice, authority, ...extra] = positionals
   if (slice === undefined || authority === undefined || extra.length > 0) throw usageError('usage: ficus flip <slice> <legacy|modern|N%> --reason "…"')
   const reason = requireReason(values)
@@ -65,6 +65,7 @@ export async function flipCommand(args: readonly string[], io: CommandIo): Promi
     authority,
     reason,
     ...(expectedVersion === undefined ? {} : { expectedVersion }),
+    ...(values.force === true ? { force: true } : {}),
   })
   if (values.json === true) io.stdout.write(`${JSON.stringify(view, null, 2)}\n`)
   else io.stdout.write(`${view.id}: authority ${view.authority} (version ${view.version}), by ${view.actor ?? '?'}: ${view.reason ?? ''}\n`)
@@ -126,7 +127,7 @@ export async function historyCommand(args: readonly string[], io: CommandIo): Pr
   io.stdout.write(
     textTable(
       ['WHEN', 'SLICE', 'CHANGE', 'VERSION', 'KIND', 'BY', 'INSTANCE', 'REASON'],
-      entries.map((entry) => [entry.at, entry.slice, `${entry.previous} → ${entry.authority}`, String(entry.version), entry.kind, entry.actor, entry.instance, entry.reason]),
+      entries.map((entry) => [entry.at, entry.slice, `${entry.previous} → ${entry.authority}`, String(entry.version), entry.forced ? `${entry.kind} (forced)` : entry.kind, entry.actor, entry.instance, entry.reason]),
     ),
   )
   return 0

@@ -5,6 +5,7 @@ import type { GatewayConfig } from './config/types.ts'
 import { flipCommand, historyCommand, killSwitchCommand, statusCommand, usageError } from './cli-admin-commands.ts'
 import { isFicusError } from './errors.ts'
 import { reportCommand } from './cli-report-command.ts'
+import { reporterCommand } from './cli-reporter-command.ts'
 import { readSettings, startGateway } from './main.ts'
 
 const USAGE = `Usage: ficus <command> [options]
@@ -13,12 +14,15 @@ Commands:
   start [--config FILE]                          run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
   validate [FILE]                                check a routes config and print its route table
   flip <slice> <legacy|modern|N%> --reason "…"   change who answers a slice [--expect-version N]
+                                                 [--force: past a "not ready" verdict, recorded as forced]
   kill-switch [slice...] --reason "…"            return every slice (or those named) to legacy
   status                                         the live authority of every slice
   history [slice] [--limit N]                    the audit trail of authority changes, newest first
   report [options]                               shadow-run report per slice, with readiness verdicts:
       --source kafka|jsonl  --data-dir DIR  --topic T  --since 24h | --from ISO [--to ISO]
       --slice ID  --format text|md|json|html  --out FILE  --require-ready SLICE  --config FILE
+  reporter [--config FILE]                       consume comparisons from Kafka into rolling per-slice
+                                                 aggregates (Redis, else memory); serves reports on REPORTER_PORT
   help                                           show this text
   version                                        print the version
 
@@ -60,6 +64,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await historyCommand(rest, io)
       case 'report':
         return await reportCommand(rest, io)
+      case 'reporter':
+        return await reporterCommand(rest, io)
       case 'version':
       case '--version':
         io.stdout.write(`${packageVersion()}\n`)
