@@ -30,14 +30,17 @@ function commandExists(command: string): boolean {
   }
 }
 
-/** A fresh Debian machine may lack redis-server: install it when we may (root, apt-get). */
-function installRedisWhenMissing(): void {
-  if (commandExists('redis-server')) return
+/**
+ * A fresh Debian machine may lack a package the suite runs (redis-server; chromium for the browser
+ * tests): install it from Debian's repository when we may (root, apt-get) — never a browser download.
+ */
+function installWhenMissing(command: string, debianPackage: string): void {
+  if (commandExists(command)) return
   if (process.getuid?.() !== 0 || !commandExists('apt-get')) {
-    throw new Error('redis-server is not installed; install it (Debian: apt-get install redis-server) or point REDIS_TEST_URL at a Redis')
+    throw new Error(`${command} is not installed; install it (Debian: apt-get install ${debianPackage})`)
   }
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' })
-  execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  execFileSync('apt-get', ['install', '-y', '-qq', debianPackage], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
 declare module 'vitest' {
@@ -50,6 +53,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  installWhenMissing('chromium', 'chromium')
   const classpath = await kafkaClasspath()
   const [broker] = await Promise.all([startKafkaBroker({ classpath }), ensureRedis()])
   project.provide('kafkaBrokers', broker.brokers)
@@ -59,7 +63,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 async function ensureRedis(): Promise<void> {
   // The outage tests run a redis-server of their own, so the binary is needed even when 6379 answers.
-  installRedisWhenMissing()
+  installWhenMissing('redis-server', 'redis-server')
   if (await redisAnswers()) return
   if (process.env.REDIS_TEST_URL !== undefined) throw new Error(`REDIS_TEST_URL=${REDIS_URL} does not answer PING`)
   try {
