@@ -1,0 +1,122 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { Comparison } from '../../src/compare/comparison.ts'
+import { comparison } from '../helpers/generated-comparisons.ts'
+import { runFicus } from '../helpers/processes.ts'
+
+let dir: string
+let config: string
+const HOUR = 3_600_000
+const now = Date.now()
+
+// A config whose thresholds the generated evidence meets for one slice and not for the other.
+const CONFIG = {
+  sides: { legacy: 'legacy', modern: 'modern' },
+  upstreams: { legacy: { url: 'http://127.0.0.1:1' }, modern: { url: 'http://127.0.0.1:2' } },
+  readiness: { minSamples: 50, minMatchRate: 90, minSoakHours: 1, latency: { maxRatio: 2 } },
+  slices: {
+    'coverage-status': { description: 'In force? <b>html</b>', authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] },
+    'billing-eligibility': { description: 'Billable?', authority: 'legacy', routes: [{ method: 'GET', path: '/b/:id' }] },
+  },
+}
+
+function records(): Comparison[] {
+  const out: Comparison[] = []
+  // 150 samples five hours ago, 50 half an hour ago.
+  for (let i = 0; i < 200; i++) out.push(comparison({ slice: 'coverage-status', eventTime: new Date(now - (i < 150 ? 5 * HOUR : HOUR / 2) + i * 1_000) }))
+  for (let i = 0; i < 100; i++) out.push(comparison({ slice: 'billing-eligibility', category: i % 4 === 0 ? 'body-mismatch' : 'match', diffPaths: i % 4 === 0 ? ['/body/eligible'] : [], eventTime: new Date(now - 3 * HOUR + i * 60_000) }))
+  return out
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ficus-report-'))
+  await mkdir(join(dir, 'data', 'comparisons'), { recursive: true })
+  const all = records()
+  // Two files as the sink leaves them: a rotated one and the current one, one record twice.
+  await writeFile(join(dir, 'data', 'comparisons', 'comparisons-2026-11-20T00-00-00-000Z-000001.jsonl'), `${all.slice(0, 150).map((r) => JSON.stringify(r)).join('\n')}\n`)
+  await writeFile(join(dir, 'data', 'comparisons', 'comparisons.jsonl'), `${[...all.slice(150), all[0]].map((r) => JSON.stringify(r)).join('\n')}\nnot json\n`)
+  config = join(dir, 'routes.config.ts')
+  await writeFile(config, `export default ${JSON.stringify(CONFIG)}\n`)
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+const base = (): string[] => ['report', '--config', config, '--data-dir', join(dir, 'data')]
+
+describe('ficus report from JSONL', () => {
+  it('prints every slice with its verdict, counting the duplicate once', async () => {
+    const result = await runFicus(base())
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('301 record(s) read, 1 duplicate(s) counted once')
+    expect(result.stdout).toMatch(/^coverage-status {2}READY/m)
+    expect(result.stdout).toMatch(/^billing-eligibility {2}NOT READY/m)
+    expect(result.stdout).toContain('[ ] conflicts: 25 genuine conflict(s) (status or body mismatch; none allowed)')
+    expect(result.stdout).toContain('top differing paths: /body/eligible ×25')
+  })
+
+  it('gives a stable JSON shape, Markdown and a window', async () => {
+    const json = JSON.parse((await runFicus([...base(), '--format', 'json'])).stdout) as { reportVersion: number; slices: { slice: string; samples: number; readiness: { ready: boolean; criteria: { id: string; met: boolean }[] } }[] }
+    expect(json.reportVersion).toBe(1)
+    expect(json.slices.map((slice) => [slice.slice, slice.samples, slice.readiness.ready])).toEqual([
+      ['coverage-status', 200, true],
+      ['billing-eligibility', 100, false],
+    ])
+    expect(json.slices[1]!.readiness.criteria.filter((criterion) => !criterion.met).map((criterion) => criterion.id)).toEqual(['match-rate', 'conflicts'])
+    const md = (await runFicus([...base(), '--format', 'md'])).stdout
+    expect(md).toContain('| coverage-status | yes | 200 |')
+    const windowed = JSON.parse((await runFicus([...base(), '--format', 'json', '--since', '2h'])).stdout) as { slices: { samples: number }[] }
+    expect(windowed.slices[0]!.samples).toBe(50)
+  })
+
+  it('exits non-zero with --require-ready for a slice that is not ready, zero for one that is', async () => {
+    const unready = await runFicus([...base(), '--require-ready', 'billing-eligibility', '--out', join(dir, 'r.md'), '--format', 'md'])
+    expect(unready.code).toBe(3)
+    expect(unready.stderr).toContain('slice billing-eligibility is not ready (unmet: match-rate, conflicts)')
+    expect(await readFile(join(dir, 'r.md'), 'utf8')).toContain('# Ficus shadow-run report')
+    expect((await runFicus([...base(), '--require-ready', 'coverage-status'])).code).toBe(0)
+  })
+
+  it('says what is wrong with its arguments', async () => {
+    expect((await runFicus([...base(), '--format', 'pdf'])).stderr).toContain('--format must be one of text, md, json, html (got "pdf")')
+    expect((await runFicus([...base(), '--since', 'yesterday'])).stderr).toContain('--since must be a duration such as 30m, 24h or 7d')
+    const missing = await runFicus(['report', '--config', config, '--data-dir', join(dir, 'nowhere')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('FICUS_ERR_REPORT_SOURCE')
+  })
+})
+
+describe('ficus report from Kafka', () => {
+  it('reads a time window by offsets', async () => {
+    const brokers = inject('kafkaBrokers')
+    const topic = `report-${Date.now()}`
+    const kafka = new Kafka({ clientId: 'report-test', brokers: [brokers], logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 1 }] })
+    await admin.disconnect()
+    const producer = kafka.producer()
+    await producer.connect()
+    const send = (list: Comparison[]) => producer.send({ topic, compression: CompressionTypes.GZIP, messages: list.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) })
+    const older = Array.from({ length: 30 }, () => comparison({ slice: 'coverage-status', eventTime: new Date() }))
+    await send(older)
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    const from = new Date().toISOString()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const newer = Array.from({ length: 20 }, () => comparison({ slice: 'coverage-status', eventTime: new Date() }))
+    await send(newer)
+    await producer.disconnect()
+
+    const env = { KAFKA_BROKERS: brokers }
+    const all = JSON.parse((await runFicus(['report', '--config', config, '--topic', topic, '--format', 'json'], env)).stdout) as { source: string; slices: { samples: number }[] }
+    expect(all.source).toBe(`kafka ${topic}`)
+    expect(all.slices[0]!.samples).toBe(50)
+    const windowed = await runFicus(['report', '--config', config, '--topic', topic, '--format', 'json', '--from', from], env)
+    expect(windowed.stderr).toBe('')
+    expect((JSON.parse(windowed.stdout) as { slices: { samples: number }[] }).slices[0]!.samples).toBe(20)
+  })
+})
