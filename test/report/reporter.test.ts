@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto'
+import { Kafka, logLevel } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { Comparison } from '../../src/compare/comparison.ts'
+import { ReporterAggregates } from '../../src/report/readiness-source.ts'
+import { RedisReportStateStore } from '../../src/report/report-state.ts'
+import { Reporter } from '../../src/report/reporter.ts'
+import { comparison } from '../helpers/generated-comparisons.ts'
+import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
+import { send } from '../helpers/http-client.ts'
+import { capturingLogger } from '../helpers/logs.ts'
+import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
+
+const brokers = inject('kafkaBrokers')
+const kafka = new Kafka({ clientId: 'reporter-test', brokers: [brokers], logLevel: logLevel.NOTHING })
+const topic = `reporter-${randomUUID().slice(0, 8)}`
+const prefix = uniquePrefix()
+
+beforeAll(async () => {
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] })
+  await admin.disconnect()
+})
+afterAll(async () => {
+  await dropPrefix(prefix)
+})
+
+async function publish(records: Comparison[]): Promise<void> {
+  const producer = kafka.producer()
+  await producer.connect()
+  await producer.send({ topic, messages: records.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) })
+  await producer.disconnect()
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await condition()) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+describe('the reporter', () => {
+  it('keeps rolling aggregates in Redis and never counts a comparison twice across a restart', async () => {
+    const store = new RedisReportStateStore(REDIS_URL, prefix)
+    const aggregates = new ReporterAggregates(store, topic)
+    const records = (slice: string, count: number, category: 'match' | 'body-mismatch' = 'match') => Array.from({ length: count }, () => comparison({ slice, category, diffPaths: category === 'match' ? [] : ['/body/x'] }))
+    const recordsOf = async (slice: string): Promise<number> => (await aggregates.aggregate(slice))?.records ?? 0
+
+    await publish([...records('coverage-status', 30), ...records('billing-eligibility', 12, 'body-mismatch')])
+    const first = new Reporter({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
+    await first.start()
+    await until(async () => (await recordsOf('coverage-status')) === 30 && (await recordsOf('billing-eligibility')) === 12, 'the first 42 comparisons')
+    await first.stop()
+
+    await publish(records('coverage-status', 20))
+    const second = new Reporter({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
+    await second.start()
+    await until(async () => (await recordsOf('coverage-status')) === 50, 'the 20 new comparisons')
+    // A moment more: anything counted twice would show now.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await recordsOf('coverage-status')).toBe(50)
+    expect(await recordsOf('billing-eligibility')).toBe(12)
+    expect(second.counted).toBe(20)
+    await second.stop()
+
+    // A gateway with Kafka and Redis judges readiness on the reporter's aggregates.
+    const config = sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9')
+    config.slices['coverage-status'] = { description: 'In force?', authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] }
+    const gateway = await startTestGateway(config, {
+      env: { KAFKA_BROKERS: brokers, REDIS_URL, FICUS_REDIS_PREFIX: prefix, FICUS_TOPIC_COMPARISONS: topic, FICUS_TOPIC_AUTHORITY_CHANGES: `${topic}-changes`, KAFKA_TOPIC_REPLICATION: '1' },
+    })
+    try {
+      const report = JSON.parse((await send(`${gateway.adminUrl}/admin/slices/coverage-status/report`)).body) as { evidence: string; records: number; samples: number }
+      expect(report).toMatchObject({ evidence: 'reporter', records: 50, samples: 50 })
+    } finally {
+      await gateway.stop()
+      await store.close()
+    }
+  })
+})
