@@ -15,6 +15,11 @@ describe('npm run demo -- --once', () => {
       expect(result.stdout).toMatch(/GET \/pas\/v1\/billing\/P-1001\/eligibility\s+billing-eligibility\s+modern\s+billing-context\s+200/)
       expect(result.stdout).toMatch(/GET \/pas\/v1\/agents\/A-77\s+\(fallthrough\)\s+legacy\s+legacy-pas\s+200/)
       expect(result.stdout).toMatch(/legacy answered [1-9]\d* request\(s\), modern answered [1-9]\d*/)
+      // Every category the example services produce, and the report with its verdicts.
+      for (const verdict of ['noise', 'untranslated (PNDC)', 'timing-lag', 'body-mismatch (/body/eligible)', 'match']) expect(result.stdout).toContain(verdict)
+      expect(result.stdout).toContain('Ficus shadow-run report')
+      expect(result.stdout).toMatch(/^coverage-status {2}NOT READY/m)
+      expect(result.stdout).toContain('untranslated: /body/status = PNDC')
     } finally {
       await rm(dataDir, { recursive: true, force: true })
     }

@@ -16,7 +16,7 @@ const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
 describe('docker-compose.yml', () => {
   it('describes the production-like stack the README names, every service with a health check', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['examples', 'gateway', 'kafka', 'redis'])
+    expect(Object.keys(compose.services).sort()).toEqual(['examples', 'gateway', 'kafka', 'redis', 'reporter'])
     for (const [name, service] of Object.entries(compose.services)) {
       expect(service.healthcheck?.test, name).toBeDefined()
       expect(readme, name).toContain(`\`${name}\``)
