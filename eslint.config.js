@@ -47,6 +47,10 @@ export default defineConfig(
     languageOptions: { globals: globals.node },
   },
   {
+    files: ['src/admin/dashboard/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

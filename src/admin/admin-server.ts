@@ -14,6 +14,7 @@ import type { ReadinessSource } from '../report/readiness-source.ts'
 import { sliceReport, type SliceReport } from '../report/report.ts'
 import { SliceAggregate } from '../report/slice-aggregate.ts'
 import { bearerMatches } from './bearer-auth.ts'
+import { registerDashboard } from './dashboard-routes.ts'
 import { sliceView } from './slice-view.ts'
 
 export const DEFAULT_HISTORY_LIMIT = 50
@@ -81,6 +82,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     sendError(request, reply, new FicusError('FICUS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${request.method} ${request.url.split('?')[0] ?? ''}`, { status: 404 })),
   )
 
+  registerDashboard(app)
   app.get('/healthz', () => ({ status: 'ok' }))
   app.get('/readyz', (_request, reply) => {
     const ready = deps.ready()
@@ -112,6 +114,14 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
       })
 
       admin.get<{ Params: { id: string } }>('/slices/:id/report', async (request) => report(request.params.id))
+
+      // Everything the dashboard shows at a glance, in one call.
+      admin.get('/overview', async () => ({
+        store: store.status(),
+        sink: deps.sinks.status(),
+        config: config.version,
+        slices: await Promise.all(config.slices.map(async (slice) => ({ ...sliceView(slice, store.get(slice.id), deps.breakers), report: await report(slice.id) }))),
+      }))
 
       admin.put<{ Params: { id: string } }>('/slices/:id/authority', async (request) => {
         if (!sliceIds.has(request.params.id)) throw unknownSlice(request.params.id)
