@@ -1,0 +1,22 @@
+// The Ficus config of the bench: one slice over /small/:id and /large/:id, legacy authoritative,
+// shadowed to modern (100 %) unless FICUS_BENCH_SHADOW=off. Addresses from the environment.
+export default {
+  name: 'bench',
+  gateway: { shadow: { concurrency: 256, queue: 1024 } },
+  sides: { legacy: 'legacy', modern: 'modern' },
+  upstreams: {
+    legacy: { url: process.env.BENCH_LEGACY_URL ?? 'http://127.0.0.1:1', connections: 128 },
+    modern: { url: process.env.BENCH_MODERN_URL ?? 'http://127.0.0.1:2', connections: 128, timeoutMs: 2_000 },
+  },
+  slices: {
+    'policy-read': {
+      description: 'Bench: reading a policy',
+      authority: 'legacy',
+      routes: [
+        { method: 'GET', path: '/small/:id' },
+        { method: 'GET', path: '/large/:id' },
+      ],
+      ...(process.env.FICUS_BENCH_SHADOW === 'off' ? {} : { shadow: { sample: 100, timeoutMs: 2_000 } }),
+    },
+  },
+}

@@ -1,0 +1,277 @@
+// `npm run bench`: what Ficus costs, side by side with what a team would use instead, measured in
+// one run on one machine. See bench/README.md for the options and how to read the table.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, release, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { cpuSeconds, rssSampler } from './process-stats.ts'
+import { reportBenchmark, type ReportFigures } from './report-bench.ts'
+import { soak, type SoakFigures } from './soak.ts'
+import { bareProxy, direct, ficus, freePort, nginx, nginxAvailable, ROOT, startUpstreams, type Target } from './targets.ts'
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    smoke: { type: 'boolean', default: false },
+    soak: { type: 'string' },
+    kafka: { type: 'boolean', default: true },
+    report: { type: 'boolean', default: true },
+    'report-records': { type: 'string', default: '2000000' },
+    'out-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
+  },
+  allowNegative: true,
+})
+
+type Payload = 'small' | 'large'
+interface Scenario {
+  readonly name: string
+  readonly payload: Payload
+  readonly target: Target
+  readonly note: string
+}
+interface Run {
+  readonly requests: number
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+  readonly p999: number
+  readonly errors: number
+  readonly cpuSeconds: number
+  readonly peakRss: number
+}
+interface Row {
+  readonly scenario: string
+  readonly payload: Payload
+  readonly note: string
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+  readonly p999: number
+  readonly errors: number
+  /** CPU time of the proxy's own process(es) per request, µs; null for the upstream itself. */
+  readonly cpuUsPerRequest: number | null
+  readonly peakRssMb: number | null
+}
+
+const smoke = values.smoke
+const duration = smoke ? 1 : Number(values.duration)
+const rounds = smoke ? 1 : Number(values.rounds)
+const connections = Number(values.connections)
+const log = (text: string): void => void process.stderr.write(`${text}\n`)
+
+async function measure(target: Target, path: string, seconds: number): Promise<Run> {
+  const pids = target.pids()
+  const before = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+  const sampler = rssSampler(() => target.pids())
+  const result = await autocannon({ url: `${target.url}${path}`, connections, duration: seconds })
+  const peakRss = sampler.stop()
+  const after = target.pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    p999: result.latency.p99_9 ?? result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    cpuSeconds: after - before,
+    peakRss,
+  }
+}
+
+function summarise(scenario: Scenario, runs: readonly Run[]): Row {
+  const mean = (pick: (run: Run) => number): number => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length
+  const requests = runs.reduce((sum, run) => sum + run.requests, 0)
+  const measured = scenario.target.pids().length > 0
+  return {
+    scenario: scenario.name,
+    payload: scenario.payload,
+    note: scenario.note,
+    rps: mean((run) => run.rps),
+    p50: mean((run) => run.p50),
+    p99: mean((run) => run.p99),
+    p999: mean((run) => run.p999),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    cpuUsPerRequest: measured && requests > 0 ? (runs.reduce((sum, run) => sum + run.cpuSeconds, 0) / requests) * 1e6 : null,
+    peakRssMb: measured ? Math.max(...runs.map((run) => run.peakRss)) / 1048576 : null,
+  }
+}
+
+function ratio(value: number | null, base: number | null | undefined): string {
+  if (value === null || base === null || base === undefined || base === 0) return ''
+  return ` (${(value / base).toFixed(2)}×)`
+}
+
+function table(rows: readonly Row[]): string {
+  const lines = [
+    '| scenario | payload | req/s | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ]
+  for (const row of rows) {
+    const base = rows.find((candidate) => candidate.scenario === 'bare-proxy' && candidate.payload === row.payload)
+    lines.push(
+      `| ${row.scenario} | ${row.payload} | ${row.rps.toFixed(0)}${ratio(row.rps, base?.rps)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)}${ratio(row.p99, base?.p99)} | ${row.p999.toFixed(1)} | ${row.errors} | ${row.cpuUsPerRequest === null ? '–' : row.cpuUsPerRequest.toFixed(0)}${ratio(row.cpuUsPerRequest, base?.cpuUsPerRequest)} | ${row.peakRssMb === null ? '–' : row.peakRssMb.toFixed(0)}${ratio(row.peakRssMb, base?.peakRssMb)} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+interface Check {
+  readonly target: string
+  readonly met: boolean | null
+  readonly figures: string
+}
+
+function checks(rows: readonly Row[], soakFigures: SoakFigures | undefined, report: ReportFigures | undefined): Check[] {
+  const find = (name: string, payload: Payload = 'small'): Row | undefined => rows.find((row) => row.scenario === name && row.payload === payload)
+  const base = find('bare-proxy')
+  const out: Check[] = []
+  const routing = find('ficus-routing')
+  if (base && routing) {
+    out.push({
+      target: 'routing only: throughput ≥ 0.9×, p99 ≤ 1.2× bare proxy',
+      met: routing.rps >= 0.9 * base.rps && routing.p99 <= 1.2 * base.p99,
+      figures: `${(routing.rps / base.rps).toFixed(2)}× throughput, ${(routing.p99 / base.p99).toFixed(2)}× p99`,
+    })
+  }
+  const mirror = find('nginx-mirror')
+  for (const name of ['ficus-shadow-jsonl', 'ficus-shadow-kafka']) {
+    const row = find(name)
+    if (!base || !row) continue
+    const vsMirror = mirror ? row.rps >= mirror.rps : true
+    out.push({
+      target: `${name}: throughput ≥ 0.75× bare and ≥ NGINX mirror, p99 ≤ 1.5× bare`,
+      met: row.rps >= 0.75 * base.rps && vsMirror && row.p99 <= 1.5 * base.p99,
+      figures: `${(row.rps / base.rps).toFixed(2)}× throughput${mirror ? `, ${(row.rps / mirror.rps).toFixed(2)}× NGINX mirror` : ' (no NGINX to compare)'}, ${(row.p99 / base.p99).toFixed(2)}× p99`,
+    })
+  }
+  for (const name of ['ficus-slow-modern', 'ficus-failing-modern']) {
+    const row = find(name)
+    if (!routing || !row) continue
+    out.push({
+      target: `${name}: throughput and p99 within 10 % of Ficus with shadow off`,
+      met: row.rps >= 0.9 * routing.rps && row.p99 <= 1.1 * routing.p99,
+      figures: `${(row.rps / routing.rps).toFixed(2)}× throughput, ${(row.p99 / routing.p99).toFixed(2)}× p99 (NGINX mirror: ${(() => {
+        const nginxRow = find(name.replace('ficus', 'nginx-mirror'))
+        const nginxBase = find('nginx-proxy')
+        return nginxRow && nginxBase ? `${(nginxRow.rps / nginxBase.rps).toFixed(2)}× throughput, ${(nginxRow.p99 / nginxBase.p99).toFixed(2)}× p99 of NGINX proxy` : 'not run'
+      })()})`,
+    })
+  }
+  if (soakFigures) out.push({ target: 'soak: RSS growth < 10 % from the middle to the end', met: soakFigures.growthPercent < 10, figures: `${soakFigures.growthPercent.toFixed(1)} %` })
+  if (report) for (const source of report.sources) out.push({ target: `report over ${report.records.toLocaleString('en')} comparisons (${source.source}): peak RSS < 300 MB`, met: source.peakRssMb < 300, figures: `${source.peakRssMb.toFixed(0)} MB, ${source.seconds.toFixed(1)} s` })
+  return out
+}
+
+function machine(): string {
+  const cpu = cpus()
+  return `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`
+}
+
+async function main(): Promise<void> {
+  await mkdir(values['out-dir'], { recursive: true })
+  if (values.soak !== undefined) {
+    const figures = await soak(Number(values.soak), log)
+    const text = `# Ficus soak\n\n${machine()}\n\n${figures.markdown}\n`
+    await writeFile(join(values['out-dir'], 'soak.md'), text)
+    process.stdout.write(text)
+    return
+  }
+  log(`machine: ${machine()}`)
+  const upstreams = await startUpstreams()
+  const failing = `http://127.0.0.1:${await freePort()}`
+  const started: Target[] = []
+  const start = async (target: Promise<Target>): Promise<Target> => {
+    const ready = await target
+    started.push(ready)
+    return ready
+  }
+  let stopBroker: (() => Promise<void>) | undefined
+  let brokerAddress: string | undefined
+  try {
+    const scenarios: Scenario[] = []
+    const add = (name: string, target: Target, note: string, payloads: readonly Payload[] = smoke ? ['small'] : ['small', 'large']): void => {
+      for (const payload of payloads) scenarios.push({ name, payload, target, note })
+    }
+    add('direct', direct(upstreams.legacy), 'the upstream itself: the floor')
+    add('bare-proxy', await start(bareProxy(upstreams.legacy)), '@fastify/http-proxy, no Ficus logic: the baseline')
+    const withNginx = !smoke && nginxAvailable()
+    if (!smoke && !withNginx) log('nginx not installed: NGINX scenarios skipped (Debian: apt-get install nginx-light)')
+    if (withNginx) {
+      add('nginx-proxy', await start(nginx({ legacy: upstreams.legacy })), 'NGINX reverse proxy, one worker')
+      add('nginx-mirror', await start(nginx({ legacy: upstreams.legacy, modern: upstreams.modern })), 'NGINX with `mirror` to modern', ['small'])
+    }
+    add('ficus-routing', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: false })), 'Ficus, shadow off')
+    add('ficus-shadow-jsonl', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true })), 'Ficus, 100 % shadow + compare + JSONL')
+    if (!smoke && values.kafka) {
+      try {
+        const { startKafkaBroker } = await import('../test/kafka/kafka-broker.ts')
+        const broker = await startKafkaBroker()
+        stopBroker = () => broker.destroy()
+        brokerAddress = broker.brokers
+        const env = { KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC_REPLICATION: '1', KAFKA_TOPIC_PARTITIONS: '6' }
+        add('ficus-shadow-kafka', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, env })), 'Ficus, 100 % shadow + compare + Kafka', ['small'])
+      } catch (err) {
+        log(`Kafka broker could not start (${(err as Error).message.slice(0, 200)}): Kafka scenario skipped`)
+      }
+    }
+    if (!smoke) {
+      add('ficus-slow-modern', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.slowModern, shadow: true })), 'Ficus, modern answers 200 ms late', ['small'])
+      add('ficus-failing-modern', await start(ficus({ legacy: upstreams.legacy, modern: failing, shadow: true })), 'Ficus, modern refuses connections', ['small'])
+      if (withNginx) {
+        add('nginx-mirror-slow-modern', await start(nginx({ legacy: upstreams.legacy, modern: upstreams.slowModern })), 'NGINX mirror, modern 200 ms late', ['small'])
+        add('nginx-mirror-failing-modern', await start(nginx({ legacy: upstreams.legacy, modern: failing })), 'NGINX mirror, modern refuses', ['small'])
+      }
+    }
+
+    const runs = new Map<Scenario, Run[]>(scenarios.map((scenario) => [scenario, []]))
+    for (let round = 0; round < rounds; round++) {
+      // A different order each round, so that drift (thermal, noisy neighbours) hits every scenario alike.
+      const order = scenarios.map((_, index) => scenarios[(index + round * 3) % scenarios.length] as Scenario)
+      for (const scenario of order) {
+        const path = `/${scenario.payload}/P-1001`
+        await measure(scenario.target, path, smoke ? 0.5 : 1) // warm-up, not counted
+        const run = await measure(scenario.target, path, duration)
+        runs.get(scenario)?.push(run)
+        log(`round ${round + 1}/${rounds} ${scenario.name} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors`)
+      }
+    }
+    const rows = scenarios.map((scenario) => summarise(scenario, runs.get(scenario) ?? []))
+    for (const target of started.splice(0)) await target.stop()
+    await upstreams.stop()
+
+    const report = !smoke && values.report ? await reportBenchmark(Number(values['report-records']), log, brokerAddress) : undefined
+    const results = checks(rows, undefined, report)
+    const markdown = [
+      '# Ficus benchmark',
+      '',
+      `${new Date().toISOString()} · ${machine()} · ${connections} connections, ${rounds} round(s) of ${duration} s per scenario, autocannon in the bench process.`,
+      'Ratios in brackets are to the bare @fastify/http-proxy with the same payload, measured in the same run.',
+      '',
+      table(rows),
+      '',
+      ...(report ? ['## Report over generated comparisons', '', report.markdown, ''] : []),
+      '## Targets',
+      '',
+      ...results.map((check) => `- ${check.met === null ? '?' : check.met ? 'met' : '**not met**'} — ${check.target}: ${check.figures}`),
+      '',
+    ].join('\n')
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+    const json = JSON.stringify({ machine: machine(), connections, rounds, duration, rows, report, checks: results }, null, 2)
+    await writeFile(join(values['out-dir'], 'latest.md'), markdown)
+    await writeFile(join(values['out-dir'], 'latest.json'), json)
+    if (!smoke) {
+      await writeFile(join(values['out-dir'], `bench-${stamp}.md`), markdown)
+      await writeFile(join(values['out-dir'], `bench-${stamp}.json`), json)
+    }
+    process.stdout.write(`${markdown}\n`)
+  } finally {
+    for (const target of started) await target.stop().catch(() => undefined)
+    await stopBroker?.()
+  }
+}
+
+await main()
+process.exit(0)
