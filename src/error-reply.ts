@@ -13,10 +13,16 @@ export function fromFrameworkError(err: FastifyError | FicusError): FicusError {
  * The one shape of every error answer, on the client port and the admin port alike:
  * `{ error, code, message, requestId, ...extra }` — never a stack trace.
  */
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: FastifyError | FicusError, extra: Record<string, unknown> = {}): FastifyReply {
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: FastifyError | FicusError,
+  extra: Record<string, unknown> = {},
+  logOnly: Record<string, unknown> = {},
+): FastifyReply {
   const error = fromFrameworkError(err)
-  if (error.code === 'FICUS_ERR_INTERNAL') request.log.error({ err }, 'internal error')
-  else request.log.warn({ code: error.code, reason: error.message }, 'request failed')
+  if (error.code === 'FICUS_ERR_INTERNAL') request.log.error({ err, ...extra, ...logOnly }, 'internal error')
+  else request.log.warn({ code: error.code, reason: error.message, ...extra, ...logOnly }, 'request failed')
   return reply
     .code(error.statusCode)
     .type('application/json; charset=utf-8')

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { METHODS } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { pipeline, type Readable } from 'node:stream'
@@ -50,6 +51,16 @@ declare module 'fastify' {
   }
 }
 
+/** Tells undici (which accepts an emitter as its signal) that the client went away. */
+class ClientGone extends EventEmitter {
+  gone = false
+
+  fire(): void {
+    this.gone = true
+    this.emit('abort')
+  }
+}
+
 /** The status nginx made the convention for "the client went away before the answer". */
 const CLIENT_CLOSED_STATUS = ERROR_CODES.FICUS_ERR_CLIENT_CLOSED.status
 // A request id we accept from a client: printable, no spaces, bounded (it ends up in logs and events).
@@ -97,6 +108,8 @@ function hasBody(request: FastifyRequest): boolean {
  */
 export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.logger
+  // Building the request line costs something; skip it when info is off (the level is fixed at start).
+  const logRequests = deps.logger.isLevelEnabled('info')
   const app = Fastify({
     loggerInstance: logger,
     // One line per request comes from the onResponse hook below, with the routing decision in it.
@@ -172,7 +185,6 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       bodyError: null,
     }
     request.routing = routing
-    request.log = request.log.child({ slice: routing.slice, authority: side })
     markResponse(reply, slice?.id, side)
 
     const traceparent = request.headers.traceparent
@@ -213,10 +225,11 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       }
     }
 
-    // Abort the upstream call when the client goes away before the answer is complete.
-    const abort = new AbortController()
+    // Abort the upstream call when the client goes away before the answer is complete. undici takes
+    // an emitter as a signal: cheaper per request than an AbortController.
+    const abort = new ClientGone()
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort()
+      if (!reply.raw.writableFinished) abort.fire()
     })
 
     const started = performance.now()
@@ -235,18 +248,18 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
               host: request.host,
             }),
             body,
-            signal: abort.signal,
+            signal: abort,
           })
         } catch (err) {
           // A client that left says nothing about the upstream's health.
-          throw abort.signal.aborted ? new UncountedError(err) : err
+          throw abort.gone ? new UncountedError(err) : err
         }
         // 5xx answers go to the client as they are, but count as failures for the breaker.
         if (answer.statusCode >= 500) throw new CountedFailure(answer, `upstream answered ${answer.statusCode}`)
         return answer
       })
     } catch (err) {
-      const error = abort.signal.aborted
+      const error = abort.gone
         ? new FicusError('FICUS_ERR_CLIENT_CLOSED', 'the client closed the connection before the upstream answered', { cause: err })
         : isOpenBreaker(err)
           ? new FicusError('FICUS_ERR_UPSTREAM_CIRCUIT_OPEN', `upstream ${JSON.stringify(target.upstream)} is failing; its circuit breaker is open`, { cause: err, details: { upstream: target.upstream, slice: routing.slice } })
@@ -283,7 +296,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
   app.route({ method: app.supportedMethods.filter((method) => method !== 'CONNECT'), url: '*', handler: proxy })
 
-  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, { slice: request.routing?.slice ?? null }))
+  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, { slice: request.routing?.slice ?? null }, { authority: request.routing?.side ?? null }))
 
   // One log line and one metric sample per request, when its response is done with — finished, or
   // cut short by the client or a failed upstream body (fastify's onResponse only sees the former).
@@ -292,8 +305,11 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     const finished = reply.raw.writableFinished
     const status = finished || reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_STATUS
     if (routing) deps.metrics?.recordRequest(routing.slice, routing.side, status, routing.upstreamMs === null ? null : routing.upstreamMs / 1000)
+    if (!logRequests) return
     request.log.info(
       {
+        slice: routing?.slice ?? null,
+        authority: routing?.side ?? null,
         method: request.method,
         path: splitUrl(request.raw.url ?? '/').path,
         route: routing?.route ?? null,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
@@ -200,8 +201,9 @@ export class ShadowRunner {
     if (body) headers['content-length'] = String(body.length)
     const path = client.config.basePath + renderPathTemplate(request.route.rewrite[side], request.params) + request.query
     const started = performance.now()
-    // One deadline for the whole call, body included: a slow drip is cut like a hang.
-    const signal = AbortSignal.timeout(shadow.timeoutMs)
+    // One deadline for the whole call, body included: a slow drip is cut like a hang. A timer we
+    // clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success.
+    const signal = new Deadline(shadow.timeoutMs)
     try {
       const answer = await this.#deps.breakers.call(upstream, 'shadow', async () => {
         const response = await client.pool.request({ method: request.method, path, headers, body, signal })
@@ -215,7 +217,9 @@ export class ShadowRunner {
       this.#deps.metrics?.recordShadowLatency(slice.id, side, round(performance.now() - started) / 1000)
       return { ok: true, ...answer, upstream }
     } catch (err) {
-      return { ok: false, cause: failureCause(err), status: null, latencyMs: round(performance.now() - started), upstream }
+      return { ok: false, cause: signal.expired ? 'timeout' : failureCause(err), status: null, latencyMs: round(performance.now() - started), upstream }
+    } finally {
+      signal.clear()
     }
   }
 
@@ -352,6 +356,24 @@ export class ShadowRunner {
 
 async function snapshot(answer: { status: number; headers: Headers; body: CapturedBody }, maxDecoded: number, hash: (bytes: Buffer) => string): Promise<ResponseSnapshot> {
   return { status: answer.status, headers: answer.headers, body: await viewBody(answer.body, answer.headers, maxDecoded, hash) }
+}
+
+/** A per-call deadline undici accepts as its signal (an emitter): cleared when the call is done. */
+class Deadline extends EventEmitter {
+  expired = false
+  readonly #timer: NodeJS.Timeout
+
+  constructor(ms: number) {
+    super()
+    this.#timer = setTimeout(() => {
+      this.expired = true
+      this.emit('abort')
+    }, ms)
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer)
+  }
 }
 
 function round(ms: number): number {
