@@ -52,10 +52,26 @@ export function canonicalJson(value: JsonValue): string {
   )
 }
 
+interface CompiledOptions {
+  readonly ignore: readonly string[][]
+  readonly unordered: readonly { readonly pattern: string[]; readonly key: string | undefined }[]
+}
+
+// A slice's options are one object for the life of its config: parse their pointers once.
+const compiled = new WeakMap<DiffOptions, CompiledOptions>()
+
+function compile(options: DiffOptions): CompiledOptions {
+  let plan = compiled.get(options)
+  if (!plan) {
+    plan = { ignore: (options.ignore ?? []).map(parsePointer), unordered: (options.unorderedArrays ?? []).map((rule) => ({ pattern: parsePointer(rule.path), key: rule.key })) }
+    compiled.set(options, plan)
+  }
+  return plan
+}
+
 /** A structural diff of two JSON values, legacy (translated) against modern. Pure. */
 export function diffJson(legacy: JsonValue, modern: JsonValue, options: DiffOptions = {}): DiffResult {
-  const ignore = (options.ignore ?? []).map(parsePointer)
-  const unordered = (options.unorderedArrays ?? []).map((rule) => ({ pattern: parsePointer(rule.path), key: rule.key }))
+  const { ignore, unordered } = compile(options)
   const tolerance = options.numericTolerance ?? 0
   const timeTolerance = options.timestampToleranceMs ?? 0
   const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES

@@ -47,7 +47,8 @@ export async function readKafka(options: KafkaReadOptions, onRecord: (record: Co
     const pending = new Set(ranges.filter((range) => range.end > range.start).map((range) => range.partition))
     if (pending.size === 0) return { invalid }
 
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxBytesPerPartition: 4 * 1024 * 1024 })
+    // Small fetches: memory stays bounded whatever the size of the topic.
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxBytesPerPartition: 1024 * 1024, maxBytes: 2 * 1024 * 1024 })
     await consumer.connect()
     try {
       await consumer.subscribe({ topics: [options.topic], fromBeginning: true })
