@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { SliceConfig } from './config/types.ts'
 import { FicusError } from './errors.ts'
+import { readBrokers } from './main.ts'
 import { COMPARISONS_DIR } from './publish/event-sinks.ts'
 import { DEFAULT_TOPICS } from './publish/events.ts'
 import { readJsonl } from './report/jsonl-source.ts'
@@ -86,7 +87,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   const format = values.format as ReportFormat
   if (!REPORT_FORMATS.includes(format)) throw usage(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${JSON.stringify(values.format)})`)
   if (values.since !== undefined && values.from !== undefined) throw usage('give --since or --from, not both')
-  const brokers = io.env.KAFKA_BROKERS?.split(',').map((broker) => broker.trim()).filter((broker) => broker !== '') ?? []
+  const brokers = readBrokers(io.env)
   const source = values.source ?? (brokers.length > 0 ? 'kafka' : 'jsonl')
   if (source !== 'kafka' && source !== 'jsonl') throw usage(`--source must be kafka or jsonl (got ${JSON.stringify(source)})`)
   if (source === 'kafka' && brokers.length === 0) throw usage('--source kafka needs KAFKA_BROKERS')

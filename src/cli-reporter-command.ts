@@ -5,6 +5,7 @@ import { DEFAULT_REDIS_PREFIX } from './authority/redis-authority-store.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import { sendError } from './error-reply.ts'
 import { FicusError } from './errors.ts'
+import { readBrokers } from './main.ts'
 import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.ts'
 import { DEFAULT_TOPICS } from './publish/events.ts'
 import { ReporterAggregates } from './report/readiness-source.ts'
@@ -35,7 +36,7 @@ export async function reporterCommand(args: readonly string[], io: ReporterIo): 
     throw new FicusError('FICUS_ERR_CLI_USAGE', (err as Error).message)
   }
   const { env } = io
-  const brokers = env.KAFKA_BROKERS?.split(',').map((broker) => broker.trim()).filter((broker) => broker !== '') ?? []
+  const brokers = readBrokers(env)
   if (brokers.length === 0) throw new FicusError('FICUS_ERR_ENV_INVALID', 'KAFKA_BROKERS: the reporter reads comparisons from Kafka and needs it (got nothing)')
   const level = (env.LOG_LEVEL ?? 'info').toLowerCase()
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new FicusError('FICUS_ERR_ENV_INVALID', `LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(level)})`)

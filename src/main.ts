@@ -92,11 +92,17 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
   }
 }
 
-function readKafka(env: NodeJS.ProcessEnv, instance: string): KafkaSettings | undefined {
-  const list = env.KAFKA_BROKERS?.trim()
-  if (list === undefined || list === '') return undefined
-  const brokers = list.split(',').map((broker) => broker.trim())
+/** KAFKA_BROKERS as a list (empty when unset); FICUS_ERR_ENV_INVALID when an entry is not host:port. */
+export function readBrokers(env: NodeJS.ProcessEnv): string[] {
+  const list = env.KAFKA_BROKERS?.trim() ?? ''
+  const brokers = list.split(',').map((broker) => broker.trim()).filter((broker) => broker !== '')
   for (const broker of brokers) if (!/^[\w.-]+:\d{1,5}$/.test(broker)) throw envError('KAFKA_BROKERS', 'must be host:port[,host:port...]', list)
+  return brokers
+}
+
+function readKafka(env: NodeJS.ProcessEnv, instance: string): KafkaSettings | undefined {
+  const brokers = readBrokers(env)
+  if (brokers.length === 0) return undefined
   const positive = (name: string, allowMinusOne = false): number | undefined => {
     const text = env[name]
     if (text === undefined || text === '') return undefined
