@@ -3,15 +3,20 @@ import { FicusError } from '../errors.ts'
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT'])
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED'])
 
-function errorCode(err: unknown): string | undefined {
-  // undici wraps some socket errors; the useful code can sit on the cause.
+/**
+ * The codes along an error's cause chain, outermost first: undici wraps socket errors, so the
+ * useful code can sit on a cause. Errors that carry no code but say what they are by name count as
+ * TIMEOUT (AbortSignal timeouts) and HPE_INVALID_RESPONSE (undici's parser errors).
+ */
+function causeCodes(err: unknown): string[] {
+  const codes: string[] = []
   for (let current: unknown = err, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
     const code = (current as NodeJS.ErrnoException).code
-    if (typeof code === 'string' && code !== 'UND_ERR') return code
-    // undici's parser errors do not always carry a code.
-    if (current.name === 'HTTPParserError') return 'HPE_INVALID_RESPONSE'
+    if (typeof code === 'string') codes.push(code)
+    if (current.name === 'TimeoutError') codes.push('TIMEOUT')
+    if (current.name === 'HTTPParserError') codes.push('HPE_INVALID_RESPONSE')
   }
-  return undefined
+  return codes
 }
 
 export interface UpstreamErrorContext {
@@ -23,7 +28,8 @@ export interface UpstreamErrorContext {
 
 /** An error from calling an upstream, as the typed gateway error the client is answered with. */
 export function toUpstreamError(err: unknown, context: UpstreamErrorContext): FicusError {
-  const code = errorCode(err) ?? 'UNKNOWN'
+  // UND_ERR is undici's generic code and TIMEOUT only a name: the specific code is further in.
+  const code = causeCodes(err).find((candidate) => candidate !== 'UND_ERR' && candidate !== 'TIMEOUT') ?? 'UNKNOWN'
   const name = JSON.stringify(context.upstream)
   const details = { upstream: context.upstream, slice: context.slice, cause: code }
   if (TIMEOUT_CODES.has(code)) {
@@ -46,13 +52,7 @@ export const FAILURE_CAUSES = ['timeout', 'refused', 'reset', '5xx', 'breaker-op
 export type FailureCause = (typeof FAILURE_CAUSES)[number]
 
 export function failureCause(err: unknown): FailureCause {
-  const codes: string[] = []
-  for (let current: unknown = err, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
-    const code = (current as NodeJS.ErrnoException).code
-    if (typeof code === 'string') codes.push(code)
-    if (current.name === 'TimeoutError') codes.push('TIMEOUT')
-    if (current.name === 'HTTPParserError') codes.push('HPE_INVALID_RESPONSE')
-  }
+  const codes = causeCodes(err)
   if (codes.includes('EOPENBREAKER') || codes.includes('FICUS_ERR_UPSTREAM_CIRCUIT_OPEN')) return 'breaker-open'
   if (codes.includes('FICUS_ERR_CLIENT_CLOSED')) return 'client-closed'
   if (codes.some((code) => code === 'TIMEOUT' || code.endsWith('_TIMEOUT') || code === 'ETIMEDOUT' || code === 'FICUS_ERR_UPSTREAM_TIMEOUT')) return 'timeout'
