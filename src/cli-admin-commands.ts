@@ -1,9 +1,9 @@
 import { hostname, userInfo } from 'node:os'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
 import { AdminClient, DEFAULT_ADMIN_URL } from './admin/admin-client.ts'
 import type { SliceView } from './admin/slice-view.ts'
 import type { AuditEntry, StoreStatus } from './authority/authority-store.ts'
-import { FicusError } from './errors.ts'
+import { parseCliArgs, usageError } from './cli-args.ts'
 import { textTable } from './text-table.ts'
 
 /** What a CLI command needs from its process: environment and output. */
@@ -17,16 +17,9 @@ const ADMIN_OPTIONS = {
   json: { type: 'boolean', default: false },
 } as const satisfies ParseArgsConfig['options']
 
-export function usageError(message: string): FicusError {
-  return new FicusError('FICUS_ERR_CLI_USAGE', message)
-}
 
 function parse(args: readonly string[], options: NonNullable<ParseArgsConfig['options']>): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
-  try {
-    return parseArgs({ args: [...args], options: { ...ADMIN_OPTIONS, ...options }, allowPositionals: true, strict: true })
-  } catch (err) {
-    throw usageError((err as Error).message)
-  }
+  return parseCliArgs({ args: [...args], options: { ...ADMIN_OPTIONS, ...options }, allowPositionals: true, strict: true })
 }
 
 function defaultActor(env: NodeJS.ProcessEnv): string {

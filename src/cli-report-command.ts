@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseCliArgs, usageError } from './cli-args.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { SliceConfig } from './config/types.ts'
 import { FicusError } from './errors.ts'
@@ -30,21 +30,17 @@ const RENDERERS: Readonly<Record<ReportFormat, (report: Report) => string>> = {
 const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
-function usage(message: string): FicusError {
-  return new FicusError('FICUS_ERR_CLI_USAGE', message)
-}
-
 /** `24h` → milliseconds. */
 export function parseDuration(text: string): number {
   const match = DURATION.exec(text)
-  if (!match) throw usage(`--since must be a duration such as 30m, 24h or 7d (got ${JSON.stringify(text)})`)
+  if (!match) throw usageError(`--since must be a duration such as 30m, 24h or 7d (got ${JSON.stringify(text)})`)
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
 }
 
 function parseTime(option: string, text: string | undefined): number | null {
   if (text === undefined) return null
   const time = Date.parse(text)
-  if (Number.isNaN(time)) throw usage(`${option} must be an ISO 8601 time such as 2026-11-23T10:00:00Z (got ${JSON.stringify(text)})`)
+  if (Number.isNaN(time)) throw usageError(`${option} must be an ISO 8601 time such as 2026-11-23T10:00:00Z (got ${JSON.stringify(text)})`)
   return time
 }
 
@@ -60,37 +56,31 @@ export interface ReportIo {
  * per slice in bounded memory and renders the report with each slice's readiness verdict.
  */
 export async function reportCommand(args: readonly string[], io: ReportIo): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: false,
-      strict: true,
-      options: {
-        source: { type: 'string' },
-        'data-dir': { type: 'string' },
-        topic: { type: 'string' },
-        since: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        slice: { type: 'string' },
-        format: { type: 'string', default: 'text' },
-        out: { type: 'string' },
-        'require-ready': { type: 'string' },
-        config: { type: 'string' },
-      },
-    })
-  } catch (err) {
-    throw usage((err as Error).message)
-  }
-  const { values } = parsed
+  const { values } = parseCliArgs({
+    args: [...args],
+    allowPositionals: false,
+    strict: true,
+    options: {
+      source: { type: 'string' },
+      'data-dir': { type: 'string' },
+      topic: { type: 'string' },
+      since: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      slice: { type: 'string' },
+      format: { type: 'string', default: 'text' },
+      out: { type: 'string' },
+      'require-ready': { type: 'string' },
+      config: { type: 'string' },
+    },
+  })
   const format = values.format as ReportFormat
-  if (!REPORT_FORMATS.includes(format)) throw usage(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${JSON.stringify(values.format)})`)
-  if (values.since !== undefined && values.from !== undefined) throw usage('give --since or --from, not both')
+  if (!REPORT_FORMATS.includes(format)) throw usageError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${JSON.stringify(values.format)})`)
+  if (values.since !== undefined && values.from !== undefined) throw usageError('give --since or --from, not both')
   const brokers = readBrokers(io.env)
   const source = values.source ?? (brokers.length > 0 ? 'kafka' : 'jsonl')
-  if (source !== 'kafka' && source !== 'jsonl') throw usage(`--source must be kafka or jsonl (got ${JSON.stringify(source)})`)
-  if (source === 'kafka' && brokers.length === 0) throw usage('--source kafka needs KAFKA_BROKERS')
+  if (source !== 'kafka' && source !== 'jsonl') throw usageError(`--source must be kafka or jsonl (got ${JSON.stringify(source)})`)
+  if (source === 'kafka' && brokers.length === 0) throw usageError('--source kafka needs KAFKA_BROKERS')
   const window: Window = {
     from: values.since === undefined ? parseTime('--from', values.from) : Date.now() - parseDuration(values.since),
     to: parseTime('--to', values.to),

@@ -1,12 +1,12 @@
-import { parseArgs } from 'node:util'
 import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify'
 import { bearerMatches } from './admin/bearer-auth.ts'
 import { DEFAULT_REDIS_PREFIX } from './authority/redis-authority-store.ts'
+import { parseCliArgs } from './cli-args.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import { sendError } from './error-reply.ts'
 import { FicusError } from './errors.ts'
-import { readBrokers } from './main.ts'
-import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.ts'
+import { readBrokers, readLogLevel, readPort } from './main.ts'
+import { createLogger } from './observability/logger.ts'
 import { DEFAULT_TOPICS } from './publish/events.ts'
 import { ReporterAggregates } from './report/readiness-source.ts'
 import { MemoryReportStateStore, RedisReportStateStore } from './report/report-state.ts'
@@ -29,21 +29,14 @@ export interface ReporterIo {
  * SIGTERM or SIGINT.
  */
 export async function reporterCommand(args: readonly string[], io: ReporterIo): Promise<number> {
-  let values
-  try {
-    values = parseArgs({ args: [...args], options: { config: { type: 'string' } }, strict: true, allowPositionals: false }).values
-  } catch (err) {
-    throw new FicusError('FICUS_ERR_CLI_USAGE', (err as Error).message)
-  }
+  const { values } = parseCliArgs({ args: [...args], options: { config: { type: 'string' } }, strict: true, allowPositionals: false })
   const { env } = io
   const brokers = readBrokers(env)
   if (brokers.length === 0) throw new FicusError('FICUS_ERR_ENV_INVALID', 'KAFKA_BROKERS: the reporter reads comparisons from Kafka and needs it (got nothing)')
-  const level = (env.LOG_LEVEL ?? 'info').toLowerCase()
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new FicusError('FICUS_ERR_ENV_INVALID', `LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(level)})`)
-  const portText = env.REPORTER_PORT ?? String(DEFAULT_REPORTER_PORT)
-  if (!/^\d+$/.test(portText) || Number(portText) > 65_535) throw new FicusError('FICUS_ERR_ENV_INVALID', `REPORTER_PORT: must be a whole number from 0 to 65535 (got ${JSON.stringify(portText)})`)
+  const level = readLogLevel(env)
+  const port = readPort(env, 'REPORTER_PORT', DEFAULT_REPORTER_PORT)
   const token = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
-  const logger = createLogger({ level: level as LogLevel, pretty: io.stdout.isTTY === true && env.CI !== 'true' })
+  const logger = createLogger({ level, pretty: io.stdout.isTTY === true && env.CI !== 'true' })
   const config = await loadConfig(values.config ?? env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE, io.cwd)
   const topic = env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons
   const store = env.REDIS_URL ? new RedisReportStateStore(env.REDIS_URL, env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX) : new MemoryReportStateStore()
@@ -65,8 +58,8 @@ export async function reporterCommand(args: readonly string[], io: ReporterIo): 
   })
 
   await reporter.start()
-  await app.listen({ port: Number(portText), host: token === undefined ? '127.0.0.1' : (env.REPORTER_HOST ?? '0.0.0.0') })
-  logger.info({ topic, port: Number(portText), store: env.REDIS_URL ? 'redis' : 'memory' }, 'reporter ready')
+  await app.listen({ port, host: token === undefined ? '127.0.0.1' : (env.REPORTER_HOST ?? '0.0.0.0') })
+  logger.info({ topic, port, store: env.REDIS_URL ? 'redis' : 'memory' }, 'reporter ready')
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve())
     process.once('SIGINT', () => resolve())

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { parseArgs, ParseArgsConfig } from 'node:util'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { GatewayConfig } from './config/types.ts'
-import { flipCommand, historyCommand, killSwitchCommand, statusCommand, usageError } from './cli-admin-commands.ts'
+import { flipCommand, historyCommand, killSwitchCommand, statusCommand } from './cli-admin-commands.ts'
+import { parseCliArgs, usageError } from './cli-args.ts'
 import { isFicusError } from './errors.ts'
 import { reportCommand } from './cli-report-command.ts'
 import { reporterCommand } from './cli-reporter-command.ts'
@@ -94,11 +95,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
 }
 
 function parse(args: readonly string[], options: ParseArgsConfig['options']): ReturnType<typeof parseArgs> {
-  try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
-  } catch (err) {
-    throw usageError((err as Error).message)
-  }
+  return parseCliArgs({ args: [...args], options, allowPositionals: true, strict: true })
 }
 
 async function start(args: readonly string[], io: CliIo): Promise<number> {

@@ -70,14 +70,13 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
   const adminToken = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
   const redisUrl = env.REDIS_URL === '' ? undefined : env.REDIS_URL
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw envError('REDIS_URL', 'must be a redis:// or rediss:// URL', redisUrl.replace(/\/\/[^@/]*@/, '//***@'))
-  const level = (env.LOG_LEVEL ?? 'info').toLowerCase()
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw envError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, level)
+  const level = readLogLevel(env)
   const instance = env.FICUS_INSTANCE_ID ?? `${hostname()}-${process.pid}`
   if (!/^[\w.:-]{1,128}$/.test(instance)) throw envError('FICUS_INSTANCE_ID', 'must be letters, digits, ".", ":", "_" or "-" (at most 128)', instance)
   return {
     port,
     host: env.HOST ?? DEFAULT_HOST,
-    logLevel: level as LogLevel,
+    logLevel: level,
     prettyLogs: options.isTTY && env.CI !== 'true',
     configFile: resolve(cwd, env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE),
     dataDir: resolve(cwd, env.FICUS_DATA_DIR ?? DEFAULT_DATA_DIR),
@@ -143,7 +142,15 @@ async function loadSalt(dataDir: string): Promise<string> {
   return (await readFile(file, 'utf8')).trim()
 }
 
-function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** LOG_LEVEL (default info, any case); FICUS_ERR_ENV_INVALID when it is not a pino level. */
+export function readLogLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const level = (env.LOG_LEVEL ?? 'info').toLowerCase()
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw envError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, level)
+  return level as LogLevel
+}
+
+/** A port from the variable `name` (fallback when unset); FICUS_ERR_ENV_INVALID outside 0–65535. */
+export function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name] ?? String(fallback)
   const port = Number(text)
   if (!/^\d+$/.test(text) || port > 65_535) throw envError(name, 'must be a whole number from 0 to 65535', text)

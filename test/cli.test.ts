@@ -78,6 +78,18 @@ describe('ficus start', () => {
   })
 })
 
+describe('ficus reporter', () => {
+  it('refuses an invalid port or log level before connecting anywhere, naming the variable', async () => {
+    const port = await runFicus(['reporter'], { KAFKA_BROKERS: '127.0.0.1:1', REPORTER_PORT: '70000' })
+    expect(port.code).toBe(1)
+    expect(port.stderr).toContain('FICUS_ERR_ENV_INVALID: REPORTER_PORT: must be a whole number from 0 to 65535 (got "70000")')
+    const level = await runFicus(['reporter'], { KAFKA_BROKERS: '127.0.0.1:1', LOG_LEVEL: 'loud' })
+    expect(level.code).toBe(1)
+    expect(level.stderr).toContain('FICUS_ERR_ENV_INVALID: LOG_LEVEL: must be one of')
+    expect(level.stderr).toContain('(got "loud")')
+  })
+})
+
 describe('ficus usage', () => {
   it('exits 2 with the usage on an unknown command or option', async () => {
     const unknown = await runFicus(['frobnicate'])
