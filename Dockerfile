@@ -1,6 +1,6 @@
 # The Ficus gateway (and, with another command, the example services). No build step: tsx runs
 # the TypeScript sources and routes.config.ts.
-FROM node:20-slim
+FROM node:24-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts

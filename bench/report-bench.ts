@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
+import { createKafkaClient } from '../src/kafka/index.ts'
 import { rssSampler } from './process-stats.ts'
 import { ROOT } from './targets.ts'
 
@@ -92,21 +92,19 @@ export async function reportBenchmark(records: number, log: (text: string) => vo
 
     if (kafkaBrokers) {
       const topic = `bench-report-${randomUUID().slice(0, 8)}`
-      const kafka = new Kafka({ clientId: 'ficus-report-bench', brokers: [kafkaBrokers], logLevel: logLevel.NOTHING })
-      const admin = kafka.admin()
-      await admin.connect()
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] })
-      await admin.disconnect()
-      const producer = kafka.producer()
-      await producer.connect()
+      const kafka = createKafkaClient({ clientId: 'ficus-report-bench', brokers: [kafkaBrokers] })
+      const admin = await kafka.admin()
+      await admin.ensureTopics([{ topic, partitions: 6, replicationFactor: 1 }])
+      await admin.close()
+      const producer = await kafka.producer({ idempotent: false })
       started = performance.now()
       const batch = 5_000
       for (let from = 0; from < records; from += batch) {
         const messages = []
         for (let i = from; i < Math.min(records, from + batch); i++) messages.push({ key: String(i % 3), value: line(i, start) })
-        await producer.send({ topic, compression: CompressionTypes.GZIP, messages })
+        await producer.send([{ topic, messages }])
       }
-      await producer.disconnect()
+      await producer.close()
       const produceSeconds = (performance.now() - started) / 1000
       log(`report bench: ${records} comparisons produced to Kafka in ${produceSeconds.toFixed(1)} s`)
       sources.push({ source: 'kafka', writeSeconds: produceSeconds, ...(await runReport(['--source', 'kafka', '--topic', topic], { KAFKA_BROKERS: kafkaBrokers })) })

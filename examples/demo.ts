@@ -80,7 +80,7 @@ function table(outcomes: readonly Outcome[], verdicts: ReadonlyMap<string, strin
 /** The category of each demo request's comparison, read back from the JSONL sink. */
 async function verdicts(dataDir: string, requestIds: ReadonlySet<string>): Promise<Map<string, string>> {
   const found = new Map<string, string>()
-  let text = ''
+  let text: string
   try {
     text = await readFile(join(dataDir, COMPARISONS_DIR, CURRENT_FILE), 'utf8')
   } catch {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { backoffDelay } from '../backoff.ts'
+import { createKafkaClient, type KafkaClient, type KafkaProducer, type OutgoingMessage } from '../kafka/index.ts'
 import type { EventSink, SinkStats, SinkStatus } from './event-sink.ts'
 import { EVENT_TYPES, eventHeaders, SCHEMA_VERSIONS, type Stream } from './events.ts'
 import { Outbox } from './outbox.ts'
@@ -58,10 +58,10 @@ export interface PublisherStats {
 export class KafkaPublisher {
   readonly #options: KafkaPublisherOptions
   readonly #log: Logger
-  readonly #kafka: Kafka
+  readonly #kafka: KafkaClient
   readonly #outbox: Outbox
   readonly #queue: Envelope[] = []
-  #producer: Producer | undefined
+  #producer: KafkaProducer | undefined
   #topicsReady = false
   #wake: (() => void) | undefined
   #loop: Promise<void> | undefined
@@ -77,19 +77,21 @@ export class KafkaPublisher {
   constructor(options: KafkaPublisherOptions) {
     this.#options = options
     this.#log = options.logger.child({ sink: 'kafka' })
-    this.#kafka = new Kafka({
+    this.#kafka = createKafkaClient({
       clientId: options.clientId,
-      brokers: [...options.brokers],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 2_000,
-      requestTimeout: 5_000,
-      // Our loop retries (and spills meanwhile); kafkajs must fail fast instead of waiting 30 s.
-      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+      brokers: options.brokers,
+      connectionTimeoutMs: 2_000,
+      requestTimeoutMs: 5_000,
+      // Our loop retries (and spills meanwhile); the client must fail fast instead of waiting 30 s.
+      retry: { retries: 1, initialRetryTimeMs: 100, maxRetryTimeMs: 500 },
     })
     this.#outbox = new Outbox({ dir: options.outboxDir, ...(options.outboxMaxBytes === undefined ? {} : { maxBytes: options.outboxMaxBytes }) })
   }
 
-  /** Opens the outbox (what an earlier process left is delivered first) and starts the loop; never waits for the broker. */
+  /**
+   * Opens the outbox (what an earlier process left is delivered first) and starts the loop, which
+   * creates the topics and connects at once; never waits for the broker.
+   */
   async start(): Promise<void> {
     await this.#outbox.open()
     if (!this.#outbox.isEmpty) this.#log.warn({ outboxBytes: this.#outbox.bytes }, 'outbox holds undelivered events from an earlier run; delivering them first')
@@ -135,7 +137,7 @@ export class KafkaPublisher {
     // Nothing queued in memory survives the process: it goes to disk.
     if (this.#queue.length > 0) await this.#spill(this.#queue.splice(0))
     this.#logDrops()
-    await this.#producer?.disconnect().catch(() => undefined)
+    await this.#producer?.close().catch(() => undefined)
     this.#producer = undefined
   }
 
@@ -182,6 +184,13 @@ export class KafkaPublisher {
         }
         if (this.#queue.length === 0) {
           if (this.#closing) return
+          if (!this.#producer) {
+            // Idle and not connected (at start, or after a failure): create the topics and connect
+            // now rather than on the first event, so topics exist as soon as the gateway runs.
+            await this.#producerReady()
+            this.#succeeded()
+            continue
+          }
           await new Promise<void>((resolve) => (this.#wake = resolve))
           this.#wake = undefined
           continue
@@ -224,48 +233,40 @@ export class KafkaPublisher {
     return []
   }
 
-  async #producerReady(): Promise<Producer> {
+  async #producerReady(): Promise<KafkaProducer> {
     if (this.#producer) return this.#producer
     if (!this.#topicsReady) await this.#createTopics()
-    const producer = this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
-    await producer.connect()
-    this.#producer = producer
-    return producer
+    this.#producer = await this.#kafka.producer({ idempotent: true, compress: true })
+    return this.#producer
   }
 
   async #createTopics(): Promise<void> {
-    const admin = this.#kafka.admin()
-    await admin.connect()
+    const admin = await this.#kafka.admin()
     try {
-      const existing = new Set(await admin.listTopics())
-      const missing = Object.values(this.#options.topics).filter((topic) => !existing.has(topic))
-      if (missing.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({
-            topic,
-            numPartitions: this.#options.partitions ?? DEFAULT_KAFKA_PARTITIONS,
-            replicationFactor: this.#options.replicationFactor ?? -1,
-          })),
-        })
-        this.#log.info({ topics: missing }, 'created topics')
-      }
+      const created = await admin.ensureTopics(
+        Object.values(this.#options.topics).map((topic) => ({
+          topic,
+          partitions: this.#options.partitions ?? DEFAULT_KAFKA_PARTITIONS,
+          replicationFactor: this.#options.replicationFactor ?? -1,
+        })),
+      )
+      if (created.length > 0) this.#log.info({ topics: created }, 'created topics')
       this.#topicsReady = true
     } finally {
-      await admin.disconnect()
+      await admin.close().catch(() => undefined)
     }
   }
 
   async #send(envelopes: readonly Envelope[]): Promise<void> {
     const producer = await this.#producerReady()
-    const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>()
+    const byTopic = new Map<string, OutgoingMessage[]>()
     for (const envelope of envelopes) {
       const topic = this.#options.topics[envelope.s]
       const messages = byTopic.get(topic) ?? []
       messages.push({ key: envelope.k, value: envelope.v, headers: eventHeaders(EVENT_TYPES[envelope.s], SCHEMA_VERSIONS[envelope.s], envelope.i) })
       byTopic.set(topic, messages)
     }
-    const send = producer.sendBatch({ acks: -1, compression: CompressionTypes.GZIP, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
+    const send = producer.send([...byTopic].map(([topic, messages]) => ({ topic, messages })))
     const timeout = sleep(SEND_TIMEOUT_MS, 'timeout' as const, { ref: false })
     if ((await Promise.race([send.then(() => 'sent' as const), timeout])) === 'timeout') {
       send.catch(() => undefined)
@@ -286,7 +287,7 @@ export class KafkaPublisher {
     // A fresh producer after a failure: the broker may have lost the idempotent producer's state.
     const producer = this.#producer
     this.#producer = undefined
-    await producer?.disconnect().catch(() => undefined)
+    await producer?.close().catch(() => undefined)
     if (this.#stopping) return
     const backoff = backoffDelay(this.#failures, { baseMs: 100, maxMs: MAX_BACKOFF_MS })
     // New events do not cut the wait short (they would make a tight retry loop); closing does.

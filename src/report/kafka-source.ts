@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { Kafka, logLevel } from 'kafkajs'
 import type { Comparison } from '../compare/comparison.ts'
 import { FicusError } from '../errors.ts'
+import { createKafkaClient, type KafkaAdmin } from '../kafka/index.ts'
 
 export interface KafkaReadOptions {
   readonly brokers: readonly string[]
@@ -19,51 +19,48 @@ export interface KafkaReadOptions {
  * that commits nothing and is deleted afterwards. Records are handed over one by one.
  */
 export async function readKafka(options: KafkaReadOptions, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ invalid: number }> {
-  const kafka = new Kafka({ clientId: 'ficus-report', brokers: [...options.brokers], logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 2 } })
-  const admin = kafka.admin()
+  const kafka = createKafkaClient({ clientId: 'ficus-report', brokers: options.brokers, connectionTimeoutMs: 3_000, retry: { retries: 2 } })
   const groupId = `ficus-report-${randomUUID()}`
+  let admin: KafkaAdmin
   try {
-    await admin.connect()
+    admin = await kafka.admin()
   } catch (err) {
     throw new FicusError('FICUS_ERR_REPORT_SOURCE', `cannot reach Kafka at ${options.brokers.join(',')}: ${(err as Error).message}`, { cause: err })
   }
   try {
     if (!(await admin.listTopics()).includes(options.topic)) throw new FicusError('FICUS_ERR_REPORT_SOURCE', `topic ${options.topic} does not exist on ${options.brokers.join(',')}`)
-    const high = await admin.fetchTopicOffsets(options.topic)
-    const startAt = options.from === null ? undefined : await admin.fetchTopicOffsetsByTimestamp(options.topic, options.from)
-    const endAt = options.to === null ? undefined : await admin.fetchTopicOffsetsByTimestamp(options.topic, options.to)
-    const ranges = high.map((partition) => {
-      const low = Number(partition.low)
-      const highWater = Number(partition.high)
-      const start = Number(startAt?.find((entry) => entry.partition === partition.partition)?.offset ?? low)
-      const endByTime = Number(endAt?.find((entry) => entry.partition === partition.partition)?.offset ?? -1)
-      // An offset of -1 from a time lookup means "after the last message".
-      const end = endByTime >= 0 ? Math.min(endByTime, highWater) : highWater
-      return { partition: partition.partition, start: start < 0 ? highWater : Math.max(start, low), end }
+    const offsets = await admin.partitionOffsets(options.topic)
+    const startAt = options.from === null ? undefined : await admin.offsetsForTime(options.topic, options.from)
+    const endAt = options.to === null ? undefined : await admin.offsetsForTime(options.topic, options.to)
+    const ranges = offsets.map(({ partition, low, high }) => {
+      const start = startAt?.find((entry) => entry.partition === partition)?.offset ?? low
+      const endByTime = endAt?.find((entry) => entry.partition === partition)?.offset ?? high
+      const end = endByTime < high ? endByTime : high
+      return { partition, start: start > low ? start : low, end }
     })
-    const total = ranges.reduce((sum, range) => sum + Math.max(0, range.end - range.start), 0)
+    const total = ranges.reduce((sum, range) => sum + (range.end > range.start ? Number(range.end - range.start) : 0), 0)
     let done = 0
     let invalid = 0
     const pending = new Set(ranges.filter((range) => range.end > range.start).map((range) => range.partition))
     if (pending.size === 0) return { invalid }
 
     // Small fetches: memory stays bounded whatever the size of the topic.
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxBytesPerPartition: 1024 * 1024, maxBytes: 2 * 1024 * 1024 })
-    await consumer.connect()
+    const consumer = kafka.consumer({ groupId, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, maxBytesPerPartition: 1024 * 1024, maxBytes: 2 * 1024 * 1024 })
     try {
-      await consumer.subscribe({ topics: [options.topic], fromBeginning: true })
+      const timeoutMs = options.timeoutMs ?? 600_000
+      let timer: NodeJS.Timeout | undefined
       const finished = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new FicusError('FICUS_ERR_REPORT_SOURCE', `reading ${options.topic} did not finish within ${options.timeoutMs ?? 600_000} ms`)), options.timeoutMs ?? 600_000)
-        void consumer.run({
-          autoCommit: false,
-          eachBatch: async (payload) => {
-            const { batch } = payload
+        timer = setTimeout(() => reject(new FicusError('FICUS_ERR_REPORT_SOURCE', `reading ${options.topic} did not finish within ${timeoutMs} ms`)), timeoutMs)
+        consumer.onGroupJoin(() => {
+          for (const range of ranges) if (range.end > range.start) consumer.seek(options.topic, range.partition, range.start)
+        })
+        consumer
+          .start([options.topic], async (batch) => {
             const range = ranges.find((candidate) => candidate.partition === batch.partition)
             if (!range || !pending.has(batch.partition)) return
             for (const message of batch.messages) {
-              const offset = Number(message.offset)
-              if (offset >= range.end) break
-              if (offset >= range.start) {
+              if (message.offset >= range.end) break
+              if (message.offset >= range.start) {
                 done += 1
                 try {
                   onRecord(JSON.parse(message.value?.toString('utf8') ?? '') as Comparison)
@@ -71,31 +68,25 @@ export async function readKafka(options: KafkaReadOptions, onRecord: (record: Co
                   invalid += 1
                 }
               }
-              payload.resolveOffset(message.offset)
-              if (offset + 1 >= range.end) {
+              batch.resolveOffset(message.offset)
+              if (message.offset + 1n >= range.end) {
                 pending.delete(batch.partition)
                 break
               }
             }
             onProgress?.(done, total)
-            await payload.heartbeat()
-            if (pending.size === 0) {
-              clearTimeout(timer)
-              resolve()
-            }
-          },
-        })
-        consumer.on(consumer.events.GROUP_JOIN, () => {
-          for (const range of ranges) if (range.end > range.start) consumer.seek({ topic: options.topic, partition: range.partition, offset: String(range.start) })
-        })
+            await batch.heartbeat()
+            if (pending.size === 0) resolve()
+          })
+          .catch(reject)
       })
-      await finished
+      await finished.finally(() => clearTimeout(timer))
     } finally {
-      await consumer.disconnect()
+      await consumer.close()
     }
     return { invalid }
   } finally {
     await admin.deleteGroups([groupId]).catch(() => undefined)
-    await admin.disconnect()
+    await admin.close()
   }
 }

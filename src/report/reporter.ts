@@ -1,6 +1,6 @@
-import { Kafka, logLevel, type Consumer, type EachBatchPayload } from 'kafkajs'
 import type { Logger } from 'pino'
 import type { Comparison } from '../compare/comparison.ts'
+import { createKafkaClient, type ConsumedBatch, type KafkaGroupConsumer } from '../kafka/index.ts'
 import type { ReportStateStore } from './report-state.ts'
 import { ReportAggregator } from './report.ts'
 import { SliceAggregate } from './slice-aggregate.ts'
@@ -29,7 +29,7 @@ interface PartitionProgress {
  */
 export class Reporter {
   readonly #options: ReporterOptions
-  readonly #consumer: Consumer
+  readonly #consumer: KafkaGroupConsumer
   readonly #partitions = new Map<number, PartitionProgress>()
   readonly #log: Logger
   #counted = 0
@@ -37,8 +37,8 @@ export class Reporter {
   constructor(options: ReporterOptions) {
     this.#options = options
     this.#log = options.logger.child({ component: 'reporter' })
-    const kafka = new Kafka({ clientId: `ficus-reporter`, brokers: [...options.brokers], logLevel: logLevel.NOTHING, connectionTimeout: 3_000 })
-    this.#consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000 })
+    const kafka = createKafkaClient({ clientId: `ficus-reporter`, brokers: options.brokers, connectionTimeoutMs: 3_000 })
+    this.#consumer = kafka.consumer({ groupId: options.groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000 })
   }
 
   /** Comparisons counted by this process since it started. */
@@ -47,16 +47,14 @@ export class Reporter {
   }
 
   async start(): Promise<void> {
-    await this.#consumer.connect()
-    await this.#consumer.subscribe({ topics: [this.#options.topic], fromBeginning: true })
     // After a rebalance, partitions are taken up again from their saved state, not from memory.
-    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => this.#partitions.clear())
-    await this.#consumer.run({ autoCommit: false, eachBatch: (payload) => this.#batch(payload) })
+    this.#consumer.onGroupJoin(() => this.#partitions.clear())
+    await this.#consumer.start([this.#options.topic], (batch) => this.#batch(batch))
     this.#log.info({ topic: this.#options.topic, group: this.#options.groupId }, 'reporter consuming')
   }
 
   async stop(): Promise<void> {
-    await this.#consumer.disconnect()
+    await this.#consumer.close()
   }
 
   async #progress(partition: number): Promise<PartitionProgress> {
@@ -71,13 +69,12 @@ export class Reporter {
     return progress
   }
 
-  async #batch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload
+  async #batch(batch: ConsumedBatch): Promise<void> {
     const progress = await this.#progress(batch.partition)
     let last: bigint | undefined
     for (const message of batch.messages) {
-      if (!payload.isRunning() || payload.isStale()) break
-      const offset = BigInt(message.offset)
+      if (!batch.isRunning() || batch.isStale()) break
+      const offset = message.offset
       last = offset
       // Counted before a restart or a rebalance: the saved state already holds it.
       if (offset < progress.nextOffset) continue
@@ -85,7 +82,7 @@ export class Reporter {
         progress.aggregator.add(JSON.parse(message.value?.toString('utf8') ?? '') as Comparison)
         this.#counted += 1
       } catch {
-        this.#log.warn({ partition: batch.partition, offset: message.offset }, 'skipped a message that is not a comparison')
+        this.#log.warn({ partition: batch.partition, offset: String(message.offset) }, 'skipped a message that is not a comparison')
       }
       progress.nextOffset = offset + 1n
     }
@@ -97,7 +94,7 @@ export class Reporter {
       nextOffset,
       slices: [...progress.aggregator.slices.values()].map((aggregate) => aggregate.toJSON()),
     })
-    await this.#consumer.commitOffsets([{ topic: this.#options.topic, partition: batch.partition, offset: nextOffset }])
-    await payload.heartbeat()
+    await this.#consumer.commit([{ topic: this.#options.topic, partition: batch.partition, offset: progress.nextOffset }])
+    await batch.heartbeat()
   }
 }

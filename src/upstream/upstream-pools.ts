@@ -17,6 +17,9 @@ export class UpstreamPools {
         connectTimeout: config.connectTimeoutMs,
         headersTimeout: config.timeoutMs,
         bodyTimeout: config.bodyTimeoutMs,
+        // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; the proxy's header
+        // handling (hop-by-hop fields, Transfer-Encoding, Connection) is HTTP/1.1's, so stay there.
+        allowH2: false,
       })
       this.#clients.set(config.name, { config, pool })
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Kafka, logLevel, type Consumer } from 'kafkajs'
+import { createKafkaClient } from '../../src/kafka/index.ts'
 
 export interface ReceivedMessage {
   readonly topic: string
@@ -18,11 +18,10 @@ export interface TopicReader {
 
 /** Reads topics from the beginning in a consumer group of its own, once they exist (or creates them). */
 export async function readTopics(brokers: string, topics: readonly string[], options: { create?: boolean } = {}): Promise<TopicReader> {
-  const kafka = new Kafka({ clientId: 'ficus-test-reader', brokers: [brokers], logLevel: logLevel.NOTHING })
-  const admin = kafka.admin()
-  await admin.connect()
+  const kafka = createKafkaClient({ clientId: 'ficus-test-reader', brokers: [brokers] })
+  const admin = await kafka.admin()
   try {
-    if (options.create === true) await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) })
+    if (options.create === true) await admin.ensureTopics(topics.map((topic) => ({ topic, partitions: 3, replicationFactor: 1 })))
     // The gateway creates its topics in the background: wait for them rather than fail to subscribe.
     for (let attempt = 0; ; attempt++) {
       const existing = new Set(await admin.listTopics())
@@ -31,19 +30,15 @@ export async function readTopics(brokers: string, topics: readonly string[], opt
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   } finally {
-    await admin.disconnect()
+    await admin.close()
   }
-  const consumer: Consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, sessionTimeout: 6_000, heartbeatInterval: 1_000 })
-  await consumer.connect()
-  await consumer.subscribe({ topics: [...topics], fromBeginning: true })
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 })
   const messages: ReceivedMessage[] = []
-  await consumer.run({
-    eachMessage: ({ topic, partition, message }) => {
-      const headers: Record<string, string> = {}
-      for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = value?.toString() ?? ''
-      messages.push({ topic, partition, key: message.key?.toString() ?? '', value: JSON.parse(message.value?.toString() ?? '{}') as Record<string, unknown>, headers })
-      return Promise.resolve()
-    },
+  await consumer.start(topics, ({ topic, partition, messages: batch }) => {
+    for (const message of batch) {
+      messages.push({ topic, partition, key: message.key ?? '', value: JSON.parse(message.value?.toString() ?? '{}') as Record<string, unknown>, headers: { ...message.headers } })
+    }
+    return Promise.resolve()
   })
   return {
     messages,
@@ -54,7 +49,7 @@ export async function readTopics(brokers: string, topics: readonly string[], opt
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     },
-    close: () => consumer.disconnect(),
+    close: () => consumer.close(),
   }
 }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { Kafka, logLevel } from 'kafkajs'
+import { createKafkaClient } from '../../src/kafka/index.ts'
 
 const run = promisify(execFile)
 const POM = fileURLToPath(new URL('./pom.xml', import.meta.url))
@@ -16,6 +16,7 @@ const STOP_TIMEOUT_MS = 20_000
 export interface KafkaBroker {
   /** `127.0.0.1:<port>`, for KAFKA_BROKERS. */
   readonly brokers: string
+  readonly version: string
   readonly dir: string
   pid(): number | undefined
   /** Stops the broker (SIGTERM, then SIGKILL after 20 s); its log directory stays. */
@@ -34,18 +35,74 @@ async function freePort(): Promise<number> {
   return port
 }
 
+/** The Kafka release the suite runs against (see README.md); FICUS_TEST_KAFKA_VERSION picks another. */
+export const DEFAULT_KAFKA_VERSION = '3.9.1'
+
+/** A Kafka release resolved by Maven: its version and the classpath its broker runs from. */
+export interface KafkaDistribution {
+  readonly version: string
+  readonly classpath: string
+}
+
+/** 4.x logs through log4j2; 3.x through the log4j 1 API (reload4j). */
+function usesLog4j2(version: string): boolean {
+  return Number(version.split('.')[0]) >= 4
+}
+
 /** The broker's classpath, resolved by Maven (downloaded once into the local repository). */
-export async function kafkaClasspath(): Promise<string> {
+export async function kafkaDistribution(version = process.env.FICUS_TEST_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION): Promise<KafkaDistribution> {
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`FICUS_TEST_KAFKA_VERSION must be a Kafka release such as 3.9.1 or 4.1.1 (got "${version}")`)
   const out = join(tmpdir(), `ficus-kafka-classpath-${process.pid}-${randomBytes(4).toString('hex')}.txt`)
+  const profile = usesLog4j2(version) ? ['-Dkafka4'] : []
   try {
-    await run('mvn', ['-q', '-B', '-f', POM, 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath', `-Dmdep.outputFile=${out}`], { maxBuffer: 16 * 1024 * 1024 })
-    return (await readFile(out, 'utf8')).trim()
+    await run('mvn', ['-q', '-B', '-f', POM, `-Dkafka.version=${version}`, ...profile, 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath', `-Dmdep.outputFile=${out}`], {
+      maxBuffer: 16 * 1024 * 1024,
+    })
+    return { version, classpath: (await readFile(out, 'utf8')).trim() }
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string }
-    throw new Error(`Maven could not resolve the Kafka broker (test/kafka/pom.xml): ${(stderr ?? '') + (stdout ?? '') || (err as Error).message}`)
+    throw new Error(`Maven could not resolve the Kafka broker (test/kafka/pom.xml): ${(stderr ?? '') + (stdout ?? '') || (err as Error).message}`, { cause: err })
   } finally {
     await rm(out, { force: true })
   }
+}
+
+/** The broker's logging: a file in its directory, INFO from the broker, WARN from the rest. */
+async function writeLogConfig(dir: string, file: string, log4j2: boolean): Promise<string> {
+  if (log4j2) {
+    const config = join(dir, 'log4j2.properties')
+    await writeFile(
+      config,
+      [
+        'appender.file.type=File',
+        'appender.file.name=file',
+        `appender.file.fileName=${file}`,
+        'appender.file.layout.type=PatternLayout',
+        'appender.file.layout.pattern=[%d] %p %m (%c)%n',
+        'rootLogger.level=INFO',
+        'rootLogger.appenderRef.file.ref=file',
+        'logger.clients.name=org.apache.kafka',
+        'logger.clients.level=WARN',
+        '',
+      ].join('\n'),
+    )
+    return `-Dlog4j2.configurationFile=${config}`
+  }
+  const config = join(dir, 'log4j.properties')
+  await writeFile(
+    config,
+    [
+      'log4j.rootLogger=INFO, file',
+      'log4j.appender.file=org.apache.log4j.FileAppender',
+      `log4j.appender.file.File=${file}`,
+      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka=INFO',
+      'log4j.logger.org.apache.kafka=WARN',
+      '',
+    ].join('\n'),
+  )
+  return `-Dlog4j.configuration=file:${config}`
 }
 
 /** A Kafka cluster id: 16 random bytes, base64url without padding. */
@@ -57,8 +114,8 @@ function clusterId(): string {
  * Starts a single-node KRaft broker (broker and controller in one JVM) on 127.0.0.1 with free
  * ports and a fresh log directory, and waits until a client can describe the cluster.
  */
-export async function startKafkaBroker(options: { classpath?: string; heapMb?: number } = {}): Promise<KafkaBroker> {
-  const classpath = options.classpath ?? (await kafkaClasspath())
+export async function startKafkaBroker(options: { distribution?: KafkaDistribution; heapMb?: number } = {}): Promise<KafkaBroker> {
+  const { version, classpath } = options.distribution ?? (await kafkaDistribution())
   const dir = await mkdtemp(join(tmpdir(), 'ficus-kafka-'))
   const [port, controllerPort] = [await freePort(), await freePort()]
   const logs = join(dir, 'logs')
@@ -90,25 +147,12 @@ export async function startKafkaBroker(options: { classpath?: string; heapMb?: n
       '',
     ].join('\n'),
   )
-  await writeFile(
-    join(dir, 'log4j.properties'),
-    [
-      'log4j.rootLogger=INFO, file',
-      'log4j.appender.file=org.apache.log4j.FileAppender',
-      `log4j.appender.file.File=${join(logs, 'broker.log')}`,
-      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
-      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
-      'log4j.logger.kafka=INFO',
-      'log4j.logger.org.apache.kafka=WARN',
-      '',
-    ].join('\n'),
-  )
-  const java = ['-cp', classpath, `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`]
+  const java = ['-cp', classpath, await writeLogConfig(dir, join(logs, 'broker.log'), usesLog4j2(version))]
   try {
     // `--cluster-id=<id>`: an id may start with "-", which the tool would take for an option.
     await run('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...java, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, `--config=${properties}`, '--ignore-formatted'])
   } catch (err) {
-    throw new Error(`formatting the Kafka log directory failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`)
+    throw new Error(`formatting the Kafka log directory failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`, { cause: err })
   }
 
   let child: ChildProcess | undefined
@@ -141,6 +185,7 @@ export async function startKafkaBroker(options: { classpath?: string; heapMb?: n
   await start()
   return {
     brokers,
+    version,
     dir,
     pid: () => child?.pid,
     stop,
@@ -154,18 +199,18 @@ export async function startKafkaBroker(options: { classpath?: string; heapMb?: n
 
 async function waitUntilServing(brokers: string, exited: () => boolean, why: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
-  const kafka = new Kafka({ clientId: 'ficus-test-probe', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1_000 })
+  const kafka = createKafkaClient({ clientId: 'ficus-test-probe', brokers: [brokers], retry: { retries: 0 }, connectionTimeoutMs: 1_000 })
   while (Date.now() < deadline) {
     if (exited()) throw new Error(why())
-    const admin = kafka.admin()
     try {
-      await admin.connect()
-      const cluster = await admin.describeCluster()
-      if (cluster.brokers.length > 0) return
+      const admin = await kafka.admin()
+      try {
+        if ((await admin.describeCluster()).brokers > 0) return
+      } finally {
+        await admin.close().catch(() => undefined)
+      }
     } catch {
       // not up yet
-    } finally {
-      await admin.disconnect().catch(() => undefined)
     }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }

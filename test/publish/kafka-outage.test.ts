@@ -14,7 +14,7 @@ let gateways: TestGateway[] = []
 let reader: TopicReader | undefined
 
 beforeAll(async () => {
-  broker = await startKafkaBroker({ classpath: inject('kafkaClasspath') })
+  broker = await startKafkaBroker({ distribution: inject('kafkaDistribution') })
 }, 120_000)
 afterAll(async () => {
   await broker.destroy()

@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
+import { createKafkaClient } from '../../src/kafka/index.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { runFicus } from '../helpers/processes.ts'
 
@@ -94,14 +94,12 @@ describe('ficus report from Kafka', () => {
   it('reads a time window by offsets', async () => {
     const brokers = inject('kafkaBrokers')
     const topic = `report-${Date.now()}`
-    const kafka = new Kafka({ clientId: 'report-test', brokers: [brokers], logLevel: logLevel.NOTHING })
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 1 }] })
-    await admin.disconnect()
-    const producer = kafka.producer()
-    await producer.connect()
-    const send = (list: Comparison[]) => producer.send({ topic, compression: CompressionTypes.GZIP, messages: list.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) })
+    const kafka = createKafkaClient({ clientId: 'report-test', brokers: [brokers] })
+    const admin = await kafka.admin()
+    await admin.ensureTopics([{ topic, partitions: 2, replicationFactor: 1 }])
+    await admin.close()
+    const producer = await kafka.producer({ idempotent: false })
+    const send = (list: Comparison[]) => producer.send([{ topic, messages: list.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) }])
     const older = Array.from({ length: 30 }, () => comparison({ slice: 'coverage-status', eventTime: new Date() }))
     await send(older)
     await new Promise((resolve) => setTimeout(resolve, 1_100))
@@ -109,7 +107,7 @@ describe('ficus report from Kafka', () => {
     await new Promise((resolve) => setTimeout(resolve, 50))
     const newer = Array.from({ length: 20 }, () => comparison({ slice: 'coverage-status', eventTime: new Date() }))
     await send(newer)
-    await producer.disconnect()
+    await producer.close()
 
     const env = { KAFKA_BROKERS: brokers }
     const all = JSON.parse((await runFicus(['report', '--config', config, '--topic', topic, '--format', 'json'], env)).stdout) as { source: string; slices: { samples: number }[] }

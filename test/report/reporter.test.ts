@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
+import { createKafkaClient } from '../../src/kafka/index.ts'
 import { ReporterAggregates } from '../../src/report/readiness-source.ts'
 import { RedisReportStateStore } from '../../src/report/report-state.ts'
 import { Reporter } from '../../src/report/reporter.ts'
@@ -12,25 +12,23 @@ import { capturingLogger } from '../helpers/logs.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
 
 const brokers = inject('kafkaBrokers')
-const kafka = new Kafka({ clientId: 'reporter-test', brokers: [brokers], logLevel: logLevel.NOTHING })
+const kafka = createKafkaClient({ clientId: 'reporter-test', brokers: [brokers] })
 const topic = `reporter-${randomUUID().slice(0, 8)}`
 const prefix = uniquePrefix()
 
 beforeAll(async () => {
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] })
-  await admin.disconnect()
+  const admin = await kafka.admin()
+  await admin.ensureTopics([{ topic, partitions: 3, replicationFactor: 1 }])
+  await admin.close()
 })
 afterAll(async () => {
   await dropPrefix(prefix)
 })
 
 async function publish(records: Comparison[]): Promise<void> {
-  const producer = kafka.producer()
-  await producer.connect()
-  await producer.send({ topic, messages: records.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) })
-  await producer.disconnect()
+  const producer = await kafka.producer({ idempotent: false, compress: false })
+  await producer.send([{ topic, messages: records.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) }])
+  await producer.close()
 }
 
 async function until(condition: () => Promise<boolean>, what: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { Redis } from 'ioredis'
 import type { TestProject } from 'vitest/node'
-import { kafkaClasspath, startKafkaBroker } from '../kafka/kafka-broker.ts'
+import { kafkaDistribution, startKafkaBroker, type KafkaDistribution } from '../kafka/kafka-broker.ts'
 
 // The suite's real peers. Redis: the server on 127.0.0.1:6379 (REDIS_TEST_URL to point elsewhere),
 // started here with the project's documented command when it is not running. Kafka: a single-node
@@ -47,17 +47,17 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** `host:port` of the suite's Kafka broker. */
     kafkaBrokers: string
-    /** Classpath of the broker, for tests that start one of their own (outages). */
-    kafkaClasspath: string
+    /** The broker's release and classpath, for tests that start one of their own (outages). */
+    kafkaDistribution: KafkaDistribution
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   installWhenMissing('chromium', 'chromium')
-  const classpath = await kafkaClasspath()
-  const [broker] = await Promise.all([startKafkaBroker({ classpath }), ensureRedis()])
+  const distribution = await kafkaDistribution()
+  const [broker] = await Promise.all([startKafkaBroker({ distribution }), ensureRedis()])
   project.provide('kafkaBrokers', broker.brokers)
-  project.provide('kafkaClasspath', classpath)
+  project.provide('kafkaDistribution', distribution)
   return () => broker.destroy()
 }
 
@@ -69,7 +69,7 @@ async function ensureRedis(): Promise<void> {
   try {
     execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   } catch (err) {
-    throw new Error(`Redis is not running on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install it (Debian: apt-get install redis-server)`)
+    throw new Error(`Redis is not running on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install it (Debian: apt-get install redis-server)`, { cause: err })
   }
   for (let attempt = 0; attempt < 50; attempt++) {
     if (await redisAnswers()) return

@@ -1,0 +1,132 @@
+/**
+ * What Ficus needs of a Kafka client, in its own terms. Everything outside `src/kafka/` speaks to
+ * Kafka through these interfaces only (imported from `src/kafka/index.ts`); `kafkajs-client.ts`
+ * implements them with kafkajs 2.2.4 (unmaintained since 2023), so moving to a maintained client
+ * is this folder's work alone. Offsets are bigints: exact, unlike numbers, and comparable, unlike
+ * strings.
+ */
+import type { Logger } from 'pino'
+
+export interface KafkaClientOptions {
+  /** `host:port` of one or more brokers. */
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  readonly connectionTimeoutMs?: number
+  readonly requestTimeoutMs?: number
+  /** Retries of one request inside the client before it fails (callers retry on top). */
+  readonly retry?: { readonly retries: number; readonly initialRetryTimeMs?: number; readonly maxRetryTimeMs?: number }
+  /** Where the client's own warnings and errors go (at warn level); silent without one. */
+  readonly logger?: Logger
+}
+
+export interface TopicSpec {
+  readonly topic: string
+  readonly partitions: number
+  /** -1 takes the broker's default. */
+  readonly replicationFactor: number
+}
+
+export interface PartitionOffsets {
+  readonly partition: number
+  /** The earliest offset still on the broker. */
+  readonly low: bigint
+  /** The offset the next record will get. */
+  readonly high: bigint
+}
+
+export interface KafkaAdmin {
+  listTopics(): Promise<string[]>
+  /** Creates the topics that do not exist yet and waits for their leaders; answers the ones it created. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>
+  deleteTopics(topics: readonly string[]): Promise<void>
+  /** Every partition of the topic, in partition order. */
+  partitionOffsets(topic: string): Promise<PartitionOffsets[]>
+  /** Per partition (in order), the first offset at or after `timeMs`; the high offset when every record is older. */
+  offsetsForTime(topic: string, timeMs: number): Promise<{ partition: number; offset: bigint }[]>
+  deleteGroups(groupIds: readonly string[]): Promise<void>
+  describeCluster(): Promise<{ brokers: number; clusterId: string }>
+  close(): Promise<void>
+}
+
+export interface OutgoingMessage {
+  readonly key: string
+  readonly value: string
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface TopicMessages {
+  readonly topic: string
+  readonly messages: readonly OutgoingMessage[]
+}
+
+export interface KafkaProducer {
+  /** Resolves once every in-sync replica has the records (acks = all). */
+  send(batches: readonly TopicMessages[]): Promise<void>
+  close(): Promise<void>
+}
+
+export interface ProducerOptions {
+  /** Idempotent producer (one request in flight): retries cannot duplicate or reorder. Default true. */
+  readonly idempotent?: boolean
+  /** gzip record batches. Default true. */
+  readonly compress?: boolean
+}
+
+export interface ConsumedMessage {
+  readonly offset: bigint
+  readonly key: string | null
+  readonly value: Buffer | null
+  readonly headers: Readonly<Record<string, string>>
+  /** Record time, ms since the epoch. */
+  readonly timestamp: number
+}
+
+export interface ConsumedBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly messages: readonly ConsumedMessage[]
+  /** False once the consumer is stopping. */
+  isRunning(): boolean
+  /** True once a rebalance took the partition away or a seek moved it: stop working on this batch. */
+  isStale(): boolean
+  /** Marks an offset as processed, so a rebalance in the middle of the batch does not hand it out again. */
+  resolveOffset(offset: bigint): void
+  heartbeat(): Promise<void>
+}
+
+export interface GroupJoin {
+  readonly memberId: string
+  readonly groupId: string
+  /** Partitions this member was given, per topic. */
+  readonly assigned: Readonly<Record<string, readonly number[]>>
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string
+  readonly sessionTimeoutMs?: number
+  readonly heartbeatIntervalMs?: number
+  /** Bounds of one fetch: what the consumer holds in memory at once. */
+  readonly maxBytesPerPartition?: number
+  readonly maxBytes?: number
+}
+
+export interface KafkaGroupConsumer {
+  /** Connects, subscribes (from the earliest offset when the group has none committed) and starts fetching. */
+  start(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void>): Promise<void>
+  /** Moves a partition's position (only while the consumer runs, e.g. from a group-join listener). */
+  seek(topic: string, partition: number, offset: bigint): void
+  /** Commits the next offset to read of each partition. */
+  commit(offsets: readonly { topic: string; partition: number; offset: bigint }[]): Promise<void>
+  onGroupJoin(listener: (join: GroupJoin) => void): void
+  /** The consumer stopped on an error; `restarting` tells whether the client restarts it by itself. */
+  onCrash(listener: (error: Error, restarting: boolean) => void): void
+  close(): Promise<void>
+}
+
+export interface KafkaClient {
+  /** A connected admin client. */
+  admin(): Promise<KafkaAdmin>
+  /** A connected producer. */
+  producer(options?: ProducerOptions): Promise<KafkaProducer>
+  consumer(options: ConsumerOptions): KafkaGroupConsumer
+}
