@@ -1,4 +1,5 @@
-// `npm run schemas`: writes the event JSON Schemas under docs/ from their TypeBox definitions.
+// `npm run schemas`: writes the event JSON Schemas under docs/ from their TypeBox definitions, in
+// their published rendering (open to properties added later; src/compare/published-schema.ts).
 // test/compare/comparison-schema.test.ts fails when a document differs from its definition.
 import { writeFile } from 'node:fs/promises'
 import { comparisonSchemaDocument } from '../src/compare/comparison-schema.ts'

@@ -4,6 +4,7 @@ import { AdminClient, DEFAULT_ADMIN_URL } from './admin/admin-client.ts'
 import type { SliceView } from './admin/slice-view.ts'
 import type { AuditEntry, StoreStatus } from './authority/authority-store.ts'
 import { parseCliArgs, usageError } from './cli-args.ts'
+import { printable } from './printable-text.ts'
 import { textTable } from './text-table.ts'
 
 /** What a CLI command needs from its process: environment and output. */
@@ -17,6 +18,9 @@ const ADMIN_OPTIONS = {
   json: { type: 'boolean', default: false },
 } as const satisfies ParseArgsConfig['options']
 
+
+/** One line of text output: what the admin API answered is free text, made printable. */
+const line = (text: string): string => `${printable(text)}\n`
 
 function parse(args: readonly string[], options: NonNullable<ParseArgsConfig['options']>): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   return parseCliArgs({ args: [...args], options: { ...ADMIN_OPTIONS, ...options }, allowPositionals: true, strict: true })
@@ -61,7 +65,7 @@ export async function flipCommand(args: readonly string[], io: CommandIo): Promi
     ...(values.force === true ? { force: true } : {}),
   })
   if (values.json === true) io.stdout.write(`${JSON.stringify(view, null, 2)}\n`)
-  else io.stdout.write(`${view.id}: authority ${view.authority} (version ${view.version}), by ${view.actor ?? '?'}: ${view.reason ?? ''}\n`)
+  else io.stdout.write(line(`${view.id}: authority ${view.authority} (version ${view.version}), by ${view.actor ?? '?'}: ${view.reason ?? ''}`))
   return 0
 }
 
@@ -76,7 +80,7 @@ export async function killSwitchCommand(args: readonly string[], io: CommandIo):
   if (values.json === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
   else {
     const changed = result.changed.map((slice) => `${slice.id} (version ${slice.version})`).join(', ') || 'none'
-    io.stdout.write(`kill switch: returned to legacy: ${changed}; already on legacy: ${result.unchanged.join(', ') || 'none'}\n`)
+    io.stdout.write(line(`kill switch: returned to legacy: ${changed}; already on legacy: ${result.unchanged.join(', ') || 'none'}`))
   }
   return 0
 }
@@ -91,7 +95,7 @@ export async function statusCommand(args: readonly string[], io: CommandIo): Pro
     return 0
   }
   const store = `${result.store.kind} store, ${result.store.connected ? 'connected' : `NOT CONNECTED (serving the ${result.store.snapshot} snapshot)`}`
-  io.stdout.write(`config ${result.config}; ${store}\n\n`)
+  io.stdout.write(`${line(`config ${result.config}; ${store}`)}\n`)
   io.stdout.write(
     textTable(
       ['SLICE', 'AUTHORITY', 'VERSION', 'CHANGED', 'BY', 'REASON'],

@@ -5,6 +5,7 @@ import type { GatewayConfig } from './config/types.ts'
 import { flipCommand, historyCommand, killSwitchCommand, statusCommand } from './cli-admin-commands.ts'
 import { parseCliArgs, usageError } from './cli-args.ts'
 import { isFicusError } from './errors.ts'
+import { printable } from './printable-text.ts'
 import { reportCommand } from './cli-report-command.ts'
 import { reporterCommand } from './cli-reporter-command.ts'
 import { readSettings, startGateway } from './main.ts'
@@ -82,12 +83,14 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     }
   } catch (err) {
     if (isFicusError(err)) {
+      // Messages quote arguments, config values and the admin API's answers: made printable, line by line.
+      const message = err.message.split('\n').map(printable).join('\n')
       if (err.code === 'FICUS_ERR_CLI_USAGE') {
-        io.stderr.write(`ficus: ${err.code}: ${err.message}\n\n${USAGE}`)
+        io.stderr.write(`ficus: ${err.code}: ${message}\n\n${USAGE}`)
         return 2
       }
       // One line: messages never contain a newline except config validation's list of problems.
-      io.stderr.write(`ficus: ${err.code}: ${err.message}\n`)
+      io.stderr.write(`ficus: ${err.code}: ${message}\n`)
       return 1
     }
     throw err
@@ -150,7 +153,8 @@ export function describeConfig(file: string, config: GatewayConfig): string {
     }
   }
   lines.push('', `unmatched requests → ${config.fallthrough} (${config.sides[config.fallthrough]})`, '')
-  return lines.join('\n')
+  // Descriptions are free text: a control character in the config must not reach the terminal.
+  return lines.map(printable).join('\n')
 }
 
 function packageVersion(): string {

@@ -88,8 +88,9 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     const ready = deps.ready()
     return reply.code(ready ? 200 : 503).send({ ready, store: store.status(), sink: deps.sinks.status(), config: config.version })
   })
-  app.get('/metrics', async (_request, reply) => {
-    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
+  app.get('/metrics', async (request, reply) => {
+    const { contentType, body } = await deps.metrics.exposition(request.headers.accept)
+    return reply.header('vary', 'accept').type(contentType).send(body)
   })
 
   await app.register(

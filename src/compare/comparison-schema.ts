@@ -2,11 +2,14 @@ import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox'
 import { CATEGORIES, OUTCOMES } from './classify.ts'
 import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION } from './comparison.ts'
 import { DIFF_KINDS } from './json-diff.ts'
+import { publishedSchemaDocument } from './published-schema.ts'
 
 // The formats the schema uses, for TypeBox's own checker (JSON Schema validators know them).
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)))
 
+// Closed: Ficus checks its own records against these definitions, where an unknown property is a
+// typo. The documents under docs/ are their open rendering (published-schema.ts).
 const strict = { additionalProperties: false } as const
 const literals = (values: readonly string[]): TSchema => Type.Union(values.map((value) => Type.Literal(value)))
 const nullable = (schema: TSchema): TSchema => Type.Union([schema, Type.Null()])
@@ -40,7 +43,10 @@ const DiffEntry = Type.Object(
   strict,
 )
 
-/** JSON Schema of the Comparison record (docs/comparison.schema.json is generated from it). */
+/**
+ * JSON Schema of the Comparison record, closed: what Ficus writes has exactly these properties.
+ * docs/comparison.schema.json is its open rendering, for consumers.
+ */
 export const ComparisonSchema = Type.Object(
   {
     schemaVersion: Type.Literal(COMPARISON_SCHEMA_VERSION),
@@ -84,7 +90,7 @@ export const ComparisonSchema = Type.Object(
   { ...strict, $id: 'urn:ficus:schema:comparison:1', title: 'Ficus Comparison, schema version 1' },
 )
 
-/** The schema as the JSON document published under docs/. */
+/** The schema as the JSON document published under docs/: open to properties added later. */
 export function comparisonSchemaDocument(): string {
-  return `${JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...ComparisonSchema }, null, 2)}\n`
+  return publishedSchemaDocument(ComparisonSchema)
 }

@@ -1,10 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { openMetricsText, prefersOpenMetrics } from './open-metrics.ts'
 
-/** Every metric Ficus exports, named in one place. */
+/**
+ * Every metric Ficus exports, named in one place, after Prometheus's conventions
+ * (https://prometheus.io/docs/practices/naming/): counters end in `_total`, ratios in `_ratio`,
+ * a unit is a suffix (`_seconds`, `_bytes`), and a state is one series per state.
+ */
 export const METRIC_NAMES = {
   requests: 'ficus_requests_total',
   upstreamDuration: 'ficus_upstream_duration_seconds',
-  modernShare: 'ficus_slice_modern_share',
+  modernRatio: 'ficus_slice_modern_ratio',
   authorityVersion: 'ficus_slice_authority_version',
   storeUp: 'ficus_authority_store_up',
   authorityChanges: 'ficus_authority_changes_total',
@@ -13,12 +18,38 @@ export const METRIC_NAMES = {
   shadowSkipped: 'ficus_shadow_skipped_total',
   shadowQueue: 'ficus_shadow_queue_depth',
   breakerState: 'ficus_breaker_state',
-  sinkRecords: 'ficus_event_sink_records',
+  sinkWritten: 'ficus_event_sink_records_written_total',
+  sinkDropped: 'ficus_event_sink_records_dropped_total',
+  sinkSpilled: 'ficus_event_sink_records_spilled_total',
+  sinkReplayed: 'ficus_event_sink_records_replayed_total',
+  sinkSendsFailed: 'ficus_event_sink_sends_failed_total',
+  sinkBuffered: 'ficus_event_sink_records_buffered',
   outboxBytes: 'ficus_outbox_bytes',
 } as const
 
-/** `ficus_breaker_state` values. */
-export const BREAKER_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
+/** The `state` label of `ficus_breaker_state`: one series each, 1 for the breaker's current state. */
+export const BREAKER_STATES = ['closed', 'half-open', 'open'] as const
+
+/**
+ * The sink's cumulative counts (keys of its `counters`), each a counter of its own: added up they
+ * would mean nothing, since replayed records are also written and spilled ones are replayed later.
+ */
+const SINK_COUNTERS = [
+  { key: 'written', name: METRIC_NAMES.sinkWritten, help: 'Events the sink wrote (JSON lines) or the broker acknowledged (Kafka, outbox replays included) since start.' },
+  { key: 'dropped', name: METRIC_NAMES.sinkDropped, help: 'Events the sink dropped since start (buffer, queue or outbox full, unwritten at shutdown, unreadable in the outbox); each drop is logged.' },
+  { key: 'spilled', name: METRIC_NAMES.sinkSpilled, help: 'Events moved from memory to the on-disk outbox since start, to be sent later (Kafka).' },
+  { key: 'replayed', name: METRIC_NAMES.sinkReplayed, help: 'Events sent from the outbox to the broker since start (Kafka; also counted as written).' },
+  { key: 'retried', name: METRIC_NAMES.sinkSendsFailed, help: 'Sends to the broker that failed since start; their events wait in the outbox to be sent again (Kafka).' },
+] as const
+
+/** The one key of the sink's `counters` that is a level, not a cumulative count. */
+const SINK_BUFFERED = 'buffered'
+
+/** A Prometheus or OpenMetrics text exposition and its content type. */
+export interface Exposition {
+  readonly contentType: string
+  readonly body: string
+}
 
 /** The `slice` label of requests no slice claims (not a valid slice id, so it cannot collide). */
 export const NO_SLICE = '(none)'
@@ -29,12 +60,14 @@ export interface MetricsSources {
   readonly store: () => { readonly kind: string; readonly connected: boolean }
   readonly shadowDepth?: () => { readonly active: number; readonly waiting: number }
   readonly breakers?: () => readonly { readonly upstream: string; readonly traffic: string; readonly state: string }[]
+  /** The sink's kind, outbox size, and its counts since start (`written`, `dropped`, …) with `buffered`, a level. */
   readonly sink?: () => { readonly kind: string; readonly outboxBytes: number; readonly counters: Readonly<Record<string, number>> }
 }
 
 /** Prometheus metrics of one gateway process (prom-client, own registry). */
 export class Metrics {
-  readonly registry = new Registry()
+  // Only ever in the Prometheus format: switching it to OpenMetrics would rename its counters in place.
+  readonly #registry = new Registry()
   readonly #requests: Counter<'slice' | 'side' | 'status_class'>
   readonly #upstreamDuration: Histogram<'slice' | 'side'>
   readonly #changes: Counter<'slice' | 'kind'>
@@ -46,7 +79,7 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     this.#sources = sources
-    const registers = [this.registry]
+    const registers = [this.#registry]
     const current = (): MetricsSources => this.#sources
     this.#requests = new Counter({ name: METRIC_NAMES.requests, help: 'Client requests answered, by slice, side and status class.', labelNames: ['slice', 'side', 'status_class'], registers })
     this.#upstreamDuration = new Histogram({
@@ -58,8 +91,8 @@ export class Metrics {
     })
     this.#changes = new Counter({ name: METRIC_NAMES.authorityChanges, help: 'Authority changes accepted through this instance, by slice and kind (flip, kill-switch).', labelNames: ['slice', 'kind'], registers })
     new Gauge({
-      name: METRIC_NAMES.modernShare,
-      help: 'Share of the slice the modern side answers: 0 legacy, 1 modern, in between a sticky rollout.',
+      name: METRIC_NAMES.modernRatio,
+      help: 'Ratio of the slice the modern side answers: 0 legacy, 1 modern, in between a sticky rollout.',
       labelNames: ['slice'],
       registers,
       collect() {
@@ -107,24 +140,39 @@ export class Metrics {
     })
     new Gauge({
       name: METRIC_NAMES.breakerState,
-      help: 'Circuit breaker state per upstream and traffic: 0 closed, 1 half-open, 2 open.',
-      labelNames: ['upstream', 'traffic'],
+      help: 'Circuit breaker state per upstream and traffic: 1 for the current state (closed, half-open, open), 0 for the others.',
+      labelNames: ['upstream', 'traffic', 'state'],
       registers,
       collect() {
         for (const breaker of current().breakers?.() ?? []) {
-          if (breaker.state in BREAKER_STATE_VALUES) this.set({ upstream: breaker.upstream, traffic: breaker.traffic }, BREAKER_STATE_VALUES[breaker.state as keyof typeof BREAKER_STATE_VALUES])
+          for (const state of BREAKER_STATES) this.set({ upstream: breaker.upstream, traffic: breaker.traffic, state }, breaker.state === state ? 1 : 0)
         }
       },
     })
+    for (const { key, name, help } of SINK_COUNTERS) {
+      new Counter({
+        name,
+        help,
+        labelNames: ['sink'],
+        registers,
+        // The sinks keep the cumulative count; the counter takes it over at each scrape.
+        collect() {
+          this.reset()
+          const sink = current().sink?.()
+          const value = sink?.counters[key]
+          if (sink && value !== undefined) this.inc({ sink: sink.kind }, value)
+        },
+      })
+    }
     new Gauge({
-      name: METRIC_NAMES.sinkRecords,
-      help: 'Events of the sink since start: written (published), dropped (also logged), buffered; for Kafka also spilled, replayed and retried (failed sends).',
-      labelNames: ['sink', 'state'],
+      name: METRIC_NAMES.sinkBuffered,
+      help: 'Events the sink holds in memory now, waiting to be written or sent.',
+      labelNames: ['sink'],
       registers,
       collect() {
         const sink = current().sink?.()
-        if (!sink) return
-        for (const [state, value] of Object.entries(sink.counters)) this.set({ sink: sink.kind, state }, value)
+        const value = sink?.counters[SINK_BUFFERED]
+        if (sink && value !== undefined) this.set({ sink: sink.kind }, value)
       },
     })
     new Gauge({
@@ -135,7 +183,13 @@ export class Metrics {
         this.set(current().sink?.().outboxBytes ?? 0)
       },
     })
-    collectDefaultMetrics({ register: this.registry })
+    collectDefaultMetrics({ register: this.#registry })
+  }
+
+  /** The metrics in the format the scraper's Accept header prefers: OpenMetrics 1.0, else the Prometheus text format. */
+  async exposition(accept: string | undefined): Promise<Exposition> {
+    if (prefersOpenMetrics(accept)) return { contentType: Registry.OPENMETRICS_CONTENT_TYPE, body: await openMetricsText(this.#registry) }
+    return { contentType: this.#registry.contentType, body: await this.#registry.metrics() }
   }
 
   /** Adds sources that exist only after the metrics (the shadow runner, breakers, sink). */

@@ -1,12 +1,16 @@
 import { Type, type TSchema } from '@sinclair/typebox'
 import '../compare/comparison-schema.ts' // registers the uuid and date-time formats
 import { CHANGE_KINDS } from '../authority/authority-store.ts'
+import { publishedSchemaDocument } from '../compare/published-schema.ts'
 import { AUTHORITY_CHANGED_EVENT_TYPE, AUTHORITY_CHANGED_SCHEMA_VERSION } from './events.ts'
 
 const literals = (values: readonly string[]): TSchema => Type.Union(values.map((value) => Type.Literal(value)))
 const authority = (description: string): TSchema => Type.String({ pattern: '^(legacy|modern|\\d{1,3}(\\.\\d{1,2})?%)$', description })
 
-/** JSON Schema of the AuthorityChanged event (docs/authority-changed.schema.json is generated from it). */
+/**
+ * JSON Schema of the AuthorityChanged event, closed: what Ficus writes has exactly these
+ * properties. docs/authority-changed.schema.json is its open rendering, for consumers.
+ */
 export const AuthorityChangedSchema = Type.Object(
   {
     schemaVersion: Type.Literal(AUTHORITY_CHANGED_SCHEMA_VERSION),
@@ -27,6 +31,7 @@ export const AuthorityChangedSchema = Type.Object(
   { additionalProperties: false, $id: 'urn:ficus:schema:authority-changed:1', title: 'Ficus AuthorityChanged, schema version 1' },
 )
 
+/** The schema as the JSON document published under docs/: open to properties added later. */
 export function authorityChangedSchemaDocument(): string {
-  return `${JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...AuthorityChangedSchema }, null, 2)}\n`
+  return publishedSchemaDocument(AuthorityChangedSchema)
 }

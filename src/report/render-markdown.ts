@@ -1,11 +1,16 @@
 import { CATEGORIES } from '../compare/classify.ts'
+import { printable } from '../printable-text.ts'
 import type { Report } from './report.ts'
 
 const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)
 const ms = (value: number | null): string => (value === null ? '–' : value.toFixed(1))
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
-/** The report as Markdown, for pull requests and wikis. */
+/**
+ * The report as Markdown, for pull requests and wikis (and terminals: `--format md` without
+ * `--out`). Slice names, paths, values and request ids come from the records: each line is made
+ * printable.
+ */
 export function renderMarkdown(report: Report): string {
   const out = [
     '# Ficus shadow-run report',
@@ -28,5 +33,5 @@ export function renderMarkdown(report: Report): string {
     if (slice.untranslated.length > 0) out.push('| untranslated path | value | count |', '| --- | --- | --- |', ...slice.untranslated.map((item) => `| \`${cell(item.path)}\` | \`${cell(item.value)}\` | ${item.count} |`), '')
     out.push(`**Readiness: ${slice.readiness.ready ? 'ready' : 'not ready'}**`, '', ...slice.readiness.criteria.map((criterion) => `- [${criterion.met ? 'x' : ' '}] ${criterion.id}: ${cell(criterion.detail)}`))
   }
-  return `${out.join('\n')}\n`
+  return `${out.map(printable).join('\n')}\n`
 }

@@ -1,4 +1,5 @@
 import { CATEGORIES } from '../compare/classify.ts'
+import { printable } from '../printable-text.ts'
 import type { Report, SliceReport } from './report.ts'
 
 const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)
@@ -27,11 +28,14 @@ function sliceLines(slice: SliceReport, mark: { ok: string; no: string }): strin
   return lines
 }
 
-/** The terminal report: one block per slice, every readiness criterion with its figures. */
+/**
+ * The terminal report: one block per slice, every readiness criterion with its figures. Slice
+ * names, paths, values and request ids come from the records: each line is made printable.
+ */
 export function renderText(report: Report): string {
   const header = [
     `Ficus shadow-run report — ${report.generatedAt}`,
     `source ${report.source}; window ${report.window.from ?? 'beginning'} → ${report.window.to ?? 'now'}; ${report.read} record(s) read, ${report.duplicates} duplicate(s) counted once, ${report.outsideWindow} outside the window`,
   ]
-  return `${[...header, ...report.slices.flatMap((slice) => ['', ...sliceLines(slice, { ok: '[x]', no: '[ ]' })])].join('\n')}\n`
+  return `${[...header, ...report.slices.flatMap((slice) => ['', ...sliceLines(slice, { ok: '[x]', no: '[ ]' })])].map(printable).join('\n')}\n`
 }

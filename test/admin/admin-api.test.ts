@@ -151,7 +151,7 @@ describe('admin API', () => {
     expect(text).toMatch(/^ficus_requests_total\{slice="policy-status",side="(legacy|modern)",status_class="2xx"\} \d+/m)
     expect(text).toMatch(/^ficus_requests_total\{slice="\(none\)",side="legacy",status_class="2xx"\} 1$/m)
     expect(text).toMatch(/^ficus_upstream_duration_seconds_bucket\{le="0.5",slice="policy-status",side="\w+"\} \d+/m)
-    expect(text).toMatch(/^ficus_slice_modern_share\{slice="claim-lodgement"\} [01]$/m)
+    expect(text).toMatch(/^ficus_slice_modern_ratio\{slice="claim-lodgement"\} [01]$/m)
     expect(text).toMatch(/^ficus_slice_authority_version\{slice="policy-status"\} \d+$/m)
     expect(text).toMatch(/^ficus_authority_store_up\{store="file"\} 1$/m)
     expect(text).toMatch(/^ficus_authority_changes_total\{slice="policy-status",kind="flip"\} \d+$/m)

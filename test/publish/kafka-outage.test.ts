@@ -70,7 +70,7 @@ describe('no comparison is lost when the broker goes away', () => {
     await broker.stop()
     const during = await traffic(gw, 'during', 40, 25)
     const metrics = (await send(`${gw.adminUrl}/metrics`)).body
-    expect(metrics).toMatch(/^ficus_event_sink_records\{sink="kafka",state="spilled"\} [1-9]\d*$/m)
+    expect(metrics).toMatch(/^ficus_event_sink_records_spilled_total\{sink="kafka"\} [1-9]\d*$/m)
     const status = JSON.parse((await send(`${gw.adminUrl}/readyz`)).body) as { sink: { state: string; outboxBytes: number } }
     expect(status.sink.state).toBe('spilling')
     expect(status.sink.outboxBytes).toBeGreaterThan(0)
@@ -119,7 +119,7 @@ describe('no comparison is lost when the broker goes away', () => {
     const made = await traffic(gw, 'full', 30, 5)
     expect(made.failures).toEqual([])
     let metrics = ''
-    const dropped = /^ficus_event_sink_records\{sink="kafka",state="dropped"\} ([1-9]\d*)$/m
+    const dropped = /^ficus_event_sink_records_dropped_total\{sink="kafka"\} ([1-9]\d*)$/m
     for (let i = 0; i < 100 && !dropped.test(metrics); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50))
       metrics = (await send(`${gw.adminUrl}/metrics`)).body

@@ -82,7 +82,7 @@ describe('Kafka sink against the real broker', () => {
     gateway = await startTestGateway(shadowedConfig(), { env: topics.env })
     await send(`${gateway.url}/policy/P-1/status`)
     const gw = gateway
-    const written = /^ficus_event_sink_records\{sink="kafka",state="written"\} [1-9]\d*$/m
+    const written = /^ficus_event_sink_records_written_total\{sink="kafka"\} [1-9]\d*$/m
     let metrics = ''
     for (let i = 0; i < 100 && !written.test(metrics); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50))

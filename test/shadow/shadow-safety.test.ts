@@ -133,7 +133,9 @@ describe('the client never pays for the shadow', () => {
     const slices = JSON.parse((await send(`${gw.adminUrl}/admin/slices`)).body) as { slices: { breakers: Record<string, unknown> }[] }
     expect(slices.slices[0]!.breakers).toEqual({ legacy: { upstream: 'legacy', primary: 'closed', shadow: 'closed' }, modern: { upstream: 'modern', primary: 'closed', shadow: 'open' } })
     const metrics = (await send(`${gw.adminUrl}/metrics`)).body
-    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow"\} 2$/m)
+    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",state="open"\} 1$/m)
+    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",state="closed"\} 0$/m)
+    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",state="half-open"\} 0$/m)
     expect(metrics).toMatch(/^ficus_comparisons_total\{slice="policy-status",outcome="not-compared",category="shadow-error"\} 4$/m)
   })
 

@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { JSON_SCHEMA_DIALECT } from '../../src/compare/published-schema.ts'
+import { DEFAULT_TOPICS, EVENT_TYPES, eventHeaders, SCHEMA_VERSIONS, STREAMS, type Stream } from '../../src/publish/events.ts'
+
+// docs/asyncapi.yaml is written by hand: these checks keep it in step with what the code publishes.
+
+interface Schema {
+  readonly type?: string
+  readonly const?: unknown
+  readonly required?: readonly string[]
+  readonly properties?: Readonly<Record<string, Schema>>
+  readonly description?: string
+}
+interface Message {
+  readonly name: string
+  readonly contentType: string
+  readonly headers: Schema
+  readonly payload: { readonly schemaFormat: string; readonly schema: { readonly $ref: string } }
+  readonly bindings: { readonly kafka: { readonly key: Schema; readonly bindingVersion: string } }
+}
+interface Document {
+  readonly asyncapi: string
+  readonly info: { readonly title: string; readonly version: string }
+  readonly servers: Readonly<Record<string, { readonly host: string; readonly protocol: string; readonly description: string; readonly variables?: Readonly<Record<string, { readonly description?: string }>> }>>
+  readonly channels: Readonly<Record<string, { readonly address: string; readonly description: string; readonly messages: Readonly<Record<string, { readonly $ref: string }>> }>>
+  readonly operations: Readonly<Record<string, { readonly action: string; readonly channel: { readonly $ref: string }; readonly messages: readonly { readonly $ref: string }[] }>>
+}
+
+const DOCS = new URL('../../docs/', import.meta.url)
+const text = readFileSync(new URL('asyncapi.yaml', DOCS), 'utf8')
+const doc = parse(text) as Document
+const TOPIC_ENV: Readonly<Record<Stream, string>> = { comparisons: 'FICUS_TOPIC_COMPARISONS', 'authority-changes': 'FICUS_TOPIC_AUTHORITY_CHANGES' }
+
+/** Follows a local reference such as `#/components/messages/comparison`. */
+function resolve(ref: string): unknown {
+  expect(ref.startsWith('#/'), ref).toBe(true)
+  const target = ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], doc)
+  expect(target, `${ref} resolves`).toBeDefined()
+  return target
+}
+
+function messageOf(stream: Stream): Message {
+  const refs = Object.values(doc.channels[stream]!.messages)
+  expect(refs).toHaveLength(1)
+  return resolve(refs[0]!.$ref) as Message
+}
+
+describe('docs/asyncapi.yaml', () => {
+  it('is an AsyncAPI 3.0 document whose version follows the events’ schema version', () => {
+    expect(doc.asyncapi).toBe('3.0.0')
+    expect(doc.info.title).not.toBe('')
+    expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+$/)
+    expect(Number(doc.info.version.split('.')[0])).toBe(SCHEMA_VERSIONS.comparisons)
+    expect(Number(doc.info.version.split('.')[0])).toBe(SCHEMA_VERSIONS['authority-changes'])
+  })
+
+  it('names the brokers by KAFKA_BROKERS, never a real host', () => {
+    const servers = Object.values(doc.servers)
+    expect(servers).toHaveLength(1)
+    const [server] = servers
+    expect(server!.protocol).toBe('kafka')
+    expect(server!.host).toBe('{brokers}')
+    expect(server!.variables?.brokers?.description).toContain('KAFKA_BROKERS')
+    expect(server!.description).toContain('KAFKA_BROKERS')
+  })
+
+  it('has one channel per stream, at the default topic, naming the variable that overrides it', () => {
+    expect(Object.keys(doc.channels).sort()).toEqual([...STREAMS].sort())
+    for (const stream of STREAMS) {
+      expect(doc.channels[stream]!.address).toBe(DEFAULT_TOPICS[stream])
+      expect(doc.channels[stream]!.description).toContain(TOPIC_ENV[stream])
+    }
+  })
+
+  it('has Ficus send on every channel, and every reference resolves', () => {
+    const sent = Object.values(doc.operations).map((operation) => {
+      expect(operation.action).toBe('send')
+      resolve(operation.channel.$ref)
+      for (const message of operation.messages) {
+        expect(message.$ref.startsWith(`${operation.channel.$ref}/messages/`)).toBe(true)
+        resolve(message.$ref)
+      }
+      return operation.channel.$ref
+    })
+    expect(sent.sort()).toEqual(STREAMS.map((stream) => `#/channels/${stream}`).sort())
+    for (const [, ref] of text.matchAll(/\$ref: '?(#[^'\n]+)'?/g)) resolve(ref!)
+  })
+
+  it('gives each message the headers eventHeaders sets, with their fixed values', () => {
+    for (const stream of STREAMS) {
+      const message = messageOf(stream)
+      const eventId = '5c0b0a4e-8a51-4f43-9f55-6f1f0c8f2a10'
+      const headers = eventHeaders(EVENT_TYPES[stream], SCHEMA_VERSIONS[stream], eventId)
+      expect(message.name).toBe(EVENT_TYPES[stream])
+      expect(message.contentType).toBe(headers['content-type'])
+      expect(Object.keys(message.headers.properties ?? {}).sort()).toEqual(Object.keys(headers).sort())
+      expect([...(message.headers.required ?? [])].sort()).toEqual(Object.keys(headers).sort())
+      for (const [name, value] of Object.entries(headers)) {
+        const header = message.headers.properties![name]!
+        expect(header.type).toBe('string')
+        if (name !== 'ficus-event-id') expect(header.const, name).toBe(value)
+      }
+    }
+  })
+
+  it('describes the message key', () => {
+    expect(messageOf('comparisons').bindings.kafka.key.description).toMatch(/slice id[\s\S]*entity key/)
+    expect(messageOf('authority-changes').bindings.kafka.key.description).toMatch(/slice id/)
+    for (const stream of STREAMS) expect(messageOf(stream).bindings.kafka.key.type).toBe('string')
+  })
+
+  it('takes each payload from the published JSON Schema file of its event, in the dialect the file declares', () => {
+    for (const stream of STREAMS) {
+      const { payload } = messageOf(stream)
+      const file = new URL(payload.schema.$ref, DOCS)
+      expect(existsSync(file), payload.schema.$ref).toBe(true)
+      const schema = JSON.parse(readFileSync(file, 'utf8')) as { $schema: string; properties: { eventType: Schema; schemaVersion: Schema } }
+      expect(schema.$schema).toBe(JSON_SCHEMA_DIALECT)
+      const draft = /draft\/(\d{4}-\d{2})\/schema$/.exec(schema.$schema)?.[1]
+      expect(payload.schemaFormat).toBe(`application/schema+json;version=draft-${draft}`)
+      expect(schema.properties.eventType.const).toBe(EVENT_TYPES[stream])
+      expect(schema.properties.schemaVersion.const).toBe(SCHEMA_VERSIONS[stream])
+    }
+  })
+})
