@@ -19,7 +19,7 @@ const kebabCaseFiles = {
 }
 
 export default defineConfig(
-  { ignores: ['node_modules/', 'data/', 'coverage/', '.tmp/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', '.tmp/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

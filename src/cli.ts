@@ -8,34 +8,8 @@ import { isFicusError } from './errors.ts'
 import { printable } from './printable-text.ts'
 import { reportCommand } from './cli-report-command.ts'
 import { reporterCommand } from './cli-reporter-command.ts'
+import { COMMAND_USAGE, isCommand, USAGE } from './cli-usage.ts'
 import { readSettings, startGateway } from './main.ts'
-
-const USAGE = `Usage: ficus <command> [options]
-
-Commands:
-  start [--config FILE]                          run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
-  validate [FILE]                                check a routes config and print its route table
-  flip <slice> <legacy|modern|N%> --reason "…"   change who answers a slice [--expect-version N]
-                                                 [--force: past a "not ready" verdict, recorded as forced]
-  kill-switch [slice...] --reason "…"            return every slice (or those named) to legacy
-  status                                         the live authority of every slice
-  history [slice] [--limit N]                    the audit trail of authority changes, newest first
-  report [options]                               shadow-run report per slice, with readiness verdicts:
-      --source kafka|jsonl  --data-dir DIR  --topic T  --since 24h | --from ISO [--to ISO]
-      --slice ID  --format text|md|json|html  --out FILE  --require-ready SLICE  --config FILE
-  reporter [--config FILE]                       consume comparisons from Kafka into rolling per-slice
-                                                 aggregates (Redis, else memory); serves reports on REPORTER_PORT
-  help                                           show this text
-  version                                        print the version
-
-flip, kill-switch, status and history talk to a running gateway's admin API: --admin-url or
-FICUS_ADMIN_URL (default http://127.0.0.1:9090), token from FICUS_ADMIN_TOKEN, actor recorded in
-the audit trail from FICUS_ACTOR (default user@host); --json prints the API's answer.
-
-Environment of start: PORT (8080), HOST (0.0.0.0), ADMIN_PORT (9090), ADMIN_HOST, LOG_LEVEL (info),
-FICUS_CONFIG, FICUS_DATA_DIR (./data), FICUS_INSTANCE_ID, FICUS_ADMIN_TOKEN, REDIS_URL,
-FICUS_REDIS_PREFIX. See README.md for the full reference.
-`
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv
@@ -51,6 +25,10 @@ const defaultIo: CliIo = { env: process.env, stdout: process.stdout, stderr: pro
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv
   try {
+    if (isCommand(command) && wantsHelp(rest)) {
+      io.stdout.write(COMMAND_USAGE[command])
+      return 0
+    }
     switch (command) {
       case 'start':
         return await start(rest, io)
@@ -72,8 +50,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case '--version':
         io.stdout.write(`${packageVersion()}\n`)
         return 0
-      case undefined:
       case 'help':
+        return help(rest, io)
+      case undefined:
       case '--help':
       case '-h':
         io.stdout.write(USAGE)
@@ -86,7 +65,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       // Messages quote arguments, config values and the admin API's answers: made printable, line by line.
       const message = err.message.split('\n').map(printable).join('\n')
       if (err.code === 'FICUS_ERR_CLI_USAGE') {
-        io.stderr.write(`ficus: ${err.code}: ${message}\n\n${USAGE}`)
+        io.stderr.write(`ficus: ${err.code}: ${message}\n\n${isCommand(command) ? COMMAND_USAGE[command] : USAGE}`)
         return 2
       }
       // One line: messages never contain a newline except config validation's list of problems.
@@ -95,6 +74,21 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     }
     throw err
   }
+}
+
+/** `--help` or `-h` among a command's arguments (before a `--` that ends the options). */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--')
+  return (end < 0 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')
+}
+
+function help(args: readonly string[], io: CliIo): number {
+  if (args.length > 1) throw usageError('help takes at most one command')
+  const [topic] = args
+  if (topic === undefined) io.stdout.write(USAGE)
+  else if (isCommand(topic)) io.stdout.write(COMMAND_USAGE[topic])
+  else throw usageError(`unknown command ${JSON.stringify(topic)}`)
+  return 0
 }
 
 function parse(args: readonly string[], options: ParseArgsConfig['options']): ReturnType<typeof parseArgs> {
@@ -128,12 +122,46 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
 }
 
 async function validate(args: readonly string[], io: CliIo): Promise<number> {
-  const { positionals } = parse(args, {})
+  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } })
   if (positionals.length > 1) throw usageError('validate takes at most one path')
   const file = positionals[0] ?? io.env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE
-  const config = await loadConfig(file, io.cwd)
-  io.stdout.write(describeConfig(file, config))
-  return 0
+  if (values.json !== true) {
+    io.stdout.write(describeConfig(file, await loadConfig(file, io.cwd)))
+    return 0
+  }
+  try {
+    io.stdout.write(`${JSON.stringify(configSummary(file, await loadConfig(file, io.cwd)), null, 2)}\n`)
+    return 0
+  } catch (err) {
+    if (!isFicusError(err) || !err.code.startsWith('FICUS_ERR_CONFIG_')) throw err
+    // For automation the verdict goes to stdout as JSON too; the problems come from the error's details.
+    const problems = Array.isArray(err.details.issues) ? err.details.issues : []
+    io.stdout.write(`${JSON.stringify({ valid: false, file, error: { code: err.code, message: err.message }, problems }, null, 2)}\n`)
+    return 1
+  }
+}
+
+/** What `ficus validate --json` prints for a valid config. */
+export function configSummary(file: string, config: GatewayConfig): Record<string, unknown> {
+  return {
+    valid: true,
+    file,
+    version: config.version,
+    upstreams: [...config.upstreams.values()].map((upstream) => ({ name: upstream.name, url: `${upstream.origin}${upstream.basePath}` })),
+    slices: config.slices.map((slice) => ({
+      id: slice.id,
+      description: slice.description,
+      authority: slice.authority,
+      shadowed: slice.shadow !== null,
+      routes: slice.routes.map((route) => ({
+        method: route.method,
+        path: route.path.source,
+        legacy: { upstream: slice.sides.legacy.upstream, path: route.rewrite.legacy.source },
+        modern: { upstream: slice.sides.modern.upstream, path: route.rewrite.modern.source },
+      })),
+    })),
+    fallthrough: { side: config.fallthrough, upstream: config.sides[config.fallthrough] },
+  }
 }
 
 /** The summary `ficus validate` prints: one line per route and where each side sends it. */

@@ -1,0 +1,128 @@
+import { DEFAULT_CONFIG_FILE } from './config/load.ts'
+
+export const COMMANDS = ['start', 'validate', 'flip', 'kill-switch', 'status', 'history', 'report', 'reporter', 'help', 'version'] as const
+export type Command = (typeof COMMANDS)[number]
+
+export function isCommand(name: string | undefined): name is Command {
+  return (COMMANDS as readonly (string | undefined)[]).includes(name)
+}
+
+const ADMIN_CLIENT = `Talks to a running gateway's admin API: --admin-url URL or FICUS_ADMIN_URL (default
+http://127.0.0.1:9090); the token from FICUS_ADMIN_TOKEN; --json prints the API's answer as JSON.`
+
+/** Each command's own usage: what `ficus <command> --help` prints, and what follows its usage errors. */
+export const COMMAND_USAGE: Readonly<Record<Command, string>> = {
+  start: `Usage: ficus start [--config FILE]
+
+Runs the gateway: client traffic on PORT (8080), the admin API, dashboard and metrics on
+ADMIN_PORT (9090), until SIGTERM or SIGINT (graceful; a second signal exits at once).
+
+Options:
+  --config FILE   the routes config (default $FICUS_CONFIG, else ${DEFAULT_CONFIG_FILE})
+
+Environment: PORT, HOST (0.0.0.0), ADMIN_PORT, ADMIN_HOST, LOG_LEVEL (info), FICUS_CONFIG,
+FICUS_DATA_DIR (./data), FICUS_INSTANCE_ID, FICUS_ADMIN_TOKEN, REDIS_URL, FICUS_REDIS_PREFIX,
+KAFKA_BROKERS and the others in README.md.
+`,
+  validate: `Usage: ficus validate [FILE] [--json]
+
+Checks a routes config (default $FICUS_CONFIG, else ${DEFAULT_CONFIG_FILE}) and prints its route table:
+each route and where each side sends it. Exit 0 when valid, 1 when not (every problem is listed
+with the path of the field at fault).
+
+Options:
+  --json   print { valid, file, version, slices, fallthrough } or { valid: false, file, problems }
+`,
+  flip: `Usage: ficus flip <slice> <legacy|modern|N%> --reason "…" [--expect-version N] [--force]
+
+Changes who answers a slice: legacy, modern, or a sticky percentage of modern (0.01 % steps).
+
+Options:
+  --reason "…"         why (required; recorded in the audit trail)
+  --expect-version N   refuse (FICUS_ERR_AUTHORITY_CONFLICT) if the slice changed since version N
+  --force              past a "not ready" verdict of the readiness guard; recorded as forced
+  --json               print the API's answer
+
+${ADMIN_CLIENT}
+The actor recorded in the audit trail is FICUS_ACTOR (default user@host).
+`,
+  'kill-switch': `Usage: ficus kill-switch [slice...] --reason "…"
+
+Returns every slice (or the ones named) to legacy in one atomic, audited change.
+
+Options:
+  --reason "…"   why (required)
+  --json         print the API's answer
+
+${ADMIN_CLIENT}
+The actor recorded in the audit trail is FICUS_ACTOR (default user@host).
+`,
+  status: `Usage: ficus status [--json]
+
+The live authority of every slice: who answers, the flag version and the last change.
+
+${ADMIN_CLIENT}
+`,
+  history: `Usage: ficus history [slice] [--limit N] [--json]
+
+The audit trail of authority changes, newest first (every slice, or the one named).
+
+Options:
+  --limit N   how many entries (1–1000, default 50)
+
+${ADMIN_CLIENT}
+`,
+  report: `Usage: ficus report [options]
+
+The shadow-run report per slice, with readiness verdicts, read in bounded memory from Kafka
+(when KAFKA_BROKERS is set) or from the JSON lines in the data directory.
+
+Options:
+  --source kafka|jsonl      where the comparisons are (default: kafka with KAFKA_BROKERS, else jsonl)
+  --data-dir DIR            the JSON lines' data directory (default $FICUS_DATA_DIR, else ./data)
+  --topic T                 the comparisons topic (default $FICUS_TOPIC_COMPARISONS)
+  --since 24h | --from ISO [--to ISO]   the time window (default: everything)
+  --slice ID                one slice only
+  --format text|md|json|html   (default text)
+  --out FILE                write to FILE instead of standard output
+  --require-ready SLICE     exit 3 unless SLICE is ready (for pipelines)
+  --config FILE             the routes config whose readiness thresholds apply
+`,
+  reporter: `Usage: ficus reporter [--config FILE]
+
+Consumes comparisons from Kafka (KAFKA_BROKERS) in a consumer group (FICUS_REPORTER_GROUP) into
+rolling per-slice aggregates, kept in Redis with REDIS_URL (the gateway's readiness evidence) or
+in memory, and serves reports on REPORTER_PORT (9091).
+
+Options:
+  --config FILE   the routes config whose readiness thresholds apply
+`,
+  help: `Usage: ficus help [command]
+
+Shows the list of commands, or one command's usage.
+`,
+  version: `Usage: ficus version
+
+Prints the version of Ficus.
+`,
+}
+
+/** `ficus --help`: every command on a line. */
+export const USAGE = `Usage: ficus <command> [options]
+
+Commands:
+  start [--config FILE]                          run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
+  validate [FILE] [--json]                       check a routes config and print its route table
+  flip <slice> <legacy|modern|N%> --reason "…"   change who answers a slice [--expect-version N]
+                                                 [--force: past a "not ready" verdict, recorded as forced]
+  kill-switch [slice...] --reason "…"            return every slice (or those named) to legacy
+  status                                         the live authority of every slice
+  history [slice] [--limit N]                    the audit trail of authority changes, newest first
+  report [options]                               shadow-run report per slice, with readiness verdicts
+  reporter [--config FILE]                       consume comparisons from Kafka into rolling per-slice
+                                                 aggregates (Redis, else memory); serves reports on REPORTER_PORT
+  help [command]                                 show this text, or one command's usage
+  version                                        print the version
+
+\`ficus <command> --help\` shows a command's options. See README.md for the full reference.
+`
