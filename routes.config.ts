@@ -24,6 +24,9 @@ export default defineGateway({
     'coverage-status': {
       description: 'Is this policy in force today, and for which period?',
       authority: 'legacy',
+      // The customer portal sends its customer id: a percentage rollout moves whole customers,
+      // and each keeps the side it got (`npm run clients` shows who is on which side).
+      stickyKey: { header: 'x-customer-id' },
       entityKey: { param: 'policyNumber' },
       routes: [
         {
@@ -61,6 +64,7 @@ export default defineGateway({
     'billing-eligibility': {
       description: 'May this policy be billed and renewed, given its arrears?',
       authority: 'modern',
+      stickyKey: { header: 'x-customer-id' },
       routes: [
         {
           method: 'GET',
@@ -85,6 +89,7 @@ export default defineGateway({
     'claim-lodgement': {
       description: 'May a claim be lodged against this policy for this loss date, and lodging it.',
       authority: 'legacy',
+      stickyKey: { header: 'x-customer-id' },
       routes: [
         {
           method: 'GET',

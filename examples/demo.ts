@@ -1,9 +1,11 @@
 // `npm run demo`: the example services, the gateway in front of them on embedded defaults (no Redis,
-// no Kafka), a little sample traffic and a table of what went where. `--once` exits after the
-// traffic; otherwise the gateway keeps running until Ctrl-C.
+// no Kafka), a little sample traffic and a table of what went where, the example customers' round
+// and the shadow-run report. `--once` exits after that; otherwise the gateway keeps running until
+// Ctrl-C. Every run starts from a clean state in its own data folder (FICUS_DEMO_DIR, default
+// data/demo), so following the README in order never breaks the next demo.
 import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
@@ -15,6 +17,7 @@ import { readJsonl } from '../src/report/jsonl-source.ts'
 import { renderText } from '../src/report/render-text.ts'
 import { buildReport, ReportAggregator } from '../src/report/report.ts'
 import { textTable } from '../src/text-table.ts'
+import { CUSTOMER_COUNT, CUSTOMER_HEADER, customerRound, describeRound, FIRST_CUSTOMER } from './example-clients.ts'
 import { startExampleServices } from './example-services.ts'
 
 interface Sample {
@@ -39,6 +42,9 @@ const SAMPLES: readonly Sample[] = [
   { method: 'GET', path: '/pas/v1/agents/A-77', note: 'no slice claims agents: falls through to legacy' },
 ]
 
+/** Marks a folder as the demo's own, so a later run may clear it. */
+const DEMO_MARKER = '.ficus-demo'
+
 interface Outcome {
   readonly requestId: string
   readonly sample: Sample
@@ -52,7 +58,8 @@ async function send(client: Agent, base: string, sample: Sample, requestId: stri
   const response = await request(base + sample.path, {
     dispatcher: client,
     method: sample.method,
-    headers: { 'x-request-id': requestId, ...(sample.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    // The sample requests come from the first example customer's portal.
+    headers: { 'x-request-id': requestId, [CUSTOMER_HEADER]: FIRST_CUSTOMER, ...(sample.body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(sample.body === undefined ? {} : { body: JSON.stringify(sample.body) }),
   })
   await response.body.dump()
@@ -97,10 +104,34 @@ async function verdicts(dataDir: string, requestIds: ReadonlySet<string>): Promi
   return found
 }
 
+/**
+ * Empties the demo's data folder, or creates it. A folder that is not empty and was not made by
+ * the demo is left alone: FICUS_DEMO_DIR might point at data that matters.
+ */
+async function cleanDemoDir(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch((err: unknown): string[] => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  })
+  if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+    throw new FicusError('FICUS_ERR_ENV_INVALID', `${dir} holds files the demo did not write; point FICUS_DEMO_DIR at an empty or new folder`)
+  }
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, DEMO_MARKER), 'Written by `npm run demo`, which clears this folder at every start.\n')
+}
+
 async function run(): Promise<number> {
   const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } }, allowPositionals: false })
+  const demoDir = resolve(process.env.FICUS_DEMO_DIR ?? join('data', 'demo'))
+  const shownDir = relative(process.cwd(), demoDir).startsWith('..') ? demoDir : relative(process.cwd(), demoDir)
+  process.stdout.write(`Ficus demo: the example insurer's services and a gateway on embedded defaults (no Redis, no Kafka).\nState: ${shownDir} (cleared at every start).\n`)
+  await cleanDemoDir(demoDir)
   const examples = await startExampleServices({ ephemeral: true })
-  const env = { ...process.env, ...examples.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }
+  // Embedded defaults, whatever the shell says: the demo's own folder, no Redis, no Kafka; warnings
+  // (such as the admin API having no token, which is how a demo runs) stay out of its output.
+  const { REDIS_URL: _redis, KAFKA_BROKERS: _kafka, FICUS_ADMIN_TOKEN: _token, ...inherited } = process.env
+  const env = { ...inherited, ...examples.env, FICUS_DATA_DIR: demoDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' }
   // routes.config.ts reads the example services' addresses from the environment.
   Object.assign(process.env, examples.env)
   const settings = readSettings(env, { isTTY: process.stdout.isTTY })
@@ -118,6 +149,8 @@ async function run(): Promise<number> {
   const run = randomUUID().slice(0, 8)
   for (const [index, sample] of SAMPLES.entries()) outcomes.push(await send(client, gateway.url, sample, `demo-${run}-${index}`))
   await client.close()
+  // Then every example customer asks every slice once, with its customer id (the sticky key).
+  const round = await customerRound(gateway.url)
 
   const stop = async (): Promise<void> => {
     await gateway.close()
@@ -130,21 +163,24 @@ async function run(): Promise<number> {
   const found = await verdicts(settings.dataDir, ids)
   const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
   process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes, found)}\n`)
-  process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}; ${found.size} comparison(s) in ${join(settings.dataDir, COMPARISONS_DIR)}\n`)
+  process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}; comparisons in ${join(shownDir, COMPARISONS_DIR)}\n`)
+  process.stdout.write(`\n${CUSTOMER_COUNT} example customers, each asking every slice once (${CUSTOMER_HEADER} is the slices' sticky key):\n${describeRound(round)}\n`)
   // The report of everything in the data directory (this run and earlier ones): `npx ficus report`.
   const aggregator = new ReportAggregator()
   await readJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))
-  const report = buildReport(aggregator, gateway.config.slices, { source: `jsonl ${join(settings.dataDir, COMPARISONS_DIR)}`, window: { from: null, to: null } })
+  const report = buildReport(aggregator, gateway.config.slices, { source: `jsonl ${join(shownDir, COMPARISONS_DIR)}`, window: { from: null, to: null } })
   process.stdout.write(`\n${renderText(report)}`)
   if (values.once) return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1
   const admin = gateway.adminUrl === 'http://127.0.0.1:9090' ? '' : `FICUS_ADMIN_URL=${gateway.adminUrl} `
+  const clients = gateway.url === 'http://127.0.0.1:8080' || gateway.url === 'http://0.0.0.0:8080' ? '' : `FICUS_GATEWAY_URL=${gateway.url} `
   process.stdout.write(
-    `\nThe gateway keeps running on ${gateway.url} (admin API ${gateway.adminUrl}) — try:\n` +
-      `  curl -i ${gateway.url}/pas/v1/policy/P-1002/status\n` +
-      `  ${admin}npx ficus flip coverage-status 50% --reason "try a rollout"        (refused: not ready)\n` +
-      `  ${admin}npx ficus flip coverage-status 50% --reason "demo" --force   (recorded as forced)\n` +
-      `  npx ficus report --format html --out report.html\n` +
+    `\nThe gateway keeps running on ${gateway.url} (admin API and dashboard ${gateway.adminUrl}) — try, in another terminal:\n` +
+      `  curl -i -H '${CUSTOMER_HEADER}: C-0001' ${gateway.url}/pas/v1/policy/P-1002/status\n` +
+      `  ${admin}npx ficus flip coverage-status 25% --reason "start the rollout"          (refused: not ready)\n` +
+      `  ${admin}npx ficus flip coverage-status 25% --reason "demo, accepted risk" --force (recorded as forced)\n` +
+      `  ${clients}npm run clients        (about a quarter of the ${CUSTOMER_COUNT} customers now get modern, the same ones each run)\n` +
       `  ${admin}npx ficus status\n` +
+      `  npx ficus report --data-dir ${shownDir} --format html --out report.html\n` +
       'Ctrl-C to stop.\n',
   )
   await new Promise<void>((resolve) => {

@@ -1,27 +1,97 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CUSTOMER_COUNT, customerRound } from '../examples/example-clients.ts'
 import { spawnNode } from './helpers/processes.ts'
+
+let demoDir: string
+beforeEach(async () => {
+  demoDir = join(await mkdtemp(join(tmpdir(), 'ficus-demo-')), 'demo')
+})
+afterEach(async () => {
+  await rm(join(demoDir, '..'), { recursive: true, force: true })
+})
 
 describe('npm run demo -- --once', () => {
   it('routes the sample traffic to both sides, prints what went where and exits 0', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'ficus-demo-'))
+    const result = await spawnNode(['--import', 'tsx', 'examples/demo.ts', '--once'], { PORT: '0', FICUS_DEMO_DIR: demoDir, LOG_LEVEL: undefined }).finished
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    // What a newcomer sees first is a sentence, not a JSON log line; then where the state is.
+    const [first, second] = result.stdout.split('\n')
+    expect(first).toMatch(/^Ficus demo: /)
+    expect(second).toBe(`State: ${demoDir} (cleared at every start).`)
+    expect(result.stdout).not.toMatch(/^\{/m)
+    expect(result.stdout).toMatch(/GET \/pas\/v1\/policy\/P-1001\/status\s+coverage-status\s+legacy\s+legacy-pas\s+200/)
+    expect(result.stdout).toMatch(/GET \/pas\/v1\/billing\/P-1001\/eligibility\s+billing-eligibility\s+modern\s+billing-context\s+200/)
+    expect(result.stdout).toMatch(/GET \/pas\/v1\/agents\/A-77\s+\(fallthrough\)\s+legacy\s+legacy-pas\s+200/)
+    expect(result.stdout).toMatch(/legacy answered [1-9]\d* request\(s\), modern answered [1-9]\d*/)
+    // Every category the example services produce, and the report with its verdicts.
+    for (const verdict of ['untranslated (PNDC)', 'timing-lag', 'body-mismatch (/body/eligible)', 'match']) expect(result.stdout).toContain(verdict)
+    expect(result.stdout).toMatch(/^ {2}coverage-status\s+legacy 200\s+modern\s+0/m)
+    expect(result.stdout).toMatch(/^ {2}billing-eligibility\s+legacy\s+0\s+modern 200/m)
+    expect(result.stdout).toContain('Ficus shadow-run report')
+    expect(result.stdout).toMatch(/^coverage-status {2}NOT READY/m)
+    expect(result.stdout).toContain('untranslated: /body/status = PNDC')
+  })
+
+  it('starts from a clean state every time, and never clears a folder it did not make', async () => {
+    const first = await spawnNode(['--import', 'tsx', 'examples/demo.ts', '--once'], { PORT: '0', FICUS_DEMO_DIR: demoDir }).finished
+    expect(first.code).toBe(0)
+    // What following the README leaves behind (a flip in the embedded store) is gone next time.
+    await writeFile(join(demoDir, 'authority.json'), '{ "left": "over" }')
+    const second = await spawnNode(['--import', 'tsx', 'examples/demo.ts', '--once'], { PORT: '0', FICUS_DEMO_DIR: demoDir }).finished
+    expect(second.code).toBe(0)
+    expect(second.stdout).toMatch(/^ {2}coverage-status\s+legacy 200\s+modern\s+0/m)
+
+    const foreign = await mkdtemp(join(tmpdir(), 'ficus-not-demo-'))
     try {
-      const result = await spawnNode(['--import', 'tsx', 'examples/demo.ts', '--once'], { PORT: '0', FICUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }).finished
-      expect(result.stderr).toBe('')
-      expect(result.code).toBe(0)
-      expect(result.stdout).toMatch(/GET \/pas\/v1\/policy\/P-1001\/status\s+coverage-status\s+legacy\s+legacy-pas\s+200/)
-      expect(result.stdout).toMatch(/GET \/pas\/v1\/billing\/P-1001\/eligibility\s+billing-eligibility\s+modern\s+billing-context\s+200/)
-      expect(result.stdout).toMatch(/GET \/pas\/v1\/agents\/A-77\s+\(fallthrough\)\s+legacy\s+legacy-pas\s+200/)
-      expect(result.stdout).toMatch(/legacy answered [1-9]\d* request\(s\), modern answered [1-9]\d*/)
-      // Every category the example services produce, and the report with its verdicts.
-      for (const verdict of ['noise', 'untranslated (PNDC)', 'timing-lag', 'body-mismatch (/body/eligible)', 'match']) expect(result.stdout).toContain(verdict)
-      expect(result.stdout).toContain('Ficus shadow-run report')
-      expect(result.stdout).toMatch(/^coverage-status {2}NOT READY/m)
-      expect(result.stdout).toContain('untranslated: /body/status = PNDC')
+      await writeFile(join(foreign, 'important.txt'), 'keep me')
+      const refused = await spawnNode(['--import', 'tsx', 'examples/demo.ts', '--once'], { PORT: '0', FICUS_DEMO_DIR: foreign }).finished
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toContain('holds files the demo did not write')
+      expect(await readFile(join(foreign, 'important.txt'), 'utf8')).toBe('keep me')
     } finally {
-      await rm(dataDir, { recursive: true, force: true })
+      await rm(foreign, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('npm run demo, then ficus flip coverage-status 25%', () => {
+  it('moves about a quarter of the example customers to modern, the same ones every time', async () => {
+    const demo = spawnNode(['--import', 'tsx', 'examples/demo.ts'], { PORT: '0', ADMIN_PORT: '0', FICUS_DEMO_DIR: demoDir })
+    try {
+      const urls = await new Promise<{ gateway: string; admin: string }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the demo did not say where it runs: ${demo.stdout()}`)), 30_000)
+        const look = (): void => {
+          const found = /keeps running on (http:\/\/\S+) \(admin API and dashboard (http:\/\/\S+)\)/.exec(demo.stdout())
+          if (found) {
+            clearTimeout(timer)
+            resolve({ gateway: found[1]!, admin: found[2]! })
+          }
+        }
+        demo.child.stdout?.on('data', look)
+        look()
+      })
+      const flip = await fetch(`${urls.admin}/admin/slices/coverage-status/authority`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-ficus-actor': 'demo-test' },
+        body: JSON.stringify({ authority: '25%', reason: 'demo rollout', force: true }),
+      })
+      expect(flip.status).toBe(200)
+
+      const first = (await customerRound(urls.gateway)).find((round) => round.slice === 'coverage-status')!
+      expect(first.failed).toEqual([])
+      expect(first.legacy.length + first.modern.length).toBe(CUSTOMER_COUNT)
+      // 25 % of 200 is 50; sticky buckets of 200 ids land near it.
+      expect(first.modern.length).toBeGreaterThanOrEqual(30)
+      expect(first.modern.length).toBeLessThanOrEqual(70)
+      const again = (await customerRound(urls.gateway)).find((round) => round.slice === 'coverage-status')!
+      expect(again.modern).toEqual(first.modern)
+    } finally {
+      demo.child.kill('SIGINT')
+      await demo.finished
     }
   })
 })
