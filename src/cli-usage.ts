@@ -31,7 +31,8 @@ each route and where each side sends it. Exit 0 when valid, 1 when not (every pr
 with the path of the field at fault).
 
 Options:
-  --json   print { valid, file, version, slices, fallthrough } or { valid: false, file, problems }
+  --json   print { valid, file, version, upstreams, slices, fallthrough }, or
+           { valid: false, file, error: { code, message }, problems: [{ path, message }] }
 `,
   flip: `Usage: ficus flip <slice> <legacy|modern|N%> --reason "…" [--expect-version N] [--force]
 

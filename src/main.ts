@@ -234,7 +234,7 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
   }
   serving = true
   logger.info(
-    { url, adminUrl, config: config.version, slices: config.slices.length, store: store.kind, dataDir: settings.dataDir, instance: settings.instance },
+    { url, adminUrl, migration: config.name, config: config.version, slices: config.slices.length, store: store.kind, dataDir: settings.dataDir, instance: settings.instance },
     'gateway listening',
   )
   if (settings.adminToken === undefined) {

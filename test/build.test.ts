@@ -40,17 +40,19 @@ describe('the compiled gateway (container image)', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
     try {
-      const listening = await new Promise<{ adminUrl: string }>((resolve, reject) => {
+      const listening = await new Promise<{ adminUrl: string; migration: string }>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "gateway listening" line; stdout: ${stdout}; stderr: ${stderr}`)), 20_000)
         child.stdout.on('data', () => {
           const line = stdout.split('\n').find((candidate) => candidate.includes('"gateway listening"'))
           if (line) {
             clearTimeout(timer)
-            resolve(JSON.parse(line) as { adminUrl: string })
+            resolve(JSON.parse(line) as { adminUrl: string; migration: string })
           }
         })
         child.once('exit', () => reject(new Error(`exited; stdout: ${stdout}; stderr: ${stderr}`)))
       })
+      // The config's name says which migration this gateway runs.
+      expect(listening.migration).toBe('insurer-policy-admin')
       const ready = await fetch(`${listening.adminUrl}/readyz`)
       expect(ready.status).toBe(200)
     } finally {

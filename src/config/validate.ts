@@ -31,6 +31,7 @@ import {
   type UpstreamInput,
 } from './schema.ts'
 import { DEFAULT_READINESS, type ReadinessThresholds } from '../report/readiness.ts'
+import { HOP_BY_HOP } from '../upstream/hop-by-hop.ts'
 import type { BreakerConfig, CompareConfig, GatewayConfig, RouteConfig, ShadowConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig } from './types.ts'
 
 const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
@@ -39,22 +40,9 @@ const MAX_ID_LENGTH = 64
 // RFC 9110 §5.1 field-name token.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // Headers the gateway itself manages on the way to an upstream (RFC 9110 §7.6.1 hop-by-hop fields,
-// framing, and lineage); a slice may not add or remove them.
-const MANAGED_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'x-request-id',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-])
+// the one list the proxy drops; framing; and lineage); a slice may not add or remove them.
+const MANAGED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'content-length', 'x-request-id', 'forwarded'])
+const MANAGED_PREFIX = 'x-forwarded-'
 
 /**
  * Validates a routes config and returns it resolved (defaults applied, references checked) and
@@ -367,7 +355,8 @@ function checkHeaderName(name: string, at: (string | number)[], issues: ConfigIs
     issues.push({ path: formatPath(at), message: `${JSON.stringify(name)} is not a valid header name` })
     return false
   }
-  if (MANAGED_HEADERS.has(name.toLowerCase())) {
+  const lower = name.toLowerCase()
+  if (MANAGED_HEADERS.has(lower) || lower.startsWith(MANAGED_PREFIX)) {
     issues.push({ path: formatPath(at), message: `${JSON.stringify(name)} is managed by the gateway and cannot be added or removed` })
     return false
   }

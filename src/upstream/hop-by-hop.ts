@@ -2,7 +2,7 @@
  * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection, so a proxy removes them, and
  * every field the Connection header lists, before forwarding a message in either direction.
  */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

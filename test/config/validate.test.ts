@@ -171,6 +171,9 @@ describe('config validation', () => {
           authority: 'legacy',
           routes: [{ method: 'GET', path: '/a' }],
           legacy: { headers: { add: { Connection: 'close', 'x-ok': 'line\nbreak' }, remove: ['x-request-id', 'bad header'] } },
+          // The proxy drops these itself: a slice cannot add them either (regression: the list
+          // the validator used had drifted from the proxy's).
+          modern: { headers: { add: { 'Proxy-Authorization': 'Basic x', 'x-forwarded-port': '443' }, remove: ['Forwarded'] } },
         },
       },
     }
@@ -180,6 +183,9 @@ describe('config validation', () => {
       'slices.PolicyStatus.legacy.headers.add.x-ok: header value must not contain CR, LF or NUL',
       'slices.PolicyStatus.legacy.headers.remove[0]: "x-request-id" is managed by the gateway and cannot be added or removed',
       'slices.PolicyStatus.legacy.headers.remove[1]: "bad header" is not a valid header name',
+      'slices.PolicyStatus.modern.headers.add.Proxy-Authorization: "Proxy-Authorization" is managed by the gateway and cannot be added or removed',
+      'slices.PolicyStatus.modern.headers.add.x-forwarded-port: "x-forwarded-port" is managed by the gateway and cannot be added or removed',
+      'slices.PolicyStatus.modern.headers.remove[0]: "Forwarded" is managed by the gateway and cannot be added or removed',
     ])
   })
 
