@@ -36,10 +36,12 @@ export default defineGateway({
         },
       ],
       legacy: { headers: { add: { 'x-pas-channel': 'ficus' } } },
-      // Every request is also sent to the Policy context; a mismatch is asked again 150 ms later
-      // (its read model lags), and legacy is asked twice to learn which fields change on their own
-      // (asOf). Sample less of both in production: each costs one more call.
-      shadow: { sample: 100, reask: { delayMs: 150 }, noise: { sample: 100 } },
+      // Every request is also sent to the Policy context. A mismatch is asked again after 150 ms,
+      // then 300, 600… up to 2 s in all (its read model lags; the time to converge is measured).
+      // Legacy is asked twice to learn, on repeated evidence, which fields change on their own
+      // (asOf). Answers over 256 KiB are not compared (the fleet policy's endorsement list).
+      // Sample less in production: every re-ask and double-ask costs one more call.
+      shadow: { sample: 100, reask: { delayMs: 150, maxMs: 2_000 }, noise: { sample: 100 }, maxResponseBodyBytes: 256 * 1024 },
       translate: {
         version: 'coverage-status/3',
         legacy: {
@@ -59,7 +61,18 @@ export default defineGateway({
           remove: ['/holder'],
         },
       },
-      compare: { numericTolerance: 0.005 },
+      compare: {
+        numericTolerance: 0.005,
+        // Never put down to noise: the decision itself.
+        critical: ['/status'],
+        // What the new Policy model holds true: legacy data that breaks it is a source-data defect
+        // (P-1007's negative premium), not a conflict of the migration.
+        model: {
+          required: ['/policyNumber', '/status', '/coverage/start'],
+          formats: { '/coverage/start': 'date', '/coverage/end': 'date' },
+          ranges: { '/premium/amount': { min: 0 } },
+        },
+      },
     },
     'billing-eligibility': {
       description: 'May this policy be billed and renewed, given its arrears?',

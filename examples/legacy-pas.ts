@@ -3,6 +3,11 @@ import { AGENTS, findPolicy, LEGACY_ARREARS_TOLERANCE_CENTS, legacyAmount, legac
 
 const NOT_FOUND = { err_cd: 'E404', err_msg: 'POLICY NOT FOUND' }
 
+/** Every endorsement on file, as the legacy platform lists them (about 90 bytes each). */
+function endorsementList(policy: string, count: number): { end_no: string; end_cd: string; eff_dt: string; txt: string }[] {
+  return Array.from({ length: count }, (_, index) => ({ end_no: `${policy}-E${String(index + 1).padStart(5, '0')}`, end_cd: index % 3 === 0 ? 'VEH_ADD' : 'DRV_ADD', eff_dt: '20250101', txt: 'ENDORSEMENT ON FILE' }))
+}
+
 /**
  * The legacy policy-administration platform ("PAS"): overloaded status codes, snake_case fields,
  * compact dates and amounts as strings. It also serves endpoints no slice has claimed yet.
@@ -10,6 +15,13 @@ const NOT_FOUND = { err_cd: 'E404', err_msg: 'POLICY NOT FOUND' }
 export function createLegacyPas(): FastifyInstance {
   const app = Fastify({ logger: false })
   let claimSequence = 5000
+  // Every answer is stamped with the time it was generated, never twice the same: asked twice, the
+  // platform differs from itself on this field — the noise a parallel run has to learn.
+  let lastGenerated = 0
+  const generatedAt = (): string => {
+    lastGenerated = Math.max(Date.now(), lastGenerated + 1)
+    return new Date(lastGenerated).toISOString()
+  }
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-served-by', 'legacy-pas')
   })
@@ -23,8 +35,9 @@ export function createLegacyPas(): FastifyInstance {
       eff_dt: legacyDate(policy.start),
       exp_dt: legacyDate(policy.end),
       holder: { name: policy.holder },
-      prem_amt: legacyAmount(policy.premiumCents),
-      generated_at: new Date().toISOString(),
+      prem_amt: legacyAmount(policy.legacyPremiumCents ?? policy.premiumCents),
+      generated_at: generatedAt(),
+      ...(policy.endorsements === undefined ? {} : { endorsements: endorsementList(policy.number, policy.endorsements) }),
     }
   })
 

@@ -17,8 +17,12 @@ export interface Policy {
   /** Cents, to keep arithmetic exact. */
   readonly premiumCents: number
   readonly arrearsCents: number
-  /** The modern read model is still catching up: it answers this status on every other call. */
+  /** The modern read model is still catching up: it answers this status until it has seen a request for a while (LAG_MS). */
   readonly modernStaleStatus?: ModernStatus
+  /** The legacy record holds this premium instead (a data-entry error the new model's rules catch). */
+  readonly legacyPremiumCents?: number
+  /** Endorsements on file: the legacy platform lists every one in its status answer. */
+  readonly endorsements?: number
   readonly story: string
 }
 
@@ -29,7 +33,12 @@ export const POLICIES: readonly Policy[] = [
   { number: 'P-1004', holder: 'Edsger Dijkstra', legacyStatus: 'PNDC', modernStatus: 'PENDING_CANCELLATION', start: '2025-02-01', end: '2027-01-31', premiumCents: 11_000, arrearsCents: 0, story: 'pending cancellation: a legacy code the translation does not know (untranslated)' },
   { number: 'P-1005', holder: 'Barbara Liskov', legacyStatus: 'ACTV', modernStatus: 'ACTIVE', modernStaleStatus: 'SUSPENDED', start: '2025-04-01', end: '2027-03-31', premiumCents: 13_500, arrearsCents: 0, story: 'reinstated yesterday; the modern read model lags and converges when asked again (timing lag)' },
   { number: 'P-1006', holder: 'Donald Knuth', legacyStatus: 'ACTV', modernStatus: 'ACTIVE', start: '2025-05-01', end: '2027-04-30', premiumCents: 10_200, arrearsCents: 3_500, story: 'small arrears: legacy tolerates them for billing, the new Billing context does not (genuine conflict)' },
+  { number: 'P-1007', holder: 'Frances Allen', legacyStatus: 'ACTV', modernStatus: 'ACTIVE', start: '2025-06-01', end: '2027-05-31', premiumCents: 9_800, legacyPremiumCents: -9_800, arrearsCents: 0, story: 'the legacy record holds a negative premium, a data-entry error the migration corrected (source-data defect)' },
+  { number: 'P-1008', holder: 'John Backus', legacyStatus: 'ACTV', modernStatus: 'ACTIVE', start: '2024-07-01', end: '2026-12-31', premiumCents: 21_000, arrearsCents: 0, endorsements: 4_000, story: 'a fleet policy with 4000 endorsements: the legacy answer is too large to compare (not compared)' },
 ]
+
+/** How long the modern read model takes to catch up with a change, per request it sees. */
+export const LAG_MS = 250
 
 export function findPolicy(number: string): Policy | undefined {
   return POLICIES.find((policy) => policy.number === number)

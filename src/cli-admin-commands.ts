@@ -3,6 +3,7 @@ import type { ParseArgsConfig } from 'node:util'
 import { AdminClient, DEFAULT_ADMIN_URL } from './admin/admin-client.ts'
 import type { SliceView } from './admin/slice-view.ts'
 import type { AuditEntry, StoreStatus } from './authority/authority-store.ts'
+import type { NoisePath } from './compare/noise-evidence.ts'
 import { parseCliArgs, usageError } from './cli-args.ts'
 import { printable } from './printable-text.ts'
 import { textTable } from './text-table.ts'
@@ -127,5 +128,58 @@ export async function historyCommand(args: readonly string[], io: CommandIo): Pr
       entries.map((entry) => [entry.at, entry.slice, `${entry.previous} → ${entry.authority}`, String(entry.version), entry.forced ? `${entry.kind} (forced)` : entry.kind, entry.actor, entry.instance, entry.reason]),
     ),
   )
+  return 0
+}
+
+interface NoiseListing {
+  readonly slice: string
+  readonly shadowed: boolean
+  readonly paths: readonly NoisePath[]
+}
+
+const NOISE_ACTIONS = ['confirm', 'reject', 'clear'] as const
+
+/**
+ * `ficus noise <slice>`: the slice's learned noise with its evidence; `ficus noise <slice>
+ * confirm|reject|clear --route "GET /…" --path /body/… --reason "…"`: an operator's decision.
+ */
+export async function noiseCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(args, { route: { type: 'string' }, path: { type: 'string' }, reason: { type: 'string' } })
+  const [slice, action, ...extra] = positionals
+  if (slice === undefined || extra.length > 0) throw usageError('usage: ficus noise <slice> [confirm|reject|clear --route "GET /…" --path /body/… --reason "…"]')
+  const admin = client(values, io.env)
+  if (action === undefined) {
+    const listing = await admin.call<NoiseListing>('GET', `admin/slices/${encodeURIComponent(slice)}/noise`)
+    if (values.json === true) {
+      io.stdout.write(`${JSON.stringify(listing, null, 2)}\n`)
+      return 0
+    }
+    if (listing.paths.length === 0) {
+      io.stdout.write(line(listing.shadowed ? `no noise evidence for ${slice} on this instance yet` : `${slice} is not shadowed`))
+      return 0
+    }
+    io.stdout.write(
+      textTable(
+        ['ROUTE', 'PATH', 'STATE', 'SELF-DIFFERENCES', 'DOUBLE-ASKS', 'RATIO', 'EXPIRES', 'DECISION'],
+        listing.paths.map((path) => [
+          path.route,
+          path.path,
+          path.state,
+          String(path.selfDifferences),
+          String(path.doubleAsks),
+          path.ratio === null ? '–' : `${(path.ratio * 100).toFixed(0)} %`,
+          path.expiresAt === null ? '' : new Date(path.expiresAt).toISOString(),
+          path.decision ? `${path.decision.decision} by ${path.decision.actor}: ${path.decision.reason}` : '',
+        ]),
+      ),
+    )
+    return 0
+  }
+  if (!(NOISE_ACTIONS as readonly string[]).includes(action)) throw usageError(`the action must be confirm, reject or clear (got ${JSON.stringify(action)})`)
+  if (typeof values.route !== 'string' || typeof values.path !== 'string') throw usageError('--route "GET /…" and --path /body/… name the learned path (as `ficus noise <slice>` lists them)')
+  const reason = requireReason(values)
+  const result = await admin.call<{ decision: { decision: string; route: string; path: string; actor: string } }>('POST', `admin/slices/${encodeURIComponent(slice)}/noise`, { route: values.route, path: values.path, decision: action, reason })
+  if (values.json === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+  else io.stdout.write(line(`${slice}: ${result.decision.route} ${result.decision.path} — ${result.decision.decision} (by ${result.decision.actor})`))
   return 0
 }

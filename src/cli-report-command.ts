@@ -72,6 +72,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
       out: { type: 'string' },
       'require-ready': { type: 'string' },
       config: { type: 'string' },
+      rules: { type: 'string' },
     },
   })
   const format = values.format as ReportFormat
@@ -118,7 +119,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
     progress.end()
   }
 
-  const report = buildReport(aggregator, slices, { source: described, window, ...(wanted === undefined ? {} : { slice: wanted }) })
+  const report = buildReport(aggregator, slices, { source: described, window, ...(wanted === undefined ? {} : { slice: wanted }), ...(values.rules === undefined ? {} : { rulesHash: values.rules }) })
   const text = RENDERERS[format](report)
   if (values.out === undefined) io.stdout.write(text)
   else {

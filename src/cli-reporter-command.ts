@@ -12,7 +12,6 @@ import { ReporterAggregates } from './report/readiness-source.ts'
 import { MemoryReportStateStore, RedisReportStateStore } from './report/report-state.ts'
 import { DEFAULT_REPORTER_GROUP, Reporter } from './report/reporter.ts'
 import { sliceReport } from './report/report.ts'
-import { SliceAggregate } from './report/slice-aggregate.ts'
 
 export const DEFAULT_REPORTER_PORT = 9091
 
@@ -40,7 +39,8 @@ export async function reporterCommand(args: readonly string[], io: ReporterIo): 
   const config = await loadConfig(values.config ?? env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE, io.cwd)
   const topic = env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons
   const store = env.REDIS_URL ? new RedisReportStateStore(env.REDIS_URL, env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX) : new MemoryReportStateStore()
-  const reporter = new Reporter({ brokers, topic, groupId: env.FICUS_REPORTER_GROUP ?? DEFAULT_REPORTER_GROUP, store, logger })
+  const evidenceDays = Math.max(...config.slices.map((slice) => slice.readiness.windowDays), 1) + 1
+  const reporter = new Reporter({ brokers, topic, groupId: env.FICUS_REPORTER_GROUP ?? DEFAULT_REPORTER_GROUP, store, logger, evidenceDays })
   const aggregates = new ReporterAggregates(store, topic)
 
   const logged: FastifyBaseLogger = logger
@@ -54,7 +54,7 @@ export async function reporterCommand(args: readonly string[], io: ReporterIo): 
     }
     const slice = config.slices.find((candidate) => candidate.id === request.params.id)
     if (!slice) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(request.params.id)}`)
-    return { ...sliceReport((await aggregates.aggregate(slice.id)) ?? new SliceAggregate(slice.id), slice), evidence: 'reporter' }
+    return { ...sliceReport(slice.id, await aggregates.versions(slice.id), slice), evidence: 'reporter' }
   })
 
   await reporter.start()

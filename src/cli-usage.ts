@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_FILE } from './config/load.ts'
 
-export const COMMANDS = ['start', 'validate', 'flip', 'kill-switch', 'status', 'history', 'report', 'reporter', 'help', 'version'] as const
+export const COMMANDS = ['start', 'validate', 'flip', 'kill-switch', 'status', 'history', 'noise', 'report', 'reporter', 'help', 'version'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export function isCommand(name: string | undefined): name is Command {
@@ -73,6 +73,25 @@ Options:
 
 ${ADMIN_CLIENT}
 `,
+  noise: `Usage: ficus noise <slice> [--json]
+       ficus noise <slice> confirm|reject|clear --route "GET /…" --path /body/… --reason "…"
+
+Lists the slice's learned noise on the gateway you ask: each path on which the authoritative side's
+two answers to one request differed, with its evidence (self-differences and double-asks in the
+rolling window, the ratio), its state (watching, learned, expired, confirmed, rejected) and the
+operator's decision. An operator confirms a path (noise until cleared), rejects it (never noise,
+however often it differs) or clears the decision; every decision is audited and reaches every
+instance.
+
+Options:
+  --route "M /path"   the route, as the listing shows it
+  --path /body/…      the path, as the listing shows it
+  --reason "…"        why (required for a decision)
+  --json              print the API's answer
+
+${ADMIN_CLIENT}
+The actor recorded is FICUS_ACTOR (default user@host).
+`,
   report: `Usage: ficus report [options]
 
 The shadow-run report per slice, with readiness verdicts, read in bounded memory from Kafka
@@ -84,6 +103,8 @@ Options:
   --topic T                 the comparisons topic (default $FICUS_TOPIC_COMPARISONS)
   --since 24h | --from ISO [--to ISO]   the time window (default: everything)
   --slice ID                one slice only
+  --rules HASH              the figures of another rules version (a prefix will do); readiness is
+                            always judged on the slice's current rules
   --format text|md|json|html   (default text)
   --out FILE                write to FILE instead of standard output
   --require-ready SLICE     exit 3 unless SLICE is ready (for pipelines)
@@ -119,6 +140,8 @@ Commands:
   kill-switch [slice...] --reason "…"            return every slice (or those named) to legacy
   status                                         the live authority of every slice
   history [slice] [--limit N]                    the audit trail of authority changes, newest first
+  noise <slice> [confirm|reject|clear …]         learned noise with its evidence; an operator's decision
+  noise <slice> [confirm|reject|clear …]         learned noise with its evidence; an operator's decision
   report [options]                               shadow-run report per slice, with readiness verdicts
   reporter [--config FILE]                       consume comparisons from Kafka into rolling per-slice
                                                  aggregates (Redis, else memory); serves reports on REPORTER_PORT

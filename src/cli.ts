@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { parseArgs, ParseArgsConfig } from 'node:util'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { GatewayConfig } from './config/types.ts'
-import { flipCommand, historyCommand, killSwitchCommand, statusCommand } from './cli-admin-commands.ts'
+import { flipCommand, historyCommand, killSwitchCommand, noiseCommand, statusCommand } from './cli-admin-commands.ts'
 import { parseCliArgs, usageError } from './cli-args.ts'
 import { isFicusError } from './errors.ts'
 import { printable } from './printable-text.ts'
@@ -42,6 +42,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await statusCommand(rest, io)
       case 'history':
         return await historyCommand(rest, io)
+      case 'noise':
+        return await noiseCommand(rest, io)
       case 'report':
         return await reportCommand(rest, io)
       case 'reporter':

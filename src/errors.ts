@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE: { status: 503, title: 'Authority store unavailable' },
   FICUS_ERR_AUTHORITY_CONFLICT: { status: 409, title: 'Authority changed concurrently' },
   FICUS_ERR_AUTHORITY_INVALID: { status: 400, title: 'Authority change is invalid' },
+  FICUS_ERR_DECISION_INVALID: { status: 400, title: 'Decision is invalid' },
   FICUS_ERR_UNKNOWN_SLICE: { status: 404, title: 'Unknown slice' },
   FICUS_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   FICUS_ERR_ADMIN_NOT_FOUND: { status: 404, title: 'Not found' },

@@ -11,6 +11,8 @@ import { DEFAULT_REDIS_PREFIX, RedisAuthorityStore } from './authority/redis-aut
 import { modernBasisPoints } from './config/authority-value.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { GatewayConfig } from './config/types.ts'
+import { FileNoiseDecisionStore, type NoiseDecisionStore } from './decisions/noise-decisions.ts'
+import { RedisNoiseDecisionStore } from './decisions/redis-noise-decisions.ts'
 import { FicusError } from './errors.ts'
 import { buildGateway } from './gateway.ts'
 import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.ts'
@@ -35,6 +37,7 @@ export { COMPARISONS_DIR }
 export const HASH_SALT_FILE = 'hash-salt'
 /** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
 export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
+export const NOISE_DECISIONS_FILE = 'noise-decisions.jsonl'
 const MIN_TOKEN_LENGTH = 16
 
 /** Everything the process takes from its environment, read in one place. */
@@ -211,17 +214,25 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
   if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
   const shadow = new ShadowRunner({ config, pools, breakers, sink: local ? local.tee(sinks.comparisons) : sinks.comparisons, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
+  // Operators' noise decisions: shared through Redis when there is one, else in the data directory.
+  const decisions: NoiseDecisionStore = settings.redisUrl
+    ? new RedisNoiseDecisionStore({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: settings.instance, logger })
+    : new FileNoiseDecisionStore(join(settings.dataDir, NOISE_DECISIONS_FILE), settings.instance)
+  decisions.onDecision((record) => shadow.decideNoise(record.slice, record.route, record.path, record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at }))
+  await decisions.open()
+  for (const record of decisions.current()) shadow.decideNoise(record.slice, record.route, record.path, record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at })
   metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
   const releaseAll = async (): Promise<void> => {
     await sinks.close(config.shutdownTimeoutMs)
     await reportStore?.close()
+    await decisions.close()
     await pools.close()
     breakers.shutdown()
     await store.close()
   }
   let serving = false
   const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow })
-  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, readiness, token: settings.adminToken, ready: () => serving })
+  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, readiness, shadow, decisions, token: settings.adminToken, ready: () => serving })
   let url: string
   let adminUrl: string
   try {

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { validateConfig } from '../src/config/validate.ts'
 import { comparison } from './helpers/generated-comparisons.ts'
 import { sampleConfig, startTestGateway, type TestGateway } from './helpers/gateway.ts'
 import { send } from './helpers/http-client.ts'
@@ -79,10 +80,13 @@ describe('report and validate print free text without control characters', () =>
   beforeAll(async () => {
     const config = join(dir, 'routes.config.ts')
     const slices = { 'coverage-status': { description: hostile('described'), authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] } }
-    await writeFile(config, `export default ${JSON.stringify({ sides: { legacy: 'legacy', modern: 'modern' }, upstreams: { legacy: { url: 'http://127.0.0.1:1' }, modern: { url: 'http://127.0.0.1:2' } }, slices })}\n`)
+    const input = { sides: { legacy: 'legacy', modern: 'modern' }, upstreams: { legacy: { url: 'http://127.0.0.1:1' }, modern: { url: 'http://127.0.0.1:2' } }, slices }
+    await writeFile(config, `export default ${JSON.stringify(input)}\n`)
+    // Made under the slice's current rules, so that the report shows them.
+    const rulesHash = validateConfig(input).slices[0]!.compare.rulesHash
     // What the records carry comes from the upstreams' answers and from whoever writes the topic.
     const records = [
-      ...Array.from({ length: 3 }, () => comparison({ slice: 'coverage-status', category: 'untranslated', diffPaths: [`/body/${hostile('path')}`], untranslated: [{ path: '/body/status', value: hostile('value') }], requestId: hostile('request') })),
+      ...Array.from({ length: 3 }, () => comparison({ slice: 'coverage-status', rulesHash, category: 'untranslated', diffPaths: [`/body/${hostile('path')}`], untranslated: [{ path: '/body/status', value: hostile('value') }], requestId: hostile('request') })),
       comparison({ slice: hostile('slice'), category: 'shadow-error', cause: hostile('cause'), route: `GET ${hostile('route')}` }),
       comparison({ slice: hostile('slice'), route: 'GET /other' }),
     ]

@@ -28,10 +28,13 @@ describe('npm run demo -- --once', () => {
     expect(result.stdout).toMatch(/GET \/pas\/v1\/agents\/A-77\s+\(fallthrough\)\s+legacy\s+legacy-pas\s+200/)
     expect(result.stdout).toMatch(/legacy answered [1-9]\d* request\(s\), modern answered [1-9]\d*/)
     // Every category the example services produce, and the report with its verdicts.
-    // Each story policy's row shows its own category (the README lists them).
-    expect(result.stdout).toMatch(/P-1004\/status .*untranslated \(PNDC\)/)
-    expect(result.stdout).toMatch(/P-1005\/status .*timing-lag/)
-    expect(result.stdout).toMatch(/P-1006\/eligibility .*body-mismatch \(\/body\/eligible\)/)
+    // Each story policy's row shows its own family (the README lists them).
+    expect(result.stdout).toMatch(/P-1001\/status .*noise \(\/body\/asOf\)/)
+    expect(result.stdout).toMatch(/P-1004\/status .*translation-defect \(PNDC\)/)
+    expect(result.stdout).toMatch(/P-1005\/status .*timing-lag \(converged after \d+ ms\)/)
+    expect(result.stdout).toMatch(/P-1007\/status .*source-data-defect \(range \/body\/premium\/amount\)/)
+    expect(result.stdout).toMatch(/P-1008\/status .*not-compared \(over-capture-cap\)/)
+    expect(result.stdout).toMatch(/P-1006\/eligibility .*genuine-conflict \(\/body\/eligible\)/)
     expect(result.stdout).toMatch(/P-1003\/claims\/lodgement-check\S* .*match/)
     expect(result.stdout).toMatch(/^ {2}coverage-status\s+legacy 200\s+modern\s+0/m)
     expect(result.stdout).toMatch(/^ {2}billing-eligibility\s+legacy\s+0\s+modern 200/m)

@@ -11,8 +11,9 @@ import type { EventSinks } from '../publish/event-sinks.ts'
 import { authorityChanged } from '../publish/events.ts'
 import { modernBasisPoints, parseAuthority } from '../config/authority-value.ts'
 import type { ReadinessSource } from '../report/readiness-source.ts'
+import { checkNoiseDecision, type NoiseDecisionInput, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
+import type { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { sliceReport, type SliceReport } from '../report/report.ts'
-import { SliceAggregate } from '../report/slice-aggregate.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { registerDashboard } from './dashboard-routes.ts'
 import { sliceView } from './slice-view.ts'
@@ -31,6 +32,10 @@ export interface AdminDeps {
   readonly sinks: Pick<EventSinks, 'status' | 'authorityChanges'>
   /** The evidence readiness is judged on: this instance's comparisons, or the reporter's aggregates. */
   readonly readiness: ReadinessSource
+  /** The parallel run: its learned noise, with the evidence. */
+  readonly shadow: Pick<ShadowRunner, 'noise'>
+  /** Operators' noise decisions, shared by every instance. */
+  readonly decisions: NoiseDecisionStore
   readonly logger: Logger
   /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
   readonly token: string | undefined
@@ -167,6 +172,31 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged }
       })
 
+      // Learned noise: every path this instance has evidence on, its state and the decision in force.
+      admin.get<{ Params: { id: string } }>('/slices/:id/noise', (request) => {
+        const slice = config.slices.find((candidate) => candidate.id === request.params.id)
+        if (!slice) throw unknownSlice(request.params.id)
+        return { slice: slice.id, shadowed: slice.shadow !== null, settings: slice.shadow?.noise ?? null, critical: slice.compare.critical, paths: deps.shadow.noise(slice.id) }
+      })
+
+      // An operator confirms a learned path (noise until cleared), rejects one (never noise), or clears the decision.
+      admin.post<{ Params: { id: string } }>('/slices/:id/noise', async (request) => {
+        if (!sliceIds.has(request.params.id)) throw unknownSlice(request.params.id)
+        const body = objectBody(request.body, ['route', 'path', 'decision', 'reason', 'actor'])
+        const input = checkNoiseDecision({ slice: request.params.id, route: body.route, path: body.path, decision: body.decision, reason: body.reason, actor: actorOf(request, body) } as NoiseDecisionInput, config.slices)
+        const record = await deps.decisions.decide(input)
+        request.log.info({ slice: record.slice, route: record.route, path: record.path, decision: record.decision, actor: record.actor }, 'noise decision')
+        return { decision: record, paths: deps.shadow.noise(record.slice) }
+      })
+
+      admin.get<{ Querystring: { slice?: string; limit?: string } }>('/noise-decisions', async (request) => {
+        const { slice, limit: limitText } = request.query
+        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSlice(slice)
+        const limit = limitText === undefined ? DEFAULT_HISTORY_LIMIT : Number(limitText)
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT} (got ${JSON.stringify(limitText)})`, 'limit')
+        return { entries: await deps.decisions.history({ ...(slice === undefined ? {} : { slice }), limit }) }
+      })
+
       admin.get<{ Querystring: { slice?: string; limit?: string } }>('/history', async (request) => {
         const { slice, limit: limitText } = request.query
         if (slice !== undefined && !sliceIds.has(slice)) throw unknownSlice(slice)
@@ -182,7 +212,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   async function report(id: string): Promise<SliceReport & { evidence: string }> {
     const slice = config.slices.find((candidate) => candidate.id === id)
     if (!slice) throw unknownSlice(id)
-    return { ...sliceReport((await deps.readiness.aggregate(id)) ?? new SliceAggregate(id), slice), evidence: deps.readiness.kind }
+    return { ...sliceReport(id, await deps.readiness.versions(id), slice), evidence: deps.readiness.kind }
   }
 
   /**

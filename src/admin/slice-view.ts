@@ -33,7 +33,7 @@ export function sliceView(slice: SliceConfig, state: AuthorityState | undefined,
   const authority = state?.authority ?? slice.authority
   const breakerView = (side: 'legacy' | 'modern') => {
     const upstream = slice.sides[side].upstream
-    return { upstream, primary: breakers.state(upstream, 'primary'), shadow: breakers.state(upstream, 'shadow') }
+    return { upstream, primary: breakers.state(upstream, 'primary'), shadow: breakers.state(upstream, 'shadow', slice.id) }
   }
   return {
     id: slice.id,

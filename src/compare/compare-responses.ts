@@ -1,6 +1,7 @@
 import type { BodyView } from './decode-body.ts'
 import { diffJson, type DiffEntry, type DiffOptions } from './json-diff.ts'
 import type { JsonValue } from './json-pointer.ts'
+import type { CheckModel } from './model-rules.ts'
 import type { Translate, Untranslated } from './translate.ts'
 
 /** One side's answer, ready to compare. */
@@ -19,6 +20,8 @@ export interface CompareRules {
   readonly errorBodies: boolean
   /** Translation of each side's JSON body into the common (modern) language. */
   readonly translate: { readonly legacy?: Translate; readonly modern?: Translate }
+  /** The new model's rules, checked against the translated legacy body (source-data defects). */
+  readonly model?: CheckModel
 }
 
 /**
@@ -29,6 +32,10 @@ export interface ResponseComparison {
   readonly entries: readonly DiffEntry[]
   readonly truncated: boolean
   readonly untranslated: readonly Untranslated[]
+  /** Why the bodies could not be compared (the status still was): over the cap, undecodable, unreadable media. */
+  readonly notCompared: string | null
+  /** Both bodies after translation, when both were JSON. */
+  readonly translated?: { readonly legacy: JsonValue; readonly modern: JsonValue }
 }
 
 function headerValue(headers: ResponseSnapshot['headers'], name: string): string | undefined {
@@ -41,14 +48,22 @@ function headerValue(headers: ResponseSnapshot['headers'], name: string): string
 function bodyToken(body: BodyView): string {
   switch (body.kind) {
     case 'json':
-      return 'json'
     case 'empty':
-      return 'empty'
     case 'invalid-json':
-      return 'invalid-json'
+      return body.kind
     default:
       return body.sha256
   }
+}
+
+/** Why two bodies cannot be compared, or null when they can (by value, kind or hash). */
+function unreadable(legacy: ResponseSnapshot, modern: ResponseSnapshot): string | null {
+  for (const side of [legacy, modern]) if (side.body.kind === 'opaque') return side.body.reason
+  if (legacy.body.kind !== 'bytes' && modern.body.kind !== 'bytes') return null
+  // Equal bytes are equal whatever they mean; otherwise a media type the comparer cannot read.
+  if (legacy.body.kind === 'bytes' && modern.body.kind === 'bytes' && legacy.body.sha256 === modern.body.sha256) return null
+  const side = legacy.body.kind === 'bytes' ? legacy : modern
+  return `media ${headerValue(side.headers, 'content-type') ?? 'unknown'}`
 }
 
 /** Compares a legacy and a modern answer after translating both into one language. Pure. */
@@ -59,7 +74,9 @@ export function compareResponses(legacy: ResponseSnapshot, modern: ResponseSnaps
   if (legacy.status !== modern.status) entries.push({ path: '/status', kind: 'changed', legacy: legacy.status, modern: modern.status })
 
   const errorAnswer = legacy.status >= 400 || modern.status >= 400
-  if (errorAnswer && !rules.errorBodies) return { entries, truncated, untranslated }
+  if (errorAnswer && !rules.errorBodies) return { entries, truncated, untranslated, notCompared: null }
+  const notCompared = unreadable(legacy, modern)
+  if (notCompared !== null) return { entries, truncated, untranslated, notCompared }
 
   for (const name of rules.headers) {
     const a = headerValue(legacy.headers, name)
@@ -78,13 +95,14 @@ export function compareResponses(legacy: ResponseSnapshot, modern: ResponseSnaps
       untranslated.push(...result.untranslated.map((item) => ({ ...item, path: `/body${item.path}` })))
       return result.body
     }
-    const diff = diffJson(translate(legacy.body.value, rules.translate.legacy), translate(modern.body.value, rules.translate.modern), rules.diff)
+    const translated = { legacy: translate(legacy.body.value, rules.translate.legacy), modern: translate(modern.body.value, rules.translate.modern) }
+    const diff = diffJson(translated.legacy, translated.modern, rules.diff)
     entries.push(...diff.entries.map((entry) => ({ ...entry, path: `/body${entry.path}` })))
     truncated = diff.truncated
-  } else {
-    const a = bodyToken(legacy.body)
-    const b = bodyToken(modern.body)
-    if (a !== b) entries.push({ path: '/body', kind: legacy.body.kind === modern.body.kind ? 'changed' : 'type', legacy: legacy.body.kind, modern: modern.body.kind })
+    return { entries, truncated, untranslated, notCompared: null, translated }
   }
-  return { entries, truncated, untranslated }
+  const a = bodyToken(legacy.body)
+  const b = bodyToken(modern.body)
+  if (a !== b) entries.push({ path: '/body', kind: legacy.body.kind === modern.body.kind ? 'changed' : 'type', legacy: legacy.body.kind, modern: modern.body.kind })
+  return { entries, truncated, untranslated, notCompared: null }
 }

@@ -1,5 +1,5 @@
 import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox'
-import { CATEGORIES, OUTCOMES } from './classify.ts'
+import { CATEGORIES, FAMILIES, OUTCOMES } from './classify.ts'
 import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION } from './comparison.ts'
 import { DIFF_KINDS } from './json-diff.ts'
 import { publishedSchemaDocument } from './published-schema.ts'
@@ -24,7 +24,7 @@ const Side = Type.Object(
     bodyHash: nullable(Type.String({ pattern: '^sha256:[0-9a-f]{64}$', description: 'SHA-256 of the body as received (content-encoded).' })),
     bodyBytes: nullable(Type.Integer({ minimum: 0 })),
     contentType: nullable(Type.String()),
-    error: nullable(Type.String({ description: 'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, queue-full, request-body-over-cap, error.' })),
+    error: nullable(Type.String({ description: 'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, invalid-json, queue-full, request-body-over-cap, error.' })),
   },
   strict,
 )
@@ -68,13 +68,41 @@ export const ComparisonSchema = Type.Object(
     instance: Type.String({ description: 'The gateway instance.' }),
     primary: Side,
     shadow: Side,
+    // Added within v1 (schema 1.1): optional here so that records written before still validate;
+    // Ficus's own records always carry them (the Comparison type requires them).
+    rulesHash: Type.Optional(
+      Type.String({
+        pattern: '^sha256:[0-9a-f]{16}$',
+        description: "Hash of the slice's effective translate, compare and model rules: evidence belongs to the rules it was made under. Since 1.1.",
+      }),
+    ),
     outcome: literals(OUTCOMES),
+    family: Type.Optional(literals(FAMILIES)),
     category: literals(CATEGORIES),
-    cause: nullable(Type.String()),
-    reasked: Type.Boolean({ description: 'The shadow side was asked again after the slice reask delay.' }),
+    cause: nullable(
+      Type.String({
+        description:
+          'Why: the shadow error, skip reason or primary error; for not-compared what could not be read (over-capture-cap, content-encoding <name>, media <type>, ...); for a source-data defect the rule broken ("range /body/premium/amount"); "not-converged" for a conflict that outlasted every re-ask.',
+      }),
+    ),
+    reasked: Type.Boolean({ description: 'The shadow side was asked again (timing lag check).' }),
+    reasks: Type.Optional(Type.Integer({ minimum: 0, description: 'How many times the shadow side was asked again. Since 1.1.' })),
+    lagMs: Type.Optional(nullable(Type.Number({ minimum: 0, description: 'Timing lag: time from the first mismatch to the answer that converged. Since 1.1.' }))),
     diff: Type.Array(DiffEntry),
     diffTruncated: Type.Boolean(),
     noisePaths: Type.Array(Type.String(), { description: 'Paths whose differences were put down to noise.' }),
+    noiseDiff: Type.Optional(Type.Array(DiffEntry, { description: 'The differences put down to noise, kept so that the comparison can be judged again. Since 1.1.' })),
+    violations: Type.Optional(Type.Array(
+      Type.Object(
+        {
+          path: Type.String({ description: 'Where the translated legacy answer breaks the rule (/body/...).' }),
+          rule: literals(['required', 'values', 'format', 'range', 'schema']),
+          detail: Type.String({ description: 'What is wrong, never the value itself.' }),
+        },
+        strict,
+      ),
+      { description: "Rules of the slice's new model (compare.model) the translated legacy answer breaks. Since 1.1." },
+    )),
     untranslated: Type.Array(
       Type.Object(
         {

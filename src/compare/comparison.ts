@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import type { Category, Outcome } from './classify.ts'
+import type { Category, Family, Outcome } from './classify.ts'
 import type { DiffEntry, DiffKind } from './json-diff.ts'
 import { canonicalJson } from './json-diff.ts'
 import { coveredBy, parsePointer, type JsonValue } from './json-pointer.ts'
@@ -10,7 +10,7 @@ export const COMPARISON_SCHEMA_VERSION = 1
 export const COMPARISON_EVENT_TYPE = 'ficus.comparison'
 
 /** Why a sampled request's shadow was not run. */
-export const SKIP_REASONS = ['queue-full', 'request-body-over-cap'] as const
+export const SKIP_REASONS = ['queue-full', 'request-body-over-cap', 'breaker-open'] as const
 export type SkipReason = (typeof SKIP_REASONS)[number]
 
 /** One side of a parallel run, as the record keeps it. */
@@ -66,16 +66,26 @@ export interface Comparison {
   readonly instance: string
   readonly primary: SideRecord
   readonly shadow: SideRecord
+  /** Hash of the slice's effective translate, compare and model rules. */
+  readonly rulesHash: string
   readonly outcome: Outcome
+  readonly family: Family
   readonly category: Category
-  /** Shadow error cause, skip reason or primary error; null otherwise. */
+  /** Shadow error cause, skip reason, primary error, what was not comparable, the rule broken; null otherwise. */
   readonly cause: string | null
-  /** True when the shadow side was asked again after a delay (timing lag check). */
+  /** True when the shadow side was asked again (timing lag check). */
   readonly reasked: boolean
+  readonly reasks: number
+  /** Timing lag: from the first mismatch to the answer that converged; null otherwise. */
+  readonly lagMs: number | null
   readonly diff: readonly DiffRecord[]
   readonly diffTruncated: boolean
   /** Paths whose differences were put down to noise (learned from the authoritative side). */
   readonly noisePaths: readonly string[]
+  /** Those differences themselves, kept so that the comparison can be judged again. */
+  readonly noiseDiff: readonly DiffRecord[]
+  /** Rules of the new model the translated legacy answer breaks. */
+  readonly violations: readonly { readonly path: string; readonly rule: 'required' | 'values' | 'format' | 'range' | 'schema'; readonly detail: string }[]
   readonly untranslated: readonly { readonly path: string; readonly rule: string; readonly value?: JsonValue; readonly valueHash?: string }[]
 }
 

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { ModelRules } from '../compare/model-rules.ts'
 import type { TranslationRules } from '../compare/translate.ts'
 import type { Authority } from './authority-value.ts'
 
@@ -21,6 +22,8 @@ export const DEFAULT_SHADOW_QUEUE = 128
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024
 export const DEFAULT_MAX_RESPONSE_BODY_BYTES = 5 * 1024 * 1024
 export const DEFAULT_COMPARED_HEADERS = ['content-type'] as const
+export const DEFAULT_REASK_FACTOR = 2
+export const DEFAULT_REASK_MAX_MS = 2_000
 export const DEFAULT_DRY_RUN_HEADER = { name: 'x-ficus-shadow', value: 'dry-run' } as const
 
 const strict = { additionalProperties: false } as const
@@ -86,8 +89,28 @@ const ShadowSchema = Type.Object(
         strict,
       ),
     ),
-    reask: Type.Optional(Type.Object({ delayMs: Type.Integer({ minimum: 0, maximum: 60_000 }) }, strict)),
-    noise: Type.Optional(Type.Object({ sample: Type.Number({ minimum: 0, maximum: 100 }) }, strict)),
+    reask: Type.Optional(
+      Type.Object(
+        {
+          delayMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
+          maxMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300_000 })),
+          factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10 })),
+        },
+        strict,
+      ),
+    ),
+    noise: Type.Optional(
+      Type.Object(
+        {
+          sample: Type.Number({ minimum: 0, maximum: 100 }),
+          minSelfDifferences: Type.Optional(Type.Integer({ minimum: 1 })),
+          minRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+          windowMs: Type.Optional(Type.Integer({ minimum: 1_000 })),
+          ttlMs: Type.Optional(Type.Integer({ minimum: 1_000 })),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 )
@@ -101,6 +124,19 @@ const CompareSchema = Type.Object(
     timestampToleranceMs: Type.Optional(Type.Integer({ minimum: 0 })),
     errorBodies: Type.Optional(Type.Boolean()),
     values: Type.Optional(Type.Object({ include: Type.Boolean(), redact: Type.Optional(Type.Array(Type.String())) }, strict)),
+    critical: Type.Optional(Type.Array(Type.String())),
+    model: Type.Optional(
+      Type.Object(
+        {
+          required: Type.Optional(Type.Array(Type.String())),
+          values: Type.Optional(Type.Record(Type.String(), Type.Array(Type.Unknown()))),
+          formats: Type.Optional(Type.Record(Type.String(), Type.String())),
+          ranges: Type.Optional(Type.Record(Type.String(), Type.Object({ min: Type.Optional(Type.Number()), max: Type.Optional(Type.Number()) }, strict))),
+          schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 )
@@ -111,6 +147,12 @@ const ReadinessSchema = Type.Object(
     minMatchRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     maxConflictRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     maxShadowErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxTranslationDefectRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxSourceDataDefectRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxNotComparedRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxLagRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxLagP95Ms: Type.Optional(Type.Number({ minimum: 0 })),
+    windowDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 366 })),
     latency: Type.Optional(
       Type.Union([Type.Literal(false), Type.Object({ percentile: Type.Optional(Type.Union([Type.Literal(50), Type.Literal(95), Type.Literal(99)])), maxRatio: Type.Optional(Type.Number({ minimum: 0 })) }, strict)]),
     ),
@@ -267,10 +309,19 @@ export interface ShadowInput {
   maxResponseBodyBytes?: number
   /** Opt in to shadowing writes (anything but GET/HEAD), with a safety mode. */
   writes?: ShadowWritesInput
-  /** Timing lag: re-ask the shadow side of a mismatching GET after this delay. */
-  reask?: { delayMs: number }
-  /** Noise: on this percentage of shadowed GETs, ask the authoritative side twice and learn what differs. */
-  noise?: { sample: number }
+  /**
+   * Timing lag: re-ask the shadow side of a mismatching GET after `delayMs`, then `factor` (default
+   * 2) times longer each time, until `maxMs` (default 2000) in all; the time to converge is measured,
+   * and a mismatch that outlasts `maxMs` is a genuine conflict.
+   */
+  reask?: { delayMs: number; maxMs?: number; factor?: number }
+  /**
+   * Noise: on `sample` % of shadowed GETs, ask the authoritative side twice. A path becomes noise
+   * for a route when, within `windowMs` (default 1 h), it differed at least `minSelfDifferences`
+   * times (default 3) in at least `minRatio` % (default 50) of the double-asks covering it; learned
+   * noise expires `ttlMs` (default 24 h) after it was last confirmed.
+   */
+  noise?: { sample: number; minSelfDifferences?: number; minRatio?: number; windowMs?: number; ttlMs?: number }
 }
 
 export interface CompareInput {
@@ -288,6 +339,13 @@ export interface CompareInput {
   errorBodies?: boolean
   /** Publish values in diff entries (default: only salted hashes), never those under `redact`. */
   values?: { include: boolean; redact?: string[] }
+  /** Body paths that can never become noise: a difference there is always judged. */
+  critical?: string[]
+  /**
+   * Rules of the new model, checked against the translated legacy answer: a difference on a value
+   * that breaks one is a source-data defect (the legacy data is wrong), not a conflict.
+   */
+  model?: ModelRules
 }
 
 /** The anti-corruption layer of a slice: translation of each side's JSON body into the new language. */
@@ -310,6 +368,18 @@ export interface ReadinessInput {
   maxConflictRate?: number
   /** Shadow errors per shadow call, percent. Default 1. */
   maxShadowErrorRate?: number
+  /** Translation defects per compared sample, percent. Default 0: none. */
+  maxTranslationDefectRate?: number
+  /** Source-data defects per compared sample, percent. Default 1. */
+  maxSourceDataDefectRate?: number
+  /** Not-compared answers per answered pair, percent. Default 5. */
+  maxNotComparedRate?: number
+  /** Timing lags per compared sample, percent. Default 5. */
+  maxLagRate?: number
+  /** 95th percentile of the measured lags, milliseconds. Default 1000. */
+  maxLagP95Ms?: number
+  /** The evidence window: only comparisons of the last `windowDays` under the current rules count. Default 7. */
+  windowDays?: number
   /** Modern latency at `percentile` at most `maxRatio` × legacy's (defaults 95 and 1.25); false: not checked. */
   latency?: { percentile?: 50 | 95 | 99; maxRatio?: number } | false
   /** Hours between the first and last sample. Default 24. */

@@ -1,4 +1,5 @@
 import type { CompareRules } from '../compare/compare-responses.ts'
+import type { NoiseSettings } from '../compare/noise-evidence.ts'
 import type { ReadinessThresholds } from '../report/readiness.ts'
 import type { Authority } from './authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
@@ -42,6 +43,13 @@ export interface BreakerConfig {
   readonly rollingWindowMs: number
 }
 
+/** When a mismatching read is asked again: first after `delayMs`, each wait `factor` times the last, until `maxMs` in all. */
+export interface ReaskSchedule {
+  readonly delayMs: number
+  readonly factor: number
+  readonly maxMs: number
+}
+
 export interface ShadowConfig {
   /** Share of requests shadowed, in basis points (0 … 10 000). */
   readonly sampleBasisPoints: number
@@ -50,13 +58,20 @@ export interface ShadowConfig {
   readonly maxResponseBodyBytes: number
   /** How writes are made safe; null: only GET and HEAD are shadowed. */
   readonly writes: { readonly kind: 'dry-run-header'; readonly name: string; readonly value: string } | { readonly kind: 'sandbox'; readonly upstream: string } | null
-  readonly reaskDelayMs: number | null
+  /** Re-asks of a mismatching read (timing lag); null: none. */
+  readonly reask: ReaskSchedule | null
   /** Share of shadowed GETs on which the authoritative side is asked twice, in basis points. */
   readonly noiseBasisPoints: number
+  /** When a path that differs between two answers of one side counts as noise. */
+  readonly noise: NoiseSettings
 }
 
 export interface CompareConfig {
   readonly rules: CompareRules
+  /** `sha256:<16 hex>` of the effective translate, compare and model rules: the evidence they made belongs to them. */
+  readonly rulesHash: string
+  /** `/body/...` paths that are never noise. */
+  readonly critical: readonly string[]
   readonly translationVersion: string | null
   readonly values: { readonly include: boolean; readonly redact: readonly string[] }
 }

@@ -4,12 +4,16 @@ import { configInvalid, type ConfigIssue } from '../errors.ts'
 import { parsePathTemplate, templateShape, WILDCARD_PARAM, type PathTemplate } from './path-template.ts'
 import { formatPath, schemaIssues } from './schema-errors.ts'
 import { compileTranslation, dateParser, type Translate, type TranslationRules } from '../compare/translate.ts'
+import { compileModelRules, compileSchema, formatTest, type CheckModel, type ModelRules } from '../compare/model-rules.ts'
+import { DEFAULT_NOISE } from '../compare/noise-evidence.ts'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_COMPARED_HEADERS,
   DEFAULT_DRY_RUN_HEADER,
   DEFAULT_MAX_REQUEST_BODY_BYTES,
   DEFAULT_MAX_RESPONSE_BODY_BYTES,
+  DEFAULT_REASK_FACTOR,
+  DEFAULT_REASK_MAX_MS,
   DEFAULT_SHADOW_CONCURRENCY,
   DEFAULT_SHADOW_QUEUE,
   DEFAULT_SHADOW_TIMEOUT_MS,
@@ -220,6 +224,12 @@ function resolveReadiness(gateway: ReadinessInput | undefined, slice: ReadinessI
     latencyPercentile: percentile ?? DEFAULT_READINESS.latencyPercentile,
     maxLatencyRatio: latency === false ? null : ((slice?.latency || undefined)?.maxRatio ?? (gateway?.latency || undefined)?.maxRatio ?? DEFAULT_READINESS.maxLatencyRatio),
     minSoakHours: pick('minSoakHours') ?? DEFAULT_READINESS.minSoakHours,
+    maxTranslationDefectRatePercent: pick('maxTranslationDefectRate') ?? DEFAULT_READINESS.maxTranslationDefectRatePercent,
+    maxSourceDataDefectRatePercent: pick('maxSourceDataDefectRate') ?? DEFAULT_READINESS.maxSourceDataDefectRatePercent,
+    maxNotComparedRatePercent: pick('maxNotComparedRate') ?? DEFAULT_READINESS.maxNotComparedRatePercent,
+    maxLagRatePercent: pick('maxLagRate') ?? DEFAULT_READINESS.maxLagRatePercent,
+    maxLagP95Ms: pick('maxLagP95Ms') ?? DEFAULT_READINESS.maxLagP95Ms,
+    windowDays: pick('windowDays') ?? DEFAULT_READINESS.windowDays,
   }
 }
 
@@ -249,8 +259,14 @@ function resolveShadow(input: ShadowInput | undefined, at: (string | number)[], 
     maxRequestBodyBytes: input.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     maxResponseBodyBytes: input.maxResponseBodyBytes ?? DEFAULT_MAX_RESPONSE_BODY_BYTES,
     writes,
-    reaskDelayMs: input.reask?.delayMs ?? null,
+    reask: input.reask === undefined ? null : { delayMs: input.reask.delayMs, factor: input.reask.factor ?? DEFAULT_REASK_FACTOR, maxMs: input.reask.maxMs ?? Math.max(DEFAULT_REASK_MAX_MS, input.reask.delayMs) },
     noiseBasisPoints: percentToBasisPoints(input.noise?.sample ?? 0),
+    noise: {
+      minSelfDifferences: input.noise?.minSelfDifferences ?? DEFAULT_NOISE.minSelfDifferences,
+      minRatio: input.noise?.minRatio === undefined ? DEFAULT_NOISE.minRatio : input.noise.minRatio / 100,
+      windowMs: input.noise?.windowMs ?? DEFAULT_NOISE.windowMs,
+      ttlMs: input.noise?.ttlMs ?? DEFAULT_NOISE.ttlMs,
+    },
   }
 }
 
@@ -295,6 +311,54 @@ function resolveRules(input: TranslationRules | undefined, at: (string | number)
   return valid ? compileTranslation(input) : undefined
 }
 
+function resolveModel(input: ModelRules | undefined, at: (string | number)[], issues: ConfigIssue[]): CheckModel | undefined {
+  if (input === undefined) return undefined
+  const before = issues.length
+  checkPointers(input.required ?? [], [...at, 'required'], issues)
+  checkPointers(Object.keys(input.values ?? {}), [...at, 'values'], issues)
+  checkPointers(Object.keys(input.ranges ?? {}), [...at, 'ranges'], issues)
+  checkPointers(Object.keys(input.formats ?? {}), [...at, 'formats'], issues)
+  for (const [path, format] of Object.entries(input.formats ?? {})) {
+    try {
+      formatTest(format)
+    } catch (err) {
+      issues.push({ path: formatPath([...at, 'formats', path]), message: (err as Error).message })
+    }
+  }
+  for (const [path, range] of Object.entries(input.ranges ?? {})) {
+    if (range.min === undefined && range.max === undefined) issues.push({ path: formatPath([...at, 'ranges', path]), message: 'needs min, max or both' })
+    else if (range.min !== undefined && range.max !== undefined && range.min > range.max) issues.push({ path: formatPath([...at, 'ranges', path]), message: `min ${range.min} is above max ${range.max}` })
+  }
+  if (input.schema !== undefined) {
+    try {
+      compileSchema(input.schema)
+    } catch (err) {
+      issues.push({ path: formatPath([...at, 'schema']), message: `is not a valid JSON Schema: ${(err as Error).message}` })
+    }
+  }
+  return issues.length === before ? compileModelRules(input) : undefined
+}
+
+/**
+ * The hash of a slice's effective translate, compare and model rules (functions by their source):
+ * what a comparison's verdict depends on, and nothing else — an upstream URL, another slice or a
+ * description leave it alone. Evidence belongs to the rules it was made under.
+ */
+function rulesHash(compare: CompareInput | undefined, translate: TranslateInput | undefined): string {
+  const { values: _published, ...judged } = compare ?? {}
+  const text = canonical({ compare: judged, translate: translate ?? null })
+  return `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`
+}
+
+/** JSON with sorted keys, functions as their source text: equal rules, equal text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (typeof inner === 'function') return `function:${inner.toString()}`
+    if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) return Object.fromEntries(Object.entries(inner).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+    return inner
+  })
+}
+
 function resolveCompare(input: CompareInput | undefined, translate: TranslateInput | undefined, at: (string | number)[], issues: ConfigIssue[]): CompareConfig {
   const where = [...at, 'compare']
   checkPointers(input?.ignore ?? [], [...where, 'ignore'], issues)
@@ -304,10 +368,15 @@ function resolveCompare(input: CompareInput | undefined, translate: TranslateInp
   headers.forEach((name, index) => {
     if (!HEADER_NAME.test(name)) issues.push({ path: formatPath([...where, 'headers', index]), message: `${JSON.stringify(name)} is not a valid header name` })
   })
+  checkPointers(input?.critical ?? [], [...where, 'critical'], issues)
   const legacy = resolveRules(translate?.legacy, [...at, 'translate', 'legacy'], issues)
   const modern = resolveRules(translate?.modern, [...at, 'translate', 'modern'], issues)
+  const model = resolveModel(input?.model, [...where, 'model'], issues)
   return {
+    rulesHash: rulesHash(input, translate),
+    critical: (input?.critical ?? []).map((path) => `/body${path}`),
     rules: {
+      ...(model ? { model } : {}),
       headers,
       diff: {
         ignore: input?.ignore ?? [],

@@ -59,7 +59,7 @@ export interface MetricsSources {
   readonly slices: () => readonly { readonly id: string; readonly modernShare: number; readonly version: number }[]
   readonly store: () => { readonly kind: string; readonly connected: boolean }
   readonly shadowDepth?: () => { readonly active: number; readonly waiting: number }
-  readonly breakers?: () => readonly { readonly upstream: string; readonly traffic: string; readonly state: string }[]
+  readonly breakers?: () => readonly { readonly upstream: string; readonly traffic: string; readonly slice: string; readonly state: string }[]
   /** The sink's kind, outbox size, and its counts since start (`written`, `dropped`, …) with `buffered`, a level. */
   readonly sink?: () => { readonly kind: string; readonly outboxBytes: number; readonly counters: Readonly<Record<string, number>> }
 }
@@ -140,12 +140,12 @@ export class Metrics {
     })
     new Gauge({
       name: METRIC_NAMES.breakerState,
-      help: 'Circuit breaker state per upstream and traffic: 1 for the current state (closed, half-open, open), 0 for the others.',
-      labelNames: ['upstream', 'traffic', 'state'],
+      help: 'Circuit breaker state per upstream and traffic (shadow breakers per slice; slice is empty for client traffic): 1 for the current state (closed, half-open, open), 0 for the others.',
+      labelNames: ['upstream', 'traffic', 'slice', 'state'],
       registers,
       collect() {
         for (const breaker of current().breakers?.() ?? []) {
-          for (const state of BREAKER_STATES) this.set({ upstream: breaker.upstream, traffic: breaker.traffic, state }, breaker.state === state ? 1 : 0)
+          for (const state of BREAKER_STATES) this.set({ upstream: breaker.upstream, traffic: breaker.traffic, slice: breaker.slice, state }, breaker.state === state ? 1 : 0)
         }
       },
     })

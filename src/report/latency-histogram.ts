@@ -55,6 +55,13 @@ export class LatencyHistogram {
     return null
   }
 
+  /** How many values were at most `valueMs` (to the histogram's precision: whole buckets). */
+  countAtMost(valueMs: number): number {
+    let count = this.#zero
+    for (const [index, inBucket] of this.#buckets) if (GAMMA ** index <= valueMs * GAMMA) count += inBucket
+    return count
+  }
+
   /** Counts per bucket upper bound (ms), for charts. */
   distribution(): { upToMs: number; count: number }[] {
     const out = this.#zero > 0 ? [{ upToMs: MIN_VALUE_MS, count: this.#zero }] : []

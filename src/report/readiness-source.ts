@@ -9,7 +9,8 @@ import type { SliceAggregate } from './slice-aggregate.ts'
 export interface ReadinessSource {
   /** `local` (this instance's comparisons) or `reporter` (the reporter's aggregates in Redis). */
   readonly kind: 'local' | 'reporter'
-  aggregate(sliceId: string): Promise<SliceAggregate | undefined>
+  /** The slice's aggregates, one per rules version; undefined when there are none. */
+  versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined>
 }
 
 /**
@@ -43,7 +44,7 @@ export class LocalAggregates implements ReadinessSource {
     }
   }
 
-  aggregate(sliceId: string): Promise<SliceAggregate | undefined> {
+  versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined> {
     return Promise.resolve(this.#aggregator.slices.get(sliceId))
   }
 }
@@ -59,7 +60,7 @@ export class ReporterAggregates implements ReadinessSource {
     this.#topic = topic
   }
 
-  async aggregate(sliceId: string): Promise<SliceAggregate | undefined> {
+  async versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined> {
     return mergeSlice(await this.#store.all(this.#topic), sliceId)
   }
 }

@@ -1,39 +1,70 @@
-import type { SliceAggregate } from './slice-aggregate.ts'
+import type { Evidence } from './slice-aggregate.ts'
 
-/** Thresholds a slice must meet before its authority may move to modern. */
+/** Thresholds a slice must meet before its authority may move to modern (rates in percent). */
 export interface ReadinessThresholds {
   /** Compared samples (agree + disagree) in the window. */
   readonly minSamples: number
-  /** Lower bound of the 95 % confidence interval of the match rate, in percent. */
+  /** Lower bound of the 95 % confidence interval of agreement, in percent. */
   readonly minMatchRatePercent: number
-  /** Genuine conflicts (status or body mismatch) per compared sample, in percent; 0 means none. */
+  /** Genuine conflicts per compared sample, percent; 0 means none. */
   readonly maxConflictRatePercent: number
-  /** Shadow errors per shadow call, in percent. */
+  /** Translation defects per compared sample, percent. */
+  readonly maxTranslationDefectRatePercent: number
+  /** Source-data defects per compared sample, percent. */
+  readonly maxSourceDataDefectRatePercent: number
+  /** Answered pairs whose bodies could not be compared, percent. */
+  readonly maxNotComparedRatePercent: number
+  /** Shadow errors per shadow call, percent. */
   readonly maxShadowErrorRatePercent: number
+  /** Timing lags per compared sample, percent. */
+  readonly maxLagRatePercent: number
+  /** 95th percentile of the measured lags, milliseconds. */
+  readonly maxLagP95Ms: number
   /** Modern's latency at this percentile may be at most `maxLatencyRatio` × legacy's; null: not checked. */
   readonly latencyPercentile: 50 | 95 | 99
   readonly maxLatencyRatio: number | null
   /** Time between the first and the last sample in the window, in hours. */
   readonly minSoakHours: number
+  /** Only the evidence of the last `windowDays`, under the slice's current rules, counts. */
+  readonly windowDays: number
 }
 
+/** What a cautious team starts with: no conflict or translation defect, little else. */
 export const DEFAULT_READINESS: ReadinessThresholds = {
   minSamples: 500,
   minMatchRatePercent: 99,
   maxConflictRatePercent: 0,
+  maxTranslationDefectRatePercent: 0,
+  maxSourceDataDefectRatePercent: 1,
+  maxNotComparedRatePercent: 5,
   maxShadowErrorRatePercent: 1,
+  maxLagRatePercent: 5,
+  maxLagP95Ms: 1_000,
   latencyPercentile: 95,
   maxLatencyRatio: 1.25,
   minSoakHours: 24,
+  windowDays: 7,
 }
 
-export const CRITERIA = ['samples', 'match-rate', 'conflicts', 'shadow-errors', 'latency', 'soak'] as const
+export const CRITERIA = [
+  'samples',
+  'match-rate',
+  'conflicts',
+  'translation-defects',
+  'source-data-defects',
+  'not-compared',
+  'shadow-errors',
+  'lag-rate',
+  'lag-p95',
+  'latency',
+  'soak',
+] as const
 export type CriterionId = (typeof CRITERIA)[number]
 
 export interface Criterion {
   readonly id: CriterionId
   readonly met: boolean
-  /** One line a person reads: the figure, the threshold, and what was compared. */
+  /** One line a person reads: the figure, the threshold, and the evidence it was judged on. */
   readonly detail: string
   readonly actual: number | null
   readonly threshold: number
@@ -41,6 +72,8 @@ export interface Criterion {
 
 export interface Verdict {
   readonly ready: boolean
+  /** The evidence judged: the rules version and the window. */
+  readonly evidence: { readonly rulesHash: string; readonly from: string; readonly to: string; readonly windowDays: number }
   readonly criteria: readonly Criterion[]
 }
 
@@ -63,14 +96,50 @@ export function wilson(successes: number, n: number): RateInterval | null {
   return { value: p, lower: Math.max(0, center - half), upper: Math.min(1, center + half) }
 }
 
-export function compared(aggregate: SliceAggregate): { agree: number; disagree: number; conflicts: number } {
-  const c = aggregate.categories
-  const agree = c.match + c.noise + c['timing-lag']
-  const conflicts = c['status-mismatch'] + c['body-mismatch']
-  return { agree, disagree: conflicts + c.untranslated, conflicts }
+/** The counts agreement is taken over. */
+export interface Compared {
+  /** match + noise + timing lag. */
+  readonly agree: number
+  /** match + timing lag: agreement when noise is not forgiven. */
+  readonly agreeWithoutNoise: number
+  readonly conflicts: number
+  readonly translationDefects: number
+  readonly sourceDataDefects: number
+  /** Compared samples: every pair judged (agree or one of the three disagreeing families). */
+  readonly samples: number
+  /** Pairs answered by both sides whose bodies could not be compared. */
+  readonly notCompared: number
+}
+
+export function compared(families: Evidence['families']): Compared {
+  const agree = families.match + families.noise + families['timing-lag']
+  const conflicts = families['genuine-conflict']
+  const translationDefects = families['translation-defect']
+  const sourceDataDefects = families['source-data-defect']
+  return {
+    agree,
+    agreeWithoutNoise: families.match + families['timing-lag'],
+    conflicts,
+    translationDefects,
+    sourceDataDefects,
+    samples: agree + conflicts + translationDefects + sourceDataDefects,
+    notCompared: families['not-compared'],
+  }
 }
 
 const pct = (value: number): string => `${(value * 100).toFixed(2)} %`
+const rate = (count: number, of: number): number => (of === 0 ? 0 : (count / of) * 100)
+
+function rateCriterion(id: CriterionId, what: string, count: number, of: number, ofWhat: string, maxPercent: number): Criterion {
+  const actual = rate(count, of)
+  return {
+    id,
+    met: of === 0 ? count === 0 : actual <= maxPercent,
+    actual,
+    threshold: maxPercent,
+    detail: `${count} ${what} in ${of} ${ofWhat}${of > 0 ? `, ${pct(count / of)}` : ''} (${maxPercent === 0 ? 'none allowed' : `at most ${maxPercent} %`})`,
+  }
+}
 
 function latencyCriterion(thresholds: ReadinessThresholds, legacy: number | null, modern: number | null): Criterion {
   const ratio = thresholds.maxLatencyRatio
@@ -88,17 +157,24 @@ function latencyCriterion(thresholds: ReadinessThresholds, legacy: number | null
   }
 }
 
-/** The readiness verdict of one slice: every criterion with its figures, so a person sees why. Pure. */
-export function verdict(aggregate: SliceAggregate, thresholds: ReadinessThresholds): Verdict {
-  const { agree, disagree, conflicts } = compared(aggregate)
-  const samples = agree + disagree
-  const interval = wilson(agree, samples)
-  const shadowErrors = aggregate.categories['shadow-error']
-  const shadowCalls = samples + shadowErrors
+/**
+ * The readiness verdict of one slice from the evidence of its current rules in its window: every
+ * criterion with its figure and threshold, so a person sees why. `window` says which evidence it
+ * was (it ends the details). Pure.
+ */
+export function verdict(evidence: Evidence, thresholds: ReadinessThresholds, window: { rulesHash: string; from: number; to: number }): Verdict {
+  const counts = compared(evidence.families)
+  const { samples } = counts
+  const interval = wilson(counts.agree, samples)
+  const shadowErrors = evidence.families['shadow-error']
+  const answeredPairs = samples + counts.notCompared
+  const shadowCalls = answeredPairs + shadowErrors
+  const lags = evidence.families['timing-lag']
+  const lagP95 = evidence.lag.quantile(0.95)
   const q = thresholds.latencyPercentile / 100
-  const legacy = aggregate.latency.legacy.quantile(q)
-  const modern = aggregate.latency.modern.quantile(q)
-  const soakHours = aggregate.first === null || aggregate.last === null ? 0 : (aggregate.last - aggregate.first) / 3_600_000
+  const legacy = evidence.latency.legacy.quantile(q)
+  const modern = evidence.latency.modern.quantile(q)
+  const soakHours = evidence.first === null || evidence.last === null ? 0 : (evidence.last - evidence.first) / 3_600_000
   const criteria: Criterion[] = [
     {
       id: 'samples',
@@ -115,24 +191,20 @@ export function verdict(aggregate: SliceAggregate, thresholds: ReadinessThreshol
       detail:
         interval === null
           ? `no compared samples (lower bound must be at least ${thresholds.minMatchRatePercent} %)`
-          : `match rate ${pct(interval.value)}, 95 % lower bound ${pct(interval.lower)} (at least ${thresholds.minMatchRatePercent} %)`,
+          : `agreement ${pct(interval.value)}, 95 % lower bound ${pct(interval.lower)} (at least ${thresholds.minMatchRatePercent} %); without forgiving noise ${pct(counts.agreeWithoutNoise / samples)}`,
     },
+    rateCriterion('conflicts', 'genuine conflict(s)', counts.conflicts, samples, 'compared samples', thresholds.maxConflictRatePercent),
+    rateCriterion('translation-defects', 'translation defect(s)', counts.translationDefects, samples, 'compared samples', thresholds.maxTranslationDefectRatePercent),
+    rateCriterion('source-data-defects', 'source-data defect(s)', counts.sourceDataDefects, samples, 'compared samples', thresholds.maxSourceDataDefectRatePercent),
+    rateCriterion('not-compared', 'answer pair(s) not compared', counts.notCompared, answeredPairs, 'answered pairs', thresholds.maxNotComparedRatePercent),
+    rateCriterion('shadow-errors', 'shadow error(s)', shadowErrors, shadowCalls, 'shadow call(s)', thresholds.maxShadowErrorRatePercent),
+    rateCriterion('lag-rate', 'timing lag(s)', lags, samples, 'compared samples', thresholds.maxLagRatePercent),
     {
-      id: 'conflicts',
-      met: samples > 0 ? (conflicts / samples) * 100 <= thresholds.maxConflictRatePercent : conflicts === 0,
-      actual: samples > 0 ? (conflicts / samples) * 100 : 0,
-      threshold: thresholds.maxConflictRatePercent,
-      detail:
-        thresholds.maxConflictRatePercent === 0
-          ? `${conflicts} genuine conflict(s) (status or body mismatch; none allowed)`
-          : `${conflicts} genuine conflict(s), ${samples > 0 ? pct(conflicts / samples) : '0 %'} (at most ${thresholds.maxConflictRatePercent} %)`,
-    },
-    {
-      id: 'shadow-errors',
-      met: shadowCalls === 0 || (shadowErrors / shadowCalls) * 100 <= thresholds.maxShadowErrorRatePercent,
-      actual: shadowCalls === 0 ? 0 : (shadowErrors / shadowCalls) * 100,
-      threshold: thresholds.maxShadowErrorRatePercent,
-      detail: `${shadowErrors} shadow error(s) in ${shadowCalls} shadow call(s)${shadowCalls > 0 ? `, ${pct(shadowErrors / shadowCalls)}` : ''} (at most ${thresholds.maxShadowErrorRatePercent} %)`,
+      id: 'lag-p95',
+      met: lagP95 === null || lagP95 <= thresholds.maxLagP95Ms,
+      actual: lagP95,
+      threshold: thresholds.maxLagP95Ms,
+      detail: lagP95 === null ? `no timing lag measured (p95 at most ${thresholds.maxLagP95Ms} ms)` : `lag p95 ${lagP95.toFixed(0)} ms over ${evidence.lag.count} lag(s) (at most ${thresholds.maxLagP95Ms} ms)`,
     },
     latencyCriterion(thresholds, legacy, modern),
     {
@@ -140,8 +212,17 @@ export function verdict(aggregate: SliceAggregate, thresholds: ReadinessThreshol
       met: soakHours >= thresholds.minSoakHours,
       actual: soakHours,
       threshold: thresholds.minSoakHours,
-      detail: `samples span ${soakHours.toFixed(1)} h (at least ${thresholds.minSoakHours} h)`,
+      detail: `samples span ${soakHours.toFixed(1)} h of the window (at least ${thresholds.minSoakHours} h)`,
     },
   ]
-  return { ready: criteria.every((criterion) => criterion.met), criteria }
+  return {
+    ready: criteria.every((criterion) => criterion.met),
+    evidence: { rulesHash: window.rulesHash, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), windowDays: thresholds.windowDays },
+    criteria,
+  }
+}
+
+/** The evidence window of a verdict made at `now`. */
+export function evidenceWindow(thresholds: ReadinessThresholds, now: number): { from: number; to: number } {
+  return { from: now - thresholds.windowDays * 24 * 3_600_000, to: now }
 }

@@ -1,4 +1,4 @@
-import { CATEGORIES } from '../compare/classify.ts'
+import { FAMILIES } from '../compare/classify.ts'
 import { printable } from '../printable-text.ts'
 import type { Report } from './report.ts'
 
@@ -17,21 +17,24 @@ export function renderMarkdown(report: Report): string {
     '',
     `Generated ${report.generatedAt} from ${cell(report.source)}; window ${report.window.from ?? 'beginning'} → ${report.window.to ?? 'now'}; ${report.read} record(s), ${report.duplicates} duplicate(s) counted once.`,
     '',
-    '| slice | ready | compared | match rate (95 % CI) | genuine conflicts | untranslated | shadow errors |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| slice | ready | compared | agreement (95 % CI) | genuine conflicts | translation defects | source-data defects | timing lags | not compared | shadow errors |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.slices.map(
       (slice) =>
-        `| ${cell(slice.slice)} | ${slice.readiness.ready ? 'yes' : '**no**'} | ${slice.samples} | ${percent(slice.matchRate?.value)} (${percent(slice.matchRate?.lower)} – ${percent(slice.matchRate?.upper)}) | ${slice.categories['status-mismatch'] + slice.categories['body-mismatch']} | ${slice.categories.untranslated} | ${slice.categories['shadow-error']} |`,
+        `| ${cell(slice.slice)} | ${slice.readiness.ready ? 'yes' : '**no**'} | ${slice.samples} | ${percent(slice.matchRate?.value)} (${percent(slice.matchRate?.lower)} – ${percent(slice.matchRate?.upper)}) | ${slice.families['genuine-conflict']} | ${slice.families['translation-defect']} | ${slice.families['source-data-defect']} | ${slice.families['timing-lag']} | ${slice.families['not-compared']} | ${slice.families['shadow-error']} |`,
     ),
   ]
   for (const slice of report.slices) {
     out.push('', `## ${cell(slice.slice)}`, '')
     if (slice.description) out.push(cell(slice.description), '')
-    out.push('| category | count |', '| --- | --- |', ...CATEGORIES.map((category) => `| ${category} | ${slice.categories[category]} |`), '')
+    out.push(`Rules \`${slice.rulesHash}\`${slice.translationVersion ? ` (translation ${cell(slice.translationVersion)})` : ''}; agreement without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}.`, '')
+    out.push('| family | count |', '| --- | --- |', ...FAMILIES.map((family) => `| ${family} | ${slice.families[family]} |`), '')
+    if (slice.lag.count > 0) out.push(`Timing lag: ${slice.lag.count} converged; p50/p95/p99 ${ms(slice.lag.p50)} / ${ms(slice.lag.p95)} / ${ms(slice.lag.p99)} ms.`, '')
     out.push(`Latency p50/p95/p99: legacy ${ms(slice.latency.legacy.p50)} / ${ms(slice.latency.legacy.p95)} / ${ms(slice.latency.legacy.p99)} ms, modern ${ms(slice.latency.modern.p50)} / ${ms(slice.latency.modern.p95)} / ${ms(slice.latency.modern.p99)} ms. Error rate legacy ${percent(slice.errorRate.legacy)}, modern ${percent(slice.errorRate.modern)}.`, '')
-    if (slice.topPaths.length > 0) out.push('| differing path | count | example request |', '| --- | --- | --- |', ...slice.topPaths.map((path) => `| \`${cell(path.path)}\` | ${path.count} | ${cell(path.exampleRequestId)} |`), '')
+    if (slice.topPaths.length > 0) out.push('| differing path | family | count | example request |', '| --- | --- | --- | --- |', ...slice.topPaths.map((path) => `| \`${cell(path.path)}\` | ${path.family} | ${path.count} | ${cell(path.exampleRequestId)} |`), '')
+    if (slice.violations.length > 0) out.push('| legacy data breaking the model | rule | count | example request |', '| --- | --- | --- | --- |', ...slice.violations.map((item) => `| \`${cell(item.path)}\` | ${item.rule} | ${item.count} | ${cell(item.exampleRequestId)} |`), '')
     if (slice.untranslated.length > 0) out.push('| untranslated path | value | count |', '| --- | --- | --- |', ...slice.untranslated.map((item) => `| \`${cell(item.path)}\` | \`${cell(item.value)}\` | ${item.count} |`), '')
-    out.push(`**Readiness: ${slice.readiness.ready ? 'ready' : 'not ready'}**`, '', ...slice.readiness.criteria.map((criterion) => `- [${criterion.met ? 'x' : ' '}] ${criterion.id}: ${cell(criterion.detail)}`))
+    out.push(`**Readiness: ${slice.readiness.ready ? 'ready' : 'not ready'}** (rules \`${slice.readiness.evidence.rulesHash}\`, last ${slice.readiness.evidence.windowDays} days)`, '', ...slice.readiness.criteria.map((criterion) => `- [${criterion.met ? 'x' : ' '}] ${criterion.id}: ${cell(criterion.detail)}`))
   }
   return `${out.map(printable).join('\n')}\n`
 }

@@ -81,15 +81,17 @@ export class RedisReportStateStore implements ReportStateStore {
   }
 }
 
-/** One slice's aggregate across every partition of the saved states; undefined when none has it. */
-export function mergeSlice(states: readonly PartitionState[], sliceId: string): SliceAggregate | undefined {
-  let merged: SliceAggregate | undefined
+/** One slice's aggregates across every partition of the saved states, per rules version; undefined when none has it. */
+export function mergeSlice(states: readonly PartitionState[], sliceId: string): Map<string, SliceAggregate> | undefined {
+  let merged: Map<string, SliceAggregate> | undefined
   for (const state of states) {
     for (const json of state.slices) {
       if (json.slice !== sliceId) continue
       const aggregate = SliceAggregate.fromJSON(json)
-      if (merged) merged.merge(aggregate)
-      else merged = aggregate
+      merged ??= new Map()
+      const known = merged.get(aggregate.rulesHash)
+      if (known) known.merge(aggregate)
+      else merged.set(aggregate.rulesHash, aggregate)
     }
   }
   return merged

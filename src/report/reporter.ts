@@ -13,6 +13,8 @@ export interface ReporterOptions {
   readonly groupId: string
   readonly store: ReportStateStore
   readonly logger: Logger
+  /** Evidence older than this many days is dropped from the saved state (the longest readiness window, and a day). */
+  readonly evidenceDays?: number
 }
 
 interface PartitionProgress {
@@ -62,7 +64,7 @@ export class Reporter {
     if (known) return known
     const saved = await this.#options.store.load(this.#options.topic, partition)
     const aggregator = new ReportAggregator()
-    for (const json of saved?.slices ?? []) aggregator.slices.set(json.slice, SliceAggregate.fromJSON(json))
+    for (const json of saved?.slices ?? []) aggregator.merge(SliceAggregate.fromJSON(json))
     const progress = { aggregator, nextOffset: BigInt(saved?.nextOffset ?? '0') }
     this.#partitions.set(partition, progress)
     if (saved) this.#log.info({ partition, nextOffset: saved.nextOffset }, 'resuming a partition from its saved state')
@@ -87,12 +89,15 @@ export class Reporter {
       progress.nextOffset = offset + 1n
     }
     if (last === undefined) return
+    // Readiness looks back `windowDays`: hourly evidence older than the longest window is not kept.
+    const keepFrom = Date.now() - (this.#options.evidenceDays ?? 8) * 24 * 3_600_000
+    for (const versions of progress.aggregator.slices.values()) for (const aggregate of versions.values()) aggregate.pruneBefore(keepFrom)
     const nextOffset = progress.nextOffset.toString()
     await this.#options.store.save({
       topic: this.#options.topic,
       partition: batch.partition,
       nextOffset,
-      slices: [...progress.aggregator.slices.values()].map((aggregate) => aggregate.toJSON()),
+      slices: [...progress.aggregator.slices.values()].flatMap((versions) => [...versions.values()].map((aggregate) => aggregate.toJSON())),
     })
     await this.#consumer.commit([{ topic: this.#options.topic, partition: batch.partition, offset: progress.nextOffset }])
     await batch.heartbeat()

@@ -1,22 +1,14 @@
-import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { bucketOf } from '../authority/sticky-bucket.ts'
-import { classifyComparison, NoiseLearner, OUTCOME_OF, type Category } from '../compare/classify.ts'
+import { OUTCOME_OF } from '../compare/classify.ts'
 import { compareResponses, type CompareRules, type ResponseSnapshot } from '../compare/compare-responses.ts'
-import {
-  COMPARISON_EVENT_TYPE,
-  COMPARISON_SCHEMA_VERSION,
-  publishableDiff,
-  type Comparison,
-  type SideRecord,
-  type SkipReason,
-} from '../compare/comparison.ts'
+import type { Comparison, SkipReason } from '../compare/comparison.ts'
 import { viewBody, type CapturedBody } from '../compare/decode-body.ts'
-import type { DiffEntry } from '../compare/json-diff.ts'
-import type { Untranslated } from '../compare/translate.ts'
+import { judgePair, type Judgement } from '../compare/judge-pair.ts'
+import { NoiseEvidence, nodePaths, type NoisePath } from '../compare/noise-evidence.ts'
 import { renderPathTemplate } from '../config/path-template.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, RouteConfig, SliceConfig } from '../config/types.ts'
@@ -27,6 +19,8 @@ import { failureCause, type FailureCause } from '../upstream/upstream-error.ts'
 import type { Headers } from '../upstream/hop-by-hop.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
 import { BodyTap, sha256 } from './body-capture.ts'
+import { comparisonRecord, sideRecord, uncalledSide, verdictOf, type RunVerdict, type SideResult } from './comparison-record.ts'
+import { reaskUntilConverged } from './reask.ts'
 import { ShadowLimiter } from './shadow-limiter.ts'
 
 /** Every shadow request carries this header, so the other side can tell it from client traffic. */
@@ -75,9 +69,7 @@ export interface ShadowRequest {
 }
 
 /** How the authoritative side's call ended. */
-export type PrimaryResult =
-  | { readonly ok: true; readonly status: number; readonly headers: Headers; readonly body: CapturedBody; readonly latencyMs: number; readonly upstream: string }
-  | { readonly ok: false; readonly cause: string; readonly status: number | null; readonly latencyMs: number | null; readonly upstream: string }
+export type PrimaryResult = SideResult
 
 type ShadowResult =
   | { readonly ok: true; readonly status: number; readonly headers: Headers; readonly body: CapturedBody; readonly latencyMs: number; readonly upstream: string }
@@ -109,7 +101,8 @@ function sampled(namespace: string, requestId: string, basisPoints: number): boo
 export class ShadowRunner {
   readonly #deps: ShadowDeps
   readonly #limiter: ShadowLimiter
-  readonly #noise = new NoiseLearner()
+  /** Noise evidence per slice (critical paths and thresholds are the slice's). */
+  readonly #noise = new Map<string, NoiseEvidence>()
   readonly #log: Logger
   readonly #pending = new Set<Promise<void>>()
 
@@ -182,6 +175,23 @@ export class ShadowRunner {
     return request.primarySide === 'legacy' ? 'modern' : 'legacy'
   }
 
+  /** The learned noise of a slice, with its evidence (the admin API lists it). */
+  noise(sliceId: string, now = Date.now()): NoisePath[] {
+    return this.#noise.get(sliceId)?.list(now) ?? []
+  }
+
+  /** Applies an operator's decision about a noise path (from the authority store). */
+  decideNoise(sliceId: string, route: string, path: string, decision: NonNullable<NoisePath['decision']> | null): void {
+    this.#noiseOf(this.#deps.config.slices.find((slice) => slice.id === sliceId))?.decide(route, path, decision)
+  }
+
+  #noiseOf(slice: SliceConfig | undefined): NoiseEvidence | undefined {
+    if (!slice?.shadow) return undefined
+    let evidence = this.#noise.get(slice.id)
+    if (!evidence) this.#noise.set(slice.id, (evidence = new NoiseEvidence(slice.shadow.noise, slice.compare.critical)))
+    return evidence
+  }
+
   async #callShadow(request: ShadowRequest, body: Buffer | null, side = this.#shadowSide(request)): Promise<ShadowResult> {
     const { slice } = request
     const shadow = slice.shadow
@@ -205,15 +215,20 @@ export class ShadowRunner {
     // clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success.
     const signal = new Deadline(shadow.timeoutMs)
     try {
-      const answer = await this.#deps.breakers.call(upstream, 'shadow', async () => {
-        const response = await client.pool.request({ method: request.method, path, headers, body, signal })
-        // Latency to the response headers, as on the authoritative side, so the two compare.
-        const latencyMs = round(performance.now() - started)
-        const captured = await BodyTap.read(response.body, shadow.maxResponseBodyBytes)
-        const result = { status: response.statusCode, headers: response.headers, body: captured, latencyMs }
-        if (response.statusCode >= 500) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
-        return result
-      })
+      const answer = await this.#deps.breakers.call(
+        upstream,
+        'shadow',
+        async () => {
+          const response = await client.pool.request({ method: request.method, path, headers, body, signal })
+          // Latency to the response headers, as on the authoritative side, so the two compare.
+          const latencyMs = round(performance.now() - started)
+          const captured = await BodyTap.read(response.body, shadow.maxResponseBodyBytes)
+          const result = { status: response.statusCode, headers: response.headers, body: captured, latencyMs }
+          if (response.statusCode >= 500) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
+          return result
+        },
+        slice.id,
+      )
       this.#deps.metrics?.recordShadowLatency(slice.id, side, round(performance.now() - started) / 1000)
       return { ok: true, ...answer, upstream }
     } catch (err) {
@@ -223,139 +238,117 @@ export class ShadowRunner {
     }
   }
 
+  /** The parallel run of one request, once both calls ended: judged, recorded, published. */
   async #finish(request: ShadowRequest, primary: PrimaryResult, shadowAnswer: ShadowResult | undefined, skipReason: SkipReason | undefined): Promise<void> {
     const { slice } = request
     const shadowSide = this.#shadowSide(request)
-    let processingMs = 0
-    const timed = async <T>(work: () => Promise<T> | T): Promise<T> => {
-      const started = performance.now()
-      try {
-        return await work()
-      } finally {
-        processingMs += performance.now() - started
-      }
-    }
-
-    let category: Category
-    let cause: string | null = null
-    let entries: readonly DiffEntry[] = []
-    let truncated = false
-    let noisePaths: readonly string[] = []
-    let untranslated: readonly Untranslated[] = []
-    let reasked = false
-    let shadowRecordSource: ShadowResult | undefined = shadowAnswer
-
-    if (skipReason) {
-      category = 'shadow-skipped'
-      cause = skipReason
-      this.#deps.metrics?.recordSkip(slice.id, skipReason)
-    } else if (!primary.ok || primary.status >= 500) {
-      category = 'primary-error'
-      cause = primary.ok ? '5xx' : primary.cause
-    } else if (!shadowAnswer) {
-      category = 'shadow-error'
-      cause = 'error'
-    } else if (!shadowAnswer.ok || shadowAnswer.status >= 500) {
-      category = 'shadow-error'
-      cause = shadowAnswer.ok ? '5xx' : shadowAnswer.cause
-    } else {
-      const maxDecoded = slice.shadow ? slice.shadow.maxResponseBodyBytes * DECODE_FACTOR : 0
-      const hash = sha256
-      const primarySnapshot = await timed(() => snapshot(primary, maxDecoded, hash))
-      const shadowSnapshot = await timed(() => snapshot(shadowAnswer, maxDecoded, hash))
-      if (primarySnapshot.body.kind === 'invalid-json') {
-        category = 'primary-error'
-        cause = 'invalid-json'
-      } else if (shadowSnapshot.body.kind === 'invalid-json') {
-        category = 'shadow-error'
-        cause = 'invalid-json'
-      } else {
-        const routeKey = `${request.route.method} ${request.route.path.source}`
-        const safe = SAFE_METHODS.has(request.method)
-        if (safe && slice.shadow && sampled(`noise:${slice.id}`, request.requestId, slice.shadow.noiseBasisPoints)) {
-          await this.#learnNoise(request, primarySnapshot, routeKey, maxDecoded, hash, timed)
-        }
-        const compare = (shadowSnap: ResponseSnapshot): ReturnType<typeof classifyComparison> & { truncated: boolean; untranslated: readonly Untranslated[] } => {
-          const [legacy, modern] = request.primarySide === 'legacy' ? [primarySnapshot, shadowSnap] : [shadowSnap, primarySnapshot]
-          const comparison = compareResponses(legacy, modern, slice.compare.rules)
-          return { ...classifyComparison(comparison, this.#noise.noisy(routeKey)), truncated: comparison.truncated, untranslated: comparison.untranslated }
-        }
-        let result = await timed(() => compare(shadowSnapshot))
-        if (safe && slice.shadow?.reaskDelayMs != null && (result.category === 'status-mismatch' || result.category === 'body-mismatch')) {
-          await sleep(slice.shadow.reaskDelayMs)
-          reasked = true
-          const again = await this.#callShadow(request, null, shadowSide)
-          if (again.ok && again.status < 500) {
-            const second = await timed(async () => compare(await snapshot(again, maxDecoded, hash)))
-            if (OUTCOME_OF[second.category] === 'agree') {
-              result = { ...result, category: 'timing-lag' }
-              shadowRecordSource = again
-            }
-          }
-        }
-        category = result.category
-        entries = result.entries
-        truncated = result.truncated
-        noisePaths = result.noisePaths
-        untranslated = result.untranslated
-      }
-    }
-
-    const published = await timed(() => publishableDiff(entries, untranslated, { ...slice.compare.values, salt: this.#deps.salt }))
-    const record: Comparison = {
-      schemaVersion: COMPARISON_SCHEMA_VERSION,
-      eventType: COMPARISON_EVENT_TYPE,
-      eventId: randomUUID(),
-      eventTime: new Date().toISOString(),
-      requestTime: request.requestTime.toISOString(),
-      processingMs: round(processingMs),
-      slice: slice.id,
-      route: `${request.route.method} ${request.route.path.source}`,
-      method: request.method,
-      entityKey: request.entityKey,
-      requestId: request.requestId,
-      traceparent: request.traceparent,
-      authority: request.authority,
-      flagVersion: request.flagVersion,
-      configVersion: this.#deps.config.version,
-      translationVersion: slice.compare.translationVersion,
-      instance: this.#deps.instance,
-      primary: sideRecord(request.primarySide, primary),
-      shadow: shadowRecordSource ? sideRecord(shadowSide, shadowRecordSource) : emptySide(shadowSide, slice.sides[shadowSide].upstream, skipReason ?? null),
-      outcome: OUTCOME_OF[category],
-      category,
-      cause,
-      reasked,
-      diff: published.diff,
-      diffTruncated: truncated,
-      noisePaths,
-      untranslated: published.untranslated,
-    }
+    const clock = new ProcessingClock()
+    const { verdict, shadowUsed } = await this.#judgeRun(request, primary, shadowAnswer, skipReason, clock)
+    const shadowRecord = shadowUsed ? sideRecord(shadowSide, shadowUsed) : uncalledSide(shadowSide, slice.sides[shadowSide].upstream, verdict.cause)
+    const record: Comparison = clock.time(() => comparisonRecord(request, sideRecord(request.primarySide, primary), shadowRecord, verdict, this.#deps, clock.ms))
+    if (verdict.category === 'shadow-skipped' && verdict.cause !== null) this.#deps.metrics?.recordSkip(slice.id, verdict.cause as SkipReason)
     this.#deps.metrics?.recordComparison(slice.id, record.outcome, record.category)
     this.#deps.sink.write(record)
   }
 
-  async #learnNoise(
+  /** What the run concluded, and the shadow answer the record keeps (the converged one after a lag). */
+  async #judgeRun(
     request: ShadowRequest,
-    first: ResponseSnapshot,
-    routeKey: string,
-    maxDecoded: number,
-    hash: (bytes: Buffer) => string,
-    timed: <T>(work: () => Promise<T> | T) => Promise<T>,
-  ): Promise<void> {
+    primary: PrimaryResult,
+    shadowAnswer: ShadowResult | undefined,
+    skipReason: SkipReason | undefined,
+    clock: ProcessingClock,
+  ): Promise<{ verdict: RunVerdict; shadowUsed: ShadowResult | undefined }> {
+    if (skipReason) return { verdict: verdictOf('shadow-skipped', skipReason), shadowUsed: undefined }
+    if (!primary.ok || primary.status >= 500) return { verdict: verdictOf('primary-error', primary.ok ? '5xx' : primary.cause), shadowUsed: shadowAnswer }
+    if (!shadowAnswer) return { verdict: verdictOf('shadow-error', 'error'), shadowUsed: undefined }
+    // An open breaker made no call: a skip, not a failure of the side.
+    if (!shadowAnswer.ok && shadowAnswer.cause === 'breaker-open') return { verdict: verdictOf('shadow-skipped', 'breaker-open'), shadowUsed: undefined }
+    if (!shadowAnswer.ok || shadowAnswer.status >= 500) return { verdict: verdictOf('shadow-error', shadowAnswer.ok ? '5xx' : shadowAnswer.cause), shadowUsed: shadowAnswer }
+
+    const { slice } = request
+    const maxDecoded = (slice.shadow?.maxResponseBodyBytes ?? 0) * DECODE_FACTOR
+    const primarySnapshot = await clock.timeAsync(() => snapshot(primary, maxDecoded))
+    const shadowSnapshot = await clock.timeAsync(() => snapshot(shadowAnswer, maxDecoded))
+    if (primarySnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('primary-error', 'invalid-json'), shadowUsed: shadowAnswer }
+    if (shadowSnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('shadow-error', 'invalid-json'), shadowUsed: shadowAnswer }
+
+    const routeKey = `${request.route.method} ${request.route.path.source}`
+    const safe = SAFE_METHODS.has(request.method)
+    const noise = this.#noiseOf(slice)
+    if (safe && noise && slice.shadow && sampled(`noise:${slice.id}`, request.requestId, slice.shadow.noiseBasisPoints)) {
+      await this.#askTwice(request, primarySnapshot, routeKey, noise, maxDecoded, clock)
+    }
+    const judge = (shadowSnap: ResponseSnapshot): Judgement => {
+      const [legacy, modern] = request.primarySide === 'legacy' ? [primarySnapshot, shadowSnap] : [shadowSnap, primarySnapshot]
+      return clock.time(() => judgePair(legacy, modern, slice.compare.rules, noise?.noisy(routeKey, Date.now()) ?? new Set()))
+    }
+    const first = judge(shadowSnapshot)
+    const base = { cause: first.cause, entries: first.entries, noiseEntries: first.noiseEntries, truncated: first.truncated, untranslated: first.untranslated, violations: first.violations }
+    const reask = slice.shadow?.reask
+    if (!safe || !reask || first.family !== 'genuine-conflict') return { verdict: { ...base, category: first.category, reasks: 0, lagMs: null }, shadowUsed: shadowAnswer }
+
+    // Timing lag: ask the other side again on the backoff schedule; the time to converge is the lag.
+    const reasked = await reaskUntilConverged(
+      reask,
+      async () => {
+        const again = await this.#callShadow(request, null, this.#shadowSide(request))
+        if (!again.ok || again.status >= 500) return undefined
+        const snap = await clock.timeAsync(() => snapshot(again, maxDecoded))
+        return { again, judgement: judge(snap) }
+      },
+      ({ judgement }) => OUTCOME_OF[judgement.category] === 'agree',
+    )
+    if (reasked.converged) {
+      return {
+        verdict: { ...base, category: 'timing-lag', cause: null, entries: first.entries, noiseEntries: reasked.converged.judgement.noiseEntries, reasks: reasked.reasks, lagMs: reasked.lagMs },
+        shadowUsed: reasked.converged.again,
+      }
+    }
+    return { verdict: { ...base, category: first.category, cause: 'not-converged', reasks: reasked.reasks, lagMs: null }, shadowUsed: shadowAnswer }
+  }
+
+  /** A double-ask: the authoritative side again, its two answers compared — the evidence of noise. */
+  async #askTwice(request: ShadowRequest, first: ResponseSnapshot, routeKey: string, noise: NoiseEvidence, maxDecoded: number, clock: ProcessingClock): Promise<void> {
     const again = await this.#callShadow(request, null, request.primarySide)
     if (!again.ok || again.status >= 500) return
-    const second = await timed(() => snapshot(again, maxDecoded, hash))
+    const second = await clock.timeAsync(() => snapshot(again, maxDecoded))
     const own = request.slice.compare.rules.translate[request.primarySide]
     // Both answers come from one side: translate both alike so the paths are the common language's.
     const rules: CompareRules = { ...request.slice.compare.rules, translate: own ? { legacy: own, modern: own } : {} }
-    const comparison = await timed(() => compareResponses(first, second, rules))
-    this.#noise.learn(routeKey, comparison.entries)
+    const comparison = clock.time(() => compareResponses(first, second, rules))
+    if (comparison.notCompared !== null) return
+    const covered = nodePaths(rules.headers, comparison.translated?.legacy)
+    for (const path of nodePaths([], comparison.translated?.modern)) covered.add(path)
+    noise.record(routeKey, covered, comparison.entries.map((entry) => entry.path), Date.now())
   }
 }
 
-async function snapshot(answer: { status: number; headers: Headers; body: CapturedBody }, maxDecoded: number, hash: (bytes: Buffer) => string): Promise<ResponseSnapshot> {
-  return { status: answer.status, headers: answer.headers, body: await viewBody(answer.body, answer.headers, maxDecoded, hash) }
+/** Gateway time spent on a comparison (decoding, translating, judging), not waiting for upstreams. */
+class ProcessingClock {
+  ms = 0
+
+  time<T>(work: () => T): T {
+    const started = performance.now()
+    try {
+      return work()
+    } finally {
+      this.ms += performance.now() - started
+    }
+  }
+
+  async timeAsync<T>(work: () => Promise<T>): Promise<T> {
+    const started = performance.now()
+    try {
+      return await work()
+    } finally {
+      this.ms += performance.now() - started
+    }
+  }
+}
+
+async function snapshot(answer: { status: number; headers: Headers; body: CapturedBody }, maxDecoded: number): Promise<ResponseSnapshot> {
+  return { status: answer.status, headers: answer.headers, body: await viewBody(answer.body, answer.headers, maxDecoded, sha256) }
 }
 
 /** A per-call deadline undici accepts as its signal (an emitter): cleared when the call is done. */
@@ -378,27 +371,4 @@ class Deadline extends EventEmitter {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10
-}
-
-function contentType(headers: Headers): string | null {
-  const value = headers['content-type']
-  return (Array.isArray(value) ? value[0] : value) ?? null
-}
-
-function sideRecord(side: Side, result: PrimaryResult | ShadowResult): SideRecord {
-  if (!result.ok) return { side, upstream: result.upstream, status: result.status, latencyMs: result.latencyMs, bodyHash: null, bodyBytes: null, contentType: null, error: result.cause }
-  return {
-    side,
-    upstream: result.upstream,
-    status: result.status,
-    latencyMs: result.latencyMs,
-    bodyHash: result.body.sha256,
-    bodyBytes: result.body.length,
-    contentType: contentType(result.headers),
-    error: null,
-  }
-}
-
-function emptySide(side: Side, upstream: string, error: string | null): SideRecord {
-  return { side, upstream, status: null, latencyMs: null, bodyHash: null, bodyBytes: null, contentType: null, error }
 }

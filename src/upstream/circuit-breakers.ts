@@ -26,40 +26,49 @@ export class UncountedError extends Error {
 type Invoke = (action: () => Promise<unknown>) => Promise<unknown>
 
 /**
- * One opossum breaker per upstream and kind of traffic (client or shadow), configured apart. The
- * breakers never time calls out themselves (`timeout: false`): every call carries its own
- * AbortSignal deadline, so one slow call cannot abort the others in flight. 4xx answers are not
- * failures (the actions only throw on 5xx, errors and timeouts); `UncountedError`s are filtered out.
+ * Opossum breakers: one per upstream for client traffic, and one per upstream *and slice* for
+ * shadow traffic — one slice's failing modern route must not skip another slice's shadow calls
+ * (shadow breakers are made on a slice's first shadow call). Configured apart per kind of traffic.
+ * The breakers never time calls out themselves (`timeout: false`): every call carries its own
+ * deadline, so one slow call cannot abort the others in flight. 4xx answers are not failures (the
+ * actions only throw on 5xx, errors and timeouts); `UncountedError`s are filtered out.
  */
 export class CircuitBreakers {
+  readonly #upstreams: ReadonlyMap<string, UpstreamConfig>
   readonly #breakers = new Map<string, CircuitBreaker<[() => Promise<unknown>]>>()
 
   constructor(upstreams: ReadonlyMap<string, UpstreamConfig>) {
-    for (const upstream of upstreams.values()) {
-      for (const traffic of TRAFFIC) {
-        const config = upstream.breakers[traffic]
-        if (!config) continue
-        const invoke: Invoke = (action) => action()
-        const breaker = new CircuitBreaker(invoke, {
-          name: `${upstream.name}:${traffic}`,
-          timeout: false,
-          errorThresholdPercentage: config.errorThresholdPercentage,
-          volumeThreshold: config.volumeThreshold,
-          resetTimeout: config.resetTimeoutMs,
-          rollingCountTimeout: config.rollingWindowMs,
-          errorFilter: (err: unknown) => err instanceof UncountedError,
-        })
-        this.#breakers.set(key(upstream.name, traffic), breaker)
-      }
-    }
+    this.#upstreams = upstreams
+    for (const upstream of upstreams.values()) this.#breaker(upstream.name, 'primary', '')
+  }
+
+  #breaker(upstream: string, traffic: Traffic, slice: string): CircuitBreaker<[() => Promise<unknown>]> | undefined {
+    const name = key(upstream, traffic, slice)
+    const known = this.#breakers.get(name)
+    if (known) return known
+    const config = this.#upstreams.get(upstream)?.breakers[traffic]
+    if (!config) return undefined
+    const invoke: Invoke = (action) => action()
+    const breaker = new CircuitBreaker(invoke, {
+      name: slice === '' ? `${upstream}:${traffic}` : `${upstream}:${traffic}:${slice}`,
+      timeout: false,
+      errorThresholdPercentage: config.errorThresholdPercentage,
+      volumeThreshold: config.volumeThreshold,
+      resetTimeout: config.resetTimeoutMs,
+      rollingCountTimeout: config.rollingWindowMs,
+      errorFilter: (err: unknown) => err instanceof UncountedError,
+    })
+    this.#breakers.set(name, breaker)
+    return breaker
   }
 
   /**
-   * Runs `action` through the breaker of that upstream and traffic. Rejects with an error whose
-   * `code` is `EOPENBREAKER` when the breaker is open; a `CountedFailure`'s result is returned.
+   * Runs `action` through the breaker of that upstream and traffic (and slice, for shadow
+   * traffic). Rejects with an error whose `code` is `EOPENBREAKER` when the breaker is open; a
+   * `CountedFailure`'s result is returned.
    */
-  async call<T>(upstream: string, traffic: Traffic, action: () => Promise<T>): Promise<T> {
-    const breaker = this.#breakers.get(key(upstream, traffic))
+  async call<T>(upstream: string, traffic: Traffic, action: () => Promise<T>, slice = ''): Promise<T> {
+    const breaker = this.#breaker(upstream, traffic, traffic === 'shadow' ? slice : '')
     if (!breaker) return unwrap(action)
     try {
       return (await breaker.fire(action)) as T
@@ -70,18 +79,20 @@ export class CircuitBreakers {
     }
   }
 
-  state(upstream: string, traffic: Traffic): BreakerState {
-    const breaker = this.#breakers.get(key(upstream, traffic))
-    if (!breaker) return 'disabled'
+  state(upstream: string, traffic: Traffic, slice = ''): BreakerState {
+    const config = this.#upstreams.get(upstream)?.breakers[traffic]
+    if (!config) return 'disabled'
+    const breaker = this.#breakers.get(key(upstream, traffic, traffic === 'shadow' ? slice : ''))
+    if (!breaker) return 'closed'
     if (breaker.opened) return 'open'
     return breaker.halfOpen ? 'half-open' : 'closed'
   }
 
-  /** Every breaker with its state, for metrics and the admin API. */
-  states(): { upstream: string; traffic: Traffic; state: BreakerState }[] {
+  /** Every breaker made so far with its state (shadow ones with their slice), for metrics and the admin API. */
+  states(): { upstream: string; traffic: Traffic; slice: string; state: BreakerState }[] {
     return [...this.#breakers.keys()].map((name) => {
-      const [upstream, traffic] = name.split('\0') as [string, Traffic]
-      return { upstream, traffic, state: this.state(upstream, traffic) }
+      const [upstream, traffic, slice] = name.split('\0') as [string, Traffic, string]
+      return { upstream, traffic, slice, state: this.state(upstream, traffic, slice) }
     })
   }
 
@@ -101,8 +112,8 @@ async function unwrap<T>(action: () => Promise<T>): Promise<T> {
   }
 }
 
-function key(upstream: string, traffic: Traffic): string {
-  return `${upstream}\0${traffic}`
+function key(upstream: string, traffic: Traffic, slice: string): string {
+  return `${upstream}\0${traffic}\0${slice}`
 }
 
 export function isOpenBreaker(err: unknown): boolean {

@@ -148,16 +148,22 @@ describe('config validation', () => {
   })
 
   it('fills in readiness thresholds: defaults, gateway-wide values, slice overrides', () => {
-    const base = withSlice({ readiness: { minSamples: 50, latency: { maxRatio: 2 } } })
-    const config = validateConfig({ ...base, readiness: { minMatchRate: 98, latency: { percentile: 99 } } })
+    const base = withSlice({ readiness: { minSamples: 50, latency: { maxRatio: 2 }, maxLagP95Ms: 500 } })
+    const config = validateConfig({ ...base, readiness: { minMatchRate: 98, latency: { percentile: 99 }, windowDays: 3, maxSourceDataDefectRate: 2 } })
     expect(config.slices[0]?.readiness).toEqual({
       minSamples: 50,
       minMatchRatePercent: 98,
       maxConflictRatePercent: 0,
+      maxTranslationDefectRatePercent: 0,
+      maxSourceDataDefectRatePercent: 2,
+      maxNotComparedRatePercent: 5,
       maxShadowErrorRatePercent: 1,
+      maxLagRatePercent: 5,
+      maxLagP95Ms: 500,
       latencyPercentile: 99,
       maxLatencyRatio: 2,
       minSoakHours: 24,
+      windowDays: 3,
     })
   })
 
@@ -229,9 +235,11 @@ describe('config validation', () => {
       maxRequestBodyBytes: 1_048_576,
       maxResponseBodyBytes: 5_242_880,
       writes: { kind: 'dry-run-header', name: 'x-ficus-shadow', value: 'dry-run' },
-      reaskDelayMs: null,
+      reask: null,
       noiseBasisPoints: 0,
+      noise: { minSelfDifferences: 3, minRatio: 0.5, windowMs: 3_600_000, ttlMs: 86_400_000 },
     })
+    expect(slice.compare.rulesHash).toMatch(/^sha256:[0-9a-f]{16}$/)
     expect(slice.compare.translationVersion).toBe('v7')
     expect(slice.compare.rules.headers).toEqual(['content-type'])
     expect(typeof slice.compare.rules.translate.legacy).toBe('function')

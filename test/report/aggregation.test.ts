@@ -3,7 +3,7 @@ import { LatencyHistogram } from '../../src/report/latency-histogram.ts'
 import { wilson } from '../../src/report/readiness.ts'
 import { buildReport, ReportAggregator } from '../../src/report/report.ts'
 import { SliceAggregate } from '../../src/report/slice-aggregate.ts'
-import { comparison } from '../helpers/generated-comparisons.ts'
+import { comparison, TEST_RULES_HASH } from '../helpers/generated-comparisons.ts'
 
 const HOUR = 3_600_000
 
@@ -69,17 +69,20 @@ describe('aggregation', () => {
     expect(report!.categories).toMatchObject({ match: 900, noise: 50, 'body-mismatch': 30, untranslated: 15, 'shadow-error': 5, 'shadow-skipped': 1 })
     expect(report!.shadowErrors).toEqual({ timeout: 3, refused: 2 })
     expect(report!.skipped).toEqual({ 'queue-full': 1 })
+    expect(report!.families).toMatchObject({ match: 900, noise: 50, 'genuine-conflict': 30, 'translation-defect': 15, 'shadow-error': 5, 'shadow-skipped': 1 })
+    expect(report!.matchRateWithoutNoise!.value).toBeCloseTo(900 / 995, 6)
     expect(report!.topPaths).toEqual([
-      { path: '/body/eligible', count: 30, exampleRequestId: 'conflict-0' },
-      { path: '/body/status', count: 15, exampleRequestId: expect.any(String) as string },
+      { family: 'genuine-conflict', path: '/body/eligible', count: 30, exampleRequestId: 'conflict-0' },
+      { family: 'translation-defect', path: '/body/status', count: 15, exampleRequestId: expect.any(String) as string },
     ])
     expect(report!.untranslated).toEqual([{ path: '/body/status', value: 'PNDC', count: 15, exampleRequestId: expect.any(String) as string }])
     expect(report!.latency.legacy.p50).toBeGreaterThan(14 * 0.98)
     expect(report!.latency.legacy.p50).toBeLessThan(15 * 1.02)
     expect(report!.latency.modern.p99).toBeLessThan(29 * 1.02)
     expect(report!.errorRate).toEqual({ legacy: 0, modern: 5 / 1_000 })
+    // Minute buckets: only the three minutes that hold comparisons.
     expect(report!.timeline.map((bucket) => bucket.start)).toEqual([0, 1, 2].map((h) => new Date(start + h * HOUR).toISOString()))
-    expect(report!.timeline[2]).toMatchObject({ disagree: 45 })
+    expect(report!.timeline[2]).toMatchObject({ disagree: 45, widthMs: 60_000 })
     expect(report!.routes.map((route) => route.route).sort()).toEqual(['GET /other', 'GET /policies/:id'])
     expect(report!.firstSample).toBe(new Date(start).toISOString())
     expect(report!.lastSample).toBe(new Date(start + 2 * HOUR).toISOString())
@@ -92,21 +95,21 @@ describe('aggregation', () => {
     aggregator.add({ ...record })
     aggregator.add(comparison())
     expect(aggregator.counts).toMatchObject({ read: 3, duplicates: 1 })
-    expect(aggregator.slices.get('coverage-status')?.records).toBe(2)
+    expect(aggregator.slices.get('coverage-status')?.get(TEST_RULES_HASH)?.records).toBe(2)
   })
 
   it('keeps only the window', () => {
     const aggregator = new ReportAggregator({ window: { from: start + HOUR, to: start + 2 * HOUR } })
     for (const record of stream()) aggregator.add(record)
-    expect(aggregator.slices.get('coverage-status')?.records).toBe(300 + 50)
+    expect(aggregator.slices.get('coverage-status')?.get(TEST_RULES_HASH)?.records).toBe(300 + 50)
     expect(aggregator.counts.outsideWindow).toBe(1_001 - 350)
   })
 
   it('merges partial aggregates into the same result as one pass, also through JSON', () => {
     const records = stream()
-    const whole = new SliceAggregate('coverage-status')
-    const left = new SliceAggregate('coverage-status')
-    const right = new SliceAggregate('coverage-status')
+    const whole = new SliceAggregate('coverage-status', TEST_RULES_HASH)
+    const left = new SliceAggregate('coverage-status', TEST_RULES_HASH)
+    const right = new SliceAggregate('coverage-status', TEST_RULES_HASH)
     records.forEach((record, index) => {
       whole.add(record)
       ;(index % 2 === 0 ? left : right).add(record)

@@ -36,7 +36,7 @@ describe('HTML report', () => {
     const start = Date.parse('2026-11-20T00:00:00Z')
     for (let i = 0; i < 300; i++) {
       const conflict = i % 5 === 0
-      aggregator.add(comparison({ slice: i % 2 === 0 ? 'coverage-status' : 'billing-eligibility', category: conflict ? 'body-mismatch' : 'match', diffPaths: conflict ? ['/body/<img src=x onerror=alert(1)>'] : [], eventTime: new Date(start + i * 60_000), legacyMs: 5 + (i % 20), modernMs: 8 + (i % 30) }))
+      aggregator.add(comparison({ slice: i % 2 === 0 ? 'coverage-status' : 'billing-eligibility', rulesHash: config.slices[0]!.compare.rulesHash, category: conflict ? 'body-mismatch' : 'match', diffPaths: conflict ? ['/body/<img src=x onerror=alert(1)>'] : [], eventTime: new Date(start + i * 60_000), legacyMs: 5 + (i % 20), modernMs: 8 + (i % 30) }))
     }
     const html = renderHtml(buildReport(aggregator, config.slices, { source: 'test', window: { from: null, to: null } }))
     expect(html).not.toMatch(/<script|src="http|href="http/)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { createKafkaClient } from '../../src/kafka/index.ts'
+import { validateConfig } from '../../src/config/validate.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { runFicus } from '../helpers/processes.ts'
 
@@ -23,11 +24,15 @@ const CONFIG = {
   },
 }
 
+// The evidence is made under the rules the config declares: the slices' current rules.
+const RULES = validateConfig(CONFIG).slices[0]!.compare.rulesHash
+const OLD_RULES = 'sha256:00000000000000aa'
+
 function records(): Comparison[] {
   const out: Comparison[] = []
   // 150 samples five hours ago, 50 half an hour ago.
-  for (let i = 0; i < 200; i++) out.push(comparison({ slice: 'coverage-status', eventTime: new Date(now - (i < 150 ? 5 * HOUR : HOUR / 2) + i * 1_000) }))
-  for (let i = 0; i < 100; i++) out.push(comparison({ slice: 'billing-eligibility', category: i % 4 === 0 ? 'body-mismatch' : 'match', diffPaths: i % 4 === 0 ? ['/body/eligible'] : [], eventTime: new Date(now - 3 * HOUR + i * 60_000) }))
+  for (let i = 0; i < 200; i++) out.push(comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date(now - (i < 150 ? 5 * HOUR : HOUR / 2) + i * 1_000) }))
+  for (let i = 0; i < 100; i++) out.push(comparison({ slice: 'billing-eligibility', rulesHash: RULES, category: i % 4 === 0 ? 'body-mismatch' : 'match', diffPaths: i % 4 === 0 ? ['/body/eligible'] : [], eventTime: new Date(now - 3 * HOUR + i * 60_000) }))
   return out
 }
 
@@ -55,8 +60,8 @@ describe('ficus report from JSONL', () => {
     expect(result.stdout).toContain('301 record(s) read, 1 duplicate(s) counted once')
     expect(result.stdout).toMatch(/^coverage-status {2}READY/m)
     expect(result.stdout).toMatch(/^billing-eligibility {2}NOT READY/m)
-    expect(result.stdout).toContain('[ ] conflicts: 25 genuine conflict(s) (status or body mismatch; none allowed)')
-    expect(result.stdout).toContain('top differing paths: /body/eligible ×25')
+    expect(result.stdout).toContain('[ ] conflicts: 25 genuine conflict(s) in 100 compared samples, 25.00 % (none allowed)')
+    expect(result.stdout).toContain('top differing paths: /body/eligible (genuine-conflict) ×25')
   })
 
   it('gives a stable JSON shape, Markdown and a window', async () => {
@@ -81,6 +86,26 @@ describe('ficus report from JSONL', () => {
     expect((await runFicus([...base(), '--require-ready', 'coverage-status'])).code).toBe(0)
   })
 
+  it('shows every rules version side by side and judges readiness on the current one; --rules shows another', async () => {
+    const versioned = join(dir, 'versioned')
+    await mkdir(join(versioned, 'comparisons'), { recursive: true })
+    // Under old rules: 40 conflicts. Under the current rules: 60 matches.
+    const old = Array.from({ length: 40 }, (_, i) => comparison({ slice: 'coverage-status', rulesHash: OLD_RULES, category: 'body-mismatch', diffPaths: ['/body/status'], eventTime: new Date(now - 4 * HOUR + i * 1_000) }))
+    const fresh = Array.from({ length: 60 }, (_, i) => comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date(now - 2 * HOUR + i * 120_000) }))
+    await writeFile(join(versioned, 'comparisons', 'comparisons.jsonl'), `${[...old, ...fresh].map((record) => JSON.stringify(record)).join('\n')}\n`)
+    const args = ['report', '--config', config, '--data-dir', versioned, '--slice', 'coverage-status', '--format', 'json']
+    type Shown = { slices: { rulesHash: string; samples: number; families: Record<string, number>; readiness: { ready: boolean; evidence: { rulesHash: string } }; rulesVersions: { rulesHash: string; current: boolean; samples: number }[] }[] }
+    const current = (JSON.parse((await runFicus(args)).stdout) as Shown).slices[0]!
+    expect(current).toMatchObject({ rulesHash: RULES, samples: 60, readiness: { ready: true, evidence: { rulesHash: RULES } } })
+    expect(current.rulesVersions.map((version) => [version.rulesHash, version.current, version.samples])).toEqual([
+      [RULES, true, 60],
+      [OLD_RULES, false, 40],
+    ])
+    const older = (JSON.parse((await runFicus([...args, '--rules', '00000000000000aa'])).stdout) as Shown).slices[0]!
+    expect(older).toMatchObject({ rulesHash: OLD_RULES, samples: 40, families: { 'genuine-conflict': 40 }, readiness: { ready: true, evidence: { rulesHash: RULES } } })
+    expect((await runFicus(['report', '--config', config, '--data-dir', versioned, '--slice', 'coverage-status'])).stdout).toContain('other rules versions: 00000000')
+  })
+
   it('says what is wrong with its arguments', async () => {
     expect((await runFicus([...base(), '--format', 'pdf'])).stderr).toContain('--format must be one of text, md, json, html (got "pdf")')
     expect((await runFicus([...base(), '--since', 'yesterday'])).stderr).toContain('--since must be a duration such as 30m, 24h or 7d')
@@ -100,12 +125,12 @@ describe('ficus report from Kafka', () => {
     await admin.close()
     const producer = await kafka.producer({ idempotent: false })
     const send = (list: Comparison[]) => producer.send([{ topic, messages: list.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) }])
-    const older = Array.from({ length: 30 }, () => comparison({ slice: 'coverage-status', eventTime: new Date() }))
+    const older = Array.from({ length: 30 }, () => comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date() }))
     await send(older)
     await new Promise((resolve) => setTimeout(resolve, 1_100))
     const from = new Date().toISOString()
     await new Promise((resolve) => setTimeout(resolve, 50))
-    const newer = Array.from({ length: 20 }, () => comparison({ slice: 'coverage-status', eventTime: new Date() }))
+    const newer = Array.from({ length: 20 }, () => comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date() }))
     await send(newer)
     await producer.close()
 

@@ -5,6 +5,7 @@ import { createKafkaClient } from '../../src/kafka/index.ts'
 import { ReporterAggregates } from '../../src/report/readiness-source.ts'
 import { RedisReportStateStore } from '../../src/report/report-state.ts'
 import { Reporter } from '../../src/report/reporter.ts'
+import { validateConfig } from '../../src/config/validate.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
@@ -43,8 +44,12 @@ describe('the reporter', () => {
   it('keeps rolling aggregates in Redis and never counts a comparison twice across a restart', async () => {
     const store = new RedisReportStateStore(REDIS_URL, prefix)
     const aggregates = new ReporterAggregates(store, topic)
-    const records = (slice: string, count: number, category: 'match' | 'body-mismatch' = 'match') => Array.from({ length: count }, () => comparison({ slice, category, diffPaths: category === 'match' ? [] : ['/body/x'] }))
-    const recordsOf = async (slice: string): Promise<number> => (await aggregates.aggregate(slice))?.records ?? 0
+    // The gateway below judges the evidence made under its slice's rules: the records carry them.
+    const config = sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9')
+    config.slices['coverage-status'] = { description: 'In force?', authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] }
+    const rulesHash = validateConfig(config).slices.find((slice) => slice.id === 'coverage-status')!.compare.rulesHash
+    const records = (slice: string, count: number, category: 'match' | 'body-mismatch' = 'match') => Array.from({ length: count }, () => comparison({ slice, category, rulesHash, diffPaths: category === 'match' ? [] : ['/body/x'] }))
+    const recordsOf = async (slice: string): Promise<number> => [...((await aggregates.versions(slice))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
 
     await publish([...records('coverage-status', 30), ...records('billing-eligibility', 12, 'body-mismatch')])
     const first = new Reporter({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
@@ -64,8 +69,6 @@ describe('the reporter', () => {
     await second.stop()
 
     // A gateway with Kafka and Redis judges readiness on the reporter's aggregates.
-    const config = sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9')
-    config.slices['coverage-status'] = { description: 'In force?', authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] }
     const gateway = await startTestGateway(config, {
       env: { KAFKA_BROKERS: brokers, REDIS_URL, FICUS_REDIS_PREFIX: prefix, FICUS_TOPIC_COMPARISONS: topic, FICUS_TOPIC_AUTHORITY_CHANGES: `${topic}-changes`, KAFKA_TOPIC_REPLICATION: '1' },
     })

@@ -28,30 +28,46 @@ async function categoryOf(path: string, requestId: string) {
   return comparisonOf(gateway.dataDir, requestId)
 }
 
-describe('every category, from the example insurer', () => {
+describe('every family, from the example insurer', () => {
   it('match: billing eligibility agrees once Y/N and amounts are translated', async () => {
-    expect(await categoryOf('/pas/v1/billing/P-1001/eligibility', 'cat-match')).toMatchObject({ category: 'match', outcome: 'agree', primary: { side: 'modern', upstream: 'billing-context' }, shadow: { side: 'legacy', upstream: 'legacy-pas' }, translationVersion: 'billing-eligibility/1', entityKey: 'P-1001' })
+    expect(await categoryOf('/pas/v1/billing/P-1001/eligibility', 'cat-match')).toMatchObject({ category: 'match', family: 'match', outcome: 'agree', primary: { side: 'modern', upstream: 'billing-context' }, shadow: { side: 'legacy', upstream: 'legacy-pas' }, translationVersion: 'billing-eligibility/1', entityKey: 'P-1001', rulesHash: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) as string })
   })
 
-  it('noise: the timestamp that changes between two legacy answers is learned and set apart', async () => {
+  it('noise: only once repeated double-asks show asOf changing on its own; until then a conflict, and kept in the record', async () => {
+    const first = await categoryOf('/pas/v1/policy/P-1002/status', 'cat-noise-0')
+    expect(first).toMatchObject({ family: 'genuine-conflict', diff: [{ path: '/body/asOf' }] })
+    for (let i = 1; i <= 3; i++) await categoryOf('/pas/v1/policy/P-1002/status', `cat-noise-${i}`)
     const record = await categoryOf('/pas/v1/policy/P-1001/status', 'cat-noise')
-    expect(record).toMatchObject({ category: 'noise', outcome: 'agree', diff: [], noisePaths: ['/body/asOf'] })
+    expect(record).toMatchObject({ category: 'noise', family: 'noise', outcome: 'agree', diff: [], noisePaths: ['/body/asOf'], noiseDiff: [{ path: '/body/asOf', kind: 'changed' }] })
   })
 
-  it('untranslated: PNDC is a legacy status the translation does not know', async () => {
+  it('translation defect: PNDC is a legacy status the translation does not know', async () => {
     const record = await categoryOf('/pas/v1/policy/P-1004/status', 'cat-untranslated')
-    expect(record).toMatchObject({ category: 'untranslated', outcome: 'disagree', untranslated: [{ path: '/body/status', rule: 'values', value: 'PNDC' }] })
+    expect(record).toMatchObject({ category: 'untranslated', family: 'translation-defect', outcome: 'disagree', untranslated: [{ path: '/body/status', rule: 'values', value: 'PNDC' }] })
     expect(record.diff.map((entry) => entry.path)).toEqual(['/body/status'])
   })
 
-  it('timing-lag: the lagging Policy context converges when asked again', async () => {
+  it('timing lag: the lagging Policy context converges when asked again, and the lag is measured', async () => {
     const record = await categoryOf('/pas/v1/policy/P-1005/status', 'cat-lag')
-    expect(record).toMatchObject({ category: 'timing-lag', outcome: 'agree', reasked: true })
+    expect(record).toMatchObject({ category: 'timing-lag', family: 'timing-lag', outcome: 'agree', reasked: true })
+    // The read model catches up 250 ms after it first saw the request: re-asked at 150 ms (stale), then 450 ms.
+    expect(record.reasks).toBe(2)
+    expect(record.lagMs).toBeGreaterThanOrEqual(440)
   })
 
-  it('body-mismatch: a genuine conflict on small arrears', async () => {
+  it('source-data defect: the legacy record breaks the new model (a negative premium), told apart from a conflict', async () => {
+    const record = await categoryOf('/pas/v1/policy/P-1007/status', 'cat-source')
+    expect(record).toMatchObject({ category: 'rule-violation', family: 'source-data-defect', outcome: 'disagree', cause: 'range /body/premium/amount', violations: [{ path: '/body/premium/amount', rule: 'range' }] })
+  })
+
+  it('not compared: an answer over the capture cap is never a conflict', async () => {
+    const record = await categoryOf('/pas/v1/policy/P-1008/status', 'cat-oversize')
+    expect(record).toMatchObject({ category: 'not-compared', family: 'not-compared', outcome: 'not-compared', cause: 'over-capture-cap', diff: [] })
+  })
+
+  it('genuine conflict: small arrears, decided differently', async () => {
     const record = await categoryOf('/pas/v1/billing/P-1006/eligibility', 'cat-conflict')
-    expect(record).toMatchObject({ category: 'body-mismatch', outcome: 'disagree', diff: [{ path: '/body/eligible', kind: 'changed' }] })
+    expect(record).toMatchObject({ category: 'body-mismatch', family: 'genuine-conflict', outcome: 'disagree', diff: [{ path: '/body/eligible', kind: 'changed' }] })
     expect(record.diff[0]).not.toHaveProperty('legacy')
     expect(record.diff[0]?.legacyHash).toMatch(/^hmac-sha256:[0-9a-f]{32}$/)
   })
@@ -102,7 +118,7 @@ describe('status-mismatch', () => {
     const own = await startTestGateway(config)
     try {
       await send(`${own.url}/policy/P-1/status`, { headers: { 'x-request-id': 'cat-status' } })
-      expect(await comparisonOf(own.dataDir, 'cat-status')).toMatchObject({ category: 'status-mismatch', diff: [{ path: '/status', kind: 'changed' }] })
+      expect(await comparisonOf(own.dataDir, 'cat-status')).toMatchObject({ category: 'status-mismatch', family: 'genuine-conflict', diff: [{ path: '/status', kind: 'changed' }] })
     } finally {
       await own.stop()
       await legacy.close()

@@ -114,7 +114,7 @@ describe('the client never pays for the shadow', () => {
     expect(await comparisonOf(gw.dataDir, 'reset-1')).toMatchObject({ category: 'shadow-error', cause: 'reset' })
   })
 
-  it('a burst of shadow 5xx: shadow-error 5xx, then the shadow breaker opens (breaker-open), visible in the admin API', async () => {
+  it('a burst of shadow 5xx: shadow-error 5xx, then the slice’s shadow breaker opens and skips (breaker-open), visible in the admin API', async () => {
     const gw = await withModern(
       (_request, response) => {
         response.writeHead(503, { 'content-type': 'text/plain' })
@@ -128,15 +128,18 @@ describe('the client never pays for the shadow', () => {
       expect(await comparisonOf(gw.dataDir, `burst-${i}`)).toMatchObject({ category: 'shadow-error', cause: '5xx', shadow: { status: 503 } })
     }
     expectAuthoritative((await timed(`${gw.url}/policy/P-1/status`, 'burst-open')).response)
-    expect(await comparisonOf(gw.dataDir, 'burst-open')).toMatchObject({ category: 'shadow-error', cause: 'breaker-open' })
+    // No call was made: a skip, not another failure of the modern side.
+    expect(await comparisonOf(gw.dataDir, 'burst-open')).toMatchObject({ category: 'shadow-skipped', family: 'shadow-skipped', cause: 'breaker-open', shadow: { status: null, error: 'breaker-open' } })
     expect(modern!.requests).toHaveLength(3)
     const slices = JSON.parse((await send(`${gw.adminUrl}/admin/slices`)).body) as { slices: { breakers: Record<string, unknown> }[] }
     expect(slices.slices[0]!.breakers).toEqual({ legacy: { upstream: 'legacy', primary: 'closed', shadow: 'closed' }, modern: { upstream: 'modern', primary: 'closed', shadow: 'open' } })
     const metrics = (await send(`${gw.adminUrl}/metrics`)).body
-    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",state="open"\} 1$/m)
-    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",state="closed"\} 0$/m)
-    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",state="half-open"\} 0$/m)
-    expect(metrics).toMatch(/^ficus_comparisons_total\{slice="policy-status",outcome="not-compared",category="shadow-error"\} 4$/m)
+    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",slice="policy-status",state="open"\} 1$/m)
+    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",slice="policy-status",state="closed"\} 0$/m)
+    expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",slice="policy-status",state="half-open"\} 0$/m)
+    expect(metrics).toMatch(/^ficus_comparisons_total\{slice="policy-status",outcome="not-compared",category="shadow-error"\} 3$/m)
+    expect(metrics).toMatch(/^ficus_comparisons_total\{slice="policy-status",outcome="not-compared",category="shadow-skipped"\} 1$/m)
+    expect(metrics).toMatch(/^ficus_shadow_skipped_total\{slice="policy-status",reason="breaker-open"\} 1$/m)
   })
 
   it('a shadow answering invalid JSON: shadow-error invalid-json', async () => {
@@ -148,7 +151,7 @@ describe('the client never pays for the shadow', () => {
     expect(await comparisonOf(gw.dataDir, 'invalid-1')).toMatchObject({ category: 'shadow-error', cause: 'invalid-json' })
   })
 
-  it('a 50 MB shadow body: the client is unaffected and the bodies are compared by hash', async () => {
+  it('a 50 MB shadow body: the client is unaffected, and what is over the capture cap is not compared (never a conflict)', async () => {
     const chunk = Buffer.alloc(1024 * 1024, 'x')
     const gw = await withModern(
       async (_request, response) => {
@@ -164,7 +167,7 @@ describe('the client never pays for the shadow', () => {
     expectAuthoritative(response)
     expect(ms).toBeLessThan(1_000)
     const record = await comparisonOf(gw.dataDir, 'big-1')
-    expect(record).toMatchObject({ category: 'body-mismatch', shadow: { status: 200, bodyBytes: 50 * 1024 * 1024 }, diff: [{ path: '/body', kind: 'type' }] })
+    expect(record).toMatchObject({ category: 'not-compared', family: 'not-compared', cause: 'over-capture-cap', shadow: { status: 200, bodyBytes: 50 * 1024 * 1024 }, diff: [] })
     expect(record.shadow.bodyHash).toMatch(/^sha256:[0-9a-f]{64}$/)
   })
 

@@ -60,7 +60,23 @@ describe('circuit breakers', () => {
     for (let i = 0; i < 10; i++) await expect(subject.call('legacy', 'shadow', fail)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     expect(subject.state('legacy', 'shadow')).toBe('disabled')
     expect(subject.state('legacy', 'primary')).toBe('closed')
-    expect(subject.states()).toContainEqual({ upstream: 'modern', traffic: 'shadow', state: 'closed' })
+    expect(subject.state('modern', 'shadow', 'any-slice')).toBe('closed')
+  })
+
+  it('keep one shadow breaker per slice: one slice failing never opens another’s', async () => {
+    subject = breakers()
+    for (let i = 0; i < 10; i++) await expect(subject.call('modern', 'shadow', fail, 'failing')).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    expect(subject.state('modern', 'shadow', 'failing')).toBe('open')
+    expect(subject.state('modern', 'shadow', 'healthy')).toBe('closed')
+    await expect(subject.call('modern', 'shadow', ok, 'healthy')).resolves.toEqual({ status: 200 })
+    await expect(subject.call('modern', 'shadow', ok, 'failing')).rejects.toMatchObject({ code: 'EOPENBREAKER' })
+    expect(subject.states()).toEqual(
+      expect.arrayContaining([
+        { upstream: 'modern', traffic: 'shadow', slice: 'failing', state: 'open' },
+        { upstream: 'modern', traffic: 'shadow', slice: 'healthy', state: 'closed' },
+        { upstream: 'legacy', traffic: 'primary', slice: '', state: 'closed' },
+      ]),
+    )
   })
 
   it('stay closed below the error threshold', async () => {

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto'
+import { FAMILY_OF, OUTCOME_OF_FAMILY, type Category } from '../compare/classify.ts'
+import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION, publishableDiff, type Comparison, type SideRecord } from '../compare/comparison.ts'
+import type { CapturedBody } from '../compare/decode-body.ts'
+import type { DiffEntry } from '../compare/json-diff.ts'
+import type { Violation } from '../compare/model-rules.ts'
+import type { Untranslated } from '../compare/translate.ts'
+import type { Side } from '../config/schema.ts'
+import type { GatewayConfig, RouteConfig, SliceConfig } from '../config/types.ts'
+import type { Headers } from '../upstream/hop-by-hop.ts'
+
+/** One side's call as the parallel run saw it: an answer, or why there is none. */
+export type SideResult =
+  | { readonly ok: true; readonly status: number; readonly headers: Headers; readonly body: CapturedBody; readonly latencyMs: number; readonly upstream: string }
+  | { readonly ok: false; readonly cause: string; readonly status: number | null; readonly latencyMs: number | null; readonly upstream: string }
+
+/** What the parallel run concluded about one request. */
+export interface RunVerdict {
+  readonly category: Category
+  readonly cause: string | null
+  readonly entries: readonly DiffEntry[]
+  readonly noiseEntries: readonly DiffEntry[]
+  readonly truncated: boolean
+  readonly untranslated: readonly Untranslated[]
+  readonly violations: readonly Violation[]
+  readonly reasks: number
+  readonly lagMs: number | null
+}
+
+export function verdictOf(category: Category, cause: string | null = null): RunVerdict {
+  return { category, cause, entries: [], noiseEntries: [], truncated: false, untranslated: [], violations: [], reasks: 0, lagMs: null }
+}
+
+/** The request as the record tells its lineage. */
+export interface RecordedRequest {
+  readonly slice: SliceConfig
+  readonly route: RouteConfig
+  readonly method: string
+  readonly entityKey: string | null
+  readonly requestId: string
+  readonly traceparent: string | null
+  readonly requestTime: Date
+  readonly primarySide: Side
+  readonly authority: string
+  readonly flagVersion: number
+}
+
+export interface RecordContext {
+  readonly config: GatewayConfig
+  readonly instance: string
+  /** Salt of the value hashes in published diffs. */
+  readonly salt: string
+}
+
+function contentType(headers: Headers): string | null {
+  const value = headers['content-type']
+  return (Array.isArray(value) ? value[0] : value) ?? null
+}
+
+export function sideRecord(side: Side, result: SideResult): SideRecord {
+  if (!result.ok) return { side, upstream: result.upstream, status: result.status, latencyMs: result.latencyMs, bodyHash: null, bodyBytes: null, contentType: null, error: result.cause }
+  return {
+    side,
+    upstream: result.upstream,
+    status: result.status,
+    latencyMs: result.latencyMs,
+    bodyHash: result.body.sha256,
+    bodyBytes: result.body.length,
+    contentType: contentType(result.headers),
+    error: null,
+  }
+}
+
+/** The shadow side of a run that never called it (skipped). */
+export function uncalledSide(side: Side, upstream: string, reason: string | null): SideRecord {
+  return { side, upstream, status: null, latencyMs: null, bodyHash: null, bodyBytes: null, contentType: null, error: reason }
+}
+
+/** The Comparison event of one parallel run: every field in one place (docs/comparisons.md). */
+export function comparisonRecord(request: RecordedRequest, primary: SideRecord, shadow: SideRecord, verdict: RunVerdict, context: RecordContext, processingMs: number): Comparison {
+  const { slice } = request
+  const policy = { ...slice.compare.values, salt: context.salt }
+  const published = publishableDiff(verdict.entries, verdict.untranslated, policy)
+  const family = FAMILY_OF[verdict.category]
+  return {
+    schemaVersion: COMPARISON_SCHEMA_VERSION,
+    eventType: COMPARISON_EVENT_TYPE,
+    eventId: randomUUID(),
+    eventTime: new Date().toISOString(),
+    requestTime: request.requestTime.toISOString(),
+    processingMs: Math.round(processingMs * 10) / 10,
+    slice: slice.id,
+    route: `${request.route.method} ${request.route.path.source}`,
+    method: request.method,
+    entityKey: request.entityKey,
+    requestId: request.requestId,
+    traceparent: request.traceparent,
+    authority: request.authority,
+    flagVersion: request.flagVersion,
+    configVersion: context.config.version,
+    translationVersion: slice.compare.translationVersion,
+    instance: context.instance,
+    primary,
+    shadow,
+    rulesHash: slice.compare.rulesHash,
+    outcome: OUTCOME_OF_FAMILY[family],
+    family,
+    category: verdict.category,
+    cause: verdict.cause,
+    reasked: verdict.reasks > 0,
+    reasks: verdict.reasks,
+    lagMs: verdict.lagMs,
+    diff: published.diff,
+    diffTruncated: verdict.truncated,
+    noisePaths: verdict.noiseEntries.map((entry) => entry.path),
+    noiseDiff: publishableDiff(verdict.noiseEntries, [], policy).diff,
+    violations: verdict.violations.map((violation) => ({ path: violation.path, rule: violation.rule, detail: violation.detail })),
+    untranslated: published.untranslated,
+  }
+}
