@@ -116,7 +116,7 @@ export default defineGateway({
       entityKey: { param: 'policyNumber' },
       // Lodging a claim is a write: the Claims context validates it without committing when it
       // sees the dry-run header.
-      shadow: { sample: 100, writes: { dryRunHeader: { name: 'x-ficus-shadow', value: 'dry-run' } } },
+      shadow: { sample: 100, writes: { modern: { dryRunHeader: { name: 'x-ficus-shadow', value: 'dry-run' } } } },
       translate: {
         version: 'claim-lodgement/2',
         legacy: {

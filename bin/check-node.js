@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Stops `ficus`, `npm test` and `npm run demo` early, with what to do, when the Node.js running them is
-// older than package.json's engines allow (the machines here ship Node 20; Ficus needs 22.19+).
+// older than package.json's engines allow (the machines here ship Node 20; Ficus needs 22.21+).
 import { readFileSync } from 'node:fs'
 
 const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))

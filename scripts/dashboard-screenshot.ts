@@ -8,18 +8,14 @@
 // CHROMIUM_PATH overrides /usr/bin/chromium. No admin token is set, so the admin API listens on
 // loopback only and the dashboard opens without asking for one.
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chromium, type Browser } from 'playwright-core'
 import { Agent, request } from 'undici'
-import { startExampleServices, type RunningExamples } from '../examples/example-services.ts'
-import { readSettings, startGateway, type RunningGateway } from '../src/main.ts'
+import { ROOT, withExampleStack } from './example-stack.ts'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const POLICIES = ['P-1001', 'P-1002', 'P-1003', 'P-1004', 'P-1005', 'P-1006'] as const
 /** Rounds of the sample requests: enough for agreement figures and every category of the example. */
 const ROUNDS = 24
@@ -139,36 +135,14 @@ async function screenshot(adminUrl: string, out: string, sliceCount: number): Pr
 async function run(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'docs', 'dashboard.png') } }, allowPositionals: false })
   const out = resolve(values.out)
-  const dataDir = await mkdtemp(join(tmpdir(), 'ficus-dashboard-shot-'))
-  let examples: RunningExamples | undefined
-  let gateway: RunningGateway | undefined
-  try {
-    examples = await startExampleServices({ ephemeral: true })
-    // routes.config.ts reads the example services' addresses from the environment.
-    Object.assign(process.env, examples.env)
-    // Only what this run needs: no token, Redis or Kafka from the caller's environment.
-    const env: NodeJS.ProcessEnv = {
-      ...examples.env,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      ADMIN_PORT: '0',
-      LOG_LEVEL: 'error',
-      FICUS_CONFIG: join(ROOT, 'routes.config.ts'),
-      FICUS_DATA_DIR: dataDir,
-      FICUS_INSTANCE_ID: 'dashboard-screenshot',
-    }
-    gateway = await startGateway(readSettings(env, { isTTY: false, cwd: ROOT }))
+  await withExampleStack('dashboard-screenshot', async ({ gateway }) => {
     const samples = traffic()
     await sendAll(gateway.url, samples)
     const compared = await waitForComparisons(gateway.adminUrl)
     await screenshot(gateway.adminUrl, out, gateway.config.slices.length)
     const { size } = await stat(out)
     process.stdout.write(`${out}: ${size} bytes — ${gateway.config.slices.length} slices, ${samples.length} requests, ${compared} compared samples\n`)
-  } finally {
-    await gateway?.close()
-    await examples?.close()
-    await rm(dataDir, { recursive: true, force: true })
-  }
+  })
 }
 
 await run()

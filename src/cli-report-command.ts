@@ -1,5 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { AdminClient } from './admin/admin-client.ts'
+import type { AuditEntry } from './authority/authority-store.ts'
 import { parseCliArgs, usageError } from './cli-args.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
 import type { SliceConfig } from './config/types.ts'
@@ -10,7 +12,7 @@ import { DEFAULT_TOPICS } from './publish/events.ts'
 import { readJsonl } from './report/jsonl-source.ts'
 import { readKafka } from './report/kafka-source.ts'
 import { progressLine } from './report/progress.ts'
-import { renderHtml } from './report/render-html.ts'
+import { renderHtml, type AuthorityChange } from './report/render-html.ts'
 import { renderMarkdown } from './report/render-markdown.ts'
 import { renderText } from './report/render-text.ts'
 import { buildReport, ReportAggregator, type Report, type Window } from './report/report.ts'
@@ -20,11 +22,31 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number]
 /** Exit code of `ficus report --require-ready` when the slice is not ready (errors exit 1). */
 export const NOT_READY_EXIT_CODE = 3
 
-const RENDERERS: Readonly<Record<ReportFormat, (report: Report) => string>> = {
+/** What a running gateway says about its slices' authority, for the HTML report. */
+interface LiveAuthority {
+  readonly authorities: Readonly<Record<string, string>>
+  readonly changes: Readonly<Record<string, readonly AuthorityChange[]>>
+}
+
+const RENDERERS: Readonly<Record<ReportFormat, (report: Report, live: LiveAuthority) => string>> = {
   text: renderText,
   md: renderMarkdown,
   json: (report) => `${JSON.stringify(report, null, 2)}\n`,
-  html: renderHtml,
+  html: (report, live) => renderHtml(report, live.authorities, live.changes),
+}
+
+/** Each slice's authority and its last ten changes, from the admin API of a running gateway. */
+async function liveAuthority(baseUrl: string, token: string | undefined, sliceIds: readonly string[]): Promise<LiveAuthority> {
+  const client = new AdminClient({ baseUrl, token, actor: 'ficus report' })
+  const listed = await client.call<{ slices: { id: string; authority: string }[] }>('GET', 'admin/slices')
+  const authorities = Object.fromEntries(listed.slices.map((slice) => [slice.id, slice.authority]))
+  const changes: Record<string, AuthorityChange[]> = {}
+  for (const id of sliceIds) {
+    if (!(id in authorities)) continue
+    const history = await client.call<{ entries: AuditEntry[] }>('GET', `admin/history?slice=${encodeURIComponent(id)}&limit=10`)
+    changes[id] = history.entries.map((entry) => ({ at: entry.at, previous: entry.previous, authority: entry.authority, actor: entry.actor, reason: entry.reason }))
+  }
+  return { authorities, changes }
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/
@@ -73,6 +95,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
       'require-ready': { type: 'string' },
       config: { type: 'string' },
       rules: { type: 'string' },
+      'admin-url': { type: 'string' },
     },
   })
   const format = values.format as ReportFormat
@@ -120,7 +143,10 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   }
 
   const report = buildReport(aggregator, slices, { source: described, window, ...(wanted === undefined ? {} : { slice: wanted }), ...(values.rules === undefined ? {} : { rulesHash: values.rules }) })
-  const text = RENDERERS[format](report)
+  // The HTML report shows each slice's authority and recent flips when a running gateway is named.
+  const adminUrl = values['admin-url'] ?? io.env.FICUS_ADMIN_URL
+  const live = format === 'html' && adminUrl !== undefined ? await liveAuthority(adminUrl, io.env.FICUS_ADMIN_TOKEN || undefined, report.slices.map((slice) => slice.slice)) : { authorities: {}, changes: {} }
+  const text = RENDERERS[format](report, live)
   if (values.out === undefined) io.stdout.write(text)
   else {
     await writeFile(resolve(io.cwd, values.out), text)

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
+import { adminRequestLog } from './admin/admin-guard.ts'
 import { bearerMatches } from './admin/bearer-auth.ts'
 import { DEFAULT_REDIS_PREFIX } from './authority/redis-authority-store.ts'
 import { parseCliArgs } from './cli-args.ts'
@@ -44,7 +45,8 @@ export async function reporterCommand(args: readonly string[], io: ReporterIo): 
   const aggregates = new ReporterAggregates(store, topic)
 
   const logged: FastifyBaseLogger = logger
-  const app = Fastify({ loggerInstance: logged })
+  const app = Fastify({ loggerInstance: logged, logController: new LogController({ disableRequestLogging: true }) })
+  app.addHook('onResponse', adminRequestLog)
   app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err))
   app.get('/healthz', () => ({ status: 'ok', counted: reporter.counted, store: env.REDIS_URL ? 'redis' : 'memory' }))
   app.get<{ Params: { id: string } }>('/admin/slices/:id/report', async (request, reply) => {

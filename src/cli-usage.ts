@@ -109,6 +109,8 @@ Options:
   --out FILE                write to FILE instead of standard output
   --require-ready SLICE     exit 3 unless SLICE is ready (for pipelines)
   --config FILE             the routes config whose readiness thresholds apply
+  --admin-url URL           HTML: ask this running gateway (default $FICUS_ADMIN_URL; token from
+                            FICUS_ADMIN_TOKEN) for each slice's authority and recent flips
 `,
   reporter: `Usage: ficus reporter [--config FILE]
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { LOOPBACK_HOSTS } from './admin/admin-guard.ts'
 import { buildAdminServer } from './admin/admin-server.ts'
 import type { AuthorityStore } from './authority/authority-store.ts'
 import { FileAuthorityStore } from './authority/file-authority-store.ts'
@@ -53,6 +54,8 @@ export interface Settings {
   /** Where the admin API listens; loopback whenever no admin token is configured. */
   readonly adminHost: string
   readonly adminToken: string | undefined
+  /** Host names the admin port answers; null: any (with a token and no FICUS_ADMIN_HOSTS). */
+  readonly adminHosts: readonly string[] | null
   readonly redisUrl: string | undefined
   readonly redisPrefix: string
   /** Secret salt of value hashes in comparisons; read from the data directory when not given. */
@@ -87,6 +90,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     adminPort,
     adminHost: adminToken === undefined ? LOOPBACK : (env.ADMIN_HOST ?? DEFAULT_HOST),
     adminToken,
+    adminHosts: readAdminHosts(env, adminToken),
     redisUrl,
     redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     hashSalt: env.FICUS_HASH_SALT === '' ? undefined : env.FICUS_HASH_SALT,
@@ -152,6 +156,13 @@ export function readLogLevel(env: NodeJS.ProcessEnv): LogLevel {
   return level as LogLevel
 }
 
+/** FICUS_ADMIN_HOSTS (comma-separated names), loopback names only without a token, else any. */
+function readAdminHosts(env: NodeJS.ProcessEnv, token: string | undefined): readonly string[] | null {
+  if (token === undefined) return LOOPBACK_HOSTS
+  const listed = (env.FICUS_ADMIN_HOSTS ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
+  return listed.length === 0 ? null : [...LOOPBACK_HOSTS, ...listed]
+}
+
 /** A port from the variable `name` (fallback when unset); FICUS_ERR_ENV_INVALID outside 0–65535. */
 export function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name] ?? String(fallback)
@@ -204,6 +215,9 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
     slices: () => store.list().map((state) => ({ id: state.sliceId, modernShare: modernBasisPoints(state.authority) / 10_000, version: state.version })),
     store: () => store.status(),
   })
+  for (const upstream of config.upstreams.values()) {
+    if (upstream.tls && !upstream.tls.rejectUnauthorized) logger.warn({ upstream: upstream.name }, 'TLS certificate checks are OFF for this upstream (tls.insecureSkipVerify): anyone on the path can answer for it')
+  }
   const pools = new UpstreamPools(config.upstreams)
   const breakers = new CircuitBreakers(config.upstreams)
   const sinks = await openEventSinks({ kafka: settings.kafka, dataDir: settings.dataDir, config, logger })
@@ -232,7 +246,7 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
   }
   let serving = false
   const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow })
-  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, readiness, shadow, decisions, token: settings.adminToken, ready: () => serving })
+  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, readiness, shadow, decisions, token: settings.adminToken, allowedHosts: settings.adminHosts, ready: () => serving })
   let url: string
   let adminUrl: string
   try {

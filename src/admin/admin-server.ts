@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { checkAuditText, type AuthorityStore, type ChangeKind } from '../authority/authority-store.ts'
 import type { GatewayConfig } from '../config/types.ts'
@@ -14,6 +14,7 @@ import type { ReadinessSource } from '../report/readiness-source.ts'
 import { checkNoiseDecision, type NoiseDecisionInput, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
 import type { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { sliceReport, type SliceReport } from '../report/report.ts'
+import { adminRequestLog, guardAdminOrigin } from './admin-guard.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { registerDashboard } from './dashboard-routes.ts'
 import { sliceView } from './slice-view.ts'
@@ -39,6 +40,11 @@ export interface AdminDeps {
   readonly logger: Logger
   /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
   readonly token: string | undefined
+  /**
+   * Host names the admin port answers (ports aside); null: any. Without a token only loopback names,
+   * so a page that rebinds its name to 127.0.0.1 cannot reach the API.
+   */
+  readonly allowedHosts: readonly string[] | null
   /** True once the gateway serves traffic on a loaded config and snapshot, false again while closing. */
   readonly ready: () => boolean
 }
@@ -77,9 +83,18 @@ function actorOf(request: FastifyRequest, body: Body): string {
  */
 export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.logger.child({ component: 'admin' })
-  const app = Fastify({ loggerInstance: logger, genReqId: () => randomUUID(), requestIdHeader: false, bodyLimit: 64 * 1024 })
+  const app = Fastify({
+    loggerInstance: logger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: 64 * 1024,
+    // Our own line per request (adminRequestLog): fastify's would carry the URL with its query string.
+    logController: new LogController({ disableRequestLogging: true }),
+  })
   const { config, store } = deps
   const sliceIds = new Set(config.slices.map((slice) => slice.id))
+  guardAdminOrigin(app, deps.allowedHosts)
+  app.addHook('onResponse', adminRequestLog)
 
   // A refused flip answers with the verdict, so the operator sees which criteria are unmet.
   app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, err instanceof FicusError && err.details.verdict !== undefined ? { verdict: err.details.verdict } : {}))

@@ -24,7 +24,7 @@ const Side = Type.Object(
     bodyHash: nullable(Type.String({ pattern: '^sha256:[0-9a-f]{64}$', description: 'SHA-256 of the body as received (content-encoded).' })),
     bodyBytes: nullable(Type.Integer({ minimum: 0 })),
     contentType: nullable(Type.String()),
-    error: nullable(Type.String({ description: 'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, invalid-json, queue-full, request-body-over-cap, error.' })),
+    error: nullable(Type.String({ description: 'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, invalid-json, queue-full, request-body-over-cap, unsafe-write, error.' })),
   },
   strict,
 )

@@ -10,7 +10,7 @@ export const COMPARISON_SCHEMA_VERSION = 1
 export const COMPARISON_EVENT_TYPE = 'ficus.comparison'
 
 /** Why a sampled request's shadow was not run. */
-export const SKIP_REASONS = ['queue-full', 'request-body-over-cap', 'breaker-open'] as const
+export const SKIP_REASONS = ['queue-full', 'request-body-over-cap', 'breaker-open', 'unsafe-write', 'client-closed'] as const
 export type SkipReason = (typeof SKIP_REASONS)[number]
 
 /** One side of a parallel run, as the record keeps it. */

@@ -22,6 +22,17 @@ export const DEFAULT_SHADOW_QUEUE = 128
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024
 export const DEFAULT_MAX_RESPONSE_BODY_BYTES = 5 * 1024 * 1024
 export const DEFAULT_COMPARED_HEADERS = ['content-type'] as const
+/** Front-door limits: what a client may send before the gateway answers an error of its own. */
+export const DEFAULT_LIMITS = {
+  maxHeaderCount: 100,
+  maxHeaderBytes: 16 * 1024,
+  maxUrlLength: 8 * 1024,
+  maxBodyBytes: 10 * 1024 * 1024,
+  headerTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+} as const
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const
 export const DEFAULT_REASK_FACTOR = 2
 export const DEFAULT_REASK_MAX_MS = 2_000
 export const DEFAULT_DRY_RUN_HEADER = { name: 'x-ficus-shadow', value: 'dry-run' } as const
@@ -53,6 +64,7 @@ const SliceSideSchema = Type.Object(
 const BreakerSchema = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean()),
+    countServerErrors: Type.Optional(Type.Boolean()),
     errorThresholdPercentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     volumeThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
     resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -74,6 +86,14 @@ const TranslationRulesSchema = Type.Object(
   strict,
 )
 
+const WriteSafetySchema = Type.Object(
+  {
+    dryRunHeader: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1 })), value: Type.Optional(Type.String({ minLength: 1 })) }, strict)),
+    sandbox: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+)
+
 const ShadowSchema = Type.Object(
   {
     sample: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
@@ -83,8 +103,10 @@ const ShadowSchema = Type.Object(
     writes: Type.Optional(
       Type.Object(
         {
-          dryRunHeader: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1 })), value: Type.Optional(Type.String({ minLength: 1 })) }, strict)),
+          dryRunHeader: Type.Optional(WriteSafetySchema.properties.dryRunHeader),
           sandbox: Type.Optional(Type.String({ minLength: 1 })),
+          legacy: Type.Optional(WriteSafetySchema),
+          modern: Type.Optional(WriteSafetySchema),
         },
         strict,
       ),
@@ -198,6 +220,7 @@ const SliceSchema = Type.Object(
     stickyKey: Type.Optional(StickyKeySchema),
     entityKey: Type.Optional(StickyKeySchema),
     eventKey: Type.Optional(literals(['slice', 'entity'])),
+    websocket: Type.Optional(Type.Boolean()),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     legacy: Type.Optional(SliceSideSchema),
     modern: Type.Optional(SliceSideSchema),
@@ -217,6 +240,20 @@ const UpstreamSchema = Type.Object(
     bodyTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
     connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     breaker: Type.Optional(Type.Object({ primary: Type.Optional(BreakerSchema), shadow: Type.Optional(BreakerSchema) }, strict)),
+    retry: Type.Optional(Type.Object({ idempotent: Type.Optional(Type.Boolean()) }, strict)),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          caFile: Type.Optional(Type.String({ minLength: 1 })),
+          certFile: Type.Optional(Type.String({ minLength: 1 })),
+          keyFile: Type.Optional(Type.String({ minLength: 1 })),
+          servername: Type.Optional(Type.String({ minLength: 1 })),
+          minVersion: Type.Optional(literals(TLS_VERSIONS)),
+          insecureSkipVerify: Type.Optional(Type.Boolean()),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 )
@@ -230,6 +267,21 @@ const GatewaySettingsSchema = Type.Object(
     trustProxy: Type.Optional(Type.Boolean()),
     shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
     shadow: Type.Optional(Type.Object({ concurrency: Type.Optional(Type.Integer({ minimum: 1 })), queue: Type.Optional(Type.Integer({ minimum: 0 })) }, strict)),
+    ownedHeaders: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          maxHeaderCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+          maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1_024, maximum: 1024 * 1024 })),
+          maxUrlLength: Type.Optional(Type.Integer({ minimum: 64, maximum: 1024 * 1024 })),
+          maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          headerTimeoutMs: Type.Optional(Type.Integer({ minimum: 100 })),
+          requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+          keepAliveTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 )
@@ -280,6 +332,11 @@ export interface StickyKeyInput {
 export interface BreakerInput {
   /** Default true. */
   enabled?: boolean
+  /**
+   * Count 5xx answers as failures. Connection failures and timeouts always count. Default false for
+   * client traffic (an upstream's 5xx on one URL must not close the others), true for shadow traffic.
+   */
+  countServerErrors?: boolean
   /** Failure percentage (5xx, timeouts, connection errors; never 4xx) that opens it. Default 50. */
   errorThresholdPercentage?: number
   /** Calls in the rolling window before it may open. Default 20 (primary), 10 (shadow). */
@@ -290,12 +347,21 @@ export interface BreakerInput {
   rollingWindowMs?: number
 }
 
-/** How shadow writes are kept from committing on the non-authoritative side (exactly one). */
-export interface ShadowWritesInput {
-  /** A header the other side honours by validating without committing. Default `x-ficus-shadow: dry-run`. */
+/** How shadow writes are kept from committing on one side (exactly one). */
+export interface WriteSafetyInput {
+  /** A header that side honours by validating without committing. Default `x-ficus-shadow: dry-run`. */
   dryRunHeader?: { name?: string; value?: string }
-  /** An upstream that is a sandbox copy of the other side: shadow writes go there instead. */
+  /** An upstream that is a sandbox copy of that side: shadow writes go there instead. */
   sandbox?: string
+}
+
+/**
+ * Each side's write safety: writes are shadowed to a side only when it declares one (otherwise
+ * skipped, cause `unsafe-write`). `dryRunHeader` or `sandbox` at this level is shorthand for `modern`.
+ */
+export interface ShadowWritesInput extends WriteSafetyInput {
+  legacy?: WriteSafetyInput
+  modern?: WriteSafetyInput
 }
 
 export interface ShadowInput {
@@ -399,6 +465,8 @@ export interface SliceInput {
   entityKey?: StickyKeyInput
   /** Message key of this slice's comparison events: the slice id (default, one ordered stream per slice) or the entity key. */
   eventKey?: 'slice' | 'entity'
+  /** Proxy WebSocket upgrades on this slice's routes to its authoritative side (never shadowed). Default true. */
+  websocket?: boolean
   /** Shadow the non-authoritative side (off when absent). */
   shadow?: ShadowInput
   compare?: CompareInput
@@ -421,8 +489,20 @@ export interface UpstreamInput {
   bodyTimeoutMs?: number
   /** Connection pool size. Default 64. */
   connections?: number
-  /** Circuit breakers for client (primary) and shadow traffic to this upstream. */
+  /** Circuit breakers for client (primary, per slice) and shadow (per slice) traffic to this upstream. */
   breaker?: { primary?: BreakerInput; shadow?: BreakerInput }
+  /** A request whose pooled connection closed before any byte of the answer is retried once on a fresh one when it is idempotent (GET, HEAD, OPTIONS, and DELETE without a body). Default true. */
+  retry?: { idempotent?: boolean }
+  /** TLS to an https upstream: files of a CA bundle, a client certificate and key (mutual TLS), the server name, the minimum version. */
+  tls?: {
+    caFile?: string
+    certFile?: string
+    keyFile?: string
+    servername?: string
+    minVersion?: (typeof TLS_VERSIONS)[number]
+    /** Turns certificate checks off (the start log says so). Default false. */
+    insecureSkipVerify?: boolean
+  }
 }
 
 /** The shape `defineGateway()` accepts: the type checker and the runtime validator agree on it. */
@@ -442,6 +522,25 @@ export interface GatewayConfigInput {
     shutdownTimeoutMs?: number
     /** Shadow work of the whole gateway: calls at once, and waiting beyond that. Defaults 32 and 128. */
     shadow?: { concurrency?: number; queue?: number }
+    /** More header names only the gateway may set: removed from every client request (every `x-ficus-*` always is). */
+    ownedHeaders?: string[]
+    /** What a client may send: beyond, the gateway answers 431, 414, 413 or 408 itself and forwards nothing. */
+    limits?: {
+      /** Default 100. */
+      maxHeaderCount?: number
+      /** Total bytes of the header fields. Default 16384. */
+      maxHeaderBytes?: number
+      /** Default 8192. */
+      maxUrlLength?: number
+      /** Default 10 MiB. */
+      maxBodyBytes?: number
+      /** Time to receive the request head. Default 10000. */
+      headerTimeoutMs?: number
+      /** Time to receive the whole request, body included; 0: none. Default 60000. */
+      requestTimeoutMs?: number
+      /** Idle time before a kept-alive client connection is closed. Default 5000. */
+      keepAliveTimeoutMs?: number
+    }
   }
   /** The upstream each side uses unless a slice names another. */
   sides: Record<Side, string>

@@ -17,6 +17,9 @@ export interface GatewayConfig {
   readonly sides: Readonly<Record<Side, string>>
   /** Shadow work of the whole gateway: calls at once, and how many may wait beyond that. */
   readonly shadowLimits: { readonly concurrency: number; readonly queue: number }
+  /** Lower-case header names only the gateway sets: removed from client requests (besides every `x-ficus-*`). */
+  readonly ownedHeaders: ReadonlySet<string>
+  readonly limits: Limits
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>
   /** In declaration order. */
   readonly slices: readonly SliceConfig[]
@@ -34,9 +37,36 @@ export interface UpstreamConfig {
   readonly connections: number
   /** Breakers of client (primary) and shadow traffic; null where turned off. */
   readonly breakers: { readonly primary: BreakerConfig | null; readonly shadow: BreakerConfig | null }
+  /** Retry an idempotent request once when its pooled connection closed before any byte of the answer. */
+  readonly retryIdempotent: boolean
+  /** TLS settings (https upstreams); null: Node's defaults. */
+  readonly tls: UpstreamTls | null
+}
+
+/** What a client may send before the gateway answers an error itself. */
+export interface Limits {
+  readonly maxHeaderCount: number
+  readonly maxHeaderBytes: number
+  readonly maxUrlLength: number
+  readonly maxBodyBytes: number
+  readonly headerTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+}
+
+/** TLS settings of an https upstream, files read at load. */
+export interface UpstreamTls {
+  readonly ca?: string
+  readonly cert?: string
+  readonly key?: string
+  readonly servername?: string
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3'
+  readonly rejectUnauthorized: boolean
 }
 
 export interface BreakerConfig {
+  /** 5xx answers count as failures (connection failures and timeouts always do). */
+  readonly countServerErrors: boolean
   readonly errorThresholdPercentage: number
   readonly volumeThreshold: number
   readonly resetTimeoutMs: number
@@ -50,14 +80,17 @@ export interface ReaskSchedule {
   readonly maxMs: number
 }
 
+/** How a shadowed write is kept from committing on one side. */
+export type WriteSafety = { readonly kind: 'dry-run-header'; readonly name: string; readonly value: string } | { readonly kind: 'sandbox'; readonly upstream: string }
+
 export interface ShadowConfig {
   /** Share of requests shadowed, in basis points (0 … 10 000). */
   readonly sampleBasisPoints: number
   readonly timeoutMs: number
   readonly maxRequestBodyBytes: number
   readonly maxResponseBodyBytes: number
-  /** How writes are made safe; null: only GET and HEAD are shadowed. */
-  readonly writes: { readonly kind: 'dry-run-header'; readonly name: string; readonly value: string } | { readonly kind: 'sandbox'; readonly upstream: string } | null
+  /** How writes are made safe on each side; a side without one gets no shadowed writes. */
+  readonly writes: Readonly<Record<Side, WriteSafety | null>>
   /** Re-asks of a mismatching read (timing lag); null: none. */
   readonly reask: ReaskSchedule | null
   /** Share of shadowed GETs on which the authoritative side is asked twice, in basis points. */
@@ -108,6 +141,8 @@ export interface SliceConfig {
   readonly entityKey: StickyKey | null
   /** Message key of comparison events: the slice id, or the entity key when the request has one. */
   readonly eventKey: 'slice' | 'entity'
+  /** WebSocket upgrades on the slice's routes are proxied to its authoritative side. */
+  readonly websocket: boolean
   /** Shadow calls; null when the slice is not shadowed. */
   readonly shadow: ShadowConfig | null
   readonly compare: CompareConfig

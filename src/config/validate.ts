@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { parseAuthority } from './authority-value.ts'
 import { configInvalid, type ConfigIssue } from '../errors.ts'
 import { parsePathTemplate, templateShape, WILDCARD_PARAM, type PathTemplate } from './path-template.ts'
@@ -10,6 +11,7 @@ import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_COMPARED_HEADERS,
   DEFAULT_DRY_RUN_HEADER,
+  DEFAULT_LIMITS,
   DEFAULT_MAX_REQUEST_BODY_BYTES,
   DEFAULT_MAX_RESPONSE_BODY_BYTES,
   DEFAULT_REASK_FACTOR,
@@ -28,6 +30,7 @@ import {
   type ReadinessInput,
   type GatewayConfigInput,
   type ShadowInput,
+  type WriteSafetyInput,
   type TranslateInput,
   type RouteInput,
   type Side,
@@ -36,7 +39,7 @@ import {
 } from './schema.ts'
 import { DEFAULT_READINESS, type ReadinessThresholds } from '../report/readiness.ts'
 import { HOP_BY_HOP } from '../upstream/hop-by-hop.ts'
-import type { BreakerConfig, CompareConfig, GatewayConfig, RouteConfig, ShadowConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig } from './types.ts'
+import type { BreakerConfig, CompareConfig, GatewayConfig, RouteConfig, ShadowConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig, UpstreamTls, WriteSafety } from './types.ts'
 
 const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
 const UPSTREAM_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/
@@ -47,6 +50,8 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // the one list the proxy drops; framing; and lineage); a slice may not add or remove them.
 const MANAGED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'content-length', 'x-request-id', 'forwarded'])
 const MANAGED_PREFIX = 'x-forwarded-'
+/** Every `x-ficus-*` header belongs to the gateway (upstream/forward-headers.ts drops them from client requests). */
+const OWNED_PREFIX = 'x-ficus-'
 
 /**
  * Validates a routes config and returns it resolved (defaults applied, references checked) and
@@ -62,6 +67,13 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
   const declared = new Set(Object.keys(config.upstreams))
   for (const side of SIDES) checkUpstreamRef(config.sides[side], ['sides', side], declared, issues)
   const slices = resolveSlices(config, declared, issues)
+  const limits = { ...DEFAULT_LIMITS, ...config.gateway?.limits }
+  if (limits.requestTimeoutMs !== 0 && limits.requestTimeoutMs < limits.headerTimeoutMs) {
+    issues.push({ path: 'gateway.limits.requestTimeoutMs', message: `must be 0 (none) or at least headerTimeoutMs (${limits.headerTimeoutMs}): the whole request cannot take less than its head` })
+  }
+  for (const [index, name] of (config.gateway?.ownedHeaders ?? []).entries()) {
+    if (!HEADER_NAME.test(name)) issues.push({ path: formatPath(['gateway', 'ownedHeaders', index]), message: `${JSON.stringify(name)} is not a valid header name` })
+  }
   if (issues.length > 0) throw configInvalid(source, issues)
 
   const gateway = config.gateway ?? {}
@@ -77,9 +89,26 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
     shutdownTimeoutMs: gateway.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     sides: { legacy: config.sides.legacy, modern: config.sides.modern },
     shadowLimits: { concurrency: gateway.shadow?.concurrency ?? DEFAULT_SHADOW_CONCURRENCY, queue: gateway.shadow?.queue ?? DEFAULT_SHADOW_QUEUE },
+    ownedHeaders: ownedHeaders(gateway.ownedHeaders ?? [], slices),
+    limits,
     upstreams,
     slices,
   })
+}
+
+/**
+ * Header names only the gateway may set, besides every `x-ficus-*`: the configured ones and every
+ * dry-run header a slice uses. They are removed from client requests before any upstream sees them.
+ */
+function ownedHeaders(configured: readonly string[], slices: readonly SliceConfig[]): ReadonlySet<string> {
+  const names = new Set(configured.map((name) => name.toLowerCase()))
+  for (const slice of slices) {
+    for (const side of SIDES) {
+      const safety = slice.shadow?.writes[side]
+      if (safety?.kind === 'dry-run-header') names.add(safety.name)
+    }
+  }
+  return names
 }
 
 function resolveUpstreams(input: Record<string, UpstreamInput>, issues: ConfigIssue[]): Map<string, UpstreamConfig> {
@@ -103,9 +132,39 @@ function resolveUpstreams(input: Record<string, UpstreamInput>, issues: ConfigIs
         primary: resolveBreaker(upstream.breaker?.primary, PRIMARY_BREAKER),
         shadow: resolveBreaker(upstream.breaker?.shadow, SHADOW_BREAKER),
       },
+      retryIdempotent: upstream.retry?.idempotent ?? true,
+      tls: resolveTls(upstream.tls, url, [...at, 'tls'], issues),
     })
   }
   return upstreams
+}
+
+/** Reads the TLS files of an upstream (paths from the working directory); each unreadable one is named. */
+function resolveTls(input: UpstreamInput['tls'], url: URL, at: (string | number)[], issues: ConfigIssue[]): UpstreamTls | null {
+  if (input === undefined) return null
+  if (url.protocol !== 'https:') issues.push({ path: formatPath(at), message: 'is only for https upstreams' })
+  if ((input.certFile === undefined) !== (input.keyFile === undefined)) issues.push({ path: formatPath(at), message: 'certFile and keyFile go together (mutual TLS)' })
+  const read = (field: 'caFile' | 'certFile' | 'keyFile'): string | undefined => {
+    const file = input[field]
+    if (file === undefined) return undefined
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (err) {
+      issues.push({ path: formatPath([...at, field]), message: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (${file})` })
+      return undefined
+    }
+  }
+  const ca = read('caFile')
+  const cert = read('certFile')
+  const key = read('keyFile')
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(input.servername === undefined ? {} : { servername: input.servername }),
+    ...(input.minVersion === undefined ? {} : { minVersion: input.minVersion }),
+    rejectUnauthorized: input.insecureSkipVerify !== true,
+  }
 }
 
 function parseUpstreamUrl(raw: string, at: (string | number)[], issues: ConfigIssue[]): URL | undefined {
@@ -167,7 +226,7 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], issues)
     if (slice.eventKey === 'entity' && entityKey === null) issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
     const readiness = resolveReadiness(config.readiness, slice.readiness)
-    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? 'slice', shadow, compare, readiness, routes, sides })
+    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? 'slice', websocket: slice.websocket ?? true, shadow, compare, readiness, routes, sides })
   }
   return slices
 }
@@ -199,12 +258,15 @@ function resolveKey(
   return { from, name: from === 'header' ? name.toLowerCase() : name }
 }
 
-const PRIMARY_BREAKER: BreakerConfig = { errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 }
-const SHADOW_BREAKER: BreakerConfig = { errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 }
+// Client traffic: connection failures and timeouts only, by default — an upstream's 5xx on one URL
+// is an answer, and must not close the breaker on every other URL of the slice.
+const PRIMARY_BREAKER: BreakerConfig = { countServerErrors: false, errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 }
+const SHADOW_BREAKER: BreakerConfig = { countServerErrors: true, errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 }
 
 function resolveBreaker(input: BreakerInput | undefined, defaults: BreakerConfig): BreakerConfig | null {
   if (input?.enabled === false) return null
   return {
+    countServerErrors: input?.countServerErrors ?? defaults.countServerErrors,
     errorThresholdPercentage: input?.errorThresholdPercentage ?? defaults.errorThresholdPercentage,
     volumeThreshold: input?.volumeThreshold ?? defaults.volumeThreshold,
     resetTimeoutMs: input?.resetTimeoutMs ?? defaults.resetTimeoutMs,
@@ -237,22 +299,42 @@ function percentToBasisPoints(percent: number): number {
   return Math.round(percent * 100)
 }
 
+function resolveWriteSafety(input: WriteSafetyInput, at: (string | number)[], declared: ReadonlySet<string>, issues: ConfigIssue[]): WriteSafety | null {
+  const { dryRunHeader, sandbox } = input
+  if ((dryRunHeader === undefined) === (sandbox === undefined)) {
+    issues.push({ path: formatPath(at), message: 'must name exactly one safety mode: dryRunHeader or sandbox' })
+    return null
+  }
+  if (sandbox !== undefined) {
+    checkUpstreamRef(sandbox, [...at, 'sandbox'], declared, issues)
+    return { kind: 'sandbox', upstream: sandbox }
+  }
+  const name = dryRunHeader?.name ?? DEFAULT_DRY_RUN_HEADER.name
+  const value = dryRunHeader?.value ?? DEFAULT_DRY_RUN_HEADER.value
+  // The dry-run header is one the gateway owns: the check of managed names does not apply to it.
+  if (!HEADER_NAME.test(name)) {
+    issues.push({ path: formatPath([...at, 'dryRunHeader', 'name']), message: `${JSON.stringify(name)} is not a valid header name` })
+    return null
+  }
+  return { kind: 'dry-run-header', name: name.toLowerCase(), value }
+}
+
+/** Each side's write safety; `dryRunHeader` or `sandbox` at the top is shorthand for `modern`. */
+function resolveWrites(input: ShadowInput['writes'], at: (string | number)[], declared: ReadonlySet<string>, issues: ConfigIssue[]): ShadowConfig['writes'] {
+  if (input === undefined) return { legacy: null, modern: null }
+  const { legacy, modern, ...shorthand } = input
+  const hasShorthand = shorthand.dryRunHeader !== undefined || shorthand.sandbox !== undefined
+  if (hasShorthand && modern !== undefined) issues.push({ path: formatPath(at), message: 'give the modern side’s safety either at the top (shorthand) or under modern, not both' })
+  if (!hasShorthand && legacy === undefined && modern === undefined) issues.push({ path: formatPath(at), message: 'must name a safety mode for legacy, modern or both (dryRunHeader or sandbox)' })
+  return {
+    legacy: legacy === undefined ? null : resolveWriteSafety(legacy, [...at, 'legacy'], declared, issues),
+    modern: modern !== undefined ? resolveWriteSafety(modern, [...at, 'modern'], declared, issues) : hasShorthand ? resolveWriteSafety(shorthand, at, declared, issues) : null,
+  }
+}
+
 function resolveShadow(input: ShadowInput | undefined, at: (string | number)[], declared: ReadonlySet<string>, issues: ConfigIssue[]): ShadowConfig | null {
   if (input === undefined) return null
-  let writes: ShadowConfig['writes'] = null
-  if (input.writes !== undefined) {
-    const { dryRunHeader, sandbox } = input.writes
-    if ((dryRunHeader === undefined) === (sandbox === undefined)) {
-      issues.push({ path: formatPath([...at, 'writes']), message: 'must name exactly one safety mode: dryRunHeader or sandbox' })
-    } else if (sandbox !== undefined) {
-      checkUpstreamRef(sandbox, [...at, 'writes', 'sandbox'], declared, issues)
-      writes = { kind: 'sandbox', upstream: sandbox }
-    } else {
-      const name = dryRunHeader?.name ?? DEFAULT_DRY_RUN_HEADER.name
-      const value = dryRunHeader?.value ?? DEFAULT_DRY_RUN_HEADER.value
-      if (checkHeaderName(name, [...at, 'writes', 'dryRunHeader', 'name'], issues)) writes = { kind: 'dry-run-header', name: name.toLowerCase(), value }
-    }
-  }
+  const writes = resolveWrites(input.writes, [...at, 'writes'], declared, issues)
   return {
     sampleBasisPoints: percentToBasisPoints(input.sample ?? 100),
     timeoutMs: input.timeoutMs ?? DEFAULT_SHADOW_TIMEOUT_MS,
@@ -425,7 +507,7 @@ function checkHeaderName(name: string, at: (string | number)[], issues: ConfigIs
     return false
   }
   const lower = name.toLowerCase()
-  if (MANAGED_HEADERS.has(lower) || lower.startsWith(MANAGED_PREFIX)) {
+  if (MANAGED_HEADERS.has(lower) || lower.startsWith(MANAGED_PREFIX) || lower.startsWith(OWNED_PREFIX)) {
     issues.push({ path: formatPath(at), message: `${JSON.stringify(name)} is managed by the gateway and cannot be added or removed` })
     return false
   }

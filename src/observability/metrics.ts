@@ -8,6 +8,9 @@ import { openMetricsText, prefersOpenMetrics } from './open-metrics.ts'
  */
 export const METRIC_NAMES = {
   requests: 'ficus_requests_total',
+  upstreamRetries: 'ficus_upstream_retries_total',
+  websocketUpgrades: 'ficus_websocket_upgrades_total',
+  websocketOpen: 'ficus_websocket_connections',
   upstreamDuration: 'ficus_upstream_duration_seconds',
   modernRatio: 'ficus_slice_modern_ratio',
   authorityVersion: 'ficus_slice_authority_version',
@@ -74,6 +77,9 @@ export class Metrics {
   readonly #comparisons: Counter<'slice' | 'outcome' | 'category'>
   readonly #shadowDuration: Histogram<'slice' | 'side'>
   readonly #shadowSkipped: Counter<'slice' | 'reason'>
+  readonly #retries: Counter<'upstream'>
+  readonly #upgrades: Counter<'slice' | 'side' | 'outcome'>
+  readonly #tunnels: Gauge<'slice'>
 
   #sources: MetricsSources
 
@@ -82,6 +88,14 @@ export class Metrics {
     const registers = [this.#registry]
     const current = (): MetricsSources => this.#sources
     this.#requests = new Counter({ name: METRIC_NAMES.requests, help: 'Client requests answered, by slice, side and status class.', labelNames: ['slice', 'side', 'status_class'], registers })
+    this.#retries = new Counter({ name: METRIC_NAMES.upstreamRetries, help: 'Requests sent again once on a fresh connection because the pooled one closed before any byte of the answer, by upstream.', labelNames: ['upstream'], registers })
+    this.#upgrades = new Counter({
+      name: METRIC_NAMES.websocketUpgrades,
+      help: 'WebSocket upgrades asked of the gateway, by slice, side and outcome: upgraded (the upstream switched protocols), declined (it answered otherwise), refused (by the gateway), failed (upstream unreachable or slow). Never shadowed.',
+      labelNames: ['slice', 'side', 'outcome'],
+      registers,
+    })
+    this.#tunnels = new Gauge({ name: METRIC_NAMES.websocketOpen, help: 'WebSocket connections open through the gateway now, by slice.', labelNames: ['slice'], registers })
     this.#upstreamDuration = new Histogram({
       name: METRIC_NAMES.upstreamDuration,
       help: 'Time until the authoritative upstream sent its response headers, by slice and side.',
@@ -126,7 +140,7 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     })
-    this.#shadowSkipped = new Counter({ name: METRIC_NAMES.shadowSkipped, help: 'Sampled requests whose shadow was not run, by reason (queue-full, request-body-over-cap).', labelNames: ['slice', 'reason'], registers })
+    this.#shadowSkipped = new Counter({ name: METRIC_NAMES.shadowSkipped, help: 'Sampled requests whose shadow was not run, by reason (queue-full, request-body-over-cap, breaker-open, unsafe-write, client-closed).', labelNames: ['slice', 'reason'], registers })
     new Gauge({
       name: METRIC_NAMES.shadowQueue,
       help: 'Shadow runs in flight (state="active") and waiting for a place (state="waiting").',
@@ -140,7 +154,7 @@ export class Metrics {
     })
     new Gauge({
       name: METRIC_NAMES.breakerState,
-      help: 'Circuit breaker state per upstream and traffic (shadow breakers per slice; slice is empty for client traffic): 1 for the current state (closed, half-open, open), 0 for the others.',
+      help: 'Circuit breaker state per upstream, traffic and slice: 1 for the current state (closed, half-open, open), 0 for the others.',
       labelNames: ['upstream', 'traffic', 'slice', 'state'],
       registers,
       collect() {
@@ -214,6 +228,21 @@ export class Metrics {
     const sliceLabel = slice ?? NO_SLICE
     this.#requests.inc({ slice: sliceLabel, side, status_class: `${Math.floor(status / 100)}xx` })
     if (upstreamSeconds !== null) this.#upstreamDuration.observe({ slice: sliceLabel, side }, upstreamSeconds)
+  }
+
+  /** A request sent again on a fresh connection after its pooled one closed before the answer. */
+  recordRetry(upstream: string): void {
+    this.#retries.inc({ upstream })
+  }
+
+  /** One WebSocket upgrade and what became of it. */
+  recordUpgrade(slice: string | null, side: string, outcome: 'upgraded' | 'declined' | 'refused' | 'failed'): void {
+    this.#upgrades.inc({ slice: slice ?? NO_SLICE, side, outcome })
+  }
+
+  /** A WebSocket connection opened (+1) or closed (-1). */
+  trackTunnel(slice: string | null, delta: 1 | -1): void {
+    this.#tunnels.inc({ slice: slice ?? NO_SLICE }, delta)
   }
 
   recordChange(slice: string, kind: string): void {

@@ -15,7 +15,7 @@ type CategoryCounts = Record<Category, number>
 type FamilyCounts = Record<Family, number>
 
 /** Skips and an open breaker are no call to a side: they never count as its errors. */
-const NOT_CALLED = new Set(['queue-full', 'request-body-over-cap', 'breaker-open'])
+const NOT_CALLED = new Set(['queue-full', 'request-body-over-cap', 'breaker-open', 'unsafe-write', 'client-closed'])
 
 const zero = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>
 function add<K extends string>(into: Record<K, number>, from: Readonly<Partial<Record<K, number>>>): void {

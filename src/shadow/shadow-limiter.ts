@@ -19,21 +19,32 @@ export class ShadowLimiter {
   }
 
   /**
-   * A place for one shadow run: resolves (at once or when a place frees up) with the function that
-   * gives the place back. Undefined when both the places and the queue are full.
+   * A place for one shadow run: `ready` resolves (at once or when a place frees up) with the
+   * function that gives the place back, or with undefined when the ticket was cancelled while it
+   * waited (the request it was for has ended). Undefined when both the places and the queue are full.
    */
-  tryEnter(): Promise<() => void> | undefined {
+  tryEnter(): Ticket | undefined {
     if (this.#active < this.#concurrency) {
       this.#active += 1
-      return Promise.resolve(this.#releaser())
+      return { ready: Promise.resolve(this.#releaser()), cancel: () => undefined }
     }
     if (this.#waiting.length >= this.#queue) return undefined
-    return new Promise((resolve) => {
-      this.#waiting.push(() => {
+    let grant!: () => void
+    let cancelWaiting: () => void = () => undefined
+    const ready = new Promise<(() => void) | undefined>((resolve) => {
+      grant = () => {
         this.#active += 1
         resolve(this.#releaser())
-      })
+      }
+      this.#waiting.push(grant)
+      cancelWaiting = () => {
+        const at = this.#waiting.indexOf(grant)
+        if (at === -1) return
+        this.#waiting.splice(at, 1)
+        resolve(undefined)
+      }
     })
+    return { ready, cancel: () => cancelWaiting() }
   }
 
   #releaser(): () => void {
@@ -45,4 +56,11 @@ export class ShadowLimiter {
       this.#waiting.shift()?.()
     }
   }
+}
+
+/** A place in the shadow queue: granted (`ready` resolves with its release) or cancelled while waiting. */
+export interface Ticket {
+  readonly ready: Promise<(() => void) | undefined>
+  /** Leaves the queue when still waiting; nothing once the place was granted. */
+  cancel(): void
 }

@@ -14,7 +14,7 @@ import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, RouteConfig, SliceConfig } from '../config/types.ts'
 import type { EventSink } from '../publish/event-sink.ts'
 import { CountedFailure, type CircuitBreakers } from '../upstream/circuit-breakers.ts'
-import { upstreamRequestHeaders } from '../upstream/forward-headers.ts'
+import { droppedRequestHeaders, upstreamRequestHeaders } from '../upstream/forward-headers.ts'
 import { failureCause, type FailureCause } from '../upstream/upstream-error.ts'
 import type { Headers } from '../upstream/hop-by-hop.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
@@ -81,10 +81,17 @@ export interface ShadowRun {
   readonly maxRequestBodyBytes: number
   /** Largest primary response body captured for the comparison (the rest is hashed). */
   readonly maxResponseBodyBytes: number
+  /** True when the shadow side will not be called (queue full, unsafe write): its body is not needed. */
+  readonly skipped: boolean
   /** Starts the shadow call with the captured request body. */
   start(body: Buffer | null): void
   /** The shadow cannot be run (its request body is over the cap); the comparison says so. */
   skip(reason: SkipReason): void
+  /**
+   * The request ended before the authoritative call was made or answered (the client left during
+   * its body, a limit was exceeded): the run ends at once, its place in the shadow queue is freed.
+   */
+  abandon(reason: SkipReason): void
   /** Reports how the authoritative call ended; the comparison follows off the request path. */
   primaryDone(result: PrimaryResult): void
 }
@@ -105,10 +112,12 @@ export class ShadowRunner {
   readonly #noise = new Map<string, NoiseEvidence>()
   readonly #log: Logger
   readonly #pending = new Set<Promise<void>>()
+  readonly #dropped: ReadonlySet<string>
 
   constructor(deps: ShadowDeps) {
     this.#deps = deps
     this.#limiter = new ShadowLimiter(deps.config.shadowLimits.concurrency, deps.config.shadowLimits.queue)
+    this.#dropped = droppedRequestHeaders(deps.config.ownedHeaders)
     this.#log = deps.logger.child({ component: 'shadow' })
   }
 
@@ -121,11 +130,15 @@ export class ShadowRunner {
     const shadow = request.slice.shadow
     if (!shadow) return undefined
     const safe = SAFE_METHODS.has(request.method)
-    if (!safe && !shadow.writes) return undefined
+    // Writes are part of the parallel run only where the slice declares how a side is kept from
+    // committing; the side being shadowed must have its own safety, or the write is skipped.
+    const writable = shadow.writes.legacy !== null || shadow.writes.modern !== null
+    if (!safe && !writable) return undefined
     if (!sampled(`shadow:${request.slice.id}`, request.requestId, shadow.sampleBasisPoints)) return undefined
+    const unsafe = !safe && shadow.writes[this.#shadowSide(request)] === null
 
-    const slot = this.#limiter.tryEnter()
-    let skipReason: SkipReason | undefined = slot ? undefined : 'queue-full'
+    const ticket = unsafe ? undefined : this.#limiter.tryEnter()
+    let skipReason: SkipReason | undefined = unsafe ? 'unsafe-write' : ticket ? undefined : 'queue-full'
     let release: (() => void) | undefined
     let resolveShadow!: (result: ShadowResult | undefined) => void
     const shadowResult = new Promise<ShadowResult | undefined>((resolve) => (resolveShadow = resolve))
@@ -134,7 +147,7 @@ export class ShadowRunner {
 
     const finished = (async () => {
       try {
-        if (slot) release = await slot
+        if (ticket) release = await ticket.ready
         const primary = await primaryResult
         const shadowAnswer = await shadowResult
         await this.#finish(request, primary, shadowAnswer, skipReason)
@@ -150,17 +163,26 @@ export class ShadowRunner {
     return {
       maxRequestBodyBytes: shadow.maxRequestBodyBytes,
       maxResponseBodyBytes: shadow.maxResponseBodyBytes,
+      skipped: skipReason !== undefined,
       start: (body) => {
-        if (!slot || skipReason) {
+        if (!ticket || skipReason) {
           resolveShadow(undefined)
           return
         }
         // The call waits for its place (possibly after the primary answered), never the client.
-        void slot.then(() => this.#callShadow(request, body)).then(resolveShadow, () => resolveShadow(undefined))
+        void ticket.ready
+          .then((place) => (place && !skipReason ? this.#callShadow(request, body) : undefined))
+          .then(resolveShadow, () => resolveShadow(undefined))
       },
       skip: (reason) => {
         skipReason = reason
         resolveShadow(undefined)
+      },
+      abandon: (reason) => {
+        skipReason = reason
+        ticket?.cancel()
+        resolveShadow(undefined)
+        resolvePrimary({ ok: false, cause: reason, status: null, latencyMs: null, upstream: request.slice.sides[request.primarySide].upstream })
       },
       primaryDone: (result) => resolvePrimary(result),
     }
@@ -198,22 +220,26 @@ export class ShadowRunner {
     if (!shadow) throw new Error('shadow call on a slice without shadow config')
     const write = !SAFE_METHODS.has(request.method)
     const target = slice.sides[side]
-    const upstream = write && shadow.writes?.kind === 'sandbox' ? shadow.writes.upstream : target.upstream
+    const safety = write ? shadow.writes[side] : null
+    if (write && safety === null) throw new Error(`a write shadowed to ${side} without its write safety`)
+    const upstream = safety?.kind === 'sandbox' ? safety.upstream : target.upstream
     const client = this.#deps.pools.get(upstream)
     const headers = upstreamRequestHeaders(request.headers, target, {
       requestId: request.requestId,
       peerAddress: request.peerAddress,
       protocol: request.protocol,
       host: request.host,
+      dropped: this.#dropped,
     })
     headers[SHADOW_MARKER_HEADER] = SHADOW_MARKER_VALUE
-    if (write && shadow.writes?.kind === 'dry-run-header') headers[shadow.writes.name] = shadow.writes.value
+    if (safety?.kind === 'dry-run-header') headers[safety.name] = safety.value
     if (body) headers['content-length'] = String(body.length)
     const path = client.config.basePath + renderPathTemplate(request.route.rewrite[side], request.params) + request.query
     const started = performance.now()
     // One deadline for the whole call, body included: a slow drip is cut like a hang. A timer we
     // clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success.
     const signal = new Deadline(shadow.timeoutMs)
+    const countServerErrors = this.#deps.breakers.countsServerErrors(upstream, 'shadow')
     try {
       const answer = await this.#deps.breakers.call(
         upstream,
@@ -224,7 +250,7 @@ export class ShadowRunner {
           const latencyMs = round(performance.now() - started)
           const captured = await BodyTap.read(response.body, shadow.maxResponseBodyBytes)
           const result = { status: response.statusCode, headers: response.headers, body: captured, latencyMs }
-          if (response.statusCode >= 500) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
+          if (response.statusCode >= 500 && countServerErrors) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
           return result
         },
         slice.id,

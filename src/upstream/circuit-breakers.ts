@@ -26,9 +26,11 @@ export class UncountedError extends Error {
 type Invoke = (action: () => Promise<unknown>) => Promise<unknown>
 
 /**
- * Opossum breakers: one per upstream for client traffic, and one per upstream *and slice* for
- * shadow traffic — one slice's failing modern route must not skip another slice's shadow calls
- * (shadow breakers are made on a slice's first shadow call). Configured apart per kind of traffic.
+ * Opossum breakers, one per upstream *and slice*, for client and for shadow traffic apart: one
+ * slice's failing route never opens the breaker of another slice on the same upstream, for its
+ * clients or its parallel run. Requests no slice claims (fallthrough) have no breaker: unclaimed
+ * URLs share no failure domain, and one failing URL must not take the others down; each call still
+ * has its deadline. Breakers are made on a slice's first call. Configured apart per kind of traffic.
  * The breakers never time calls out themselves (`timeout: false`): every call carries its own
  * deadline, so one slow call cannot abort the others in flight. 4xx answers are not failures (the
  * actions only throw on 5xx, errors and timeouts); `UncountedError`s are filtered out.
@@ -39,7 +41,6 @@ export class CircuitBreakers {
 
   constructor(upstreams: ReadonlyMap<string, UpstreamConfig>) {
     this.#upstreams = upstreams
-    for (const upstream of upstreams.values()) this.#breaker(upstream.name, 'primary', '')
   }
 
   #breaker(upstream: string, traffic: Traffic, slice: string): CircuitBreaker<[() => Promise<unknown>]> | undefined {
@@ -62,13 +63,18 @@ export class CircuitBreakers {
     return breaker
   }
 
+  /** Whether 5xx answers count as failures for that upstream and traffic (else only errors and timeouts). */
+  countsServerErrors(upstream: string, traffic: Traffic): boolean {
+    return this.#upstreams.get(upstream)?.breakers[traffic]?.countServerErrors ?? false
+  }
+
   /**
-   * Runs `action` through the breaker of that upstream and traffic (and slice, for shadow
-   * traffic). Rejects with an error whose `code` is `EOPENBREAKER` when the breaker is open; a
+   * Runs `action` through the breaker of that upstream, traffic and slice (none for fallthrough,
+   * `slice` null). Rejects with an error whose `code` is `EOPENBREAKER` when the breaker is open; a
    * `CountedFailure`'s result is returned.
    */
-  async call<T>(upstream: string, traffic: Traffic, action: () => Promise<T>, slice = ''): Promise<T> {
-    const breaker = this.#breaker(upstream, traffic, traffic === 'shadow' ? slice : '')
+  async call<T>(upstream: string, traffic: Traffic, action: () => Promise<T>, slice: string | null): Promise<T> {
+    const breaker = slice === null ? undefined : this.#breaker(upstream, traffic, slice)
     if (!breaker) return unwrap(action)
     try {
       return (await breaker.fire(action)) as T
@@ -79,16 +85,16 @@ export class CircuitBreakers {
     }
   }
 
-  state(upstream: string, traffic: Traffic, slice = ''): BreakerState {
+  state(upstream: string, traffic: Traffic, slice: string): BreakerState {
     const config = this.#upstreams.get(upstream)?.breakers[traffic]
     if (!config) return 'disabled'
-    const breaker = this.#breakers.get(key(upstream, traffic, traffic === 'shadow' ? slice : ''))
+    const breaker = this.#breakers.get(key(upstream, traffic, slice))
     if (!breaker) return 'closed'
     if (breaker.opened) return 'open'
     return breaker.halfOpen ? 'half-open' : 'closed'
   }
 
-  /** Every breaker made so far with its state (shadow ones with their slice), for metrics and the admin API. */
+  /** Every breaker made so far with its state and slice, for metrics and the admin API. */
   states(): { upstream: string; traffic: Traffic; slice: string; state: BreakerState }[] {
     return [...this.#breakers.keys()].map((name) => {
       const [upstream, traffic, slice] = name.split('\0') as [string, Traffic, string]

@@ -2,7 +2,14 @@ import type { SideTarget } from '../config/types.ts'
 import { endToEndHeaders, type Headers, type OutgoingHeaders } from './hop-by-hop.ts'
 
 /** Request fields the gateway never passes on as received: it sets them itself. */
-const REPLACED_ON_REQUEST = new Set(['host', 'expect', 'x-request-id'])
+const REPLACED_ON_REQUEST = ['host', 'expect', 'x-request-id']
+/** Every header with this prefix belongs to the gateway: a client's never reaches an upstream. */
+export const OWNED_PREFIX = 'x-ficus-'
+
+/** The names a client request loses on the way (besides hop-by-hop and `x-ficus-*`): the gateway's own. */
+export function droppedRequestHeaders(owned: ReadonlySet<string>): ReadonlySet<string> {
+  return new Set([...REPLACED_ON_REQUEST, ...owned])
+}
 
 export interface ForwardContext {
   readonly requestId: string
@@ -14,11 +21,15 @@ export interface ForwardContext {
    */
   readonly protocol: string
   readonly host: string | undefined
+  /** From `droppedRequestHeaders(config.ownedHeaders)`: computed once. */
+  readonly dropped: ReadonlySet<string>
 }
 
 /** Headers for the request to an upstream: end-to-end fields of the client's request, the side's rewrite, and proxy fields. */
 export function upstreamRequestHeaders(incoming: Headers, target: SideTarget, context: ForwardContext): OutgoingHeaders {
-  const headers = endToEndHeaders(incoming, REPLACED_ON_REQUEST)
+  // The client's headers minus hop-by-hop fields and everything the gateway owns: no client can
+  // mark its request as shadow traffic or a dry run, or speak for a slice or its authority.
+  const headers = endToEndHeaders(incoming, context.dropped, OWNED_PREFIX)
   for (const name of target.removeHeaders) delete headers[name]
 
   const forwardedFor = headers['x-forwarded-for']

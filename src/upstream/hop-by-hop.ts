@@ -29,14 +29,18 @@ function listedInConnection(value: HeaderValue): Set<string> {
   return listed
 }
 
-/** A copy of `headers` (lower-case names) without hop-by-hop fields and those `Connection` lists. */
-export function endToEndHeaders(headers: Headers, alsoDrop: ReadonlySet<string> = new Set()): OutgoingHeaders {
+/**
+ * A copy of `headers` (lower-case names) without hop-by-hop fields, those `Connection` lists, the
+ * names in `alsoDrop` and those starting with `dropPrefix`.
+ */
+export function endToEndHeaders(headers: Headers, alsoDrop: ReadonlySet<string> = new Set(), dropPrefix?: string): OutgoingHeaders {
   const listed = listedInConnection(headers.connection)
   const out: OutgoingHeaders = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue
     const lower = name.toLowerCase()
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || alsoDrop.has(lower)) continue
+    if (dropPrefix !== undefined && lower.startsWith(dropPrefix)) continue
     out[lower] = value
   }
   return out

@@ -1,6 +1,8 @@
 import { FicusError } from '../errors.ts'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT'])
+/** Certificate verification failures (OpenSSL's names, as Node reports them). */
+const TLS_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'HOSTNAME_MISMATCH'])
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED'])
 
 /**
@@ -43,6 +45,9 @@ export function toUpstreamError(err: unknown, context: UpstreamErrorContext): Fi
   }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED') {
     return new FicusError('FICUS_ERR_BAD_REQUEST', 'the request body did not match its content-length or ended early', { cause: err, details })
+  }
+  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('CERT_')) {
+    return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `TLS with upstream ${name} failed (${code}); see its tls settings: caFile, servername, certFile/keyFile, minVersion`, { cause: err, details })
   }
   return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `call to upstream ${name} failed (${code})`, { cause: err, details })
 }

@@ -1,5 +1,20 @@
+import type { ConnectionOptions } from 'node:tls'
 import { Pool } from 'undici'
 import type { UpstreamConfig } from '../config/types.ts'
+
+/** An upstream's TLS settings as Node's TLS options (empty for http or Node's defaults). */
+export function tlsOptions(config: UpstreamConfig): ConnectionOptions {
+  const tls = config.tls
+  if (!tls) return {}
+  return {
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls.key === undefined ? {} : { key: tls.key }),
+    ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+    ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion }),
+    rejectUnauthorized: tls.rejectUnauthorized,
+  }
+}
 
 export interface UpstreamClient {
   readonly config: UpstreamConfig
@@ -20,6 +35,7 @@ export class UpstreamPools {
         // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; the proxy's header
         // handling (hop-by-hop fields, Transfer-Encoding, Connection) is HTTP/1.1's, so stay there.
         allowH2: false,
+        connect: tlsOptions(config),
       })
       this.#clients.set(config.name, { config, pool })
     }

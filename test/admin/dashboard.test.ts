@@ -23,17 +23,20 @@ let shots: string
 beforeAll(async () => {
   examples = await startExampleServices({ ephemeral: true })
   Object.assign(process.env, examples.env)
-  // The example migration, plus a slice whose description tries to inject a script.
+  // The example migration, plus a slice on modern (no traffic, so no conflict) whose description tries to inject a script.
   const module = (await tsImport(join(ROOT, 'routes.config.ts'), import.meta.url)) as { default: GatewayConfigInput }
   const input = module.default
   const config = validateConfig({
     ...input,
-    slices: { ...input.slices, 'agent-directory': { description: '<script>window.hacked = true</script> Who is the agent?', authority: 'legacy', routes: [{ method: 'GET', path: '/pas/v1/agents/:agentId' }] } },
+    slices: { ...input.slices, 'agent-directory': { description: '<script>window.hacked = true</script> Who is the agent?', authority: 'modern', routes: [{ method: 'GET', path: '/pas/v1/agents/:agentId' }] } },
   })
   gateway = await startTestGateway(config, { env: { FICUS_ADMIN_TOKEN: TOKEN } })
-  for (const path of ['/pas/v1/policy/P-1001/status', '/pas/v1/policy/P-1004/status', '/pas/v1/policy/P-1005/status', '/pas/v1/billing/P-1006/eligibility', '/pas/v1/billing/P-1001/eligibility']) {
+  // Legacy stamps each coverage answer anew (asOf): asked twice per request, it teaches the gateway that path is noise.
+  // Billing is on modern, and P-1006's arrears make the sides disagree: a genuine conflict.
+  for (const path of ['/pas/v1/policy/P-1001/status', '/pas/v1/policy/P-1004/status', '/pas/v1/policy/P-1005/status', '/pas/v1/policy/P-1002/status', '/pas/v1/policy/P-1003/status', '/pas/v1/billing/P-1006/eligibility', '/pas/v1/billing/P-1001/eligibility']) {
     await send(`${gateway.url}${path}`, { headers: { 'x-request-id': `dash-${path}` } })
   }
+  await comparisonOf(gateway.dataDir, 'dash-/pas/v1/policy/P-1003/status')
   await comparisonOf(gateway.dataDir, 'dash-/pas/v1/billing/P-1001/eligibility')
   browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
@@ -46,6 +49,19 @@ afterAll(async () => {
   await examples.close()
   await rm(shots, { recursive: true, force: true })
 })
+
+/** An admin API answer, with the token. */
+async function adminGet<T>(path: string): Promise<T> {
+  const response = await send(`${gateway.adminUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  expect(response.status).toBe(200)
+  return JSON.parse(response.body) as T
+}
+
+interface OverviewSlice {
+  id: string
+  authority: string
+  report: { matchRate: { value: number; lower: number; upper: number } | null; families: Record<string, number>; lag: { count: number } }
+}
 
 async function flipInUi(slice: string, target: 'legacy' | 'modern', reason: string): Promise<void> {
   await page.getByRole('button', { name: slice, exact: true }).click()
@@ -82,6 +98,52 @@ describe('dashboard', () => {
     if (process.env.FICUS_UPDATE_SCREENSHOT === '1') await copyFile(join(shots, 'slices.png'), join(ROOT, 'docs', 'dashboard.png'))
   })
 
+  it('shows agreement with its interval and the families that matter, and warns about a slice on modern with genuine conflicts', async () => {
+    const { slices } = await adminGet<{ slices: OverviewSlice[] }>('/admin/overview')
+    const billing = slices.find((slice) => slice.id === 'billing-eligibility')!
+    expect(billing.authority).toBe('modern')
+    const conflicts = billing.report.families['genuine-conflict']!
+    expect(conflicts).toBeGreaterThan(0)
+    const rate = billing.report.matchRate!
+    const interval = `${(rate.value * 100).toFixed(1)} % (${(rate.lower * 100).toFixed(1)}–${(rate.upper * 100).toFixed(1)})`
+    const row = page.locator('tr[data-slice="billing-eligibility"]')
+    await page.locator('tr[data-slice="billing-eligibility"] td.agreement', { hasText: interval }).waitFor()
+    const cells = await row.locator('td').allInnerTexts()
+    // Authority, version, readiness, agreement, samples, then conflicts, translation defects, source-data defects, not compared, lag p95.
+    expect(cells.slice(5, 9)).toEqual([String(conflicts), String(billing.report.families['translation-defect']), String(billing.report.families['source-data-defect']), String(billing.report.families['not-compared'])])
+    expect(cells[9]).toBe(billing.report.lag.count === 0 ? '–' : expect.stringMatching(/ ms$/))
+
+    const warning = page.locator('tr.conflict-warning[data-warning-for="billing-eligibility"]')
+    expect(await warning.innerText()).toContain(`billing-eligibility sends all of its traffic to modern, and modern gave ${conflicts} genuine conflict(s)`)
+    // On modern without conflicts, or on legacy: no warning.
+    expect(slices.find((slice) => slice.id === 'agent-directory')).toMatchObject({ authority: 'modern', report: { families: { 'genuine-conflict': 0 } } })
+    expect(await page.locator('tr.conflict-warning').count()).toBe(1)
+    await page.getByRole('button', { name: 'billing-eligibility', exact: true }).click()
+    expect(await page.locator('#detail-warning').isVisible()).toBe(true)
+    await page.getByRole('button', { name: 'agent-directory', exact: true }).click()
+    await page.locator('#detail-title', { hasText: 'agent-directory' }).waitFor()
+    expect(await page.locator('#detail-warning').isHidden()).toBe(true)
+  })
+
+  it('shows the learned noise of a slice, and an operator rejects a path with a reason', async () => {
+    await page.getByRole('button', { name: 'coverage-status', exact: true }).click()
+    await page.locator('#detail-evidence', { hasText: 'over the last 7 days' }).waitFor()
+    const row = page.locator('#detail-noise tr[data-path="/body/asOf"]')
+    await row.waitFor()
+    expect(await row.locator('td').nth(2).innerText()).toBe('learned')
+    await row.getByRole('button', { name: 'Reject /body/asOf on GET /pas/v1/policy/:policyNumber/status' }).click()
+    await page.getByLabel('Why (required, kept in the noise audit)').fill('asOf must agree: the Policy context stamps the same time')
+    await page.getByRole('button', { name: 'Record decision' }).click()
+    await page.locator('#noise-result', { hasText: 'Reject: /body/asOf on GET /pas/v1/policy/:policyNumber/status, recorded by admin-api.' }).waitFor()
+    await row.locator('td', { hasText: 'rejected' }).first().waitFor()
+
+    const audit = await adminGet<{ entries: { decision: string; path: string; route: string; reason: string }[] }>('/admin/noise-decisions?slice=coverage-status')
+    expect(audit.entries[0]).toMatchObject({ decision: 'reject', path: '/body/asOf', route: 'GET /pas/v1/policy/:policyNumber/status', reason: 'asOf must agree: the Policy context stamps the same time' })
+    const listing = await adminGet<{ paths: { path: string; state: string }[] }>('/admin/slices/coverage-status/noise')
+    expect(listing.paths).toContainEqual(expect.objectContaining({ path: '/body/asOf', state: 'rejected' }))
+    await page.getByRole('button', { name: 'Back to all slices' }).click()
+  })
+
   it('flips a slice with a reason: the table, the history and the gateway follow', async () => {
     await flipInUi('billing-eligibility', 'legacy', 'billing context incident')
     await page.getByText('billing-eligibility is now legacy (version 1).').waitFor()
@@ -108,7 +170,7 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Kill switch…' }).click()
     await page.getByLabel('Reason (required)').fill('incident 77')
     await page.getByRole('button', { name: 'Return every slice to legacy' }).click()
-    await page.getByText(/Kill switch: 1 slice\(s\) returned to legacy/).waitFor()
+    await page.getByText(/Kill switch: 2 slice\(s\) returned to legacy/).waitFor()
     expect(gateway.store.get('coverage-status')).toMatchObject({ authority: 'legacy', version: 2 })
   })
 

@@ -44,7 +44,7 @@ function expectOpenMetrics(response: ClientResponse): void {
   expect(body).not.toMatch(/^# TYPE \S+_total counter$/m)
   expect(body).toMatch(/^# TYPE ficus_upstream_duration_seconds histogram$/m)
   expect(body).toMatch(/^ficus_upstream_duration_seconds_bucket\{le="\+Inf",slice="policy-status",side="legacy"\} 1$/m)
-  expect(body).toMatch(/^ficus_breaker_state\{upstream="legacy",traffic="primary",slice="",state="closed"\} 1$/m)
+  expect(body).toMatch(/^ficus_breaker_state\{upstream="legacy",traffic="primary",slice="policy-status",state="closed"\} 1$/m)
   // No blank lines, and HELP texts escape what OpenMetrics asks (a bare double quote is not allowed).
   expect(body).not.toMatch(/\n\n/)
   for (const help of body.match(/^# HELP .*$/gm) ?? []) expect(help).not.toMatch(/(^|[^\\])"/)

@@ -127,7 +127,7 @@ describe('config validation', () => {
   it('rejects unknown keys, naming the allowed ones', () => {
     const base = sampleConfig(LEGACY, MODERN)
     expect(problems({ ...base, upstreams: { ...base.upstreams, legacy: { url: LEGACY, timeout: 5 } } })).toEqual([
-      'upstreams.legacy.timeout: unknown key (allowed: url, connectTimeoutMs, timeoutMs, bodyTimeoutMs, connections, breaker)',
+      'upstreams.legacy.timeout: unknown key (allowed: url, connectTimeoutMs, timeoutMs, bodyTimeoutMs, connections, breaker, retry, tls)',
     ])
     expect(problems({ ...base, routez: [] })[0]).toBe('routez: unknown key (allowed: name, version, gateway, sides, upstreams, slices, readiness)')
   })
@@ -234,7 +234,7 @@ describe('config validation', () => {
       timeoutMs: 5_000,
       maxRequestBodyBytes: 1_048_576,
       maxResponseBodyBytes: 5_242_880,
-      writes: { kind: 'dry-run-header', name: 'x-ficus-shadow', value: 'dry-run' },
+      writes: { legacy: null, modern: { kind: 'dry-run-header', name: 'x-ficus-shadow', value: 'dry-run' } },
       reask: null,
       noiseBasisPoints: 0,
       noise: { minSelfDifferences: 3, minRatio: 0.5, windowMs: 3_600_000, ttlMs: 86_400_000 },
@@ -244,7 +244,9 @@ describe('config validation', () => {
     expect(slice.compare.rules.headers).toEqual(['content-type'])
     expect(typeof slice.compare.rules.translate.legacy).toBe('function')
     expect(config.shadowLimits).toEqual({ concurrency: 32, queue: 128 })
-    expect(config.upstreams.get('legacy')?.breakers.primary).toEqual({ errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 })
+    expect(config.upstreams.get('legacy')?.breakers.primary).toEqual({ countServerErrors: false, errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 })
+    expect(config.upstreams.get('legacy')?.breakers.shadow?.countServerErrors).toBe(true)
+    expect(config.upstreams.get('legacy')?.retryIdempotent).toBe(true)
   })
 
   it('puts every problem into one error message, one line each', () => {

@@ -94,7 +94,8 @@ describe('streaming', () => {
       },
       { streamBody: true },
     )
-    const config = sampleConfig(upstream.url, 'http://127.0.0.1:9')
+    // Above the default 10 MiB body limit: the gateway is told to take it.
+    const config = sampleConfig(upstream.url, 'http://127.0.0.1:9', { gateway: { limits: { maxBodyBytes: 64 * MB } } })
     config.slices['policy-status']!.routes.push({ method: 'PUT', path: '/documents/:id' })
     gateway = await startTestGateway(config)
 

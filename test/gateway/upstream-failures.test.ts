@@ -60,6 +60,36 @@ describe('upstream failures', () => {
     expect(elapsed).toBeLessThan(5_000)
   })
 
+  it('keeps a timeout below a second to its figure (undici keeps its own on a clock a second coarse)', async () => {
+    upstream = await startUpstream('slow', async (_request, response) => {
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
+      if (!response.destroyed) response.end('{}')
+    })
+    const config = sampleConfig(upstream.url, 'http://127.0.0.1:9')
+    config.upstreams.legacy = { url: upstream.url, timeoutMs: 200 }
+    gateway = await startTestGateway(config)
+    const started = Date.now()
+    const response = await send(`${gateway.url}/policy/P-1/status`)
+    expect(response.status).toBe(504)
+    // Far from both the 200 ms and the upstream's 2 s: a late timer shows as about a second.
+    expect(Date.now() - started).toBeLessThan(900)
+  })
+
+  it('does not count a slow upload against the upstream: the timeout starts once the body is sent', async () => {
+    upstream = await startUpstream('quick')
+    const config = sampleConfig(upstream.url, 'http://127.0.0.1:9', {
+      slices: { claims: { description: 'Lodging a claim', authority: 'legacy', routes: [{ method: 'POST', path: '/claims' }] } },
+    })
+    config.upstreams.legacy = { url: upstream.url, timeoutMs: 200 }
+    gateway = await startTestGateway(config)
+    const { rawExchange, head } = await import('../helpers/raw-socket.ts')
+    const port = Number(new URL(gateway.url).port)
+    const chunks = [head('POST', '/claims', { 'content-type': 'text/plain', 'content-length': '8' }), 'ab', 'cd', 'ef', 'gh']
+    const answer = await rawExchange(port, chunks, { gapMs: 250 })
+    expect(answer.status).toBe(200)
+    expect(upstream.requests.at(-1)?.body).toBe('abcdefgh')
+  })
+
   it('answers 502 when the upstream sends something that is not HTTP', async () => {
     const { createServer } = await import('node:net')
     const garbage = createServer((socket) => socket.end('this is not http\r\n\r\n'))

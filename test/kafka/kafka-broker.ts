@@ -27,12 +27,13 @@ export interface KafkaBroker {
   destroy(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
+/** `count` distinct free ports: all held open at once, so none is handed out twice, then released. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer())
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))))
+  const ports = servers.map((server) => (server.address() as { port: number }).port)
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+  return ports
 }
 
 /** The Kafka release the suite runs against (see README.md); FICUS_TEST_KAFKA_VERSION picks another. */
@@ -117,7 +118,8 @@ function clusterId(): string {
 export async function startKafkaBroker(options: { distribution?: KafkaDistribution; heapMb?: number } = {}): Promise<KafkaBroker> {
   const { version, classpath } = options.distribution ?? (await kafkaDistribution())
   const dir = await mkdtemp(join(tmpdir(), 'ficus-kafka-'))
-  const [port, controllerPort] = [await freePort(), await freePort()]
+  // Asked one after the other, the two could be the same port (the first one released already).
+  const [port, controllerPort] = (await freePorts(2)) as [number, number]
   const logs = join(dir, 'logs')
   await mkdir(logs)
   const properties = join(dir, 'server.properties')

@@ -110,7 +110,7 @@ describe('metric names and shapes', () => {
       states.set(state!, sample.value)
       byBreaker.set(key, states)
     }
-    expect([...byBreaker.keys()].sort()).toEqual(expect.arrayContaining(['legacy:primary:', 'modern:primary:']))
+    expect([...byBreaker.keys()].sort()).toEqual(expect.arrayContaining(['legacy:primary:policy-status']))
     for (const states of byBreaker.values()) {
       expect(Object.fromEntries(states)).toEqual({ closed: 1, 'half-open': 0, open: 0 })
     }

@@ -6,6 +6,7 @@ import type { Comparison } from '../../src/compare/comparison.ts'
 import { createKafkaClient } from '../../src/kafka/index.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
+import { PERMISSIVE_READINESS, startTestGateway } from '../helpers/gateway.ts'
 import { runFicus } from '../helpers/processes.ts'
 
 let dir: string
@@ -104,6 +105,31 @@ describe('ficus report from JSONL', () => {
     const older = (JSON.parse((await runFicus([...args, '--rules', '00000000000000aa'])).stdout) as Shown).slices[0]!
     expect(older).toMatchObject({ rulesHash: OLD_RULES, samples: 40, families: { 'genuine-conflict': 40 }, readiness: { ready: true, evidence: { rulesHash: RULES } } })
     expect((await runFicus(['report', '--config', config, '--data-dir', versioned, '--slice', 'coverage-status'])).stdout).toContain('other rules versions: 00000000')
+  })
+
+  it('shows in HTML the authority and recent flips of a running gateway named with --admin-url', async () => {
+    const gateway = await startTestGateway(validateConfig({ ...CONFIG, readiness: PERMISSIVE_READINESS }))
+    try {
+      const flip = await fetch(`${gateway.adminUrl}/admin/slices/billing-eligibility/authority`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-ficus-actor': 'ops-anna' },
+        body: JSON.stringify({ authority: 'modern', reason: 'cut-over <b>now</b>' }),
+      })
+      expect(flip.status).toBe(200)
+      const html = (await runFicus([...base(), '--format', 'html', '--admin-url', gateway.adminUrl])).stdout
+      expect(html).toContain('Authority: modern')
+      expect(html).toMatch(/on modern with 25 genuine conflict/)
+      expect(html).toContain('cut-over &lt;b&gt;now&lt;/b&gt;')
+      expect(html).toContain('ops-anna')
+      // Without a gateway to ask, the report says nothing about authority rather than guess.
+      const offline = (await runFicus([...base(), '--format', 'html'])).stdout
+      expect(offline).not.toContain('Authority: modern')
+      const unreachable = await runFicus([...base(), '--format', 'html', '--admin-url', 'http://127.0.0.1:1'])
+      expect(unreachable.code).toBe(1)
+      expect(unreachable.stderr).toContain('FICUS_ERR_ADMIN_UNREACHABLE')
+    } finally {
+      await gateway.stop()
+    }
   })
 
   it('says what is wrong with its arguments', async () => {

@@ -30,36 +30,36 @@ afterEach(() => {
 describe('circuit breakers', () => {
   it('open after failures past the volume threshold, fail fast, and close after the reset window', async () => {
     subject = breakers()
-    for (let i = 0; i < 4; i++) await expect(subject.call('legacy', 'primary', fail)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
-    expect(subject.state('legacy', 'primary')).toBe('open')
+    for (let i = 0; i < 4; i++) await expect(subject.call('legacy', 'primary', fail, 's')).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    expect(subject.state('legacy', 'primary', 's')).toBe('open')
     const action = vi.fn(ok)
-    await expect(subject.call('legacy', 'primary', action)).rejects.toMatchObject({ code: 'EOPENBREAKER' })
+    await expect(subject.call('legacy', 'primary', action, 's')).rejects.toMatchObject({ code: 'EOPENBREAKER' })
     expect(action).not.toHaveBeenCalled()
 
     vi.advanceTimersByTime(5_000)
-    expect(subject.state('legacy', 'primary')).toBe('half-open')
-    await expect(subject.call('legacy', 'primary', ok)).resolves.toEqual({ status: 200 })
-    expect(subject.state('legacy', 'primary')).toBe('closed')
+    expect(subject.state('legacy', 'primary', 's')).toBe('half-open')
+    await expect(subject.call('legacy', 'primary', ok, 's')).resolves.toEqual({ status: 200 })
+    expect(subject.state('legacy', 'primary', 's')).toBe('closed')
   })
 
   it('count 5xx answers as failures but still return them', async () => {
     subject = breakers()
-    for (let i = 0; i < 4; i++) await expect(subject.call('legacy', 'primary', serverError)).resolves.toEqual({ status: 503 })
-    expect(subject.state('legacy', 'primary')).toBe('open')
+    for (let i = 0; i < 4; i++) await expect(subject.call('legacy', 'primary', serverError, 's')).resolves.toEqual({ status: 503 })
+    expect(subject.state('legacy', 'primary', 's')).toBe('open')
   })
 
   it('do not count 4xx answers or calls the client abandoned', async () => {
     subject = breakers()
-    for (let i = 0; i < 10; i++) await subject.call('legacy', 'primary', () => Promise.resolve({ status: 404 }))
-    for (let i = 0; i < 10; i++) await expect(subject.call('legacy', 'primary', () => Promise.reject(new UncountedError(new Error('aborted'))))).rejects.toThrow('aborted')
-    expect(subject.state('legacy', 'primary')).toBe('closed')
+    for (let i = 0; i < 10; i++) await subject.call('legacy', 'primary', () => Promise.resolve({ status: 404 }), 's')
+    for (let i = 0; i < 10; i++) await expect(subject.call('legacy', 'primary', () => Promise.reject(new UncountedError(new Error('aborted'))), 's')).rejects.toThrow('aborted')
+    expect(subject.state('legacy', 'primary', 's')).toBe('closed')
   })
 
   it('are configured apart per traffic: a disabled breaker never opens', async () => {
     subject = breakers()
-    for (let i = 0; i < 10; i++) await expect(subject.call('legacy', 'shadow', fail)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
-    expect(subject.state('legacy', 'shadow')).toBe('disabled')
-    expect(subject.state('legacy', 'primary')).toBe('closed')
+    for (let i = 0; i < 10; i++) await expect(subject.call('legacy', 'shadow', fail, 's')).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    expect(subject.state('legacy', 'shadow', 's')).toBe('disabled')
+    expect(subject.state('legacy', 'primary', 's')).toBe('closed')
     expect(subject.state('modern', 'shadow', 'any-slice')).toBe('closed')
   })
 
@@ -74,15 +74,28 @@ describe('circuit breakers', () => {
       expect.arrayContaining([
         { upstream: 'modern', traffic: 'shadow', slice: 'failing', state: 'open' },
         { upstream: 'modern', traffic: 'shadow', slice: 'healthy', state: 'closed' },
-        { upstream: 'legacy', traffic: 'primary', slice: '', state: 'closed' },
       ]),
     )
   })
 
+  it('are per slice for client traffic too, count 5xx only where configured, and guard no fallthrough request', async () => {
+    subject = breakers()
+    for (let i = 0; i < 4; i++) await expect(subject.call('legacy', 'primary', fail, 'broken')).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    expect(subject.state('legacy', 'primary', 'broken')).toBe('open')
+    expect(subject.state('legacy', 'primary', 'fine')).toBe('closed')
+    await expect(subject.call('legacy', 'primary', ok, 'fine')).resolves.toEqual({ status: 200 })
+    // Fallthrough (no slice): no breaker at all, whatever fails.
+    for (let i = 0; i < 10; i++) await expect(subject.call('legacy', 'primary', fail, null)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    await expect(subject.call('legacy', 'primary', ok, null)).resolves.toEqual({ status: 200 })
+    expect(subject.countsServerErrors('legacy', 'primary')).toBe(false)
+    expect(subject.countsServerErrors('modern', 'shadow')).toBe(true)
+    expect(breakers({ countServerErrors: true }).countsServerErrors('legacy', 'primary')).toBe(true)
+  })
+
   it('stay closed below the error threshold', async () => {
     subject = breakers({ errorThresholdPercentage: 60 })
-    for (let i = 0; i < 10; i++) await subject.call('legacy', 'primary', i % 2 === 0 ? ok : () => fail().catch(() => ({ status: 0 })))
-    for (let i = 0; i < 3; i++) await expect(subject.call('legacy', 'primary', fail)).rejects.toThrow()
-    expect(subject.state('legacy', 'primary')).toBe('closed')
+    for (let i = 0; i < 10; i++) await subject.call('legacy', 'primary', i % 2 === 0 ? ok : () => fail().catch(() => ({ status: 0 })), 's')
+    for (let i = 0; i < 3; i++) await expect(subject.call('legacy', 'primary', fail, 's')).rejects.toThrow()
+    expect(subject.state('legacy', 'primary', 's')).toBe('closed')
   })
 })

@@ -5,12 +5,15 @@
 const TOKEN_KEY = 'ficus-admin-token'
 const REFRESH_MS = 4000
 const SVG = 'http://www.w3.org/2000/svg'
-const CATEGORIES = ['match', 'noise', 'timing-lag', 'status-mismatch', 'body-mismatch', 'untranslated', 'shadow-error', 'shadow-skipped', 'primary-error']
+// The families of src/compare/classify.ts, in its order.
+const FAMILIES = ['match', 'noise', 'timing-lag', 'translation-defect', 'source-data-defect', 'genuine-conflict', 'not-compared', 'shadow-error', 'shadow-skipped', 'primary-error']
+const NOISE_VERBS = { confirm: 'Confirm', reject: 'Reject', clear: 'Clear' }
 
 const $ = (id) => document.getElementById(id)
 let overview = null
 let selected = null
 let pendingFlip = null
+let pendingNoise = null
 let timer = null
 
 function element(tag, text, className) {
@@ -20,12 +23,37 @@ function element(tag, text, className) {
   return node
 }
 
-function percent(value) {
-  return value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)} %`
+function percent(value, digits = 1) {
+  return value === null || value === undefined ? '–' : `${(value * 100).toFixed(digits)} %`
 }
 
 function ms(value) {
   return value === null || value === undefined ? '–' : `${value.toFixed(1)} ms`
+}
+
+/** `99.2 % (98.1–99.7)`: agreement and its 95 % confidence interval. */
+function interval(rate) {
+  return rate ? `${percent(rate.value)} (${(rate.lower * 100).toFixed(1)}–${(rate.upper * 100).toFixed(1)})` : '–'
+}
+
+/** `2026-11-20 10:30 UTC`. */
+function when(iso) {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '–'
+}
+
+function shortHash(hash) {
+  return hash.replace(/^sha256:/, '').slice(0, 12)
+}
+
+/** A slice whose customers already get modern's answers (all, or a percentage) while modern still disagrees. */
+function conflictOnModern(slice) {
+  const conflicts = slice.report.families['genuine-conflict']
+  return slice.modernPercent > 0 && conflicts > 0 ? conflicts : 0
+}
+
+function conflictWarning(slice, conflicts) {
+  const share = slice.authority === 'modern' ? 'all of its traffic' : `${slice.modernPercent} % of its traffic`
+  return `⚠ ${slice.id} sends ${share} to modern, and modern gave ${conflicts} genuine conflict(s) in the report: customers may be getting wrong answers. Investigate, or flip back to legacy.`
 }
 
 async function api(method, path, body) {
@@ -71,7 +99,10 @@ function sparkline(timeline) {
   if (points.length > 0) {
     const path = document.createElementNS(SVG, 'path')
     const x = (i) => (points.length === 1 ? 45 : 2 + (i * 86) / (points.length - 1))
-    path.setAttribute('d', points.map((bucket, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${(20 - bucket.matchRate * 18).toFixed(1)}`).join(' '))
+    const y = (bucket) => (20 - bucket.matchRate * 18).toFixed(1)
+    // One bucket (a short run) is drawn across the whole sparkline.
+    const d = points.length === 1 ? `M2,${y(points[0])} L88,${y(points[0])}` : points.map((bucket, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(bucket)}`).join(' ')
+    path.setAttribute('d', d)
     svg.append(path)
   }
   return svg
@@ -89,7 +120,7 @@ function chart(timeline) {
   svg.setAttribute('width', String(width))
   svg.setAttribute('height', String(height))
   const title = document.createElementNS(SVG, 'title')
-  title.textContent = `Agreement per hour: ${points.map((bucket) => `${bucket.start} ${percent(bucket.matchRate)}`).join(', ')}`
+  title.textContent = `Agreement per ${Math.round(points[0].widthMs / 60000)}-minute bucket: ${points.map((bucket) => `${bucket.start} ${percent(bucket.matchRate)}`).join(', ')}`
   svg.append(title)
   const x = (i) => (points.length === 1 ? width / 2 : 40 + (i * (width - 60)) / (points.length - 1))
   const y = (rate) => height - 25 - rate * (height - 45)
@@ -106,8 +137,18 @@ function chart(timeline) {
     label.textContent = `${rate * 100} %`
     svg.append(label)
   }
+  // The first and last buckets' times (UTC) under the axis.
+  for (const [bucket, at, anchor] of [[points[0], 40, 'start'], [points[points.length - 1], width - 20, 'end']]) {
+    const label = document.createElementNS(SVG, 'text')
+    label.setAttribute('x', String(at))
+    label.setAttribute('y', String(height - 6))
+    label.setAttribute('text-anchor', anchor)
+    label.textContent = `${bucket.start.slice(11, 16)} UTC`
+    svg.append(label)
+  }
   const path = document.createElementNS(SVG, 'path')
-  path.setAttribute('d', points.map((bucket, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(bucket.matchRate).toFixed(1)}`).join(' '))
+  const line = points.length === 1 ? `M40,${y(points[0].matchRate).toFixed(1)} L${width - 20},${y(points[0].matchRate).toFixed(1)}` : points.map((bucket, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(bucket.matchRate).toFixed(1)}`).join(' ')
+  path.setAttribute('d', line)
   svg.append(path)
   return svg
 }
@@ -124,36 +165,66 @@ function readinessCell(report) {
   return cell
 }
 
+/** `all closed`, or the sides whose client or shadow breaker is not closed. */
 function breakerText(breakers) {
-  return ['legacy', 'modern'].map((side) => `${side}: ${breakers[side].primary}/${breakers[side].shadow}`).join(', ')
+  const sides = ['legacy', 'modern'].filter((side) => breakers[side].primary !== 'closed' || breakers[side].shadow !== 'closed')
+  return sides.length === 0 ? 'all closed' : sides.map((side) => `${side}: ${breakers[side].primary}/${breakers[side].shadow}`).join(', ')
+}
+
+function numberCell(value, alert) {
+  return element('td', value, `num${alert ? ' alert' : ''}`)
+}
+
+function sliceRow(slice) {
+  const report = slice.report
+  const families = report.families
+  const row = element('tr', null, 'slice')
+  row.dataset.slice = slice.id
+  const name = element('th')
+  name.scope = 'row'
+  const open = element('button', slice.id, 'link')
+  open.type = 'button'
+  open.addEventListener('click', () => showDetail(slice.id))
+  name.append(open, element('div', slice.description, 'muted'))
+  row.append(name)
+  row.append(element('td', slice.authority === 'legacy' || slice.authority === 'modern' ? slice.authority : `${slice.authority} modern`, 'authority'))
+  row.append(element('td', slice.version, 'version'))
+  row.append(readinessCell(report))
+  const agreement = element('td', null, 'agreement')
+  agreement.append(element('span', interval(report.matchRate)), ' ', sparkline(report.timeline))
+  row.append(agreement)
+  row.append(numberCell(report.samples))
+  row.append(numberCell(families['genuine-conflict'], families['genuine-conflict'] > 0))
+  row.append(numberCell(families['translation-defect'], families['translation-defect'] > 0))
+  row.append(numberCell(families['source-data-defect']))
+  row.append(numberCell(families['not-compared']))
+  row.append(numberCell(report.lag.count === 0 ? '–' : ms(report.lag.p95)))
+  const shadowCalls = report.samples + families['not-compared'] + families['shadow-error']
+  row.append(numberCell(shadowCalls === 0 ? '–' : percent(families['shadow-error'] / shadowCalls)))
+  row.append(element('td', `${ms(report.latency.legacy.p95)} / ${ms(report.latency.modern.p95)}`))
+  row.append(element('td', breakerText(slice.breakers)))
+  return row
+}
+
+/** The banner row under a slice on modern whose report has genuine conflicts. */
+function warningRow(slice, conflicts, columns) {
+  const row = element('tr', null, 'conflict-warning')
+  row.dataset.warningFor = slice.id
+  const cell = element('td', conflictWarning(slice, conflicts))
+  cell.colSpan = columns
+  cell.setAttribute('role', 'alert')
+  row.append(cell)
+  return row
 }
 
 function renderSlices() {
   const rows = $('slice-rows')
   rows.replaceChildren()
+  const columns = document.querySelectorAll('#slices thead th').length
   for (const slice of overview.slices) {
-    const report = slice.report
-    const row = element('tr', null, 'slice')
-    row.dataset.slice = slice.id
-    const name = element('th')
-    name.scope = 'row'
-    const open = element('button', slice.id, 'link')
-    open.type = 'button'
-    open.addEventListener('click', () => showDetail(slice.id))
-    name.append(open, element('div', slice.description, 'muted'))
-    row.append(name)
-    row.append(element('td', slice.authority === 'legacy' || slice.authority === 'modern' ? slice.authority : `${slice.authority} modern`, 'authority'))
-    row.append(element('td', slice.version, 'version'))
-    row.append(readinessCell(report))
-    const agreement = element('td')
-    agreement.append(element('span', percent(report.matchRate ? report.matchRate.value : null)), ' ', sparkline(report.timeline))
-    row.append(agreement)
-    row.append(element('td', report.samples))
-    const shadowCalls = report.samples + report.categories['shadow-error']
-    row.append(element('td', shadowCalls === 0 ? '–' : percent(report.categories['shadow-error'] / shadowCalls)))
-    row.append(element('td', `${ms(report.latency.legacy.p95)} / ${ms(report.latency.modern.p95)}`))
-    row.append(element('td', breakerText(slice.breakers)))
-    rows.append(row)
+    rows.append(sliceRow(slice))
+    const conflicts = conflictOnModern(slice)
+    if (conflicts > 0) rows.append(warningRow(slice, conflicts, columns))
   }
   const store = overview.store
   const sink = overview.sink
@@ -161,22 +232,64 @@ function renderSlices() {
   $('updated').textContent = `Last update ${new Date().toLocaleTimeString()}.`
 }
 
+/** Fills a table's body with text; a column whose header has class `num` is right-aligned. */
 function fillTable(id, rows) {
   const body = $(id).querySelector('tbody')
+  const numeric = [...$(id).querySelectorAll('thead th')].map((th) => th.classList.contains('num'))
   body.replaceChildren()
   if (rows.length === 0) {
     const row = element('tr')
     const cell = element('td', 'None.', 'muted')
-    cell.colSpan = $(id).querySelectorAll('th').length
+    cell.colSpan = numeric.length
     row.append(cell)
     body.append(row)
     return
   }
   for (const values of rows) {
     const row = element('tr')
-    for (const value of values) row.append(element('td', value))
+    values.forEach((value, index) => row.append(element('td', value, numeric[index] ? 'num' : undefined)))
     body.append(row)
   }
+}
+
+function causesText(causes) {
+  return Object.entries(causes || {})
+    .map(([cause, count]) => `${cause} ×${count}`)
+    .join(', ')
+}
+
+/** The readiness verdict: the evidence it was judged on (rules version and window) once, then every criterion. */
+function renderCriteria(report) {
+  const evidence = report.readiness.evidence
+  const version = report.rulesVersions.find((candidate) => candidate.rulesHash === evidence.rulesHash)
+  const translation = version && version.translationVersion ? ` (translation ${version.translationVersion})` : ''
+  $('detail-evidence').textContent = `${report.readiness.ready ? '✔ Ready' : '✘ Not ready'} — judged on rules ${shortHash(evidence.rulesHash)}${translation} over the last ${evidence.windowDays} days, ${when(evidence.from)} → ${when(evidence.to)}.`
+  const list = $('detail-criteria')
+  list.replaceChildren()
+  for (const criterion of report.readiness.criteria) list.append(element('li', `${criterion.id}: ${criterion.detail}`, criterion.met ? 'criterion-met' : 'criterion-unmet'))
+}
+
+function renderLag(report) {
+  const lag = report.lag
+  $('detail-lag-summary').textContent = lag.count === 0 ? 'No answer needed asking again.' : `${lag.count} answer(s) modern caught up on: p50 ${ms(lag.p50)}, p95 ${ms(lag.p95)}, p99 ${ms(lag.p99)}.`
+  let below = null
+  const rows = lag.buckets.map((bucket) => {
+    const label = below === null ? `≤ ${bucket.upToMs} ms` : `${below}–${bucket.upToMs} ms`
+    below = bucket.upToMs
+    return [label, bucket.count]
+  })
+  fillTable('detail-lag', rows)
+}
+
+function rulesRows(report) {
+  return report.rulesVersions.map((version) => [
+    `${shortHash(version.rulesHash)}${version.translationVersion ? ` (${version.translationVersion})` : ''}`,
+    `${version.current ? 'current' : 'earlier'}${version.rulesHash === report.rulesHash ? ', shown' : ''}`,
+    version.samples,
+    interval(version.matchRate),
+    version.families['genuine-conflict'],
+    when(version.lastSample),
+  ])
 }
 
 async function renderDetail() {
@@ -185,12 +298,63 @@ async function renderDetail() {
   const report = slice.report
   $('detail-title').textContent = `${slice.id} — ${slice.authority} (version ${slice.version})`
   $('detail-description').textContent = slice.description
+  const conflicts = conflictOnModern(slice)
+  $('detail-warning').hidden = conflicts === 0
+  $('detail-warning').textContent = conflicts === 0 ? '' : conflictWarning(slice, conflicts)
+  renderCriteria(report)
   $('detail-chart').replaceChildren(chart(report.timeline))
-  fillTable('detail-categories', CATEGORIES.map((category) => [category, report.categories[category]]))
-  fillTable('detail-paths', report.topPaths.map((path) => [path.path, path.count, path.exampleRequestId]))
+  fillTable('detail-families', FAMILIES.map((family) => [family, report.families[family], causesText(report.causes[family])]))
+  renderLag(report)
+  fillTable('detail-paths', report.topPaths.map((path) => [path.path, path.family, path.count, path.exampleRequestId]))
   fillTable('detail-untranslated', report.untranslated.map((item) => [item.path, item.value, item.count]))
-  const history = await api('GET', `/admin/history?slice=${encodeURIComponent(slice.id)}&limit=10`)
+  fillTable('detail-violations', report.violations.map((item) => [item.path, item.rule, item.count, item.exampleRequestId]))
+  fillTable('detail-rules', rulesRows(report))
+  const [history, noise] = await Promise.all([api('GET', `/admin/history?slice=${encodeURIComponent(slice.id)}&limit=10`), api('GET', `/admin/slices/${encodeURIComponent(slice.id)}/noise`)])
   fillTable('detail-history', history.entries.map((entry) => [entry.at, `${entry.previous} → ${entry.authority}${entry.forced ? ' (forced)' : ''}`, entry.version, entry.actor, entry.reason]))
+  renderNoise(noise)
+}
+
+function noiseActions(path) {
+  const cell = element('td', null, 'actions')
+  for (const [decision, verb] of Object.entries(NOISE_VERBS)) {
+    const button = element('button', verb)
+    button.type = 'button'
+    button.setAttribute('aria-label', `${verb} ${path.path} on ${path.route}`)
+    if (decision === 'clear' && !path.decision) button.disabled = true
+    button.addEventListener('click', () => askNoiseDecision(path, decision))
+    cell.append(button)
+  }
+  return cell
+}
+
+/** The learned-noise list of the slice (GET /admin/slices/:id/noise), a decision button per path. */
+function renderNoise(noise) {
+  const body = $('detail-noise').querySelector('tbody')
+  body.replaceChildren()
+  if (noise.paths.length === 0) {
+    const cell = element('td', noise.shadowed ? 'No path under watch yet.' : 'This slice is not shadowed.', 'muted')
+    cell.colSpan = 7
+    const row = element('tr')
+    row.append(cell)
+    body.append(row)
+    return
+  }
+  for (const path of noise.paths) {
+    const row = element('tr', null, `noise-${path.state}`)
+    row.dataset.path = path.path
+    const ratio = path.ratio === null ? '' : `, ${percent(path.ratio, 0)}`
+    const decision = path.decision ? `${path.decision.decision} by ${path.decision.actor}: ${path.decision.reason}` : '–'
+    for (const value of [path.route, path.path, path.state, `${path.selfDifferences} of ${path.doubleAsks} double-asks${ratio}`, path.expiresAt ? when(new Date(path.expiresAt).toISOString()) : '–', decision]) row.append(element('td', value))
+    row.append(noiseActions(path))
+    body.append(row)
+  }
+}
+
+function askNoiseDecision(path, decision) {
+  pendingNoise = { route: path.route, path: path.path, decision }
+  $('noise-question').textContent = `${NOISE_VERBS[decision]} ${path.path} on ${path.route} (${selected})? ${decision === 'confirm' ? 'It stays noise until cleared.' : decision === 'reject' ? 'Its differences count against agreement again.' : 'The learned evidence decides again.'}`
+  $('noise-reason').value = ''
+  $('noise-dialog').showModal()
 }
 
 async function refresh() {
@@ -207,6 +371,7 @@ async function showDetail(id) {
   selected = id
   $('detail').hidden = false
   $('flip-result').textContent = ''
+  $('noise-result').textContent = ''
   $('flip-confirm').hidden = true
   document.querySelector('#flip-form .force').hidden = true
   $('flip-force').checked = false
@@ -289,6 +454,26 @@ $('flip-do').addEventListener('click', async () => {
     else $('flip-result').replaceChildren(element('p', err.message, 'error'))
   }
   pendingFlip = null
+})
+
+$('noise-cancel').addEventListener('click', () => {
+  pendingNoise = null
+  $('noise-dialog').close()
+})
+$('noise-form').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  const reason = $('noise-reason').value.trim()
+  if (reason === '' || !pendingNoise) return
+  const body = { ...pendingNoise, reason }
+  pendingNoise = null
+  $('noise-dialog').close()
+  try {
+    const result = await api('POST', `/admin/slices/${encodeURIComponent(selected)}/noise`, body)
+    $('noise-result').replaceChildren(element('p', `${NOISE_VERBS[body.decision]}: ${result.decision.path} on ${result.decision.route}, recorded by ${result.decision.actor}.`))
+    await refresh()
+  } catch (err) {
+    $('noise-result').replaceChildren(element('p', `Noise decision refused: ${err.message}`, 'error'))
+  }
 })
 
 $('kill-switch').addEventListener('click', () => $('kill-dialog').showModal())

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { Transform, type TransformCallback } from 'node:stream'
+import type { Logger } from 'pino'
+import type { Limits } from '../config/types.ts'
+import { ERROR_CODES, FicusError, type ErrorCode } from '../errors.ts'
+
+/**
+ * The front door: the limits a client's request must keep, checked before anything is forwarded,
+ * and every answer the gateway gives on its own at the connection level — in the documented error
+ * shape `{ error, code, message, requestId }`, never Node's or fastify's default text.
+ */
+
+/** Node ≥ 22.21 and 24.9 take `shouldUpgradeCallback` (the typings of the 22 line do not know it yet). */
+interface UpgradeAwareOptions extends ServerOptions {
+  shouldUpgradeCallback?: (request: IncomingMessage) => boolean
+}
+
+/** Room the request line takes beyond the URL, in Node's header size count. */
+const REQUEST_LINE_SLACK = 1_024
+
+// A request id we accept from a client: printable, no spaces, bounded (it ends up in logs and events).
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
+
+export function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && VALID_REQUEST_ID.test(header) ? header : randomUUID()
+}
+
+/** True for an `Upgrade` the gateway proxies: WebSocket. Others are answered without upgrading. */
+export function wantsWebSocket(request: IncomingMessage): boolean {
+  const upgrade = request.headers.upgrade
+  return typeof upgrade === 'string' && upgrade.split(',').some((token) => token.trim().toLowerCase() === 'websocket')
+}
+
+/**
+ * The HTTP server with the limits in force: Node's own header size bound made room for the URL
+ * limit (so a long URL gets 414 from the checks below, not 431), the head and request deadlines
+ * checked every second (Node's default check runs every 30 s), keep-alive, and only WebSocket
+ * upgrades taken off the request path.
+ */
+export function serverFactory(limits: Limits): (handler: RequestListener) => Server {
+  return (handler) => {
+    const options: UpgradeAwareOptions = {
+      maxHeaderSize: limits.maxHeaderBytes + limits.maxUrlLength + REQUEST_LINE_SLACK,
+      headersTimeout: limits.headerTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(limits.headerTimeoutMs / 4))),
+      shouldUpgradeCallback: wantsWebSocket,
+    }
+    const server = createServer(options, handler)
+    // One more than allowed: Node silently drops the fields past this count, so counting one too
+    // many is how a request with too many is told apart (and refused) rather than cut short.
+    server.maxHeadersCount = limits.maxHeaderCount + 1
+    return server
+  }
+}
+
+/** The front-door check of a request head: URL length, header count and bytes. */
+export function checkHead(request: IncomingMessage, limits: Limits): FicusError | undefined {
+  const url = request.url ?? ''
+  if (url.length > limits.maxUrlLength) return new FicusError('FICUS_ERR_URL_TOO_LONG', `the request target is ${url.length} bytes; at most ${limits.maxUrlLength} are accepted`)
+  const count = request.rawHeaders.length / 2
+  if (count > limits.maxHeaderCount) return new FicusError('FICUS_ERR_HEADERS_TOO_LARGE', `the request has more than ${limits.maxHeaderCount} header fields`)
+  let bytes = 0
+  for (const field of request.rawHeaders) bytes += field.length + 2
+  if (bytes > limits.maxHeaderBytes) return new FicusError('FICUS_ERR_HEADERS_TOO_LARGE', `the request's header fields are ${bytes} bytes; at most ${limits.maxHeaderBytes} are accepted`)
+  return undefined
+}
+
+/** The one JSON error body, for answers written straight to a socket. */
+export function errorBody(error: FicusError, id: string): string {
+  return JSON.stringify({ error: ERROR_CODES[error.code].title, code: error.code, message: error.message, requestId: id })
+}
+
+/** Writes an error answer on a raw connection and closes it (head-level errors, CONNECT, refused upgrades). */
+export function writeRawError(socket: Duplex, error: FicusError, id: string = randomUUID()): void {
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const body = errorBody(error, id)
+  socket.end(
+    `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+  )
+}
+
+const PARSER_ERRORS: Readonly<Record<string, ErrorCode>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'FICUS_ERR_REQUEST_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'FICUS_ERR_HEADERS_TOO_LARGE',
+}
+
+/**
+ * fastify's `clientErrorHandler`: a request Node could not parse (bad framing, bad header bytes,
+ * smuggling attempts), one whose head was too large, or one too slow to arrive gets our error
+ * shape, and the connection is closed. Nothing was forwarded: the request never reached a route.
+ */
+export function clientErrorHandler(logger: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const code = PARSER_ERRORS[err.code ?? ''] ?? 'FICUS_ERR_BAD_REQUEST'
+    const message =
+      code === 'FICUS_ERR_REQUEST_TIMEOUT'
+        ? 'the request did not arrive within the gateway’s deadline'
+        : code === 'FICUS_ERR_HEADERS_TOO_LARGE'
+          ? 'the request head is larger than the gateway accepts'
+          : `the request could not be parsed (${err.code ?? 'malformed'})`
+    const error = new FicusError(code, message, code === 'FICUS_ERR_BAD_REQUEST' ? { status: 400 } : {})
+    const id = randomUUID()
+    logger.warn({ reqId: id, code, reason: err.code ?? err.message }, 'request refused at the front door')
+    writeRawError(socket, error, id)
+  }
+}
+
+/** CONNECT asks for a tunnel, which a reverse proxy does not give: refused with an answer, never dropped. */
+export function refuseConnect(logger: Logger): (request: IncomingMessage, socket: Duplex) => void {
+  return (request, socket) => {
+    const id = requestId(request.headers['x-request-id'])
+    logger.warn({ reqId: id, method: 'CONNECT' }, 'CONNECT refused')
+    writeRawError(socket, new FicusError('FICUS_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not accepted: the gateway is a reverse proxy, not a tunnel'), id)
+  }
+}
+
+/**
+ * Counts a request body on its way through and fails it (FICUS_ERR_BODY_TOO_LARGE) past `max`
+ * bytes: the upstream call reading it is aborted, so nothing past the limit is forwarded.
+ */
+export class BodyLimit extends Transform {
+  readonly #max: number
+  #seen = 0
+
+  constructor(max: number) {
+    super()
+    this.#max = max
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#seen += chunk.length
+    if (this.#seen > this.#max) {
+      callback(bodyTooLarge(this.#max))
+      return
+    }
+    callback(null, chunk)
+  }
+}
+
+export function bodyTooLarge(max: number): FicusError {
+  return new FicusError('FICUS_ERR_BODY_TOO_LARGE', `the request body is larger than the ${max} bytes the gateway accepts`)
+}
