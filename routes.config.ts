@@ -65,6 +65,9 @@ export default defineGateway({
         numericTolerance: 0.005,
         // Never put down to noise: the decision itself.
         critical: ['/status'],
+        // Status codes are not personal data: the report shows an unknown one (PNDC) as it is.
+        // Other untranslated values, and keys from data in diff paths, are published hashed.
+        clearUntranslated: ['/status'],
         // What the new Policy model holds true: legacy data that breaks it is a source-data defect
         // (P-1007's negative premium), not a conflict of the migration.
         model: {

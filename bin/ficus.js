@@ -11,4 +11,12 @@ if (cli.endsWith('.ts')) {
   register()
 }
 const { main } = await import(cli)
-process.exitCode = await main(process.argv.slice(2))
+const code = await main(process.argv.slice(2))
+// Exit explicitly once the output is written: a handle someone left open (a config's timer or
+// server, a Redis or Kafka client still connecting after a failed start) must not keep the
+// process alive, and an import that never settled must not end as Node's silent exit 13.
+let timer
+const written = Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))))
+await Promise.race([written, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))])
+clearTimeout(timer)
+process.exit(code)

@@ -59,13 +59,14 @@ export async function flipCommand(args: readonly string[], io: CommandIo): Promi
   const expectText = values['expect-version'] as string | undefined
   const expectedVersion = expectText === undefined ? undefined : Number(expectText)
   if (expectedVersion !== undefined && (!Number.isInteger(expectedVersion) || expectedVersion < 0)) throw usageError(`--expect-version must be a whole number (got ${JSON.stringify(expectText)})`)
-  const view = await client(values, io.env).call<SliceView>('PUT', `admin/slices/${encodeURIComponent(slice)}/authority`, {
+  const view = await client(values, io.env).call<SliceView & { changed?: boolean }>('PUT', `admin/slices/${encodeURIComponent(slice)}/authority`, {
     authority,
     reason,
     ...(expectedVersion === undefined ? {} : { expectedVersion }),
     ...(values.force === true ? { force: true } : {}),
   })
   if (values.json === true) io.stdout.write(`${JSON.stringify(view, null, 2)}\n`)
+  else if (view.changed === false) io.stdout.write(line(`${view.id}: already ${view.authority} (version ${view.version}); nothing changed`))
   else io.stdout.write(line(`${view.id}: authority ${view.authority} (version ${view.version}), by ${view.actor ?? '?'}: ${view.reason ?? ''}`))
   return 0
 }

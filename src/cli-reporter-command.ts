@@ -39,7 +39,7 @@ export async function reporterCommand(args: readonly string[], io: ReporterIo): 
   const logger = createLogger({ level, pretty: io.stdout.isTTY === true && env.CI !== 'true' })
   const config = await loadConfig(values.config ?? env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE, io.cwd)
   const topic = env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons
-  const store = env.REDIS_URL ? new RedisReportStateStore(env.REDIS_URL, env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX) : new MemoryReportStateStore()
+  const store = env.REDIS_URL ? new RedisReportStateStore(env.REDIS_URL, env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX, { queueWhileOffline: true }) : new MemoryReportStateStore()
   const evidenceDays = Math.max(...config.slices.map((slice) => slice.readiness.windowDays), 1) + 1
   const reporter = new Reporter({ brokers, topic, groupId: env.FICUS_REPORTER_GROUP ?? DEFAULT_REPORTER_GROUP, store, logger, evidenceDays })
   const aggregates = new ReporterAggregates(store, topic)

@@ -9,7 +9,7 @@ import { printable } from './printable-text.ts'
 import { reportCommand } from './cli-report-command.ts'
 import { reporterCommand } from './cli-reporter-command.ts'
 import { COMMAND_USAGE, isCommand, USAGE } from './cli-usage.ts'
-import { readSettings, startGateway } from './main.ts'
+import { readConfigTimeout, readSettings, startGateway } from './main.ts'
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv
@@ -74,6 +74,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       io.stderr.write(`ficus: ${err.code}: ${message}\n`)
       return 1
     }
+    if (command === 'start' || command === 'validate') {
+      // A failure at start is one line too, never a stack trace (startGateway logged the stack).
+      const message = (err instanceof Error ? err.message : String(err)).split('\n').map(printable).join(' ')
+      io.stderr.write(`ficus: FICUS_ERR_INTERNAL: ${command} failed: ${message}\n`)
+      return 1
+    }
     throw err
   }
 }
@@ -127,12 +133,13 @@ async function validate(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } })
   if (positionals.length > 1) throw usageError('validate takes at most one path')
   const file = positionals[0] ?? io.env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE
+  const load = { timeoutMs: readConfigTimeout(io.env) }
   if (values.json !== true) {
-    io.stdout.write(describeConfig(file, await loadConfig(file, io.cwd)))
+    io.stdout.write(describeConfig(file, await loadConfig(file, io.cwd, load)))
     return 0
   }
   try {
-    io.stdout.write(`${JSON.stringify(configSummary(file, await loadConfig(file, io.cwd)), null, 2)}\n`)
+    io.stdout.write(`${JSON.stringify(configSummary(file, await loadConfig(file, io.cwd, load)), null, 2)}\n`)
     return 0
   } catch (err) {
     if (!isFicusError(err) || !err.code.startsWith('FICUS_ERR_CONFIG_')) throw err

@@ -7,9 +7,11 @@ export const ERROR_CODES = {
   FICUS_ERR_CONFIG_NOT_FOUND: { status: undefined, title: 'Configuration file not found' },
   FICUS_ERR_CONFIG_LOAD: { status: undefined, title: 'Configuration file could not be loaded' },
   FICUS_ERR_CONFIG_INVALID: { status: undefined, title: 'Configuration is invalid' },
+  FICUS_ERR_CONFIG_TIMEOUT: { status: undefined, title: 'Configuration file did not finish loading in time' },
   FICUS_ERR_ENV_INVALID: { status: undefined, title: 'Environment variable is invalid' },
   FICUS_ERR_CLI_USAGE: { status: undefined, title: 'Command line is invalid' },
   FICUS_ERR_LISTEN: { status: undefined, title: 'Could not listen on the configured address' },
+  FICUS_ERR_DATA_DIR: { status: undefined, title: 'Data directory is unusable' },
   FICUS_ERR_AUTHORITY_STATE_CORRUPT: { status: undefined, title: 'Persisted authority state is unreadable' },
   FICUS_ERR_AUTHORITY_STATE_WRITE: { status: 503, title: 'Authority state could not be persisted' },
   FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE: { status: 503, title: 'Authority store unavailable' },
@@ -17,6 +19,7 @@ export const ERROR_CODES = {
   FICUS_ERR_AUTHORITY_INVALID: { status: 400, title: 'Authority change is invalid' },
   FICUS_ERR_DECISION_INVALID: { status: 400, title: 'Decision is invalid' },
   FICUS_ERR_UNKNOWN_SLICE: { status: 404, title: 'Unknown slice' },
+  FICUS_ERR_EVENT_SINK_UNAVAILABLE: { status: 503, title: 'Event could not be made durable' },
   FICUS_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   FICUS_ERR_ADMIN_NOT_FOUND: { status: 404, title: 'Not found' },
   FICUS_ERR_ADMIN_HOST_REJECTED: { status: 421, title: 'Host not served here' },
@@ -24,6 +27,7 @@ export const ERROR_CODES = {
   FICUS_ERR_ADMIN_UNREACHABLE: { status: undefined, title: 'Admin API unreachable' },
   FICUS_ERR_REPORT_SOURCE: { status: undefined, title: 'Comparisons could not be read' },
   FICUS_ERR_NOT_READY: { status: 409, title: 'Slice not ready' },
+  FICUS_ERR_EVIDENCE_UNAVAILABLE: { status: 503, title: 'Readiness evidence unavailable' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   FICUS_ERR_UPSTREAM_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },
@@ -36,6 +40,9 @@ export const ERROR_CODES = {
   FICUS_ERR_URL_TOO_LONG: { status: 414, title: 'Request target too long' },
   FICUS_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   FICUS_ERR_UPGRADE_REFUSED: { status: 501, title: 'Upgrade not offered here' },
+  FICUS_ERR_TRANSFER_CODING: { status: 501, title: 'Transfer coding not implemented' },
+  FICUS_ERR_HTTP_VERSION: { status: 505, title: 'HTTP version not supported' },
+  FICUS_ERR_EXPECTATION_FAILED: { status: 417, title: 'Expectation failed' },
   FICUS_ERR_CLIENT_CLOSED: { status: 499, title: 'Client closed the connection' },
   FICUS_ERR_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down' },
   FICUS_ERR_INTERNAL: { status: 500, title: 'Internal gateway error' },
@@ -82,4 +89,9 @@ export function configInvalid(source: string, issues: readonly ConfigIssue[]): F
   return new FicusError('FICUS_ERR_CONFIG_INVALID', `${source}: ${issues.length} ${noun}\n${lines.join('\n')}`, {
     details: { issues },
   })
+}
+
+/** A record a durable write could not put on disk (outbox full, disk error); nothing was acknowledged. */
+export function eventSinkUnavailable(sink: string, reason: string, cause?: unknown): FicusError {
+  return new FicusError('FICUS_ERR_EVENT_SINK_UNAVAILABLE', `the ${sink} event sink could not make the event durable: ${reason}`, { details: { sink }, ...(cause === undefined ? {} : { cause }) })
 }

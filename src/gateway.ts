@@ -88,10 +88,11 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     serverFactory: serverFactory(config.limits),
-    clientErrorHandler: clientErrorHandler(deps.logger),
+    clientErrorHandler: clientErrorHandler(deps.logger, config.limits),
     // A URL fastify's router cannot decode (`%zz`) breaks the path rule like any other bad path.
     frameworkErrors: (error, request, reply) => {
       const refused = error.code === 'FST_ERR_BAD_URL' ? new FicusError('FICUS_ERR_PATH_REJECTED', 'the path has a malformed percent-encoding') : error
+      reply.header('x-request-id', request.id)
       sendError(request, reply, refused)
     },
   })
@@ -169,6 +170,9 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       return null
     }
     const limited = request.raw.pipe(new BodyLimit(config.limits.maxBodyBytes))
+    // The upstream call reports the stream's errors; this keeps one that nobody reads (the breaker
+    // refused the call before the body was taken) from being an unhandled 'error' event.
+    limited.on('error', () => undefined)
     // pipe() does not pass on the source's end: a client that leaves mid-body fails the stream.
     const left = (): void => {
       if (!request.raw.complete) limited.destroy(new FicusError('FICUS_ERR_CLIENT_CLOSED', 'the client left during its request body'))
@@ -268,7 +272,8 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       // The run ends with the request: a client that left or a body past the limit frees its place at once.
       if (error.code === 'FICUS_ERR_CLIENT_CLOSED' || error.code === 'FICUS_ERR_BODY_TOO_LARGE') shadow?.abandon(error.code === 'FICUS_ERR_CLIENT_CLOSED' ? 'client-closed' : 'request-body-over-cap')
       else shadow?.primaryDone({ ok: false, cause: failureCause(error), status: error.statusCode, latencyMs: Math.round((performance.now() - started) * 10) / 10, upstream: target.upstream })
-      if (error.code === 'FICUS_ERR_BODY_TOO_LARGE') reply.header('connection', 'close')
+      // A body the upstream never read (the breaker refused the call): the connection cannot be reused.
+      if (error.code === 'FICUS_ERR_BODY_TOO_LARGE' || !request.raw.complete) reply.header('connection', 'close')
       throw error
     }
     routing.upstreamStatus = response.statusCode

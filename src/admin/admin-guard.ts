@@ -30,18 +30,29 @@ export function guardAdminOrigin(app: FastifyInstance, allowedHosts: readonly st
   })
 }
 
+/** The host a request is for: an absolute-form target's authority wins over the Host header (RFC 9112 §3.2.2). */
+function targetHost(request: FastifyRequest): string {
+  const absolute = /^https?:\/\/([^/?#]*)/i.exec(request.raw.url ?? '')
+  return absolute?.[1] ?? request.headers.host ?? ''
+}
+
 function refusalOf(request: FastifyRequest, allowed: ReadonlySet<string> | null): FicusError | undefined {
   const path = request.url.split('?')[0] ?? ''
   if (UNGUARDED.has(path)) return undefined
-  const host = request.headers.host ?? ''
+  let hosts = 0
+  for (let i = 0; i < request.raw.rawHeaders.length; i += 2) if (request.raw.rawHeaders[i]?.toLowerCase() === 'host') hosts += 1
+  if (hosts > 1) return new FicusError('FICUS_ERR_BAD_REQUEST', 'the request has more than one Host header', { status: 400 })
+  const host = targetHost(request)
   if (allowed !== null && !allowed.has(hostName(host))) {
     return new FicusError('FICUS_ERR_ADMIN_HOST_REJECTED', `the admin API does not answer for host ${JSON.stringify(hostName(host))}`)
   }
   if (!CHANGES.has(request.method)) return undefined
+  // Anything but a plain same-origin (or user-initiated "none") fetch is another site's, duplicates included.
   const fetchSite = request.headers['sec-fetch-site']
-  if (fetchSite === 'cross-site' || fetchSite === 'same-site') return new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', 'a change from another site is refused')
+  if (fetchSite !== undefined && !['same-origin', 'none'].includes(fetchSite.trim().toLowerCase())) return new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', 'a change from another site is refused')
   const origin = request.headers.origin
   if (origin === undefined) return undefined
+  if (typeof origin !== 'string') return new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', 'a change with more than one Origin is refused')
   let originHost: string
   try {
     originHost = new URL(origin).host

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { checkAuditText, type AuthorityStore, type ChangeKind } from '../authority/authority-store.ts'
+import type { ChangeJournal } from '../authority/change-journal.ts'
 import type { GatewayConfig } from '../config/types.ts'
 import { sendError } from '../error-reply.ts'
 import { FicusError } from '../errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import type { EventSinks } from '../publish/event-sinks.ts'
-import { authorityChanged } from '../publish/events.ts'
 import { modernBasisPoints, parseAuthority } from '../config/authority-value.ts'
 import type { ReadinessSource } from '../report/readiness-source.ts'
 import { checkNoiseDecision, type NoiseDecisionInput, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
@@ -30,7 +30,9 @@ export interface AdminDeps {
   readonly metrics: Metrics
   readonly breakers: Pick<CircuitBreakers, 'state'>
   /** The event sinks: their state is shown, accepted changes are published through them. */
-  readonly sinks: Pick<EventSinks, 'status' | 'authorityChanges'>
+  readonly sinks: Pick<EventSinks, 'status'>
+  /** Applies changes with their AuthorityChanged events on disk before they are acknowledged. */
+  readonly journal: ChangeJournal
   /** The evidence readiness is judged on: this instance's comparisons, or the reporter's aggregates. */
   readonly readiness: ReadinessSource
   /** The parallel run: its learned noise, with the evidence. */
@@ -90,6 +92,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     bodyLimit: 64 * 1024,
     // Our own line per request (adminRequestLog): fastify's would carry the URL with its query string.
     logController: new LogController({ disableRequestLogging: true }),
+    // A request without Host reaches the guard (421 in our shape), not Node's bare 400.
+    http: { requireHostHeader: false },
   })
   const { config, store } = deps
   const sliceIds = new Set(config.slices.map((slice) => slice.id))
@@ -141,7 +145,18 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         store: store.status(),
         sink: deps.sinks.status(),
         config: config.version,
-        slices: await Promise.all(config.slices.map(async (slice) => ({ ...sliceView(slice, store.get(slice.id), deps.breakers), report: await report(slice.id) }))),
+        // A slice whose evidence cannot be read shows as such; the overview itself never fails for it.
+        slices: await Promise.all(
+          config.slices.map(async (slice) => {
+            const view = sliceView(slice, store.get(slice.id), deps.breakers)
+            try {
+              return { ...view, report: await report(slice.id) }
+            } catch (err) {
+              if (!(err instanceof FicusError) || err.code !== 'FICUS_ERR_EVIDENCE_UNAVAILABLE') throw err
+              return { ...view, report: null, evidence: 'unavailable', evidenceError: err.message }
+            }
+          }),
+        ),
       }))
 
       admin.put<{ Params: { id: string } }>('/slices/:id/authority', async (request) => {
@@ -154,18 +169,22 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         }
         if (body.force !== undefined && typeof body.force !== 'boolean') throw badRequest('force: must be true or false', 'force')
         const forced = await guard(request.params.id, body.authority, body.force === true)
-        const [state] = await store.apply({
+        const [state] = await deps.journal.commit(store, {
           changes: [{ sliceId: request.params.id, authority: body.authority, ...(expectedVersion === undefined ? {} : { expectedVersion }) }],
           actor: actorOf(request, body),
           reason: body.reason as string,
           kind: 'flip',
           forced,
-        })
-        recordChanges(deps, 'flip', [request.params.id])
-        if (state) deps.sinks.authorityChanges.write(authorityChanged(state, 'flip', config.version, forced))
-        request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
+        }, config.version)
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
-        return slice ? sliceView(slice, state, deps.breakers) : {}
+        if (state && !state.changed) {
+          // Nothing to do: no version, no audit entry, no event — and the answer says so.
+          request.log.info({ slice: request.params.id, authority: state.authority, version: state.version }, 'authority unchanged: the slice already has it')
+          return { ...(slice ? sliceView(slice, state, deps.breakers) : {}), changed: false, message: `slice ${request.params.id} already has authority ${state.authority}; nothing changed` }
+        }
+        recordChanges(deps, 'flip', [request.params.id])
+        request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
+        return { ...(slice ? sliceView(slice, state, deps.breakers) : {}), changed: true }
       })
 
       admin.post('/kill-switch', async (request) => {
@@ -180,11 +199,16 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         // The reason is required even when every slice is already on legacy and nothing changes.
         checkAuditText(change)
         if (toChange.length === 0) return { changed: [], unchanged }
-        const states = await store.apply(change)
-        recordChanges(deps, 'kill-switch', toChange)
-        for (const state of states) deps.sinks.authorityChanges.write(authorityChanged(state, 'kill-switch', config.version))
-        request.log.warn({ slices: toChange, actor: change.actor }, 'kill switch: slices returned to legacy')
-        return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged }
+        const applied = await deps.journal.commit(store, change, config.version)
+        // The store decides: a slice it already had on legacy (this snapshot was behind) is unchanged.
+        const states = applied.filter((state) => state.changed)
+        recordChanges(
+          deps,
+          'kill-switch',
+          states.map((state) => state.sliceId),
+        )
+        request.log.warn({ slices: states.map((state) => state.sliceId), actor: change.actor }, 'kill switch: slices returned to legacy')
+        return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged: [...unchanged, ...applied.filter((state) => !state.changed).map((state) => state.sliceId)] }
       })
 
       // Learned noise: every path this instance has evidence on, its state and the decision in force.
@@ -206,17 +230,17 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
 
       admin.get<{ Querystring: { slice?: string; limit?: string } }>('/noise-decisions', async (request) => {
         const { slice, limit: limitText } = request.query
-        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSlice(slice)
+        if (slice !== undefined && !sliceIds.has(slice)) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', 'unknown slice: the slice query parameter names no slice of this config')
         const limit = limitText === undefined ? DEFAULT_HISTORY_LIMIT : Number(limitText)
-        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT} (got ${JSON.stringify(limitText)})`, 'limit')
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`, 'limit')
         return { entries: await deps.decisions.history({ ...(slice === undefined ? {} : { slice }), limit }) }
       })
 
       admin.get<{ Querystring: { slice?: string; limit?: string } }>('/history', async (request) => {
         const { slice, limit: limitText } = request.query
-        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSlice(slice)
+        if (slice !== undefined && !sliceIds.has(slice)) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', 'unknown slice: the slice query parameter names no slice of this config')
         const limit = limitText === undefined ? DEFAULT_HISTORY_LIMIT : Number(limitText)
-        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT} (got ${JSON.stringify(limitText)})`, 'limit')
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`, 'limit')
         return { entries: await store.history({ ...(slice === undefined ? {} : { slice }), limit }) }
       })
       done()
@@ -238,9 +262,11 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     const next = parseAuthority(authority)
     const current = store.get(id)
     if (!next.ok || !current || next.modernBasisPoints <= modernBasisPoints(current.authority)) return false
+    // A forced flip never waits for evidence: the guard is not consulted, and the change is recorded as forced.
+    if (force) return true
+    // Evidence that cannot be read refuses at once (FICUS_ERR_EVIDENCE_UNAVAILABLE, 503).
     const { readiness } = await report(id)
     if (readiness.ready) return false
-    if (force) return true
     const unmet = readiness.criteria.filter((criterion) => !criterion.met)
     throw new FicusError(
       'FICUS_ERR_NOT_READY',

@@ -15,15 +15,29 @@ export interface AuthorityState {
   readonly reason: string | null
   /** The gateway instance that accepted the last change. */
   readonly instance: string | null
+  /**
+   * Unique id of the change that made this state (null for the config's initial value). Two states
+   * with one version and different ids are two different changes: the store's one wins.
+   */
+  readonly changeId?: string | null
 }
 
 /** A change as applied: the new state and the authority it replaced. */
 export interface AppliedChange extends AuthorityState {
   readonly previous: Authority
+  /** False when the slice already had the asked authority: nothing was written, audited or bumped. */
+  readonly changed: boolean
 }
 
-export const CHANGE_KINDS = ['flip', 'kill-switch'] as const
+/**
+ * `flip` and `kill-switch` are an operator's changes; `reseed` and `restore` are the store's repair
+ * after a fault: an empty store seeded back from an instance's snapshot, or a store that went back
+ * to older data (a restart from an earlier save, a lagging replica) brought forward again.
+ */
+export const CHANGE_KINDS = ['flip', 'kill-switch', 'reseed', 'restore'] as const
 export type ChangeKind = (typeof CHANGE_KINDS)[number]
+/** The kinds of change an operator asks for (the others are the store's own repairs). */
+export type OperatorChangeKind = Extract<ChangeKind, 'flip' | 'kill-switch'>
 
 export interface SliceChange {
   readonly sliceId: string
@@ -31,6 +45,8 @@ export interface SliceChange {
   readonly authority: unknown
   /** Compare-and-set: refuse the whole request unless the slice is still at this version. */
   readonly expectedVersion?: number
+  /** The id the change gets (a fresh one when absent): known before the store is asked, so a crash can be recovered. */
+  readonly changeId?: string
 }
 
 /** One or more changes applied together: all of them, or none. */
@@ -38,7 +54,7 @@ export interface ChangeRequest {
   readonly changes: readonly SliceChange[]
   readonly actor: string
   readonly reason: string
-  readonly kind: ChangeKind
+  readonly kind: OperatorChangeKind
   /** Made although the readiness guard said the slice was not ready. */
   readonly forced?: boolean
 }
@@ -56,6 +72,8 @@ export interface AuditEntry {
   readonly instance: string
   readonly kind: ChangeKind
   readonly forced: boolean
+  /** The id of the change (the state's `changeId`), when the store records it. */
+  readonly changeId?: string
 }
 
 export interface HistoryQuery {
@@ -94,7 +112,18 @@ export interface AuthorityStore {
 
 /** The snapshot a slice starts from when the store has nothing for it. */
 export function initialState(sliceId: string, authority: Authority): AuthorityState {
-  return { sliceId, authority, version: 0, updatedAt: null, actor: null, reason: null, instance: null }
+  return { sliceId, authority, version: 0, updatedAt: null, actor: null, reason: null, instance: null, changeId: null }
+}
+
+/**
+ * Whether a state the store confirmed replaces the snapshot's: a higher version always; the same
+ * version when it is another change (its id differs) — after the store lost data, one version can
+ * name two changes, and the store's is the one every instance must hold.
+ */
+export function supersedes(incoming: AuthorityState, local: AuthorityState | undefined): boolean {
+  if (!local) return true
+  if (incoming.version !== local.version) return incoming.version > local.version
+  return (incoming.changeId ?? null) !== (local.changeId ?? null) && incoming.changeId !== undefined && incoming.changeId !== null
 }
 
 /** Flips one slice: the common case of `apply`. */
@@ -114,6 +143,7 @@ export interface CheckedChange {
   readonly current: AuthorityState
   readonly authority: Authority
   readonly expectedVersion: number | undefined
+  readonly changeId: string | undefined
 }
 
 /**
@@ -142,7 +172,7 @@ export function checkRequest(
       }
       if (options.versions && change.expectedVersion !== current.version) throw conflict(change.sliceId, current.version, change.expectedVersion)
     }
-    return { current, authority: parsed.authority, expectedVersion: change.expectedVersion }
+    return { current, authority: parsed.authority, expectedVersion: change.expectedVersion, changeId: change.changeId }
   })
 }
 

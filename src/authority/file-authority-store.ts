@@ -55,7 +55,7 @@ export class FileAuthorityStore implements AuthorityStore {
     for (const entry of entries) {
       const saved = persisted[entry.slice]
       if (!saved || entry.version > saved.version) {
-        persisted[entry.slice] = { authority: entry.authority, version: entry.version, updatedAt: entry.at, actor: entry.actor, reason: entry.reason, instance: entry.instance }
+        persisted[entry.slice] = { authority: entry.authority, version: entry.version, updatedAt: entry.at, actor: entry.actor, reason: entry.reason, instance: entry.instance, changeId: entry.changeId ?? null }
       }
     }
     this.#states.clear()
@@ -88,22 +88,42 @@ export class FileAuthorityStore implements AuthorityStore {
     const result = this.#writing.then(async () => {
       const checked = checkRequest(request, (id) => this.#states.get(id))
       const at = (this.#options.now?.() ?? new Date()).toISOString()
-      const next = checked.map(({ current, authority }): AppliedChange => ({
-        sliceId: current.sliceId,
-        previous: current.authority,
-        authority,
-        version: current.version + 1,
-        updatedAt: at,
-        actor: request.actor,
-        reason: request.reason,
-        instance: this.#options.instance,
-      }))
-      const audit = checked.map(({ current }, index): AuditEntry => {
-        const state = next[index] as AppliedChange
-        return { id: randomUUID(), slice: state.sliceId, previous: current.authority, authority: state.authority, version: state.version, actor: request.actor, reason: request.reason, at, instance: this.#options.instance, kind: request.kind, forced: request.forced === true }
+      // A change to the authority a slice already has writes nothing: no version, no audit entry.
+      const all = checked.map(({ current, authority, changeId }): AppliedChange => {
+        if (current.authority === authority) return { ...current, previous: current.authority, changed: false }
+        return {
+          sliceId: current.sliceId,
+          previous: current.authority,
+          authority,
+          version: current.version + 1,
+          updatedAt: at,
+          actor: request.actor,
+          reason: request.reason,
+          instance: this.#options.instance,
+          changeId: changeId ?? randomUUID(),
+          changed: true,
+        }
       })
+      const next = all.filter((state) => state.changed)
+      if (next.length === 0) return all
+      const audit = next.map(
+        (state): AuditEntry => ({
+          id: randomUUID(),
+          slice: state.sliceId,
+          previous: state.previous,
+          authority: state.authority,
+          version: state.version,
+          actor: request.actor,
+          reason: request.reason,
+          at,
+          instance: this.#options.instance,
+          kind: request.kind,
+          forced: request.forced === true,
+          ...(state.changeId ? { changeId: state.changeId } : {}),
+        }),
+      )
       const states = new Map(this.#states)
-      for (const { previous, ...state } of next) states.set(state.sliceId, state)
+      for (const { previous, changed, ...state } of next) states.set(state.sliceId, state)
       try {
         await appendAudit(this.#options.auditFile, audit)
       } catch (err) {
@@ -118,11 +138,11 @@ export class FileAuthorityStore implements AuthorityStore {
         // The change is committed (audited); the next open replays it onto the snapshot.
         this.#options.logger?.error({ err, file: this.#options.file }, 'authority snapshot not written; the audit trail holds the change')
       }
-      for (const { previous, ...state } of next) {
+      for (const { previous, changed, ...state } of next) {
         this.#states.set(state.sliceId, state)
         this.#listeners.emit(state)
       }
-      return next
+      return all
     })
     this.#writing = result.catch(() => undefined)
     return result

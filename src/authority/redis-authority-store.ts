@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { backoffDelay } from '../backoff.ts'
@@ -9,6 +10,7 @@ import {
   checkRequest,
   conflict,
   initialState,
+  supersedes,
   CHANGE_KINDS,
   type AppliedChange,
   type AuditEntry,
@@ -19,13 +21,15 @@ import {
   type HistoryQuery,
   type StoreStatus,
 } from './authority-store.ts'
-import { APPLY_CHANGES_LUA } from './redis-scripts.ts'
+import { APPLY_CHANGES_LUA, RESTORE_STATE_LUA } from './redis-scripts.ts'
 
 export const DEFAULT_REDIS_PREFIX = 'ficus:'
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2_000
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2_000
 export const DEFAULT_AUDIT_MAX_LENGTH = 100_000
-const MAX_RECONNECT_DELAY_MS = 2_000
+/** Reconnect attempts are at most this far apart: an instance is back within about this long. */
+const MAX_RECONNECT_DELAY_MS = 500
+export const DEFAULT_RESYNC_INTERVAL_MS = 5_000
 const HISTORY_PAGE = 500
 const HISTORY_MAX_SCANNED = 20_000
 
@@ -43,6 +47,11 @@ export interface RedisAuthorityStoreOptions {
   readonly commandTimeoutMs?: number
   /** Approximate length the audit stream is trimmed to. */
   readonly auditMaxLength?: number
+  /**
+   * How often the snapshot is compared with Redis besides every (re)connection: a store that went
+   * back to older data behind a connection that stayed up (a failover) is repaired within this.
+   */
+  readonly resyncIntervalMs?: number
   readonly now?: () => Date
 }
 
@@ -61,9 +70,19 @@ export function redactUrl(url: string): string {
  * The production store. Authority lives in one Redis hash (slice → JSON state), every change goes
  * through one Lua script that checks versions, writes the hash, appends to the audit stream and
  * publishes the new states — atomically. Every instance applies published states to its in-memory
- * snapshot (a newer version wins) and re-reads the whole hash whenever its connection is (re)made,
+ * snapshot and re-reads the whole hash whenever its connection is (re)made and every few seconds,
  * so a change made while it was away is applied on reconnect. The snapshot is cached on disk: with
  * Redis unreachable at start, the gateway serves the cached (or the config's) values.
+ *
+ * Faults of the store itself: Redis may come back empty, or with older data than the instances
+ * hold (a restart from an earlier save, a replica that missed writes). The rule that makes every
+ * instance converge: every state carries its version and the id of the change that made it; a new
+ * change gets a version above both the store's and the asking instance's (so a version is never
+ * handed out twice to different changes an instance could confuse); a state from the store
+ * replaces the snapshot's when its version is higher, or equal with another change id; and an
+ * instance that finds the store behind it (nothing, or a lower version) writes its newer state
+ * back — only while the store is still behind — with an audit entry (`reseed`, `restore`) that
+ * says what the store held and which state won. The README's Operations section states the rule.
  */
 export class RedisAuthorityStore implements AuthorityStore {
   readonly kind = 'redis'
@@ -80,6 +99,8 @@ export class RedisAuthorityStore implements AuthorityStore {
   #connected = false
   #cacheWrite: Promise<unknown> = Promise.resolve()
   #firstSync: (() => void) | undefined
+  #resyncTimer: NodeJS.Timeout | undefined
+  #resyncing: Promise<void> | undefined
 
   constructor(options: RedisAuthorityStoreOptions) {
     this.#options = options
@@ -127,6 +148,9 @@ export class RedisAuthorityStore implements AuthorityStore {
     })
     this.#client = client
 
+    const interval = this.#options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS
+    this.#resyncTimer = setInterval(() => void this.#resync(), interval)
+    this.#resyncTimer.unref()
     const synced = new Promise<void>((resolve) => (this.#firstSync = resolve))
     subscriber.subscribe(this.#keys.channel).catch((err: unknown) => this.#log.debug({ err }, 'subscribe deferred'))
     subscriber.connect().catch(() => undefined)
@@ -163,11 +187,13 @@ export class RedisAuthorityStore implements AuthorityStore {
     const client = this.#readyClient()
     // Versions are compared inside the script, against Redis, not against this instance's snapshot.
     const checked = checkRequest(request, (id) => this.#states.get(id), { versions: false })
-    const changes = checked.map(({ current, authority, expectedVersion }) => ({
+    const changes = checked.map(({ current, authority, expectedVersion, changeId }) => ({
       slice: current.sliceId,
       authority,
       expected: expectedVersion ?? -1,
       initial: this.#initial.get(current.sliceId) ?? 'legacy',
+      floor: current.version,
+      id: changeId ?? randomUUID(),
     }))
     let reply: unknown
     try {
@@ -191,14 +217,14 @@ export class RedisAuthorityStore implements AuthorityStore {
       if (match) throw conflict(match[1] ?? '', Number(match[2]), Number(match[3]))
       throw unavailable('the change could not be confirmed; check `ficus status` before retrying', err)
     }
-    const [encoded, previous] = reply as [string[], string[]]
+    const [encoded, previous, changed] = reply as [string[], string[], string[]]
     const applied: AppliedChange[] = []
     encoded.forEach((raw, index) => {
-      const state = this.#parseState(raw)
+      const state = this.#parseState(raw, changes[index]?.slice)
       const before = parseAuthority(previous[index])
       if (!state) return
       this.#applyState(state)
-      applied.push({ ...state, previous: before.ok ? before.authority : 'legacy' })
+      applied.push({ ...state, previous: before.ok ? before.authority : 'legacy', changed: changed[index] === '1' })
     })
     return applied
   }
@@ -228,6 +254,7 @@ export class RedisAuthorityStore implements AuthorityStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#resyncTimer)
     this.#connected = false
     this.#subscriber?.disconnect()
     this.#client?.disconnect()
@@ -240,7 +267,13 @@ export class RedisAuthorityStore implements AuthorityStore {
     return client
   }
 
-  async #resync(): Promise<void> {
+  /** Compares the snapshot with Redis, one run at a time: adopts what the store has that is newer, repairs what it lost. */
+  #resync(): Promise<void> {
+    this.#resyncing ??= this.#resyncOnce().finally(() => (this.#resyncing = undefined))
+    return this.#resyncing
+  }
+
+  async #resyncOnce(): Promise<void> {
     const client = this.#client
     if (client?.status !== 'ready') return
     let all: Record<string, string>
@@ -252,13 +285,12 @@ export class RedisAuthorityStore implements AuthorityStore {
     }
     for (const [sliceId, local] of this.#states) {
       const raw = all[sliceId]
-      if (raw !== undefined) {
-        const state = this.#parseState(raw, sliceId)
-        if (state) this.#applyState(state)
-      } else if (local.version > 0) {
-        // Redis lost its data (a restart without persistence): seed it back from this snapshot.
-        this.#log.warn({ slice: sliceId, version: local.version }, 'Redis holds no authority for this slice; re-seeding it from the local snapshot')
-        await client.hsetnx(this.#keys.hash, sliceId, JSON.stringify(local)).catch(() => undefined)
+      const stored = raw === undefined ? undefined : this.#parseState(raw, sliceId)
+      if (stored && supersedes(stored, local)) {
+        if (stored.version === local.version) this.#log.warn({ slice: sliceId, version: stored.version }, 'the store holds another change under this version: adopting the store\'s')
+        this.#applyState(stored)
+      } else if (local.version > 0 && (raw === undefined || (stored !== undefined && stored.version < local.version))) {
+        await this.#restore(client, local, stored)
       }
     }
     this.#snapshot = 'store'
@@ -271,6 +303,36 @@ export class RedisAuthorityStore implements AuthorityStore {
     }
     this.#firstSync?.()
     this.#firstSync = undefined
+  }
+
+  /** Writes this instance's newer state back into a store that lost it (only while the store is still behind). */
+  async #restore(client: Redis, local: AuthorityState, stored: AuthorityState | undefined): Promise<void> {
+    const { sliceId, ...state } = local
+    try {
+      const [now, written] = (await client.eval(
+        RESTORE_STATE_LUA,
+        2,
+        this.#keys.hash,
+        this.#keys.audit,
+        this.#keys.channel,
+        (this.#options.now?.() ?? new Date()).toISOString(),
+        this.#options.instance,
+        sliceId,
+        JSON.stringify({ sliceId, ...state, changeId: state.changeId ?? null }),
+        String(this.#options.auditMaxLength ?? DEFAULT_AUDIT_MAX_LENGTH),
+      )) as [string, string]
+      if (written === '1') {
+        this.#log.warn(
+          { slice: sliceId, version: local.version, authority: local.authority, storeHad: stored ? { version: stored.version, authority: stored.authority } : null },
+          stored ? 'the store went back to older data for this slice: restored the newer state this instance holds (audited)' : 'the store holds nothing for this slice: re-seeded it from this instance\'s snapshot (audited)',
+        )
+        return
+      }
+      const theirs = this.#parseState(now, sliceId)
+      if (theirs) this.#applyState(theirs)
+    } catch (err) {
+      this.#log.warn({ err, slice: sliceId }, 'could not repair the store for this slice; retrying on the next resync')
+    }
   }
 
   #applyMessage(message: string): void {
@@ -288,10 +350,10 @@ export class RedisAuthorityStore implements AuthorityStore {
     }
   }
 
-  /** Applies a state from Redis when it is newer than the snapshot's. */
+  /** Applies a state the store confirmed when it supersedes the snapshot's (see `supersedes`). */
   #applyState(state: AuthorityState): void {
     const local = this.#states.get(state.sliceId)
-    if (!local || state.version <= local.version) return
+    if (!local || !supersedes(state, local)) return
     this.#states.set(state.sliceId, state)
     this.#listeners.emit(state)
     this.#persistCache()
@@ -311,6 +373,7 @@ export class RedisAuthorityStore implements AuthorityStore {
         actor: data.actor ?? null,
         reason: data.reason ?? null,
         instance: data.instance ?? null,
+        changeId: typeof data.changeId === 'string' ? data.changeId : null,
       }
     } catch {
       this.#log.warn({ slice: sliceId }, 'ignored an authority state in Redis that Ficus cannot read')
@@ -350,5 +413,6 @@ function toAuditEntry(id: string, fields: string[]): AuditEntry | undefined {
     instance: map.get('instance') ?? '',
     kind,
     forced: map.get('forced') === 'true',
+    ...(map.get('change') ? { changeId: map.get('change') } : {}),
   }
 }

@@ -2,6 +2,7 @@ import type { BodyView } from './decode-body.ts'
 import { diffJson, type DiffEntry, type DiffOptions } from './json-diff.ts'
 import type { JsonValue } from './json-pointer.ts'
 import type { CheckModel } from './model-rules.ts'
+import type { PublishedPaths } from './published-paths.ts'
 import type { Translate, Untranslated } from './translate.ts'
 
 /** One side's answer, ready to compare. */
@@ -66,8 +67,12 @@ function unreadable(legacy: ResponseSnapshot, modern: ResponseSnapshot): string 
   return `media ${headerValue(side.headers, 'content-type') ?? 'unknown'}`
 }
 
-/** Compares a legacy and a modern answer after translating both into one language. Pure. */
-export function compareResponses(legacy: ResponseSnapshot, modern: ResponseSnapshot, rules: CompareRules): ResponseComparison {
+/**
+ * Compares a legacy and a modern answer after translating both into one language. With `paths`,
+ * every `/body/...` path (differences, untranslated values) is in its published form, data keys
+ * hashed. Pure.
+ */
+export function compareResponses(legacy: ResponseSnapshot, modern: ResponseSnapshot, rules: CompareRules, paths?: PublishedPaths): ResponseComparison {
   const entries: DiffEntry[] = []
   const untranslated: Untranslated[] = []
   let truncated = false
@@ -99,7 +104,10 @@ export function compareResponses(legacy: ResponseSnapshot, modern: ResponseSnaps
     const diff = diffJson(translated.legacy, translated.modern, rules.diff)
     entries.push(...diff.entries.map((entry) => ({ ...entry, path: `/body${entry.path}` })))
     truncated = diff.truncated
-    return { entries, truncated, untranslated, notCompared: null, translated }
+    if (!paths) return { entries, truncated, untranslated, notCompared: null, translated }
+    const roots = [translated.legacy, translated.modern]
+    const published = <T extends { readonly path: string }>(item: T): T => ({ ...item, path: paths.path(item.path, roots) })
+    return { entries: entries.map(published), truncated, untranslated: untranslated.map(published), notCompared: null, translated }
   }
   const a = bodyToken(legacy.body)
   const b = bodyToken(modern.body)

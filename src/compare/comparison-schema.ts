@@ -14,6 +14,9 @@ const strict = { additionalProperties: false } as const
 const literals = (values: readonly string[]): TSchema => Type.Union(values.map((value) => Type.Literal(value)))
 const nullable = (schema: TSchema): TSchema => Type.Union([schema, Type.Null()])
 const hash = (description: string): TSchema => Type.String({ pattern: '^hmac-sha256:[0-9a-f]{32}$', description })
+const PUBLISHED_PATH =
+  'Object keys that come from data (not named by the slice\'s config nor allowed by compare.clearKeys) are published as "#" and 16 hex digits of a salted HMAC: the same key gives the same segment within one deployment (since 1.2).'
+const path = (description: string): TSchema => Type.String({ description: `${description} ${PUBLISHED_PATH}` })
 
 const Side = Type.Object(
   {
@@ -21,7 +24,14 @@ const Side = Type.Object(
     upstream: Type.String({ description: 'Upstream name from routes.config.ts.' }),
     status: nullable(Type.Integer({ minimum: 100, maximum: 599, description: 'HTTP status answered; null when there was no answer.' })),
     latencyMs: nullable(Type.Number({ minimum: 0, description: 'Time until the response headers arrived, on either side.' })),
-    bodyHash: nullable(Type.String({ pattern: '^sha256:[0-9a-f]{64}$', description: 'SHA-256 of the body as received (content-encoded).' })),
+    bodyHash: nullable(
+      Type.String({
+        // Both forms: records written before 1.2 still validate.
+        pattern: '^(hmac-sha256:[0-9a-f]{32}|sha256:[0-9a-f]{64})$',
+        description:
+          'Salted HMAC-SHA-256 of the body as received (content-encoded): equal bodies, equal hashes within one deployment (one salt); a guessed body cannot be confirmed without the salt. Since 1.2; before, an unsalted sha256:<64 hex>.',
+      }),
+    ),
     bodyBytes: nullable(Type.Integer({ minimum: 0 })),
     contentType: nullable(Type.String()),
     error: nullable(Type.String({ description: 'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, invalid-json, queue-full, request-body-over-cap, unsafe-write, error.' })),
@@ -33,7 +43,7 @@ const Value = Type.Unknown({ description: 'A JSON value, only where the slice op
 
 const DiffEntry = Type.Object(
   {
-    path: Type.String({ description: 'JSON pointer: /status, /headers/<name>, or /body/... in the translated (modern) language.' }),
+    path: path('JSON pointer: /status, /headers/<name>, or /body/... in the translated (modern) language.'),
     kind: literals(DIFF_KINDS),
     legacy: Type.Optional(Value),
     modern: Type.Optional(Value),
@@ -90,12 +100,12 @@ export const ComparisonSchema = Type.Object(
     lagMs: Type.Optional(nullable(Type.Number({ minimum: 0, description: 'Timing lag: time from the first mismatch to the answer that converged. Since 1.1.' }))),
     diff: Type.Array(DiffEntry),
     diffTruncated: Type.Boolean(),
-    noisePaths: Type.Array(Type.String(), { description: 'Paths whose differences were put down to noise.' }),
+    noisePaths: Type.Array(path('A path whose differences were put down to noise.'), { description: 'Paths whose differences were put down to noise.' }),
     noiseDiff: Type.Optional(Type.Array(DiffEntry, { description: 'The differences put down to noise, kept so that the comparison can be judged again. Since 1.1.' })),
     violations: Type.Optional(Type.Array(
       Type.Object(
         {
-          path: Type.String({ description: 'Where the translated legacy answer breaks the rule (/body/...).' }),
+          path: path('Where the translated legacy answer breaks the rule (/body/...).'),
           rule: literals(['required', 'values', 'format', 'range', 'schema']),
           detail: Type.String({ description: 'What is wrong, never the value itself.' }),
         },
@@ -106,10 +116,14 @@ export const ComparisonSchema = Type.Object(
     untranslated: Type.Array(
       Type.Object(
         {
-          path: Type.String(),
+          path: path('Where the value is (/body/...).'),
           rule: literals(['values', 'coerce', 'fn']),
-          value: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
-          valueHash: Type.Optional(hash('When the value is long, structured or redacted.')),
+          value: Type.Optional(
+            Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()], {
+              description: 'The value, where the slice allows its path in clear (compare.clearUntranslated, or compare.values.include) and it is a short scalar not redacted. Before 1.2 every short scalar.',
+            }),
+          ),
+          valueHash: Type.Optional(hash('Salted hash of the value otherwise.')),
         },
         strict,
       ),

@@ -20,7 +20,11 @@ export interface SideRecord {
   /** Status answered; null when there was no answer (error, skipped). */
   readonly status: number | null
   readonly latencyMs: number | null
-  /** `sha256:<hex>` of the body as received (content-encoded); null without a body. */
+  /**
+   * Salted HMAC of the body as received (content-encoded), `hmac-sha256:<32 hex>`: equal bodies give
+   * equal hashes within one deployment (one salt), and nobody without the salt can confirm a guessed
+   * body. Null without a body. Records before 1.2 hold `sha256:<64 hex>`.
+   */
   readonly bodyHash: string | null
   readonly bodyBytes: number | null
   readonly contentType: string | null
@@ -29,6 +33,7 @@ export interface SideRecord {
 }
 
 export interface DiffRecord {
+  /** Object keys from data hashed (`#<16 hex>`, PublishedPaths) since 1.2. */
   readonly path: string
   readonly kind: DiffKind
   /** The values, only where the slice opted in and the path is not redacted. */
@@ -97,16 +102,32 @@ export interface ValuePolicy {
   readonly include: boolean
   /** Paths (`/body/...`, `/headers/...`, `*` segments) whose values are never published. */
   readonly redact: readonly string[]
+  /**
+   * `/body/...` paths (`*` segments) whose untranslated values are published as they are (when
+   * short scalars and not redacted): code lists such as legacy status codes, which are not personal.
+   */
+  readonly clearUntranslated: readonly string[]
   /** Secret salt of the value hashes. */
   readonly salt: string
 }
 
 const MAX_VALUE_CHARS = 200
-/** Untranslated values are codes of mapped enumerations: published when short and scalar. */
+/** Untranslated values allowed in clear are codes of mapped enumerations: published when short and scalar. */
 const MAX_UNTRANSLATED_CHARS = 64
+const HASH_HEX_DIGITS = 32
 
+/** A published value: salted, so a guessed value cannot be confirmed without the deployment's salt. */
 export function saltedHash(salt: string, value: JsonValue): string {
-  return `hmac-sha256:${createHmac('sha256', salt).update(canonicalJson(value)).digest('hex').slice(0, 32)}`
+  return `hmac-sha256:${createHmac('sha256', salt).update(canonicalJson(value)).digest('hex').slice(0, HASH_HEX_DIGITS)}`
+}
+
+/**
+ * A published body hash: the salted HMAC of the body's SHA-256 (`sha256:<hex>`, as captured).
+ * Equal bodies stay equal within one salt; an unsalted hash would let anyone who can guess a
+ * body (a policy answer is small and regular) confirm it.
+ */
+export function saltedBodyHash(salt: string, sha256: string): string {
+  return `hmac-sha256:${createHmac('sha256', salt).update('ficus:body\0').update(sha256).digest('hex').slice(0, HASH_HEX_DIGITS)}`
 }
 
 function bounded(value: JsonValue): JsonValue {
@@ -118,7 +139,12 @@ function bounded(value: JsonValue): JsonValue {
   return value
 }
 
-/** Applies a slice's value policy to diff entries and untranslated values. */
+/**
+ * Applies a slice's value policy to diff entries and untranslated values (their paths are already
+ * in published form, PublishedPaths). An untranslated value is published as it is only where the
+ * slice opted in — its path under `clearUntranslated`, or `include` — not redacted, short and
+ * scalar; hashed otherwise: an unknown code may as well be a name typed into a code field.
+ */
 export function publishableDiff(
   entries: readonly DiffEntry[],
   untranslated: readonly Untranslated[],
@@ -139,10 +165,12 @@ export function publishableDiff(
     }
     return out
   })
+  const clear = policy.clearUntranslated.map(parsePointer)
   const untranslatedOut = untranslated.map((item) => {
     const scalar = item.value === null || typeof item.value !== 'object'
     const short = typeof item.value !== 'string' || item.value.length <= MAX_UNTRANSLATED_CHARS
-    return scalar && short && !isRedacted(item.path)
+    const allowed = policy.include || clear.some((pattern) => coveredBy(parsePointer(item.path), pattern))
+    return allowed && scalar && short && !isRedacted(item.path)
       ? { path: item.path, rule: item.rule, value: item.value }
       : { path: item.path, rule: item.rule, valueHash: saltedHash(policy.salt, item.value) }
   })

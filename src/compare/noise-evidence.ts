@@ -57,16 +57,28 @@ export function generalise(path: string): string {
   return formatPointer(parsePointer(path).map((segment) => (/^\d+$/.test(segment) ? '*' : segment)))
 }
 
-/** Every node path of an answer (status excluded), generalised, at most `limit`. */
-export function nodePaths(headers: readonly string[], body: JsonValue | undefined, limit = MAX_COVERED_NODES): Set<string> {
+/**
+ * Publishes the object key `segments[at]` of a path whose earlier segments are in clear (indexes as
+ * `*`): `PublishedPaths.key`, so that covered paths and differing paths hash keys alike.
+ */
+export type PublishKey = (segments: readonly string[], at: number) => string
+
+/** Every node path of an answer (status excluded), generalised, at most `limit`; keys as `key` publishes them. */
+export function nodePaths(headers: readonly string[], body: JsonValue | undefined, limit = MAX_COVERED_NODES, key: PublishKey = (segments, at) => segments[at] as string): Set<string> {
   const out = new Set<string>(headers.map((name) => `/headers/${name}`))
-  const walk = (value: JsonValue, at: string): void => {
+  // `clear` holds the path's own segments (for the key rules), `at` its published form.
+  const walk = (value: JsonValue, clear: string[], at: string): void => {
     if (out.size >= limit) return
     out.add(at)
-    if (Array.isArray(value)) for (const item of value) walk(item, `${at}/*`)
-    else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) walk(item, `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`)
+    if (Array.isArray(value)) for (const item of value) walk(item, [...clear, '*'], `${at}/*`)
+    else if (value !== null && typeof value === 'object') {
+      for (const [name, item] of Object.entries(value)) {
+        const segments = [...clear, name]
+        walk(item, segments, `${at}${formatPointer([key(segments, segments.length - 1)])}`)
+      }
+    }
   }
-  if (body !== undefined) walk(body, '/body')
+  if (body !== undefined) walk(body, ['body'], '/body')
   return out
 }
 

@@ -146,6 +146,8 @@ const CompareSchema = Type.Object(
     timestampToleranceMs: Type.Optional(Type.Integer({ minimum: 0 })),
     errorBodies: Type.Optional(Type.Boolean()),
     values: Type.Optional(Type.Object({ include: Type.Boolean(), redact: Type.Optional(Type.Array(Type.String())) }, strict)),
+    clearKeys: Type.Optional(Type.Array(Type.String())),
+    clearUntranslated: Type.Optional(Type.Array(Type.String())),
     critical: Type.Optional(Type.Array(Type.String())),
     model: Type.Optional(
       Type.Object(
@@ -405,6 +407,18 @@ export interface CompareInput {
   errorBodies?: boolean
   /** Publish values in diff entries (default: only salted hashes), never those under `redact`. */
   values?: { include: boolean; redact?: string[] }
+  /**
+   * Body path patterns (`*` segments) whose object keys are published in clear, e.g. `['/limits/*']`
+   * for a map keyed by product codes. Other keys in diff paths that the config does not name
+   * anywhere (in its compare, translate or model paths) come from data and are published as salted
+   * hashes (`#<16 hex>`). Array indexes are always in clear.
+   */
+  clearKeys?: string[]
+  /**
+   * Body paths (`*` segments) whose untranslated values are published in clear, e.g. `['/status']`
+   * for a list of status codes. Elsewhere untranslated values are published as salted hashes.
+   */
+  clearUntranslated?: string[]
   /** Body paths that can never become noise: a difference there is always judged. */
   critical?: string[]
   /**

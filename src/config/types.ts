@@ -1,5 +1,6 @@
 import type { CompareRules } from '../compare/compare-responses.ts'
 import type { NoiseSettings } from '../compare/noise-evidence.ts'
+import type { KeyDeclarations } from '../compare/published-paths.ts'
 import type { ReadinessThresholds } from '../report/readiness.ts'
 import type { Authority } from './authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
@@ -106,7 +107,10 @@ export interface CompareConfig {
   /** `/body/...` paths that are never noise. */
   readonly critical: readonly string[]
   readonly translationVersion: string | null
-  readonly values: { readonly include: boolean; readonly redact: readonly string[] }
+  /** How values are published: `/body/...` paths of redact and clearUntranslated. */
+  readonly values: { readonly include: boolean; readonly redact: readonly string[]; readonly clearUntranslated: readonly string[] }
+  /** Which object keys in diff paths are published in clear (the others are hashed). */
+  readonly keys: KeyDeclarations
 }
 
 export interface SideTarget {

@@ -7,6 +7,7 @@ import { formatPath, schemaIssues } from './schema-errors.ts'
 import { compileTranslation, dateParser, type Translate, type TranslationRules } from '../compare/translate.ts'
 import { compileModelRules, compileSchema, formatTest, type CheckModel, type ModelRules } from '../compare/model-rules.ts'
 import { DEFAULT_NOISE } from '../compare/noise-evidence.ts'
+import { declaredKeys } from './declared-keys.ts'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_COMPARED_HEADERS,
@@ -427,7 +428,8 @@ function resolveModel(input: ModelRules | undefined, at: (string | number)[], is
  * description leave it alone. Evidence belongs to the rules it was made under.
  */
 function rulesHash(compare: CompareInput | undefined, translate: TranslateInput | undefined): string {
-  const { values: _published, ...judged } = compare ?? {}
+  // What is published in clear (values, keys, untranslated codes) does not change a verdict.
+  const { values: _published, clearKeys: _clearKeys, clearUntranslated: _clearUntranslated, ...judged } = compare ?? {}
   const text = canonical({ compare: judged, translate: translate ?? null })
   return `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`
 }
@@ -446,6 +448,8 @@ function resolveCompare(input: CompareInput | undefined, translate: TranslateInp
   checkPointers(input?.ignore ?? [], [...where, 'ignore'], issues)
   checkPointers((input?.unorderedArrays ?? []).map((rule) => rule.path), [...where, 'unorderedArrays'], issues)
   checkPointers(input?.values?.redact ?? [], [...where, 'values', 'redact'], issues)
+  checkPointers(input?.clearKeys ?? [], [...where, 'clearKeys'], issues)
+  checkPointers(input?.clearUntranslated ?? [], [...where, 'clearUntranslated'], issues)
   const headers = (input?.headers ?? [...DEFAULT_COMPARED_HEADERS]).map((name) => name.toLowerCase())
   headers.forEach((name, index) => {
     if (!HEADER_NAME.test(name)) issues.push({ path: formatPath([...where, 'headers', index]), message: `${JSON.stringify(name)} is not a valid header name` })
@@ -471,7 +475,12 @@ function resolveCompare(input: CompareInput | undefined, translate: TranslateInp
     },
     translationVersion: translate?.version ?? null,
     // Values under redact paths are relative to the body, like every other compare path.
-    values: { include: input?.values?.include ?? false, redact: (input?.values?.redact ?? []).map((path) => `/body${path}`) },
+    values: {
+      include: input?.values?.include ?? false,
+      redact: (input?.values?.redact ?? []).map((path) => `/body${path}`),
+      clearUntranslated: (input?.clearUntranslated ?? []).map((path) => `/body${path}`),
+    },
+    keys: { named: declaredKeys(input, translate), clear: (input?.clearKeys ?? []).map((path) => `/body${path}`) },
   }
 }
 

@@ -13,6 +13,11 @@ export interface KafkaClientOptions {
   readonly clientId: string
   readonly connectionTimeoutMs?: number
   readonly requestTimeoutMs?: number
+  /**
+   * How long `close()` of a producer or admin waits for a clean disconnect (in-flight requests
+   * answered) before it closes the connections itself. Default 1 000 ms.
+   */
+  readonly closeTimeoutMs?: number
   /** Retries of one request inside the client before it fails (callers retry on top). */
   readonly retry?: { readonly retries: number; readonly initialRetryTimeMs?: number; readonly maxRetryTimeMs?: number }
   /** Where the client's own warnings and errors go (at warn level); silent without one. */
@@ -45,6 +50,7 @@ export interface KafkaAdmin {
   offsetsForTime(topic: string, timeMs: number): Promise<{ partition: number; offset: bigint }[]>
   deleteGroups(groupIds: readonly string[]): Promise<void>
   describeCluster(): Promise<{ brokers: number; clusterId: string }>
+  /** Disconnects (bounded by `closeTimeoutMs`), then closes every connection still open. */
   close(): Promise<void>
 }
 
@@ -62,6 +68,10 @@ export interface TopicMessages {
 export interface KafkaProducer {
   /** Resolves once every in-sync replica has the records (acks = all). */
   send(batches: readonly TopicMessages[]): Promise<void>
+  /**
+   * Disconnects (bounded by `closeTimeoutMs`), then closes every connection still open: resolves
+   * with none left, however the broker behaves. Sends still waiting fail.
+   */
   close(): Promise<void>
 }
 
@@ -124,9 +134,16 @@ export interface KafkaGroupConsumer {
 }
 
 export interface KafkaClient {
-  /** A connected admin client. */
+  /** A connected admin client. When connecting fails, every connection it opened is closed. */
   admin(): Promise<KafkaAdmin>
-  /** A connected producer. */
+  /** A connected producer. When connecting fails, every connection it opened is closed. */
   producer(options?: ProducerOptions): Promise<KafkaProducer>
   consumer(options: ConsumerOptions): KafkaGroupConsumer
+  /** Broker connections open now, over every admin, producer and consumer of this client. */
+  openConnections(): number
+  /**
+   * Closes every connection of every admin, producer and consumer now, without waiting for the
+   * broker, and refuses new ones: requests still waiting fail, connects under way fail.
+   */
+  closeAll(): void
 }

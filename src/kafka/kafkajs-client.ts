@@ -1,4 +1,5 @@
-import { CompressionTypes, Kafka, logLevel, type Consumer, type LogEntry, type logCreator } from 'kafkajs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CompressionTypes, Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs'
 import type {
   ConsumedBatch,
   ConsumerOptions,
@@ -12,11 +13,18 @@ import type {
   TopicSpec,
 } from './kafka-client.ts'
 import { silenceKafkajsNegativeTimeoutWarning } from './kafkajs-warnings.ts'
+import { SocketTracker } from './socket-tracker.ts'
 
-/** The kafkajs implementation of Ficus's Kafka client. Only this folder imports kafkajs. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000
+
+/**
+ * The kafkajs implementation of Ficus's Kafka client. Only this folder imports kafkajs. Each admin,
+ * producer and consumer gets a kafkajs instance of its own with its own connections, so that closing
+ * it (or failing to connect it) closes exactly its connections — see `SocketTracker`.
+ */
 export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
   silenceKafkajsNegativeTimeoutWarning()
-  const kafka = new Kafka({
+  const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: [...options.brokers],
     ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeout: options.connectionTimeoutMs }),
@@ -31,11 +39,52 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
           },
         }),
     ...(options.logger === undefined ? { logLevel: logLevel.NOTHING } : { logLevel: logLevel.WARN, logCreator: toPino(options.logger) }),
-  })
+  }
+  const trackers = new Set<SocketTracker>()
+  let closed = false
+  const tracked = (): { kafka: Kafka; tracker: SocketTracker } => {
+    const tracker = new SocketTracker()
+    trackers.add(tracker)
+    if (closed) tracker.destroyAll()
+    return { kafka: new Kafka({ ...config, socketFactory: tracker.connect }), tracker }
+  }
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
   return {
-    admin: () => connectAdmin(kafka),
-    producer: (producerOptions) => connectProducer(kafka, producerOptions),
-    consumer: (consumerOptions) => groupConsumer(kafka, consumerOptions),
+    admin: () => connectAdmin(tracked(), closeTimeoutMs),
+    producer: (producerOptions) => connectProducer(tracked(), closeTimeoutMs, producerOptions),
+    consumer: (consumerOptions) => groupConsumer(tracked(), consumerOptions),
+    openConnections: () => {
+      let open = 0
+      for (const tracker of trackers) {
+        if (tracker.released) trackers.delete(tracker)
+        else open += tracker.open
+      }
+      return open
+    },
+    closeAll: () => {
+      closed = true
+      for (const tracker of trackers) tracker.destroyAll()
+    },
+  }
+}
+
+/**
+ * A disconnect that cannot hang: kafkajs waits for in-flight requests, which a frozen broker never
+ * answers. After `timeoutMs`, or as soon as it is done, every connection left is closed.
+ */
+async function disconnectWithin(disconnect: () => Promise<void>, tracker: SocketTracker, timeoutMs: number): Promise<void> {
+  const done = disconnect().catch(() => undefined)
+  await Promise.race([done, sleep(timeoutMs, undefined, { ref: false })])
+  tracker.destroyAll()
+}
+
+/** Connects; when that fails, closes what the attempt opened (kafkajs leaves it open). */
+async function connectOrRelease(connect: () => Promise<void>, disconnect: () => Promise<void>, tracker: SocketTracker, closeTimeoutMs: number): Promise<void> {
+  try {
+    await connect()
+  } catch (err) {
+    await disconnectWithin(disconnect, tracker, closeTimeoutMs)
+    throw err
   }
 }
 
@@ -50,9 +99,9 @@ function toPino(logger: NonNullable<KafkaClientOptions['logger']>): logCreator {
     }
 }
 
-async function connectAdmin(kafka: Kafka): Promise<KafkaAdmin> {
+async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracker }, closeTimeoutMs: number): Promise<KafkaAdmin> {
   const admin = kafka.admin()
-  await admin.connect()
+  await connectOrRelease(() => admin.connect(), () => admin.disconnect(), tracker, closeTimeoutMs)
   return {
     listTopics: () => admin.listTopics(),
     ensureTopics: async (specs: readonly TopicSpec[]) => {
@@ -84,14 +133,14 @@ async function connectAdmin(kafka: Kafka): Promise<KafkaAdmin> {
       const cluster = await admin.describeCluster()
       return { brokers: cluster.brokers.length, clusterId: cluster.clusterId }
     },
-    close: () => admin.disconnect(),
+    close: () => disconnectWithin(() => admin.disconnect(), tracker, closeTimeoutMs),
   }
 }
 
-async function connectProducer(kafka: Kafka, options: ProducerOptions = {}): Promise<KafkaProducer> {
+async function connectProducer({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracker }, closeTimeoutMs: number, options: ProducerOptions = {}): Promise<KafkaProducer> {
   const idempotent = options.idempotent ?? true
   const producer = kafka.producer({ idempotent, allowAutoTopicCreation: false, ...(idempotent ? { maxInFlightRequests: 1 } : {}) })
-  await producer.connect()
+  await connectOrRelease(() => producer.connect(), () => producer.disconnect(), tracker, closeTimeoutMs)
   const compression = (options.compress ?? true) ? CompressionTypes.GZIP : CompressionTypes.None
   return {
     send: async (batches) => {
@@ -104,11 +153,11 @@ async function connectProducer(kafka: Kafka, options: ProducerOptions = {}): Pro
         })),
       })
     },
-    close: () => producer.disconnect(),
+    close: () => disconnectWithin(() => producer.disconnect(), tracker, closeTimeoutMs),
   }
 }
 
-function groupConsumer(kafka: Kafka, options: ConsumerOptions): KafkaGroupConsumer {
+function groupConsumer({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracker }, options: ConsumerOptions): KafkaGroupConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeout: options.sessionTimeoutMs }),
@@ -156,7 +205,14 @@ function groupConsumer(kafka: Kafka, options: ConsumerOptions): KafkaGroupConsum
     onCrash: (listener) => {
       consumer.on(consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart))
     },
-    close: () => consumer.disconnect(),
+    // Not bounded: leaving the group cleanly matters more here. What the disconnect left open is closed.
+    close: async () => {
+      try {
+        await consumer.disconnect()
+      } finally {
+        tracker.destroyAll()
+      }
+    },
   }
 }
 

@@ -26,6 +26,7 @@ export const METRIC_NAMES = {
   sinkSpilled: 'ficus_event_sink_records_spilled_total',
   sinkReplayed: 'ficus_event_sink_records_replayed_total',
   sinkSendsFailed: 'ficus_event_sink_sends_failed_total',
+  sinkLost: 'ficus_event_sink_records_lost_total',
   sinkBuffered: 'ficus_event_sink_records_buffered',
   outboxBytes: 'ficus_outbox_bytes',
 } as const
@@ -42,6 +43,7 @@ const SINK_COUNTERS = [
   { key: 'dropped', name: METRIC_NAMES.sinkDropped, help: 'Events the sink dropped since start (buffer, queue or outbox full, unwritten at shutdown, unreadable in the outbox); each drop is logged.' },
   { key: 'spilled', name: METRIC_NAMES.sinkSpilled, help: 'Events moved from memory to the on-disk outbox since start, to be sent later (Kafka).' },
   { key: 'replayed', name: METRIC_NAMES.sinkReplayed, help: 'Events sent from the outbox to the broker since start (Kafka; also counted as written).' },
+  { key: 'lost', name: METRIC_NAMES.sinkLost, help: 'Events an earlier run accepted that never reached disk or the broker (a crash inside the loss window), counted at this start from the sequence gap; may over-count, never under-count.' },
   { key: 'retried', name: METRIC_NAMES.sinkSendsFailed, help: 'Sends to the broker that failed since start; their events wait in the outbox to be sent again (Kafka).' },
 ] as const
 

@@ -67,6 +67,15 @@ class AnswerDeadline {
   }
 }
 
+/** The client's own fault (a body past the limit, a body that ended early, a client that left): never the upstream's failure. */
+function clientFault(err: unknown): boolean {
+  for (let current: unknown = err, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    const code = (current as { code?: string }).code
+    if (code === 'FICUS_ERR_BODY_TOO_LARGE' || code === 'FICUS_ERR_CLIENT_CLOSED' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE') return true
+  }
+  return false
+}
+
 function closedBeforeAnswer(err: unknown): boolean {
   return CLOSED_CONNECTION.has((err as { code?: string } | null)?.code ?? '')
 }
@@ -95,14 +104,14 @@ export async function forward(breakers: CircuitBreakers, call: ForwardCall): Pro
       try {
         answer = await send()
       } catch (err) {
-        if (call.signal.gone) throw new UncountedError(err)
+        if (call.signal.gone || clientFault(err)) throw new UncountedError(err)
         if (deadline.expired) throw deadline.error(err)
         if (!retryable || !closedBeforeAnswer(err)) throw err
         call.onRetry?.(upstream)
         try {
           answer = await send()
         } catch (again) {
-          if (call.signal.gone) throw new UncountedError(again)
+          if (call.signal.gone || clientFault(again)) throw new UncountedError(again)
           throw deadline.expired ? deadline.error(again) : again
         }
       } finally {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Transform, type TransformCallback } from 'node:stream'
 import type { Logger } from 'pino'
@@ -48,19 +48,49 @@ export function serverFactory(limits: Limits): (handler: RequestListener) => Ser
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(limits.headerTimeoutMs / 4))),
       shouldUpgradeCallback: wantsWebSocket,
+      // Checked in checkHead, so the answer has our shape (Node's own is a bare 400).
+      requireHostHeader: false,
     }
     const server = createServer(options, handler)
     // One more than allowed: Node silently drops the fields past this count, so counting one too
     // many is how a request with too many is told apart (and refused) rather than cut short.
     server.maxHeadersCount = limits.maxHeaderCount + 1
+    // Expectations other than 100-continue: our 417, not Node's bare one.
+    server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+      const id = requestId(request.headers['x-request-id'])
+      const error = new FicusError('FICUS_ERR_EXPECTATION_FAILED', `Expect ${JSON.stringify(request.headers.expect ?? '')} cannot be met: only 100-continue is understood`)
+      const body = errorBody(error, id)
+      response.writeHead(error.statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' })
+      response.end(body)
+    })
     return server
   }
 }
 
-/** The front-door check of a request head: URL length, header count and bytes. */
+/** How many times a header field occurs in the raw head (names compared case-insensitively). */
+function occurrences(request: IncomingMessage, name: string): number {
+  let count = 0
+  for (let i = 0; i < request.rawHeaders.length; i += 2) if (request.rawHeaders[i]?.toLowerCase() === name) count += 1
+  return count
+}
+
+/**
+ * The front-door check of a request head: HTTP version, Host, transfer coding, a fragment in the
+ * target, URL length, header count and bytes. What Node's parser lets through but an upstream could
+ * read otherwise is refused here, before anything is forwarded.
+ */
 export function checkHead(request: IncomingMessage, limits: Limits): FicusError | undefined {
   const url = request.url ?? ''
+  if (request.httpVersion !== '1.1' && request.httpVersion !== '1.0') return new FicusError('FICUS_ERR_HTTP_VERSION', `HTTP/${request.httpVersion} is not accepted: HTTP/1.1 or HTTP/1.0 only`)
+  const hosts = occurrences(request, 'host')
+  if (hosts > 1) return new FicusError('FICUS_ERR_BAD_REQUEST', 'the request has more than one Host header', { status: 400 })
+  if (hosts === 0 && request.httpVersion === '1.1') return new FicusError('FICUS_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header', { status: 400 })
+  const coding = request.headers['transfer-encoding']
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
+    return new FicusError('FICUS_ERR_TRANSFER_CODING', `Transfer-Encoding ${JSON.stringify(coding)} is not accepted: only "chunked" is forwarded unchanged`)
+  }
   if (url.length > limits.maxUrlLength) return new FicusError('FICUS_ERR_URL_TOO_LONG', `the request target is ${url.length} bytes; at most ${limits.maxUrlLength} are accepted`)
+  if (url.includes('#')) return new FicusError('FICUS_ERR_PATH_REJECTED', 'the request target contains "#" (a fragment is never sent to a server)')
   const count = request.rawHeaders.length / 2
   if (count > limits.maxHeaderCount) return new FicusError('FICUS_ERR_HEADERS_TOO_LARGE', `the request has more than ${limits.maxHeaderCount} header fields`)
   let bytes = 0
@@ -84,7 +114,12 @@ export function writeRawError(socket: Duplex, error: FicusError, id: string = ra
   socket.end(
     `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
   )
+  // A client that never reads nor closes must not hold the connection (nor the gateway's close) open.
+  setTimeout(() => socket.destroy(), RAW_ERROR_GRACE_MS).unref()
 }
+
+/** How long a connection answered with a raw error stays for the client to read the answer. */
+const RAW_ERROR_GRACE_MS = 1_000
 
 const PARSER_ERRORS: Readonly<Record<string, ErrorCode>> = {
   ERR_HTTP_REQUEST_TIMEOUT: 'FICUS_ERR_REQUEST_TIMEOUT',
@@ -96,21 +131,32 @@ const PARSER_ERRORS: Readonly<Record<string, ErrorCode>> = {
  * smuggling attempts), one whose head was too large, or one too slow to arrive gets our error
  * shape, and the connection is closed. Nothing was forwarded: the request never reached a route.
  */
-export function clientErrorHandler(logger: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+export function clientErrorHandler(logger: Logger, limits: Limits): (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Duplex) => void {
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return
-    const code = PARSER_ERRORS[err.code ?? ''] ?? 'FICUS_ERR_BAD_REQUEST'
+    let code = PARSER_ERRORS[err.code ?? ''] ?? 'FICUS_ERR_BAD_REQUEST'
+    // A head too large for the parser because of its URL is a 414, not a 431.
+    if (code === 'FICUS_ERR_HEADERS_TOO_LARGE' && requestLineLength(err.rawPacket) > limits.maxUrlLength) code = 'FICUS_ERR_URL_TOO_LONG'
     const message =
       code === 'FICUS_ERR_REQUEST_TIMEOUT'
         ? 'the request did not arrive within the gateway’s deadline'
         : code === 'FICUS_ERR_HEADERS_TOO_LARGE'
           ? 'the request head is larger than the gateway accepts'
-          : `the request could not be parsed (${err.code ?? 'malformed'})`
+          : code === 'FICUS_ERR_URL_TOO_LONG'
+            ? `the request target is longer than the ${limits.maxUrlLength} bytes the gateway accepts`
+            : `the request could not be parsed (${err.code ?? 'malformed'})`
     const error = new FicusError(code, message, code === 'FICUS_ERR_BAD_REQUEST' ? { status: 400 } : {})
     const id = randomUUID()
     logger.warn({ reqId: id, code, reason: err.code ?? err.message }, 'request refused at the front door')
     writeRawError(socket, error, id)
   }
+}
+
+/** The length of the request line in the bytes the parser had (the whole packet when it has no line end yet). */
+function requestLineLength(packet: unknown): number {
+  if (!Buffer.isBuffer(packet)) return 0
+  const end = packet.indexOf('\r\n')
+  return end === -1 ? packet.length : end
 }
 
 /** CONNECT asks for a tunnel, which a reverse proxy does not give: refused with an answer, never dropped. */

@@ -5,7 +5,9 @@
  * - a dot segment (`.` or `..`) in any spelling: literal, `%2e`, `%2E`, mixed (`.%2e`);
  * - an encoded slash or backslash (`%2f`, `%5c`) or a literal backslash: a segment boundary in disguise;
  * - a `;` anywhere in the path: path parameters (`..;/`) that servers strip before routing;
- * - NUL and other control characters, raw or encoded, and malformed percent-encoding.
+ * - a `#`: a fragment is never part of a request, and an upstream's URL parser would cut the path there;
+ * - NUL and other control characters, raw or encoded, and malformed percent-encoding;
+ * - a target that is not a path (`*`, a URL of a scheme other than http or https).
  * So nothing reaches a path outside an upstream's base path. The query string is not a path and is
  * passed on as it is.
  */
@@ -18,7 +20,9 @@ const BAD_ESCAPE = /%(?![0-9a-fA-F]{2})/
 const CONTROL = /[\u0000-\u001f\u007f]/
 
 export function checkPath(path: string): PathVerdict {
-  if (!path.startsWith('/')) return { ok: false, reason: 'the path must start with "/"' }
+  if (path === '*') return { ok: false, reason: 'the asterisk-form target "*" is not accepted: name a path' }
+  if (!path.startsWith('/')) return { ok: false, reason: 'the request target must be a path starting with "/" (or an http(s) URL)' }
+  if (path.includes('#')) return { ok: false, reason: 'the request target contains "#" (a fragment is never sent to a server)' }
   if (path.includes(';')) return { ok: false, reason: 'the path contains ";" (path parameters are not accepted)' }
   if (path.includes('\\')) return { ok: false, reason: 'the path contains a backslash' }
   if (CONTROL.test(path)) return { ok: false, reason: 'the path contains a control character' }

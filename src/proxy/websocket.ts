@@ -54,6 +54,8 @@ function headLines(headers: OutgoingHeaders): string {
  */
 export function proxyWebSocket(deps: WebSocketDeps): WebSocketProxy {
   const tunnels = new Set<Duplex>()
+  // Upgrade requests still waiting for the upstream's answer: ended at shutdown like the tunnels.
+  const pending = new Set<{ destroy: () => void }>()
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const id = requestId(request.headers['x-request-id'])
     const started = performance.now()
@@ -67,6 +69,9 @@ export function proxyWebSocket(deps: WebSocketDeps): WebSocketProxy {
     if (deps.closing()) return fail(new FicusError('FICUS_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry on another instance'), unrouted)
     const refused = checkHead(request, deps.config.limits)
     if (refused) return fail(refused, unrouted)
+    // RFC 6455 §4.1: the opening handshake is a GET; a body would be relayed as WebSocket data.
+    const withBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0')
+    if (request.method !== 'GET' || withBody) return fail(new FicusError('FICUS_ERR_BAD_REQUEST', 'a WebSocket upgrade must be a GET without a body', { status: 400 }), unrouted)
     const { path, query } = splitUrl(request.url ?? '/')
     const verdict = checkPath(path)
     if (!verdict.ok) return fail(new FicusError('FICUS_ERR_PATH_REJECTED', verdict.reason), unrouted)
@@ -97,6 +102,8 @@ export function proxyWebSocket(deps: WebSocketDeps): WebSocketProxy {
       headers,
       ...tlsOptions(client.config),
     })
+    pending.add(upstream)
+    upstream.once('close', () => pending.delete(upstream))
     upstream.setTimeout(client.config.timeoutMs, () => upstream.destroy(new FicusError('FICUS_ERR_UPSTREAM_TIMEOUT', `${chosen.target.upstream} did not answer the upgrade within ${client.config.timeoutMs} ms`)))
     socket.once('error', () => upstream.destroy())
     socket.once('close', () => upstream.destroy())
@@ -113,6 +120,13 @@ export function proxyWebSocket(deps: WebSocketDeps): WebSocketProxy {
     upstream.once('upgrade', (response, upstreamSocket: Socket, upstreamHead: Buffer) => {
       answered = true
       upstream.setTimeout(0)
+      pending.delete(upstream)
+      // The gateway began to close while the upstream was answering: no new tunnel outlives it.
+      if (deps.closing()) {
+        upstreamSocket.destroy()
+        socket.destroy()
+        return
+      }
       // The upgrade's own fields (Upgrade, Connection, Sec-WebSocket-Accept) are hop-by-hop: relayed as they are.
       let text = `HTTP/1.1 101 ${STATUS_CODES[101] ?? 'Switching Protocols'}\r\n`
       for (let i = 0; i < response.rawHeaders.length; i += 2) text += `${response.rawHeaders[i] ?? ''}: ${response.rawHeaders[i + 1] ?? ''}\r\n`
@@ -153,6 +167,7 @@ export function proxyWebSocket(deps: WebSocketDeps): WebSocketProxy {
     onUpgrade,
     open: () => tunnels.size,
     closeAll: () => {
+      for (const request of pending) request.destroy()
       for (const socket of tunnels) socket.destroy()
     },
   }

@@ -6,6 +6,11 @@ export interface SinkStats {
   readonly dropped: number
   /** Records accepted and not yet written, in memory. */
   readonly buffered: number
+  /**
+   * Records an earlier process accepted and never wrote, delivered or counted as dropped: lost
+   * when it crashed (the gap in its sequence, found at start and logged once).
+   */
+  readonly lost: number
 }
 
 /** What a sink is doing now, for /readyz, /admin/slices and metrics. */
@@ -27,6 +32,14 @@ export interface SinkStatus {
 export interface EventSink<T> {
   readonly kind: string
   write(record: T): void
+  /**
+   * Writes a record that must not be lost once the caller acknowledges what it records (authority
+   * changes). Resolves only once it is on disk and fsync'd — Kafka: in the outbox, behind every
+   * record accepted before it, delivered from there and removed only after the broker
+   * acknowledged it; JSONL: in its file. Rejects with FICUS_ERR_EVENT_SINK_UNAVAILABLE when it
+   * cannot be (outbox full, disk error, sink closed); then nothing may be acknowledged.
+   */
+  writeDurable(record: T): Promise<void>
   stats(): SinkStats
   status(): SinkStatus
   /** Writes out everything buffered (or keeps it on disk for the next start), then releases the destination. */

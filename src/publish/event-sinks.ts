@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Comparison } from '../compare/comparison.ts'
 import type { GatewayConfig } from '../config/types.ts'
+import type { EventDurability } from './event-durability.ts'
 import type { EventSink, SinkStatus } from './event-sink.ts'
 import type { AuthorityChanged, Stream } from './events.ts'
 import { JsonlSink } from './jsonl-sink.ts'
@@ -25,7 +26,10 @@ export interface EventSinks {
   readonly comparisons: EventSink<Comparison>
   readonly authorityChanges: EventSink<AuthorityChanged>
   status(): SinkStatus
-  /** Counters for metrics: `written`, `dropped`, `buffered`, and for Kafka `spilled`, `replayed`, `retried`. */
+  /**
+   * Counters for metrics: `written`, `dropped`, `buffered`, `lost` (what the previous process lost
+   * in a crash, found at start), and for Kafka `spilled`, `replayed`, `retried`.
+   */
   counters(): Record<string, number>
   close(timeoutMs: number): Promise<void>
 }
@@ -34,18 +38,25 @@ export interface EventSinks {
  * Kafka (with its outbox in the data directory) when KAFKA_BROKERS is set; otherwise JSON-lines
  * files in the data directory. The one place that chooses.
  */
-export async function openEventSinks(options: { kafka: KafkaSettings | undefined; dataDir: string; config: GatewayConfig; logger: Logger }): Promise<EventSinks> {
-  const { kafka, dataDir, config, logger } = options
+export async function openEventSinks(options: {
+  kafka: KafkaSettings | undefined
+  dataDir: string
+  config: GatewayConfig
+  logger: Logger
+  /** FICUS_EVENTS_DURABILITY, FICUS_EVENTS_FLUSH_MS, FICUS_EVENTS_FLUSH_RECORDS (`readEventDurability`, in readSettings). */
+  durability: EventDurability
+}): Promise<EventSinks> {
+  const { kafka, dataDir, config, logger, durability } = options
   if (!kafka) {
-    const comparisons = new JsonlSink<Comparison>({ dir: join(dataDir, COMPARISONS_DIR), prefix: 'comparisons', logger })
-    const authorityChanges = new JsonlSink<AuthorityChanged>({ dir: join(dataDir, AUTHORITY_CHANGES_DIR), prefix: 'authority-changes', logger })
+    const comparisons = new JsonlSink<Comparison>({ dir: join(dataDir, COMPARISONS_DIR), prefix: 'comparisons', logger, durability })
+    const authorityChanges = new JsonlSink<AuthorityChanged>({ dir: join(dataDir, AUTHORITY_CHANGES_DIR), prefix: 'authority-changes', logger, durability })
     return {
       comparisons,
       authorityChanges,
       status: () => comparisons.status(),
       counters: () => {
         const [a, b] = [comparisons.stats(), authorityChanges.stats()]
-        return { written: a.written + b.written, dropped: a.dropped + b.dropped, buffered: a.buffered + b.buffered }
+        return { written: a.written + b.written, dropped: a.dropped + b.dropped, buffered: a.buffered + b.buffered, lost: a.lost + b.lost }
       },
       close: async () => {
         await Promise.all([comparisons.close(), authorityChanges.close()])
@@ -60,6 +71,7 @@ export async function openEventSinks(options: { kafka: KafkaSettings | undefined
     ...(kafka.replicationFactor === undefined ? {} : { replicationFactor: kafka.replicationFactor }),
     ...(kafka.outboxMaxBytes === undefined ? {} : { outboxMaxBytes: kafka.outboxMaxBytes }),
     outboxDir: join(dataDir, OUTBOX_DIR),
+    durability,
     logger,
   })
   await publisher.start()
@@ -71,7 +83,7 @@ export async function openEventSinks(options: { kafka: KafkaSettings | undefined
     status: () => publisher.status(),
     counters: () => {
       const stats: PublisherStats = publisher.stats()
-      return { written: stats.published, dropped: stats.dropped, buffered: stats.queued, spilled: stats.spilled, replayed: stats.replayed, retried: stats.retried }
+      return { written: stats.published, dropped: stats.dropped, buffered: stats.queued, lost: stats.lost, spilled: stats.spilled, replayed: stats.replayed, retried: stats.retried }
     },
     close: (timeoutMs) => publisher.close(timeoutMs),
   }

@@ -38,7 +38,8 @@ export function authorityChanged(change: AppliedChange, kind: AuthorityChanged['
   return {
     schemaVersion: AUTHORITY_CHANGED_SCHEMA_VERSION,
     eventType: AUTHORITY_CHANGED_EVENT_TYPE,
-    eventId: randomUUID(),
+    // The change's id: an event published again after a crash carries the same one.
+    eventId: change.changeId ?? randomUUID(),
     eventTime: change.updatedAt ?? new Date().toISOString(),
     slice: change.sliceId,
     before: change.previous,

@@ -1,4 +1,5 @@
 import type { Comparison } from '../compare/comparison.ts'
+import { FicusError } from '../errors.ts'
 import type { EventSink } from '../publish/event-sink.ts'
 import { readJsonl } from './jsonl-source.ts'
 import { mergeSlice, type ReportStateStore } from './report-state.ts'
@@ -28,6 +29,10 @@ export class LocalAggregates implements ReadinessSource {
       write: (record) => {
         this.#aggregator.add(record)
         sink.write(record)
+      },
+      writeDurable: async (record) => {
+        await sink.writeDurable(record)
+        this.#aggregator.add(record)
       },
       stats: () => sink.stats(),
       status: () => sink.status(),
@@ -61,6 +66,12 @@ export class ReporterAggregates implements ReadinessSource {
   }
 
   async versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined> {
-    return mergeSlice(await this.#store.all(this.#topic), sliceId)
+    let states
+    try {
+      states = await this.#store.all(this.#topic)
+    } catch (err) {
+      throw new FicusError('FICUS_ERR_EVIDENCE_UNAVAILABLE', `readiness evidence is unavailable: the reporter's aggregates cannot be read from Redis (${(err as Error).message})`, { cause: err })
+    }
+    return mergeSlice(states, sliceId)
   }
 }

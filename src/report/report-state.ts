@@ -47,8 +47,23 @@ export class RedisReportStateStore implements ReportStateStore {
   readonly #redis: Redis
   readonly #prefix: string
 
-  constructor(url: string, prefix: string) {
-    this.#redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true })
+  /**
+   * By default (the gateway's reading side) a read fails at once while Redis is away, and within
+   * `commandTimeoutMs` while it is frozen, instead of waiting in a queue: no admin request waits on
+   * evidence it cannot get. `queueWhileOffline` (the reporter's writer) queues instead: its saves
+   * are retried with the batch.
+   */
+  constructor(url: string, prefix: string, options: { queueWhileOffline?: boolean; commandTimeoutMs?: number } = {}) {
+    this.#redis = !options.queueWhileOffline
+      ? new Redis(url, {
+          lazyConnect: false,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          connectTimeout: options.commandTimeoutMs ?? 1_000,
+          commandTimeout: options.commandTimeoutMs ?? 1_000,
+          retryStrategy: (times: number) => Math.min(500, 50 * 2 ** times),
+        })
+      : new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true })
     this.#redis.on('error', () => undefined)
     this.#prefix = `${prefix}report:`
   }

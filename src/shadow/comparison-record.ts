@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { FAMILY_OF, OUTCOME_OF_FAMILY, type Category } from '../compare/classify.ts'
-import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION, publishableDiff, type Comparison, type SideRecord } from '../compare/comparison.ts'
+import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION, publishableDiff, saltedBodyHash, type Comparison, type SideRecord } from '../compare/comparison.ts'
 import type { CapturedBody } from '../compare/decode-body.ts'
 import type { DiffEntry } from '../compare/json-diff.ts'
 import type { Violation } from '../compare/model-rules.ts'
@@ -48,7 +48,7 @@ export interface RecordedRequest {
 export interface RecordContext {
   readonly config: GatewayConfig
   readonly instance: string
-  /** Salt of the value hashes in published diffs. */
+  /** Salt of every hash the record publishes: values, data keys in paths, bodies. */
   readonly salt: string
 }
 
@@ -57,14 +57,15 @@ function contentType(headers: Headers): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null
 }
 
-export function sideRecord(side: Side, result: SideResult): SideRecord {
+/** One side as the record publishes it: the body by its salted hash only (`salt`: the deployment's). */
+export function sideRecord(side: Side, result: SideResult, salt: string): SideRecord {
   if (!result.ok) return { side, upstream: result.upstream, status: result.status, latencyMs: result.latencyMs, bodyHash: null, bodyBytes: null, contentType: null, error: result.cause }
   return {
     side,
     upstream: result.upstream,
     status: result.status,
     latencyMs: result.latencyMs,
-    bodyHash: result.body.sha256,
+    bodyHash: saltedBodyHash(salt, result.body.sha256),
     bodyBytes: result.body.length,
     contentType: contentType(result.headers),
     error: null,

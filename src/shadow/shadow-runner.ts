@@ -9,6 +9,7 @@ import type { Comparison, SkipReason } from '../compare/comparison.ts'
 import { viewBody, type CapturedBody } from '../compare/decode-body.ts'
 import { judgePair, type Judgement } from '../compare/judge-pair.ts'
 import { NoiseEvidence, nodePaths, type NoisePath } from '../compare/noise-evidence.ts'
+import { PublishedPaths } from '../compare/published-paths.ts'
 import { renderPathTemplate } from '../config/path-template.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, RouteConfig, SliceConfig } from '../config/types.ts'
@@ -43,7 +44,7 @@ export interface ShadowDeps {
   readonly sink: EventSink<Comparison>
   readonly logger: Logger
   readonly instance: string
-  /** Salt of the value hashes in published diffs. */
+  /** Salt of every published hash: values, data keys in diff paths, bodies. */
   readonly salt: string
   readonly metrics?: ShadowMetrics
 }
@@ -110,6 +111,8 @@ export class ShadowRunner {
   readonly #limiter: ShadowLimiter
   /** Noise evidence per slice (critical paths and thresholds are the slice's). */
   readonly #noise = new Map<string, NoiseEvidence>()
+  /** Published diff paths per slice (data keys hashed with the deployment's salt). */
+  readonly #paths = new Map<string, PublishedPaths>()
   readonly #log: Logger
   readonly #pending = new Set<Promise<void>>()
   readonly #dropped: ReadonlySet<string>
@@ -214,6 +217,12 @@ export class ShadowRunner {
     return evidence
   }
 
+  #pathsOf(slice: SliceConfig): PublishedPaths {
+    let paths = this.#paths.get(slice.id)
+    if (!paths) this.#paths.set(slice.id, (paths = new PublishedPaths(slice.compare.keys, this.#deps.salt)))
+    return paths
+  }
+
   async #callShadow(request: ShadowRequest, body: Buffer | null, side = this.#shadowSide(request)): Promise<ShadowResult> {
     const { slice } = request
     const shadow = slice.shadow
@@ -270,8 +279,9 @@ export class ShadowRunner {
     const shadowSide = this.#shadowSide(request)
     const clock = new ProcessingClock()
     const { verdict, shadowUsed } = await this.#judgeRun(request, primary, shadowAnswer, skipReason, clock)
-    const shadowRecord = shadowUsed ? sideRecord(shadowSide, shadowUsed) : uncalledSide(shadowSide, slice.sides[shadowSide].upstream, verdict.cause)
-    const record: Comparison = clock.time(() => comparisonRecord(request, sideRecord(request.primarySide, primary), shadowRecord, verdict, this.#deps, clock.ms))
+    const { salt } = this.#deps
+    const shadowRecord = shadowUsed ? sideRecord(shadowSide, shadowUsed, salt) : uncalledSide(shadowSide, slice.sides[shadowSide].upstream, verdict.cause)
+    const record: Comparison = clock.time(() => comparisonRecord(request, sideRecord(request.primarySide, primary, salt), shadowRecord, verdict, this.#deps, clock.ms))
     if (verdict.category === 'shadow-skipped' && verdict.cause !== null) this.#deps.metrics?.recordSkip(slice.id, verdict.cause as SkipReason)
     this.#deps.metrics?.recordComparison(slice.id, record.outcome, record.category)
     this.#deps.sink.write(record)
@@ -307,7 +317,7 @@ export class ShadowRunner {
     }
     const judge = (shadowSnap: ResponseSnapshot): Judgement => {
       const [legacy, modern] = request.primarySide === 'legacy' ? [primarySnapshot, shadowSnap] : [shadowSnap, primarySnapshot]
-      return clock.time(() => judgePair(legacy, modern, slice.compare.rules, noise?.noisy(routeKey, Date.now()) ?? new Set()))
+      return clock.time(() => judgePair(legacy, modern, slice.compare.rules, noise?.noisy(routeKey, Date.now()) ?? new Set(), this.#pathsOf(slice)))
     }
     const first = judge(shadowSnapshot)
     const base = { cause: first.cause, entries: first.entries, noiseEntries: first.noiseEntries, truncated: first.truncated, untranslated: first.untranslated, violations: first.violations }
@@ -342,10 +352,13 @@ export class ShadowRunner {
     const own = request.slice.compare.rules.translate[request.primarySide]
     // Both answers come from one side: translate both alike so the paths are the common language's.
     const rules: CompareRules = { ...request.slice.compare.rules, translate: own ? { legacy: own, modern: own } : {} }
-    const comparison = clock.time(() => compareResponses(first, second, rules))
+    // Paths in their published form, as the judgement sees them: the evidence is about those.
+    const paths = this.#pathsOf(request.slice)
+    const comparison = clock.time(() => compareResponses(first, second, rules, paths))
     if (comparison.notCompared !== null) return
-    const covered = nodePaths(rules.headers, comparison.translated?.legacy)
-    for (const path of nodePaths([], comparison.translated?.modern)) covered.add(path)
+    const key = (segments: readonly string[], at: number): string => paths.key(segments, at)
+    const covered = nodePaths(rules.headers, comparison.translated?.legacy, undefined, key)
+    for (const path of nodePaths([], comparison.translated?.modern, undefined, key)) covered.add(path)
     noise.record(routeKey, covered, comparison.entries.map((entry) => entry.path), Date.now())
   }
 }

@@ -32,6 +32,8 @@ const ROUTE = 'GET /policy/:id/status'
 function config(): GatewayConfigInput {
   const input = sampleConfig(legacy.url, modern.url)
   input.slices['policy-status']!.shadow = { noise: { sample: 100 } }
+  // asOf is a key of the slice's shape: published in clear, so operators name it as it is.
+  input.slices['policy-status']!.compare = { clearKeys: ['/asOf'] }
   return input
 }
 

@@ -32,7 +32,7 @@ describe('file authority store', () => {
   it('starts from the config when nothing is persisted', async () => {
     const s = store()
     await s.open()
-    expect(s.get('coverage-status')).toEqual({ sliceId: 'coverage-status', authority: 'legacy', version: 0, updatedAt: null, actor: null, reason: null, instance: null })
+    expect(s.get('coverage-status')).toEqual({ sliceId: 'coverage-status', authority: 'legacy', version: 0, updatedAt: null, actor: null, reason: null, instance: null, changeId: null })
     expect(s.get('billing-eligibility')?.authority).toBe('modern')
     expect(s.get('nope')).toBeUndefined()
   })
@@ -54,7 +54,17 @@ describe('file authority store', () => {
       actor: 'ops@insurer',
       reason: 'parallel run at 99.9 %',
       instance: 'gw-1',
+      changeId: changed.changeId,
     })
+    expect(changed.changeId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('a change to the authority a slice already has writes nothing', async () => {
+    const s = store()
+    await s.open()
+    const [same] = await s.apply({ changes: [{ sliceId: 'coverage-status', authority: 'legacy' }], actor: 'ops', reason: 'again', kind: 'flip' })
+    expect(same).toMatchObject({ authority: 'legacy', version: 0, changed: false })
+    expect(await s.history({ limit: 10 })).toEqual([])
   })
 
   it('refuses a change made against a stale version, and lets exactly one of two racing changes win', async () => {

@@ -32,7 +32,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function open(instance: string, options: { url?: string; cache?: string } = {}): Promise<RedisAuthorityStore> {
+async function open(instance: string, options: { url?: string; cache?: string; resyncIntervalMs?: number } = {}): Promise<RedisAuthorityStore> {
   const store = new RedisAuthorityStore({
     url: options.url ?? REDIS_URL,
     prefix,
@@ -41,6 +41,7 @@ async function open(instance: string, options: { url?: string; cache?: string } 
     cacheFile: options.cache ?? join(dir, `${instance}-cache.json`),
     logger: captured.logger,
     connectTimeoutMs: 500,
+    ...(options.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: options.resyncIntervalMs }),
   })
   stores.push(store)
   await store.open()
@@ -178,5 +179,47 @@ describe('redis authority store', () => {
     const b = await open('gw-b')
     expect(b.get('coverage-status')).toMatchObject({ authority: 'modern', version: 1 })
     expect((await flip(b, 'coverage-status', { authority: 'legacy', actor: 'b', reason: 'r' })).version).toBe(2)
+  })
+
+  it('repairs a store that went back to older data behind an open connection, on its periodic resync', async () => {
+    const a = await open('gw-a', { resyncIntervalMs: 100 })
+    await flip(a, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'cut-over' })
+    const direct = new Redis(REDIS_URL)
+    try {
+      const older = await direct.hget(`${prefix}authority`, 'coverage-status')
+      await flip(a, 'coverage-status', { authority: 'legacy', actor: 'a', reason: 'rollback' })
+      await direct.hset(`${prefix}authority`, 'coverage-status', older ?? '')
+      const deadline = Date.now() + 3_000
+      let stored: { version: number; authority: string } | undefined
+      while (Date.now() < deadline) {
+        stored = JSON.parse((await direct.hget(`${prefix}authority`, 'coverage-status')) ?? '{}') as { version: number; authority: string }
+        if (stored.version === 2) break
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      expect(stored).toMatchObject({ version: 2, authority: 'legacy' })
+      expect(a.get('coverage-status')).toMatchObject({ version: 2, authority: 'legacy' })
+      expect((await a.history({ slice: 'coverage-status', limit: 1 }))[0]).toMatchObject({ kind: 'restore', version: 2, authority: 'legacy', previous: 'modern' })
+    } finally {
+      direct.disconnect()
+    }
+  })
+
+  it('takes the store\'s change when it holds another one under the same version', async () => {
+    const a = await open('gw-a')
+    const b = await open('gw-b')
+    await flip(a, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
+    const direct = new Redis(REDIS_URL)
+    try {
+      // Another change under version 1, as a store that lost data and took a new write would hold.
+      const other = { sliceId: 'coverage-status', authority: '25%', version: 1, updatedAt: new Date().toISOString(), actor: 'x', reason: 'y', instance: 'gw-x', changeId: 'another-change' }
+      await direct.hset(`${prefix}authority`, 'coverage-status', JSON.stringify(other))
+      await direct.publish(`${prefix}authority-changes`, JSON.stringify([other]))
+      const deadline = Date.now() + 2_000
+      while (Date.now() < deadline && b.get('coverage-status')?.authority !== '25%') await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(a.get('coverage-status')).toMatchObject({ authority: '25%', version: 1, changeId: 'another-change' })
+      expect(b.get('coverage-status')).toMatchObject({ authority: '25%', version: 1, changeId: 'another-change' })
+    } finally {
+      direct.disconnect()
+    }
   })
 })

@@ -59,8 +59,28 @@ describe('admin port without a token (loopback only)', () => {
     expect(await authority()).toBe('legacy')
   })
 
+  it('takes an absolute-form target by its authority, and refuses two Hosts or none', async () => {
+    const absolute = await rawExchange(localPort, [`GET http://attacker.example/admin/slices HTTP/1.1\r\nHost: 127.0.0.1:${localPort}\r\n\r\n`])
+    expect(absolute.status).toBe(421)
+    const twice = await rawExchange(localPort, [`GET /admin/slices HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: attacker.example\r\n\r\n`])
+    expect(twice.status).toBe(400)
+    const none = await rawExchange(localPort, ['GET /admin/slices HTTP/1.1\r\nX-A: b\r\n\r\n'])
+    expect(none.status).toBe(421)
+    expect(JSON.parse(none.body)).toMatchObject({ code: 'FICUS_ERR_ADMIN_HOST_REJECTED' })
+  })
+
+  it('reads Sec-Fetch-Site whatever its case, and a duplicated one as foreign', async () => {
+    const host = `127.0.0.1:${localPort}`
+    expect((await rawExchange(localPort, [put(host, { 'Sec-Fetch-Site': 'Cross-Site' })])).status).toBe(403)
+    expect((await rawExchange(localPort, [put(host).replace('\r\n\r\n', '\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Site: cross-site\r\n\r\n')])).status).toBe(403)
+    expect(await authority()).toBe('legacy')
+  })
+
   it('never logs a query string', async () => {
     await fetch(`${local.adminUrl}/admin/history?slice=policy-status&access_token=SECRET-QUERY-VALUE`)
+    await fetch(`${local.adminUrl}/admin/history?limit=SECRET-QUERY-VALUE`)
+    await fetch(`${local.adminUrl}/admin/history?slice=SECRET-QUERY-VALUE`)
+    await fetch(`${local.adminUrl}/admin/noise-decisions?limit=SECRET-QUERY-VALUE`)
     await fetch(`${local.adminUrl}/admin/nowhere?access_token=SECRET-QUERY-VALUE`)
     const text = JSON.stringify(local.logs)
     expect(text).not.toContain('SECRET-QUERY-VALUE')

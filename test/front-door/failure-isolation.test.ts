@@ -1,6 +1,8 @@
+import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { head } from '../helpers/raw-socket.ts'
 import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
 
 // One legacy upstream behind three slices and the fallthrough: one URL answers 500, one never
@@ -26,10 +28,10 @@ beforeAll(async () => {
     response.end('{"ok":true}')
   })
   modern = await startUpstream('modern')
-  const config = sampleConfig(legacy.url, modern.url)
+  const config = sampleConfig(legacy.url, modern.url, { gateway: { limits: { maxBodyBytes: 1_024 } } })
   config.upstreams['legacy'] = { url: legacy.url, timeoutMs: 150, breaker: { primary: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 } } }
   config.slices['reports'] = { description: 'Reports (one of them broken)', authority: 'legacy', routes: [{ method: 'GET', path: '/reports/:id' }] }
-  config.slices['exports'] = { description: 'Exports (one of them hangs)', authority: 'legacy', routes: [{ method: 'GET', path: '/exports/:id' }] }
+  config.slices['exports'] = { description: 'Exports (one of them hangs)', authority: 'legacy', routes: [{ method: 'GET', path: '/exports/:id' }, { method: 'POST', path: '/exports/:id' }] }
   gateway = await startTestGateway(config)
 })
 afterAll(async () => {
@@ -74,6 +76,27 @@ describe('failures stay where they start', () => {
     expect(metrics).toContain('ficus_breaker_state{upstream="legacy",traffic="primary",slice="reports",state="closed"} 1')
     const view = (await (await fetch(`${gateway.adminUrl}/admin/slices`)).json()) as { slices: { id: string; breakers: { legacy: { primary: string } } }[] }
     expect(Object.fromEntries(view.slices.map((slice) => [slice.id, slice.breakers.legacy.primary]))).toMatchObject({ exports: 'open', reports: 'closed', 'policy-status': 'closed' })
+  })
+
+  it('a streamed body past the limit to a slice whose breaker is open is refused, and the gateway lives on', async () => {
+    const port = Number(new URL(gateway.url).port)
+    const chunk = (size: number): string => `${size.toString(16)}\r\n${'z'.repeat(size)}\r\n`
+    for (let i = 0; i < 3; i++) {
+      // Every byte is sent, whatever the gateway answers in between (the answer comes after the first chunk).
+      const received = await new Promise<string>((resolve) => {
+        let text = ''
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(head('POST', '/exports/big', { 'transfer-encoding': 'chunked' }) + chunk(800))
+          setTimeout(() => socket.write(`${chunk(800)}0\r\n\r\n`, () => setTimeout(() => socket.destroy(), 100)), 100)
+        })
+        socket.on('data', (data: Buffer) => (text += data.toString('latin1')))
+        socket.on('error', () => undefined)
+        socket.once('close', () => resolve(text))
+      })
+      expect(received).toMatch(/^HTTP\/1\.1 (413|503) /)
+    }
+    await sleep(100)
+    expect(await status('/reports/5')).toEqual({ status: 200 })
   })
 })
 

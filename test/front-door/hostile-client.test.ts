@@ -23,6 +23,7 @@ beforeAll(async () => {
     routes: [{ method: 'POST', path: '/claims' }],
     shadow: { writes: { modern: { dryRunHeader: { name: 'x-dry-run', value: 'yes' } } } },
   }
+  config.slices['files'] = { description: 'Files', authority: 'legacy', routes: [{ method: 'GET', path: '/files/:id' }, { method: 'POST', path: '/files/:id' }] }
   gateway = await startTestGateway(config)
   port = Number(new URL(gateway.url).port)
 })
@@ -92,6 +93,15 @@ describe('paths', () => {
     '/policy/P%zz/status',
     '/unclaimed/%2e%2e/%2e%2e/etc/passwd',
     '/unclaimed/..;/secret',
+    '/..#',
+    '/.%2e#',
+    '/policy/..#/status',
+    '/unclaimed/a?x=1#frag',
+    'http://evil.example/a/../../secret',
+    'http://evil.example/a/%2e%2e/secret',
+    'http://evil.example/a\\..\\secret',
+    'file:///a/../etc/passwd',
+    '*',
   ]
   it.each(rejected)('refuses %s with 400 FICUS_ERR_PATH_REJECTED and forwards nothing', async (target) => {
     const before = legacy.requests.length + modern.requests.length
@@ -101,6 +111,12 @@ describe('paths', () => {
     expect(answer.headers['content-type']).toMatch(/^application\/json/)
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(legacy.requests.length + modern.requests.length).toBe(before)
+  })
+
+  it('takes an absolute-form target by its path as sent', async () => {
+    const answer = await rawExchange(port, [head('GET', 'http://127.0.0.1/unclaimed/abs?x=%2e', {})])
+    expect(answer.status).toBe(200)
+    expect(legacy.requests.at(-1)!.url).toBe('/base/unclaimed/abs?x=%2e')
   })
 
   it('passes ordinary paths on under the base path, query untouched', async () => {
@@ -196,5 +212,41 @@ describe('framing a hostile client tries', () => {
     expect(errorOf(answer.body).code).toBe('FICUS_ERR_BAD_REQUEST')
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(legacy.requests.length + modern.requests.length).toBe(before)
+  })
+})
+
+describe('what Node lets through and an upstream could read otherwise', () => {
+  const refused: [string, string, number, string][] = [
+    ['no Host on HTTP/1.1', 'GET /policy/P-1/status HTTP/1.1\r\nX-A: b\r\n\r\n', 400, 'FICUS_ERR_BAD_REQUEST'],
+    ['two Host headers', 'GET /policy/P-1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n', 400, 'FICUS_ERR_BAD_REQUEST'],
+    ['a transfer coding besides chunked', 'POST /unclaimed/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501, 'FICUS_ERR_TRANSFER_CODING'],
+    ['HTTP/2.0 in a request line', 'GET /policy/P-1/status HTTP/2.0\r\nHost: x\r\n\r\n', 505, 'FICUS_ERR_HTTP_VERSION'],
+    ['an expectation other than 100-continue', 'GET /policy/P-1/status HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417, 'FICUS_ERR_EXPECTATION_FAILED'],
+    [`a URL far past the limit`, `GET /policy/${'u'.repeat(20_000)}/status HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'FICUS_ERR_URL_TOO_LONG'],
+  ]
+  it.each(refused)('%s: its status in the error shape with x-request-id, nothing forwarded', async (_what, bytes, status, code) => {
+    const before = legacy.requests.length + modern.requests.length
+    const answer = await rawExchange(port, [bytes])
+    expect(answer.status).toBe(status)
+    expect(errorOf(answer.body).code).toBe(code)
+    expect(answer.headers['x-request-id']).toMatch(/./)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(legacy.requests.length + modern.requests.length).toBe(before)
+  })
+
+  it('a malformed escape gets its x-request-id header too', async () => {
+    const answer = await rawExchange(port, [head('GET', '/policy/P%zz/status', { 'x-request-id': 'esc-1' })])
+    expect(answer.status).toBe(400)
+    expect(answer.headers['x-request-id']).toBe('esc-1')
+  })
+
+  it('bodies past the limit never count against the slice: 25 of them, then the slice still answers', async () => {
+    const chunk = (size: number): string => `${size.toString(16)}\r\n${'z'.repeat(size)}\r\n`
+    for (let i = 0; i < 25; i++) {
+      const answer = await rawExchange(port, [head('POST', '/files/a', { 'transfer-encoding': 'chunked' }), chunk(1_000), chunk(100), '0\r\n\r\n'], { gapMs: 15 })
+      expect(answer.status).toBe(413)
+    }
+    const after = await rawExchange(port, [head('GET', '/files/b', {})])
+    expect(after.status).toBe(200)
   })
 })

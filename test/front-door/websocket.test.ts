@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { head, rawExchange } from '../helpers/raw-socket.ts'
@@ -134,6 +135,33 @@ describe('WebSocket upgrades', () => {
     expect(seen.url).toBe('/live/10')
     expect(seen.headers.upgrade).toBeUndefined()
     expect(seen.headers['http2-settings']).toBeUndefined()
+  })
+
+  it('refuses an upgrade on anything but a GET without a body (400), forwarding nothing', async () => {
+    const before = echo.upgrades.length + echo.plain.length
+    const post = await rawExchange(port, [head('POST', '/live/12', { ...UPGRADE, 'content-length': '20' }) + 'GET /smug HTTP/1.1\r\n'])
+    expect(post.status).toBe(400)
+    expect(JSON.parse(post.body)).toMatchObject({ code: 'FICUS_ERR_BAD_REQUEST' })
+    const withBody = await rawExchange(port, [head('GET', '/live/13', { ...UPGRADE, 'content-length': '5' }) + 'hello'])
+    expect(withBody.status).toBe(400)
+    expect(echo.upgrades.length + echo.plain.length).toBe(before)
+  })
+
+  it('an upgrade the upstream accepts while the gateway is closing is not joined, and the close does not wait for it', async () => {
+    const own = await startTestGateway(config(echo.url, modern.url))
+    const ownPort = Number(new URL(own.url).port)
+    const socketClosed = new Promise<number>((resolve) => {
+      const started = Date.now()
+      const socket = connect(ownPort, '127.0.0.1', () => socket.write(head('GET', '/live/slow', UPGRADE)))
+      socket.on('error', () => undefined)
+      socket.resume()
+      socket.once('close', () => resolve(Date.now() - started))
+    })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const started = Date.now()
+    await own.stop()
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(await socketClosed).toBeLessThan(5_000)
   })
 
   it('closes open WebSocket connections when the gateway shuts down', async () => {

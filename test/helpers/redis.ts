@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { createServer, Socket, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,46 +34,79 @@ export interface PrivateRedis {
   stop(): Promise<void>
   /** Starts it again on the same port and directory. */
   start(): Promise<void>
+  /** SIGKILL: no chance to write anything more. */
+  kill(): Promise<void>
+  /** Stops it, copies its data aside as a save point, starts it again. */
+  save(): Promise<void>
+  /** Restarts it from the last save point: everything written since is gone (an older save, a lagging replica). */
+  restartFromSave(): Promise<void>
+  /** Restarts it with no data at all (a restart without persistence). */
+  restartEmpty(): Promise<void>
   destroy(): Promise<void>
 }
 
 /** A redis-server of the test's own, on a free port, persistent across stop/start, for outage tests. */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await closedPort()
-  const dir = await mkdtemp(join(tmpdir(), 'ficus-redis-'))
+  const root = await mkdtemp(join(tmpdir(), 'ficus-redis-'))
+  const dir = join(root, 'data')
+  const saved = join(root, 'saved')
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
+    await mkdir(dir, { recursive: true })
     child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-    probe.on('error', () => undefined)
+    // A fresh client per attempt, each closed after it: a reused one left in its "end" state can
+    // reject a pending internal command ("Connection is closed") after the loop has moved on.
     for (let attempt = 0; attempt < 100; attempt++) {
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false })
+      probe.on('error', () => undefined)
       try {
         await probe.connect()
         await probe.ping()
-        probe.disconnect()
         return
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 50))
+      } finally {
+        probe.disconnect()
       }
     }
     throw new Error(`private redis-server on port ${port} did not start`)
   }
-  const stop = async (): Promise<void> => {
+  const end = async (signal: NodeJS.Signals): Promise<void> => {
     const running = child
-    if (!running || running.exitCode !== null) return
+    if (!running || running.exitCode !== null || running.signalCode !== null) return
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()))
-    running.kill('SIGTERM')
+    running.kill(signal)
     await exited
   }
+  const stop = (): Promise<void> => end('SIGTERM')
   await start()
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     stop,
     start,
-    destroy: async () => {
+    kill: () => end('SIGKILL'),
+    save: async () => {
+      await stop()
+      await rm(saved, { recursive: true, force: true })
+      await cp(dir, saved, { recursive: true })
+      await start()
+    },
+    restartFromSave: async () => {
       await stop()
       await rm(dir, { recursive: true, force: true })
+      await cp(saved, dir, { recursive: true })
+      await start()
+    },
+    restartEmpty: async () => {
+      await stop()
+      await rm(dir, { recursive: true, force: true })
+      await start()
+    },
+    destroy: async () => {
+      await stop()
+      await rm(root, { recursive: true, force: true })
     },
   }
 }

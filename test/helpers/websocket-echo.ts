@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
@@ -46,7 +46,7 @@ function frame(opcode: number, payload: Buffer): Buffer {
 
 /**
  * A minimal WebSocket server on an ephemeral port: it accepts upgrades on any path whose URL does
- * not contain `decline` (those get a 403), and echoes every text or binary message prefixed with
+ * not contain `decline` (those get a 403; with `slow`, the 101 comes after 800 ms), and echoes every text or binary message prefixed with
  * `echo:`. Plain requests get a 200 JSON answer saying whether an `Upgrade` header arrived.
  */
 export async function startWebSocketEcho(): Promise<WebSocketEcho> {
@@ -63,12 +63,14 @@ export async function startWebSocketEcho(): Promise<WebSocketEcho> {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
-  server.on('upgrade', (request, socket: Socket) => {
+  const accept = async (request: IncomingMessage, socket: Socket): Promise<void> => {
     if ((request.url ?? '').includes('decline')) {
       socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nconnection: close\r\n\r\ndeclined')
       return
     }
     upgrades.push({ url: request.url ?? '', headers: request.headers })
+    if ((request.url ?? '').includes('slow')) await new Promise((resolve) => setTimeout(resolve, 800))
+    if (socket.destroyed) return
     const accept = createHash('sha1')
       .update(`${String(request.headers['sec-websocket-key'])}${WEBSOCKET_GUID}`)
       .digest('base64')
@@ -87,7 +89,8 @@ export async function startWebSocketEcho(): Promise<WebSocketEcho> {
       }
     })
     socket.on('error', () => socket.destroy())
-  })
+  }
+  server.on('upgrade', (request: IncomingMessage, socket: Socket) => void accept(request, socket))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {

@@ -25,6 +25,12 @@ export interface KafkaBroker {
   start(): Promise<void>
   /** Stops it and removes its directory. */
   destroy(): Promise<void>
+  /**
+   * Freezes the broker JVM (SIGSTOP): its connections stay open and the kernel still accepts new
+   * ones, but nothing is answered — a hung broker. `thaw` (SIGCONT) lets it go on.
+   */
+  freeze(): void
+  thaw(): void
 }
 
 /** `count` distinct free ports: all held open at once, so none is handed out twice, then released. */
@@ -158,6 +164,7 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
   }
 
   let child: ChildProcess | undefined
+  let frozen = false
   const brokers = `127.0.0.1:${port}`
   const start = async (): Promise<void> => {
     const heap = `${options.heapMb ?? 512}m`
@@ -170,6 +177,7 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
       started.kill('SIGKILL')
     }
     process.once('exit', orphanGuard)
+    frozen = false
     child.once('exit', () => process.removeListener('exit', orphanGuard))
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)))
@@ -179,6 +187,9 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
     const running = child
     if (!running || running.exitCode !== null || running.signalCode !== null) return
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()))
+    // A stopped process does not act on SIGTERM until it runs again.
+    if (frozen) running.kill('SIGCONT')
+    frozen = false
     running.kill('SIGTERM')
     const timer = setTimeout(() => running.kill('SIGKILL'), STOP_TIMEOUT_MS)
     await exited
@@ -195,6 +206,16 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
     destroy: async () => {
       await stop()
       await rm(dir, { recursive: true, force: true })
+    },
+    freeze: () => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error('the broker is not running')
+      child.kill('SIGSTOP')
+      frozen = true
+    },
+    thaw: () => {
+      if (!frozen) return
+      child?.kill('SIGCONT')
+      frozen = false
     },
   }
 }

@@ -25,7 +25,7 @@ afterEach(async () => {
 const record = (n: number): Comparison => ({ requestId: `r-${n}`, padding: 'x'.repeat(200) }) as unknown as Comparison
 
 async function lines(): Promise<string[]> {
-  const names = (await readdir(join(dir, 'comparisons'))).sort()
+  const names = (await readdir(join(dir, 'comparisons'))).filter((name) => name.endsWith('.jsonl')).sort()
   const all: string[] = []
   for (const name of names) all.push(...(await readFile(join(dir, 'comparisons', name), 'utf8')).split('\n').filter((line) => line !== ''))
   return all
@@ -45,7 +45,7 @@ describe('JSONL sink', () => {
     expect(new Set(written.map((line) => (JSON.parse(line) as { requestId: string }).requestId)).size).toBe(50)
     const files = await readdir(join(dir, 'comparisons'))
     expect(files.filter((name) => /^comparisons-.+\.jsonl$/.test(name)).length).toBeGreaterThan(1)
-    expect(sink.stats()).toEqual({ written: 50, dropped: 0, buffered: 0 })
+    expect(sink.stats()).toEqual({ written: 50, dropped: 0, buffered: 0, lost: 0 })
   })
 
   it('drops records beyond its buffer, counts them and logs the count', async () => {

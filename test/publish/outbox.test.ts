@@ -23,7 +23,7 @@ const lines = (from: number, to: number): string[] => Array.from({ length: to - 
 describe('outbox', () => {
   it('gives lines back in order, across segments, and only lets go of them on ack', async () => {
     const outbox = await opened({ segmentBytes: 500 })
-    expect(await outbox.append(lines(0, 30))).toBe(30)
+    expect(outbox.append(lines(0, 30))).toBe(30)
     expect((await readdir(dir)).filter((name) => name.startsWith('segment-')).length).toBeGreaterThan(1)
     const first = await outbox.peek(12)
     expect(first.lines).toEqual(lines(0, 12))
@@ -38,17 +38,17 @@ describe('outbox', () => {
 
   it('survives a restart: what was not acknowledged is still there, what was is gone', async () => {
     const outbox = await opened({ segmentBytes: 400 })
-    await outbox.append(lines(0, 20))
+    outbox.append(lines(0, 20))
     const batch = await outbox.peek(7)
     await outbox.ack(batch.next)
-    await outbox.append(lines(20, 25))
+    outbox.append(lines(20, 25))
     const reopened = await opened({ segmentBytes: 400 })
     expect((await reopened.peek(100)).lines).toEqual(lines(7, 25))
   })
 
   it('refuses lines beyond its size bound and says how many it took', async () => {
     const outbox = await opened({ maxBytes: 1_000 })
-    const taken = await outbox.append(lines(0, 100))
+    const taken = outbox.append(lines(0, 100))
     expect(taken).toBeGreaterThan(0)
     expect(taken).toBeLessThan(100)
     expect(outbox.bytes).toBeLessThanOrEqual(1_000)
@@ -57,9 +57,9 @@ describe('outbox', () => {
 
   it('appends after everything was delivered and keeps going', async () => {
     const outbox = await opened()
-    await outbox.append(lines(0, 3))
+    outbox.append(lines(0, 3))
     await outbox.ack((await outbox.peek(10)).next)
-    await outbox.append(lines(3, 5))
+    outbox.append(lines(3, 5))
     expect((await outbox.peek(10)).lines).toEqual(lines(3, 5))
     const reopened = await opened()
     expect((await reopened.peek(10)).lines).toEqual(lines(3, 5))

@@ -19,7 +19,7 @@ type Json = Record<string, unknown> & { primary: Record<string, unknown>; diff: 
 const comparison = (): Json => docExample('comparisons.md') as Json
 const authorityEvent = (): Record<string, unknown> => ({
   ...authorityChanged(
-    { sliceId: 'coverage-status', previous: 'legacy', authority: '25%', version: 1, updatedAt: '2026-11-23T10:41:07.215Z', actor: 'ana@platform', reason: 'parallel run at 99.8 %', instance: 'gw-1' },
+    { sliceId: 'coverage-status', previous: 'legacy', authority: '25%', version: 1, updatedAt: '2026-11-23T10:41:07.215Z', actor: 'ana@platform', reason: 'parallel run at 99.8 %', instance: 'gw-1', changed: true },
     'flip',
     'sha256:0b661527ca7e',
   ),

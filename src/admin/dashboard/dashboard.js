@@ -47,6 +47,7 @@ function shortHash(hash) {
 
 /** A slice whose customers already get modern's answers (all, or a percentage) while modern still disagrees. */
 function conflictOnModern(slice) {
+  if (!slice.report) return 0
   const conflicts = slice.report.families['genuine-conflict']
   return slice.modernPercent > 0 && conflicts > 0 ? conflicts : 0
 }
@@ -175,9 +176,17 @@ function numberCell(value, alert) {
   return element('td', value, `num${alert ? ' alert' : ''}`)
 }
 
+/** The cells of a slice whose readiness evidence cannot be read now: one that says so, across the report's columns. */
+function unavailableCells(slice, row) {
+  const cell = element('td', `Evidence unavailable: ${slice.evidenceError ?? 'the readiness evidence cannot be read now'}`, 'unavailable')
+  cell.colSpan = 10
+  row.append(cell)
+  row.append(element('td', breakerText(slice.breakers)))
+  return row
+}
+
 function sliceRow(slice) {
   const report = slice.report
-  const families = report.families
   const row = element('tr', null, 'slice')
   row.dataset.slice = slice.id
   const name = element('th')
@@ -189,6 +198,8 @@ function sliceRow(slice) {
   row.append(name)
   row.append(element('td', slice.authority === 'legacy' || slice.authority === 'modern' ? slice.authority : `${slice.authority} modern`, 'authority'))
   row.append(element('td', slice.version, 'version'))
+  if (!report) return unavailableCells(slice, row)
+  const families = report.families
   row.append(readinessCell(report))
   const agreement = element('td', null, 'agreement')
   agreement.append(element('span', interval(report.matchRate)), ' ', sparkline(report.timeline))
@@ -301,17 +312,26 @@ async function renderDetail() {
   const conflicts = conflictOnModern(slice)
   $('detail-warning').hidden = conflicts === 0
   $('detail-warning').textContent = conflicts === 0 ? '' : conflictWarning(slice, conflicts)
-  renderCriteria(report)
-  $('detail-chart').replaceChildren(chart(report.timeline))
-  fillTable('detail-families', FAMILIES.map((family) => [family, report.families[family], causesText(report.causes[family])]))
-  renderLag(report)
-  fillTable('detail-paths', report.topPaths.map((path) => [path.path, path.family, path.count, path.exampleRequestId]))
-  fillTable('detail-untranslated', report.untranslated.map((item) => [item.path, item.value, item.count]))
-  fillTable('detail-violations', report.violations.map((item) => [item.path, item.rule, item.count, item.exampleRequestId]))
-  fillTable('detail-rules', rulesRows(report))
-  const [history, noise] = await Promise.all([api('GET', `/admin/history?slice=${encodeURIComponent(slice.id)}&limit=10`), api('GET', `/admin/slices/${encodeURIComponent(slice.id)}/noise`)])
-  fillTable('detail-history', history.entries.map((entry) => [entry.at, `${entry.previous} → ${entry.authority}${entry.forced ? ' (forced)' : ''}`, entry.version, entry.actor, entry.reason]))
-  renderNoise(noise)
+  if (report) {
+    renderCriteria(report)
+    $('detail-chart').replaceChildren(chart(report.timeline))
+    fillTable('detail-families', FAMILIES.map((family) => [family, report.families[family], causesText(report.causes[family])]))
+    renderLag(report)
+    fillTable('detail-paths', report.topPaths.map((path) => [path.path, path.family, path.count, path.exampleRequestId]))
+    fillTable('detail-untranslated', report.untranslated.map((item) => [item.path, item.value, item.count]))
+    fillTable('detail-violations', report.violations.map((item) => [item.path, item.rule, item.count, item.exampleRequestId]))
+    fillTable('detail-rules', rulesRows(report))
+  } else {
+    $('detail-evidence').textContent = `Evidence unavailable: ${slice.evidenceError ?? 'the readiness evidence cannot be read now'}. Flips to legacy, the kill switch and forced flips still work.`
+    $('detail-criteria').replaceChildren()
+    $('detail-chart').replaceChildren()
+    for (const table of ['detail-families', 'detail-paths', 'detail-untranslated', 'detail-violations', 'detail-rules']) fillTable(table, [])
+  }
+  // The audit trail and the noise list each show what they can; one unreadable never blanks the other.
+  const [history, noise] = await Promise.allSettled([api('GET', `/admin/history?slice=${encodeURIComponent(slice.id)}&limit=10`), api('GET', `/admin/slices/${encodeURIComponent(slice.id)}/noise`)])
+  if (history.status === 'fulfilled') fillTable('detail-history', history.value.entries.map((entry) => [entry.at, `${entry.previous} → ${entry.authority}${entry.forced ? ' (forced)' : ''}`, entry.version, entry.actor, entry.reason]))
+  else fillTable('detail-history', [[`unavailable: ${history.reason?.message ?? 'the audit trail cannot be read now'}`, '', '', '', '']])
+  if (noise.status === 'fulfilled') renderNoise(noise.value)
 }
 
 function noiseActions(path) {
