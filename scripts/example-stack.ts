@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startExampleServices, type RunningExamples } from '../examples/example-services.ts'
-import { readSettings, startGateway, type RunningGateway } from '../src/main.ts'
+import { startGateway, type RunningGateway } from '../src/app/start-gateway.ts'
+import { readSettings } from '../src/app/settings.ts'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 

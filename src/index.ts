@@ -4,5 +4,5 @@ export type { GatewayConfigInput, RouteInput, SliceInput, SliceSideInput, Upstre
 export type { GatewayConfig } from './config/types.ts'
 export { loadConfig } from './config/load.ts'
 export { validateConfig } from './config/validate.ts'
-export { FicusError, ERROR_CODES, type ErrorCode } from './errors.ts'
-export { buildGateway, type GatewayDeps } from './gateway.ts'
+export { FicusError, ERROR_CODES, type ErrorCode } from './errors/errors.ts'
+export { buildGateway, type GatewayDeps } from './proxy/gateway.ts'

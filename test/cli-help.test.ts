@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../src/cli.ts'
-import { COMMANDS } from '../src/cli-usage.ts'
+import { main } from '../src/cli/cli.ts'
+import { COMMANDS } from '../src/cli/usage.ts'
 import { ROOT, runFicus } from './helpers/processes.ts'
 
 let dir: string

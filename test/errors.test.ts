@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ERROR_CODES } from '../src/errors.ts'
+import { ERROR_CODES } from '../src/errors/errors.ts'
 
 describe('error codes', () => {
   const documented = [...readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8').matchAll(/^### (FICUS_ERR_[A-Z_]+)$/gm)].map((match) => match[1])
 
-  it('lists every code of src/errors.ts in docs/errors.md, and nothing else', () => {
+  it('lists every code of src/errors/errors.ts in docs/errors.md, and nothing else', () => {
     expect([...documented].sort()).toEqual(Object.keys(ERROR_CODES).sort())
   })
 

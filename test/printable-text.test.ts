@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { printable } from '../src/printable-text.ts'
+import { printable } from '../src/text/printable-text.ts'
 
 // Every C0 and C1 control, DEL and every bidi control (Trojan Source, CVE-2021-42574).
 const CONTROLS = /\p{Cc}|\p{Bidi_Control}|[\u2028\u2029]/u

@@ -1,4 +1,4 @@
-import { ERROR_CODES, FicusError, type ErrorCode } from '../errors.ts'
+import { ERROR_CODES, FicusError, type ErrorCode } from '../errors/errors.ts'
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090'
 const TIMEOUT_MS = 10_000

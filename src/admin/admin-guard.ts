@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { FicusError } from '../errors.ts'
+import { FicusError } from '../errors/errors.ts'
 
 /** The loopback names a local admin API answers to. */
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const

@@ -1,5 +1,5 @@
 import type { AuthorityState } from '../authority/authority-store.ts'
-import { modernBasisPoints } from '../config/authority-value.ts'
+import { modernBasisPoints } from '../model/authority-value.ts'
 import type { SliceConfig, StickyKey } from '../config/types.ts'
 import type { BreakerState, CircuitBreakers } from '../upstream/circuit-breakers.ts'
 

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { parseAuthority } from '../config/authority-value.ts'
-import { FicusError } from '../errors.ts'
+import { parseAuthority } from '../model/authority-value.ts'
+import { FicusError } from '../errors/errors.ts'
 import type { AuditEntry, AuthorityState } from './authority-store.ts'
 
 const FORMAT = 1

@@ -1,7 +1,7 @@
-import { parseAuthority, type Authority } from '../config/authority-value.ts'
-import { FicusError } from '../errors.ts'
+import { parseAuthority, type Authority } from '../model/authority-value.ts'
+import { FicusError } from '../errors/errors.ts'
 
-export type { Authority } from '../config/authority-value.ts'
+export type { Authority } from '../model/authority-value.ts'
 
 /** The live authority of one slice, as the store holds it. */
 export interface AuthorityState {

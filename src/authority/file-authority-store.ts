@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { Authority } from '../config/authority-value.ts'
-import { FicusError } from '../errors.ts'
+import type { Authority } from '../model/authority-value.ts'
+import { FicusError } from '../errors/errors.ts'
 import { appendAudit, readAudit, readAuthorityFile, writeAuthorityFile, type PersistedSlices } from './authority-file.ts'
 import {
   ChangeListeners,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { backoffDelay } from '../backoff.ts'
-import { parseAuthority, type Authority } from '../config/authority-value.ts'
-import { FicusError } from '../errors.ts'
+import { backoffDelay } from '../retry/backoff.ts'
+import { parseAuthority, type Authority } from '../model/authority-value.ts'
+import { FicusError } from '../errors/errors.ts'
 import { readAuthorityFile, writeAuthorityFile, type PersistedSlices } from './authority-file.ts'
 import {
   ChangeListeners,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Side } from '../config/schema.ts'
-import { BUCKETS, isRollout, modernBasisPoints, type Authority } from '../config/authority-value.ts'
+import { BUCKETS, isRollout, modernBasisPoints, type Authority } from '../model/authority-value.ts'
 
 /**
  * The stable bucket (0 … 9 999) of a rollout key within a slice. The slice id is part of the hash so

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises'
 import { isAbsolute, relative, resolve } from 'node:path'
 import { tsImport } from 'tsx/esm/api'
-import { FicusError } from '../errors.ts'
+import { FicusError } from '../errors/errors.ts'
 import type { GatewayConfig } from './types.ts'
 import { validateConfig } from './validate.ts'
 

@@ -1,7 +1,7 @@
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
-import type { ConfigIssue } from '../errors.ts'
+import type { ConfigIssue } from '../errors/errors.ts'
 
 const SIMPLE_KEY = /^[A-Za-z_$][\w$-]*$/
 

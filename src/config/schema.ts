@@ -1,11 +1,10 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { ModelRules } from '../compare/model-rules.ts'
 import type { TranslationRules } from '../compare/translate.ts'
-import type { Authority } from './authority-value.ts'
+import type { Authority } from '../model/authority-value.ts'
+import { SIDES, type Side } from '../model/sides.ts'
 
-/** The two sides that can answer a slice. */
-export const SIDES = ['legacy', 'modern'] as const
-export type Side = (typeof SIDES)[number]
+export { SIDES, type Side }
 
 /** Methods a slice route may claim. HEAD requests also match a GET route unless a HEAD route exists. */
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const

@@ -1,8 +1,8 @@
 import type { CompareRules } from '../compare/compare-responses.ts'
 import type { NoiseSettings } from '../compare/noise-evidence.ts'
 import type { KeyDeclarations } from '../compare/published-paths.ts'
-import type { ReadinessThresholds } from '../report/readiness.ts'
-import type { Authority } from './authority-value.ts'
+import type { ReadinessThresholds } from './readiness-thresholds.ts'
+import type { Authority } from '../model/authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
 import type { RouteMethod, Side } from './schema.ts'
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { parseAuthority } from './authority-value.ts'
-import { configInvalid, type ConfigIssue } from '../errors.ts'
+import { parseAuthority } from '../model/authority-value.ts'
+import { configInvalid, type ConfigIssue } from '../errors/errors.ts'
 import { parsePathTemplate, templateShape, WILDCARD_PARAM, type PathTemplate } from './path-template.ts'
 import { formatPath, schemaIssues } from './schema-errors.ts'
 import { compileTranslation, dateParser, type Translate, type TranslationRules } from '../compare/translate.ts'
@@ -38,8 +38,8 @@ import {
   type SliceInput,
   type UpstreamInput,
 } from './schema.ts'
-import { DEFAULT_READINESS, type ReadinessThresholds } from '../report/readiness.ts'
-import { HOP_BY_HOP } from '../upstream/hop-by-hop.ts'
+import { DEFAULT_READINESS, type ReadinessThresholds } from './readiness-thresholds.ts'
+import { HOP_BY_HOP } from '../http/hop-by-hop.ts'
 import type { BreakerConfig, CompareConfig, GatewayConfig, RouteConfig, ShadowConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig, UpstreamTls, WriteSafety } from './types.ts'
 
 const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/

@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { checkAuditText } from '../authority/authority-store.ts'
 import { generalise, NOISE_DECISIONS } from '../compare/noise-evidence.ts'
 import type { SliceConfig } from '../config/types.ts'
-import { FicusError } from '../errors.ts'
+import { FicusError } from '../errors/errors.ts'
 
 export const NOISE_DECISION_KINDS = [...NOISE_DECISIONS, 'clear'] as const
 export type NoiseDecisionKind = (typeof NOISE_DECISION_KINDS)[number]

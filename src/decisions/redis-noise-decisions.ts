@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { FicusError } from '../errors.ts'
+import { FicusError } from '../errors/errors.ts'
 import { DecisionState, Listeners, type NoiseDecisionInput, type NoiseDecisionRecord, type NoiseDecisionStore } from './noise-decisions.ts'
 
 const MAX_DECISIONS = 10_000

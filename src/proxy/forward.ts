@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import type { OutgoingHeaders } from '../upstream/hop-by-hop.ts'
+import type { OutgoingHeaders } from '../http/hop-by-hop.ts'
 import { CountedFailure, UncountedError, type CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import type { UpstreamClient } from '../upstream/upstream-pools.ts'
 

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import { Transform, type TransformCallback } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Limits } from '../config/types.ts'
-import { ERROR_CODES, FicusError, type ErrorCode } from '../errors.ts'
+import { ERROR_CODES, FicusError, type ErrorCode } from '../errors/errors.ts'
 
 /**
  * The front door: the limits a client's request must keep, checked before anything is forwarded,

@@ -1,6 +1,6 @@
 import type { AuthorityState } from '../authority/authority-store.ts'
 import { chooseSide } from '../authority/sticky-bucket.ts'
-import type { Authority } from '../config/authority-value.ts'
+import type { Authority } from '../model/authority-value.ts'
 import { renderPathTemplate } from '../config/path-template.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, SideTarget, StickyKey } from '../config/types.ts'

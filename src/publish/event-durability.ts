@@ -1,5 +1,3 @@
-import { FicusError } from '../errors.ts'
-
 /**
  * `buffered`: records wait in memory (bounded by the flush interval and count) before they reach
  * the broker or the disk; `write-ahead`: every record is written to disk before `write` returns.
@@ -22,30 +20,3 @@ export interface EventDurability {
 }
 
 export const DEFAULT_EVENT_DURABILITY: EventDurability = Object.freeze({ mode: 'buffered', flushMs: DEFAULT_EVENTS_FLUSH_MS, flushRecords: DEFAULT_EVENTS_FLUSH_RECORDS })
-
-function invalid(name: string, message: string, value: string): FicusError {
-  return new FicusError('FICUS_ERR_ENV_INVALID', `${name}: ${message} (got ${JSON.stringify(value)})`, { details: { variable: name } })
-}
-
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name]
-  if (text === undefined || text === '') return fallback
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || value < 1 || !Number.isSafeInteger(value)) throw invalid(name, 'must be a whole number ≥ 1', text)
-  return value
-}
-
-/**
- * FICUS_EVENTS_DURABILITY (`buffered` | `write-ahead`), FICUS_EVENTS_FLUSH_MS and
- * FICUS_EVENTS_FLUSH_RECORDS; FICUS_ERR_ENV_INVALID names the variable at fault. Called by the
- * process entry with its environment.
- */
-export function readEventDurability(env: NodeJS.ProcessEnv): EventDurability {
-  const mode = env.FICUS_EVENTS_DURABILITY === undefined || env.FICUS_EVENTS_DURABILITY === '' ? 'buffered' : env.FICUS_EVENTS_DURABILITY
-  if (!(DURABILITY_MODES as readonly string[]).includes(mode)) throw invalid('FICUS_EVENTS_DURABILITY', `must be one of ${DURABILITY_MODES.join(', ')}`, mode)
-  return Object.freeze({
-    mode: mode as DurabilityMode,
-    flushMs: wholeNumber(env, 'FICUS_EVENTS_FLUSH_MS', DEFAULT_EVENTS_FLUSH_MS),
-    flushRecords: wholeNumber(env, 'FICUS_EVENTS_FLUSH_RECORDS', DEFAULT_EVENTS_FLUSH_RECORDS),
-  })
-}

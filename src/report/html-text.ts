@@ -1,5 +1,5 @@
 import type { Family } from '../compare/classify.ts'
-import { printable } from '../printable-text.ts'
+import { printable } from '../text/printable-text.ts'
 import type { RateInterval } from './readiness.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { FAMILIES } from '../compare/classify.ts'
-import { parseAuthority } from '../config/authority-value.ts'
+import { parseAuthority } from '../model/authority-value.ts'
 import { familyMix } from './html-charts.ts'
 import { criterionShort } from './html-criteria.ts'
 import { sliceSection, type AuthorityChange } from './html-slice.ts'

@@ -1,5 +1,5 @@
 import { FAMILIES } from '../compare/classify.ts'
-import { printable } from '../printable-text.ts'
+import { printable } from '../text/printable-text.ts'
 import type { Report, SliceReport } from './report.ts'
 
 const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)

@@ -7,7 +7,7 @@ import type { Violation } from '../compare/model-rules.ts'
 import type { Untranslated } from '../compare/translate.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, RouteConfig, SliceConfig } from '../config/types.ts'
-import type { Headers } from '../upstream/hop-by-hop.ts'
+import type { Headers } from '../http/hop-by-hop.ts'
 
 /** One side's call as the parallel run saw it: an answer, or why there is none. */
 export type SideResult =

@@ -1,5 +1,5 @@
 import type { SideTarget } from '../config/types.ts'
-import { endToEndHeaders, type Headers, type OutgoingHeaders } from './hop-by-hop.ts'
+import { endToEndHeaders, type Headers, type OutgoingHeaders } from '../http/hop-by-hop.ts'
 
 /** Request fields the gateway never passes on as received: it sets them itself. */
 const REPLACED_ON_REQUEST = ['host', 'expect', 'x-request-id']

@@ -1,4 +1,4 @@
-import { FicusError } from '../errors.ts'
+import { FicusError } from '../errors/errors.ts'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT'])
 /** Certificate verification failures (OpenSSL's names, as Node reports them). */

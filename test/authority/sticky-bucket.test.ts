@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { bucketOf, chooseSide } from '../../src/authority/sticky-bucket.ts'
-import { parseAuthority, type Authority } from '../../src/config/authority-value.ts'
+import { parseAuthority, type Authority } from '../../src/model/authority-value.ts'
 
 const KEYS = Array.from({ length: 10_000 }, (_, i) => `customer-${i}`)
 

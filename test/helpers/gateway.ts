@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import type { GatewayConfig } from '../../src/config/types.ts'
 import { validateConfig } from '../../src/config/validate.ts'
-import { readSettings, startGateway, type RunningGateway } from '../../src/main.ts'
+import { startGateway, type RunningGateway } from '../../src/app/start-gateway.ts'
+import { readSettings } from '../../src/app/settings.ts'
 import { capturingLogger } from './logs.ts'
 
 export interface TestGateway extends RunningGateway {

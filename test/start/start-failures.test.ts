@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_CONFIG_TIMEOUT_MS } from '../../src/config/load.ts'
-import { readSettings } from '../../src/main.ts'
+import { readSettings } from '../../src/app/settings.ts'
 import { runFicus, type Finished } from '../helpers/processes.ts'
 
 // Issue 14, point 6: every failure at start is one line `ficus: CODE: message` on stderr, a

@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
-import { FicusError } from './errors.ts'
-import { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR } from './publish/event-sinks.ts'
+import { FicusError } from '../errors/errors.ts'
+import { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR } from '../publish/open-sinks.ts'
 
 // The instance's own directory (FICUS_DATA_DIR): checked before anything opens, so a problem with
 // it is one FICUS_ERR_DATA_DIR line at start, and the salt of published hashes kept in it.
 
 export const HASH_SALT_FILE = 'hash-salt'
+export const AUTHORITY_FILE = 'authority.json'
+export const AUDIT_FILE = 'audit.jsonl'
+/** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
+export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
+export const NOISE_DECISIONS_FILE = 'noise-decisions.jsonl'
+/** Authority changes in progress, until their AuthorityChanged events are on disk (src/publish/authority-change-journal.ts). */
+export const CHANGE_JOURNAL_FILE = 'authority-journal.jsonl'
+export { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR }
 
 /**
  * The salt of published value hashes: kept in the data directory (created once, readable by the

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs'
 import type { parseArgs, ParseArgsConfig } from 'node:util'
-import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
-import type { GatewayConfig } from './config/types.ts'
-import { flipCommand, historyCommand, killSwitchCommand, noiseCommand, statusCommand } from './cli-admin-commands.ts'
-import { parseCliArgs, usageError } from './cli-args.ts'
-import { isFicusError } from './errors.ts'
-import { printable } from './printable-text.ts'
-import { reportCommand } from './cli-report-command.ts'
-import { reporterCommand } from './cli-reporter-command.ts'
-import { COMMAND_USAGE, isCommand, USAGE } from './cli-usage.ts'
-import { readConfigTimeout, readSettings, startGateway } from './main.ts'
+import { loadConfig } from '../config/load.ts'
+import type { GatewayConfig } from '../config/types.ts'
+import { flipCommand, historyCommand, killSwitchCommand, noiseCommand, statusCommand } from './admin-commands.ts'
+import { parseCliArgs, usageError } from './args.ts'
+import { isFicusError } from '../errors/errors.ts'
+import { printable } from '../text/printable-text.ts'
+import { reportCommand } from './report-command.ts'
+import { reporterCommand } from './reporter-command.ts'
+import { COMMAND_USAGE, isCommand, USAGE } from './usage.ts'
+import { startGateway } from '../app/start-gateway.ts'
+import { configFileSetting, readConfigTimeout, readSettings } from '../app/settings.ts'
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv
@@ -132,7 +133,7 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
 async function validate(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } })
   if (positionals.length > 1) throw usageError('validate takes at most one path')
-  const file = positionals[0] ?? io.env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE
+  const file = positionals[0] ?? configFileSetting(io.env)
   const load = { timeoutMs: readConfigTimeout(io.env) }
   if (values.json !== true) {
     io.stdout.write(describeConfig(file, await loadConfig(file, io.cwd, load)))
@@ -195,6 +196,6 @@ export function describeConfig(file: string, config: GatewayConfig): string {
 }
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
 }

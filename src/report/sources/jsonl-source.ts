@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { Comparison } from '../compare/comparison.ts'
-import { FicusError } from '../errors.ts'
+import type { Comparison } from '../../compare/comparison.ts'
+import { FicusError } from '../../errors/errors.ts'
 
 /** The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the current one. */
 export async function comparisonFiles(dir: string): Promise<string[]> {

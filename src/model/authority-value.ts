@@ -1,4 +1,4 @@
-import { SIDES, type Side } from './schema.ts'
+import { SIDES, type Side } from './sides.ts'
 
 /**
  * Who answers a slice: one side, or a sticky percentage of modern traffic written `"25%"`

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG_FILE } from './config/load.ts'
+import { DEFAULT_CONFIG_FILE } from '../config/load.ts'
 
 export const COMMANDS = ['start', 'validate', 'flip', 'kill-switch', 'status', 'history', 'noise', 'report', 'reporter', 'help', 'version'] as const
 export type Command = (typeof COMMANDS)[number]

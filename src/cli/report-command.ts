@@ -1,21 +1,20 @@
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { AdminClient } from './admin/admin-client.ts'
-import type { AuditEntry } from './authority/authority-store.ts'
-import { parseCliArgs, usageError } from './cli-args.ts'
-import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts'
-import type { SliceConfig } from './config/types.ts'
-import { FicusError } from './errors.ts'
-import { readBrokers } from './main.ts'
-import { COMPARISONS_DIR } from './publish/event-sinks.ts'
-import { DEFAULT_TOPICS } from './publish/events.ts'
-import { readJsonl } from './report/jsonl-source.ts'
-import { readKafka } from './report/kafka-source.ts'
-import { progressLine } from './report/progress.ts'
-import { renderHtml, type AuthorityChange } from './report/render-html.ts'
-import { renderMarkdown } from './report/render-markdown.ts'
-import { renderText } from './report/render-text.ts'
-import { buildReport, ReportAggregator, type Report, type Window } from './report/report.ts'
+import { AdminClient } from '../admin/admin-client.ts'
+import type { AuditEntry } from '../authority/authority-store.ts'
+import { parseCliArgs, usageError } from './args.ts'
+import { loadConfig } from '../config/load.ts'
+import type { SliceConfig } from '../config/types.ts'
+import { FicusError } from '../errors/errors.ts'
+import { readReportSettings } from '../app/settings.ts'
+import { COMPARISONS_DIR } from '../publish/open-sinks.ts'
+import { readJsonl } from '../report/sources/jsonl-source.ts'
+import { readKafka } from '../report/sources/kafka-source.ts'
+import { progressLine } from '../report/progress.ts'
+import { renderHtml, type AuthorityChange } from '../report/render-html.ts'
+import { renderMarkdown } from '../report/render-markdown.ts'
+import { renderText } from '../report/render-text.ts'
+import { buildReport, ReportAggregator, type Report, type Window } from '../report/report.ts'
 
 export const REPORT_FORMATS = ['text', 'md', 'json', 'html'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
@@ -101,7 +100,8 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   const format = values.format as ReportFormat
   if (!REPORT_FORMATS.includes(format)) throw usageError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${JSON.stringify(values.format)})`)
   if (values.since !== undefined && values.from !== undefined) throw usageError('give --since or --from, not both')
-  const brokers = readBrokers(io.env)
+  const settings = readReportSettings(io.env)
+  const { brokers } = settings
   const source = values.source ?? (brokers.length > 0 ? 'kafka' : 'jsonl')
   if (source !== 'kafka' && source !== 'jsonl') throw usageError(`--source must be kafka or jsonl (got ${JSON.stringify(source)})`)
   if (source === 'kafka' && brokers.length === 0) throw usageError('--source kafka needs KAFKA_BROKERS')
@@ -111,7 +111,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   }
 
   // The routes config gives descriptions and readiness thresholds; without one, defaults apply.
-  const configFile = values.config ?? io.env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE
+  const configFile = values.config ?? settings.configFile
   let slices: readonly SliceConfig[] = []
   try {
     slices = (await loadConfig(configFile, io.cwd)).slices
@@ -130,11 +130,11 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   let described: string
   try {
     if (source === 'kafka') {
-      const topic = values.topic ?? io.env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons
+      const topic = values.topic ?? settings.topic
       await readKafka({ brokers, topic, from: window.from, to: window.to }, add, progress.update)
       described = `kafka ${topic}`
     } else {
-      const dir = join(resolve(io.cwd, values['data-dir'] ?? io.env.FICUS_DATA_DIR ?? 'data'), COMPARISONS_DIR)
+      const dir = join(resolve(io.cwd, values['data-dir'] ?? settings.dataDir), COMPARISONS_DIR)
       await readJsonl(dir, add, progress.update)
       described = `jsonl ${dir}`
     }
@@ -144,8 +144,8 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
 
   const report = buildReport(aggregator, slices, { source: described, window, ...(wanted === undefined ? {} : { slice: wanted }), ...(values.rules === undefined ? {} : { rulesHash: values.rules }) })
   // The HTML report shows each slice's authority and recent flips when a running gateway is named.
-  const adminUrl = values['admin-url'] ?? io.env.FICUS_ADMIN_URL
-  const live = format === 'html' && adminUrl !== undefined ? await liveAuthority(adminUrl, io.env.FICUS_ADMIN_TOKEN || undefined, report.slices.map((slice) => slice.slice)) : { authorities: {}, changes: {} }
+  const adminUrl = values['admin-url'] ?? settings.adminUrl
+  const live = format === 'html' && adminUrl !== undefined ? await liveAuthority(adminUrl, settings.adminToken, report.slices.map((slice) => slice.slice)) : { authorities: {}, changes: {} }
   const text = RENDERERS[format](report, live)
   if (values.out === undefined) io.stdout.write(text)
   else {

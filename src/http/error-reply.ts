@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ERROR_CODES, FicusError, isFicusError } from './errors.ts'
+import { ERROR_CODES, FicusError, isFicusError } from '../errors/errors.ts'
 
 /** Errors fastify raises itself (malformed request, bad JSON, ...) keep their 4xx status; anything else is a 500 without details. */
 export function fromFrameworkError(err: FastifyError | FicusError): FicusError {

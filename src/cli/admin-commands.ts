@@ -1,12 +1,12 @@
-import { hostname, userInfo } from 'node:os'
 import type { ParseArgsConfig } from 'node:util'
-import { AdminClient, DEFAULT_ADMIN_URL } from './admin/admin-client.ts'
-import type { SliceView } from './admin/slice-view.ts'
-import type { AuditEntry, StoreStatus } from './authority/authority-store.ts'
-import type { NoisePath } from './compare/noise-evidence.ts'
-import { parseCliArgs, usageError } from './cli-args.ts'
-import { printable } from './printable-text.ts'
-import { textTable } from './text-table.ts'
+import { AdminClient } from '../admin/admin-client.ts'
+import type { SliceView } from '../admin/slice-view.ts'
+import type { AuditEntry, StoreStatus } from '../authority/authority-store.ts'
+import type { NoisePath } from '../compare/noise-evidence.ts'
+import { readAdminClientSettings } from '../app/settings.ts'
+import { parseCliArgs, usageError } from './args.ts'
+import { printable } from '../text/printable-text.ts'
+import { textTable } from '../text/text-table.ts'
 
 /** What a CLI command needs from its process: environment and output. */
 export interface CommandIo {
@@ -27,21 +27,8 @@ function parse(args: readonly string[], options: NonNullable<ParseArgsConfig['op
   return parseCliArgs({ args: [...args], options: { ...ADMIN_OPTIONS, ...options }, allowPositionals: true, strict: true })
 }
 
-function defaultActor(env: NodeJS.ProcessEnv): string {
-  if (env.FICUS_ACTOR !== undefined && env.FICUS_ACTOR.trim() !== '') return env.FICUS_ACTOR
-  let user = env.USER ?? 'unknown'
-  try {
-    user = userInfo().username
-  } catch {
-    // no passwd entry (containers): keep $USER
-  }
-  return `${user}@${hostname()}`
-}
-
 function client(values: Record<string, unknown>, env: NodeJS.ProcessEnv): AdminClient {
-  const baseUrl = (values['admin-url'] as string | undefined) ?? env.FICUS_ADMIN_URL ?? DEFAULT_ADMIN_URL
-  const token = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
-  return new AdminClient({ baseUrl, token, actor: defaultActor(env) })
+  return new AdminClient(readAdminClientSettings(env, values['admin-url'] as string | undefined))
 }
 
 function requireReason(values: Record<string, unknown>): string {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { appendFile, open, readFile, rename } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { FicusError } from '../errors.ts'
-import type { EventSink } from '../publish/event-sink.ts'
-import { authorityChanged, type AuthorityChanged } from '../publish/events.ts'
-import type { AppliedChange, AuditEntry, AuthorityStore, ChangeRequest, OperatorChangeKind } from './authority-store.ts'
+import { FicusError } from '../errors/errors.ts'
+import type { EventSink } from './event-sink.ts'
+import { authorityChanged, type AuthorityChanged } from './events.ts'
+import type { AppliedChange, AuditEntry, AuthorityStore, ChangeRequest, OperatorChangeKind } from '../authority/authority-store.ts'
 
 /** A change asked of the store whose AuthorityChanged events are not yet known to be on disk. */
 interface PendingChange {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { Comparison } from '../compare/comparison.ts'
-import { FicusError } from '../errors.ts'
-import { createKafkaClient, type KafkaAdmin } from '../kafka/index.ts'
+import type { Comparison } from '../../compare/comparison.ts'
+import { FicusError } from '../../errors/errors.ts'
+import { createKafkaClient, type KafkaAdmin } from '../../kafka/index.ts'
 
 export interface KafkaReadOptions {
   readonly brokers: readonly string[]

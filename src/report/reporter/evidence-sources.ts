@@ -1,10 +1,10 @@
-import type { Comparison } from '../compare/comparison.ts'
-import { FicusError } from '../errors.ts'
-import type { EventSink } from '../publish/event-sink.ts'
-import { readJsonl } from './jsonl-source.ts'
+import type { Comparison } from '../../compare/comparison.ts'
+import { FicusError } from '../../errors/errors.ts'
+import type { EventSink } from '../../publish/event-sink.ts'
+import { readJsonl } from '../sources/jsonl-source.ts'
 import { mergeSlice, type ReportStateStore } from './report-state.ts'
-import { ReportAggregator } from './report.ts'
-import type { SliceAggregate } from './slice-aggregate.ts'
+import { ReportAggregator } from '../report.ts'
+import type { SliceAggregate } from '../slice-aggregate.ts'
 
 /** Where the admin API finds the evidence a slice's readiness is judged on. */
 export interface ReadinessSource {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { SliceAggregate, type SliceAggregateJson } from './slice-aggregate.ts'
+import { SliceAggregate, type SliceAggregateJson } from '../slice-aggregate.ts'
 
 /** The reporter's state of one partition: its aggregates and the offset they are complete up to. */
 export interface PartitionState {

@@ -1,188 +1,31 @@
-import { isIPv6 } from 'node:net'
-import { hostname } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { LOOPBACK_HOSTS } from './admin/admin-guard.ts'
-import { buildAdminServer } from './admin/admin-server.ts'
-import type { AuthorityStore } from './authority/authority-store.ts'
-import { ChangeJournal } from './authority/change-journal.ts'
-import { FileAuthorityStore } from './authority/file-authority-store.ts'
-import { DEFAULT_REDIS_PREFIX, RedisAuthorityStore } from './authority/redis-authority-store.ts'
-import { modernBasisPoints } from './config/authority-value.ts'
-import { DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_TIMEOUT_MS, loadConfig } from './config/load.ts'
-import type { GatewayConfig } from './config/types.ts'
-import { FileNoiseDecisionStore, type NoiseDecisionStore } from './decisions/noise-decisions.ts'
-import { RedisNoiseDecisionStore } from './decisions/redis-noise-decisions.ts'
-import { loadSalt, prepareDataDir } from './data-dir.ts'
-import { FicusError, isFicusError } from './errors.ts'
-import { buildGateway } from './gateway.ts'
-import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.ts'
-import { Metrics } from './observability/metrics.ts'
-import { readEventDurability, type EventDurability } from './publish/event-durability.ts'
-import { openEventSinks, type KafkaSettings } from './publish/event-sinks.ts'
-import { DEFAULT_TOPICS } from './publish/events.ts'
-import { LocalAggregates, ReporterAggregates, type ReadinessSource } from './report/readiness-source.ts'
-import { RedisReportStateStore } from './report/report-state.ts'
-import { ShadowRunner } from './shadow/shadow-runner.ts'
-import { CircuitBreakers } from './upstream/circuit-breakers.ts'
-import { UpstreamPools } from './upstream/upstream-pools.ts'
+import { buildAdminServer } from '../admin/admin-server.ts'
+import type { AuthorityStore } from '../authority/authority-store.ts'
+import { ChangeJournal } from '../publish/authority-change-journal.ts'
+import { FileAuthorityStore } from '../authority/file-authority-store.ts'
+import { RedisAuthorityStore } from '../authority/redis-authority-store.ts'
+import { modernBasisPoints } from '../model/authority-value.ts'
+import { loadConfig } from '../config/load.ts'
+import type { GatewayConfig } from '../config/types.ts'
+import { FileNoiseDecisionStore, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
+import { RedisNoiseDecisionStore } from '../decisions/redis-noise-decisions.ts'
+import { AUDIT_FILE, AUTHORITY_CACHE_FILE, AUTHORITY_FILE, CHANGE_JOURNAL_FILE, COMPARISONS_DIR, loadSalt, NOISE_DECISIONS_FILE, prepareDataDir } from './data-dir.ts'
+import { LOOPBACK, MIN_TOKEN_LENGTH, type Settings } from './settings.ts'
+import { FicusError, isFicusError } from '../errors/errors.ts'
+import { buildGateway } from '../proxy/gateway.ts'
+import { createLogger } from '../observability/logger.ts'
+import { Metrics } from '../observability/metrics.ts'
+import { openEventSinks } from '../publish/open-sinks.ts'
+import { LocalAggregates, ReporterAggregates, type ReadinessSource } from '../report/reporter/evidence-sources.ts'
+import { RedisReportStateStore } from '../report/reporter/report-state.ts'
+import { ShadowRunner } from '../shadow/shadow-runner.ts'
+import { CircuitBreakers } from '../upstream/circuit-breakers.ts'
+import { UpstreamPools } from '../upstream/upstream-pools.ts'
 
-export const DEFAULT_PORT = 8080
-export const DEFAULT_HOST = '0.0.0.0'
-export const DEFAULT_ADMIN_PORT = 9090
-export const LOOPBACK = '127.0.0.1'
-export const DEFAULT_DATA_DIR = './data'
-export const AUTHORITY_FILE = 'authority.json'
-export const AUDIT_FILE = 'audit.jsonl'
-import { COMPARISONS_DIR } from './publish/event-sinks.ts'
-export { COMPARISONS_DIR }
-export { HASH_SALT_FILE } from './data-dir.ts'
-/** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
-export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
-export const NOISE_DECISIONS_FILE = 'noise-decisions.jsonl'
-/** Authority changes in progress, until their AuthorityChanged events are on disk (src/authority/change-journal.ts). */
-export const CHANGE_JOURNAL_FILE = 'authority-journal.jsonl'
-const MIN_TOKEN_LENGTH = 16
-/** The longest delay setTimeout honours; a longer one fires at once. */
-const MAX_TIMER_MS = 2_147_483_647
 /** How long closing what a failed start had opened may take before the failure is reported anyway. */
 export const START_CLEANUP_TIMEOUT_MS = 5_000
-
-/** Everything the process takes from its environment, read in one place. */
-export interface Settings {
-  readonly port: number
-  readonly host: string
-  readonly logLevel: LogLevel
-  readonly prettyLogs: boolean
-  readonly configFile: string
-  /** How long importing the config may take (FICUS_CONFIG_TIMEOUT_MS). */
-  readonly configTimeoutMs: number
-  readonly dataDir: string
-  readonly instance: string
-  readonly adminPort: number
-  /** Where the admin API listens; loopback whenever no admin token is configured. */
-  readonly adminHost: string
-  readonly adminToken: string | undefined
-  /** Host names the admin port answers; null: any (with a token and no FICUS_ADMIN_HOSTS). */
-  readonly adminHosts: readonly string[] | null
-  readonly redisUrl: string | undefined
-  readonly redisPrefix: string
-  /** Secret salt of value hashes in comparisons; read from the data directory when not given. */
-  readonly hashSalt: string | undefined
-  /** Publish to Kafka (KAFKA_BROKERS); JSONL files in the data directory otherwise. */
-  readonly kafka: KafkaSettings | undefined
-  /** FICUS_EVENTS_DURABILITY, FICUS_EVENTS_FLUSH_MS, FICUS_EVENTS_FLUSH_RECORDS: how long comparisons may stay in memory only. */
-  readonly events: EventDurability
-}
-
-function envError(name: string, message: string, value: string): FicusError {
-  return new FicusError('FICUS_ERR_ENV_INVALID', `${name}: ${message} (got ${JSON.stringify(value)})`, { details: { variable: name } })
-}
-
-/** Reads the environment; throws FICUS_ERR_ENV_INVALID naming the variable at fault. */
-export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; cwd?: string }): Settings {
-  const cwd = options.cwd ?? process.cwd()
-  const port = readPort(env, 'PORT', DEFAULT_PORT)
-  const adminPort = readPort(env, 'ADMIN_PORT', DEFAULT_ADMIN_PORT)
-  const adminToken = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
-  const redisUrl = env.REDIS_URL === '' ? undefined : env.REDIS_URL
-  if (redisUrl !== undefined && !(/^rediss?:\/\//.test(redisUrl) && URL.canParse(redisUrl))) throw envError('REDIS_URL', 'must be a redis:// or rediss:// URL', redisUrl.replace(/\/\/[^@/]*@/, '//***@'))
-  const level = readLogLevel(env)
-  const instance = env.FICUS_INSTANCE_ID ?? `${hostname()}-${process.pid}`
-  if (!/^[\w.:-]{1,128}$/.test(instance)) throw envError('FICUS_INSTANCE_ID', 'must be letters, digits, ".", ":", "_" or "-" (at most 128)', instance)
-  return {
-    port,
-    host: env.HOST ?? DEFAULT_HOST,
-    logLevel: level,
-    prettyLogs: options.isTTY && env.CI !== 'true',
-    configFile: resolve(cwd, env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE),
-    configTimeoutMs: readConfigTimeout(env),
-    dataDir: resolve(cwd, env.FICUS_DATA_DIR ?? DEFAULT_DATA_DIR),
-    instance,
-    adminPort,
-    adminHost: adminToken === undefined ? LOOPBACK : (env.ADMIN_HOST ?? DEFAULT_HOST),
-    adminToken,
-    adminHosts: readAdminHosts(env, adminToken),
-    events: readEventDurability(env),
-    redisUrl,
-    redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
-    hashSalt: env.FICUS_HASH_SALT === '' ? undefined : env.FICUS_HASH_SALT,
-    kafka: readKafka(env, instance),
-  }
-}
-
-/** KAFKA_BROKERS as a list (empty when unset); FICUS_ERR_ENV_INVALID when an entry is not host:port. */
-export function readBrokers(env: NodeJS.ProcessEnv): string[] {
-  const list = env.KAFKA_BROKERS?.trim() ?? ''
-  const brokers = list.split(',').map((broker) => broker.trim()).filter((broker) => broker !== '')
-  for (const broker of brokers) {
-    const port = Number(/^[\w.-]+:(\d{1,5})$/.exec(broker)?.[1] ?? Number.NaN)
-    if (!(port >= 1 && port <= 65_535)) throw envError('KAFKA_BROKERS', 'must be host:port[,host:port...]', list)
-  }
-  return brokers
-}
-
-function readKafka(env: NodeJS.ProcessEnv, instance: string): KafkaSettings | undefined {
-  const brokers = readBrokers(env)
-  if (brokers.length === 0) return undefined
-  const positive = (name: string, allowMinusOne = false): number | undefined => {
-    const text = env[name]
-    if (text === undefined || text === '') return undefined
-    const value = Number(text)
-    if (!Number.isInteger(value) || (value < 1 && !(allowMinusOne && value === -1))) throw envError(name, `must be a whole number ≥ 1${allowMinusOne ? ' (or -1 for the broker default)' : ''}`, text)
-    return value
-  }
-  return {
-    brokers,
-    clientId: env.KAFKA_CLIENT_ID ?? `ficus-${instance}`,
-    topics: { comparisons: env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons, 'authority-changes': env.FICUS_TOPIC_AUTHORITY_CHANGES ?? DEFAULT_TOPICS['authority-changes'] },
-    partitions: positive('KAFKA_TOPIC_PARTITIONS'),
-    replicationFactor: positive('KAFKA_TOPIC_REPLICATION', true),
-    outboxMaxBytes: positive('FICUS_OUTBOX_MAX_BYTES'),
-  }
-}
-
-/** FICUS_CONFIG_TIMEOUT_MS (default 10 s): how long importing the routes config may take. */
-export function readConfigTimeout(env: NodeJS.ProcessEnv): number {
-  const text = env.FICUS_CONFIG_TIMEOUT_MS
-  if (text === undefined || text === '') return DEFAULT_CONFIG_TIMEOUT_MS
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || value < 1 || value > MAX_TIMER_MS) throw envError('FICUS_CONFIG_TIMEOUT_MS', `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, text)
-  return value
-}
-
-/** LOG_LEVEL (default info, any case); FICUS_ERR_ENV_INVALID when it is not a pino level. */
-export function readLogLevel(env: NodeJS.ProcessEnv): LogLevel {
-  const level = (env.LOG_LEVEL ?? 'info').toLowerCase()
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw envError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, level)
-  return level as LogLevel
-}
-
-/** A DNS name (underscores allowed, as in container service names) or an IPv4 address. */
-const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i
-
-/**
- * FICUS_ADMIN_HOSTS (comma-separated names), loopback names only without a token, else any. An
- * entry with a scheme, port, path or wildcard would never match a Host header: refused at start.
- */
-function readAdminHosts(env: NodeJS.ProcessEnv, token: string | undefined): readonly string[] | null {
-  const listed = (env.FICUS_ADMIN_HOSTS ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
-  for (const name of listed) {
-    const bracketed = /^\[(.*)\]$/.exec(name)?.[1]
-    if (!(HOST_NAME.test(name) || isIPv6(bracketed ?? name))) throw envError('FICUS_ADMIN_HOSTS', 'must be host names or IP addresses, comma-separated, without scheme, port or path', env.FICUS_ADMIN_HOSTS ?? '')
-  }
-  if (token === undefined) return LOOPBACK_HOSTS
-  return listed.length === 0 ? null : [...LOOPBACK_HOSTS, ...listed]
-}
-
-/** A port from the variable `name` (fallback when unset); FICUS_ERR_ENV_INVALID outside 0–65535. */
-export function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name] ?? String(fallback)
-  const port = Number(text)
-  if (!/^\d+$/.test(text) || port > 65_535) throw envError(name, 'must be a whole number from 0 to 65535', text)
-  return port
-}
 
 export interface RunningGateway {
   readonly app: FastifyInstance

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { FicusError } from './errors.ts'
+import { FicusError } from '../errors/errors.ts'
 
 /** A mistake on the command line: the CLI prints it with the usage and exits 2. */
 export function usageError(message: string): FicusError {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
-import type { Comparison } from '../compare/comparison.ts'
-import { createKafkaClient, type ConsumedBatch, type KafkaGroupConsumer } from '../kafka/index.ts'
+import type { Comparison } from '../../compare/comparison.ts'
+import { createKafkaClient, type ConsumedBatch, type KafkaGroupConsumer } from '../../kafka/index.ts'
 import type { ReportStateStore } from './report-state.ts'
-import { ReportAggregator } from './report.ts'
-import { SliceAggregate } from './slice-aggregate.ts'
+import { ReportAggregator } from '../report.ts'
+import { SliceAggregate } from '../slice-aggregate.ts'
 
 export const DEFAULT_REPORTER_GROUP = 'ficus-reporter'
 
