@@ -193,22 +193,20 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         if (named !== undefined && (!Array.isArray(named) || !named.every((id) => typeof id === 'string'))) throw badRequest('slices: must be a list of slice ids', 'slices')
         const targets = (named) ?? [...sliceIds]
         for (const id of targets) if (!sliceIds.has(id)) throw unknownSlice(id)
-        const toChange = targets.filter((id) => store.get(id)?.authority !== 'legacy')
-        const unchanged = targets.filter((id) => !toChange.includes(id))
-        const change = { changes: toChange.map((sliceId) => ({ sliceId, authority: 'legacy' })), actor: actorOf(request, body), reason: body.reason as string, kind: 'kill-switch' as const }
-        // The reason is required even when every slice is already on legacy and nothing changes.
+        // Every named slice goes to the store, which decides what is already on legacy there: this
+        // instance's snapshot may be behind it, or the store may have lost what the snapshot holds.
+        const change = { changes: targets.map((sliceId) => ({ sliceId, authority: 'legacy' })), actor: actorOf(request, body), reason: body.reason as string, kind: 'kill-switch' as const }
         checkAuditText(change)
-        if (toChange.length === 0) return { changed: [], unchanged }
+        if (targets.length === 0) return { changed: [], unchanged: [] }
         const applied = await deps.journal.commit(store, change, config.version)
-        // The store decides: a slice it already had on legacy (this snapshot was behind) is unchanged.
         const states = applied.filter((state) => state.changed)
         recordChanges(
           deps,
           'kill-switch',
           states.map((state) => state.sliceId),
         )
-        request.log.warn({ slices: states.map((state) => state.sliceId), actor: change.actor }, 'kill switch: slices returned to legacy')
-        return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged: [...unchanged, ...applied.filter((state) => !state.changed).map((state) => state.sliceId)] }
+        if (states.length > 0) request.log.warn({ slices: states.map((state) => state.sliceId), actor: change.actor }, 'kill switch: slices returned to legacy')
+        return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged: applied.filter((state) => !state.changed).map((state) => state.sliceId) }
       })
 
       // Learned noise: every path this instance has evidence on, its state and the decision in force.

@@ -26,6 +26,8 @@ import { UpstreamPools } from '../upstream/upstream-pools.ts'
 
 /** How long closing what a failed start had opened may take before the failure is reported anyway. */
 export const START_CLEANUP_TIMEOUT_MS = 5_000
+/** How often changes left open in the authority journal are looked up again. */
+const JOURNAL_SETTLE_INTERVAL_MS = 10_000
 
 export interface RunningGateway {
   readonly app: FastifyInstance
@@ -103,6 +105,8 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   // AuthorityChanged events of changes an earlier run committed but did not get on disk: published now.
   const journal = new ChangeJournal({ file: join(settings.dataDir, CHANGE_JOURNAL_FILE), sink: sinks.authorityChanges, logger })
   await journal.recover(store)
+  // A change whose reply was lost (Redis froze after running it) is settled once Redis answers again.
+  opened.push(journal.settleEvery(store, JOURNAL_SETTLE_INTERVAL_MS))
   // Readiness evidence: the reporter's aggregates (Kafka and Redis), else this instance's own comparisons.
   const reportStore = settings.kafka && settings.redisUrl ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix) : undefined
   if (reportStore) opened.push(() => reportStore.close())

@@ -20,6 +20,8 @@ export interface AuthorityState {
    * with one version and different ids are two different changes: the store's one wins.
    */
   readonly changeId?: string | null
+  /** Redis only: the run_id of the Redis process that accepted the state (see redis-scripts.ts). */
+  readonly runId?: string | null
 }
 
 /** A change as applied: the new state and the authority it replaced. */
@@ -113,17 +115,6 @@ export interface AuthorityStore {
 /** The snapshot a slice starts from when the store has nothing for it. */
 export function initialState(sliceId: string, authority: Authority): AuthorityState {
   return { sliceId, authority, version: 0, updatedAt: null, actor: null, reason: null, instance: null, changeId: null }
-}
-
-/**
- * Whether a state the store confirmed replaces the snapshot's: a higher version always; the same
- * version when it is another change (its id differs) — after the store lost data, one version can
- * name two changes, and the store's is the one every instance must hold.
- */
-export function supersedes(incoming: AuthorityState, local: AuthorityState | undefined): boolean {
-  if (!local) return true
-  if (incoming.version !== local.version) return incoming.version > local.version
-  return (incoming.changeId ?? null) !== (local.changeId ?? null) && incoming.changeId !== undefined && incoming.changeId !== null
 }
 
 /** Flips one slice: the common case of `apply`. */

@@ -10,7 +10,6 @@ import {
   checkRequest,
   conflict,
   initialState,
-  supersedes,
   CHANGE_KINDS,
   type AppliedChange,
   type AuditEntry,
@@ -21,11 +20,12 @@ import {
   type HistoryQuery,
   type StoreStatus,
 } from './authority-store.ts'
-import { APPLY_CHANGES_LUA, RESTORE_STATE_LUA } from './redis-scripts.ts'
+import { APPLY_CHANGES_LUA, RESTORE_STATE_LUA, RUN_AND_CLOCK_LUA } from './redis-scripts.ts'
 
 export const DEFAULT_REDIS_PREFIX = 'ficus:'
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2_000
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2_000
+/** A frozen Redis is given up on after this; a change then expires in Redis rather than land later. */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_000
 export const DEFAULT_AUDIT_MAX_LENGTH = 100_000
 /** Reconnect attempts are at most this far apart: an instance is back within about this long. */
 const MAX_RECONNECT_DELAY_MS = 500
@@ -101,6 +101,10 @@ export class RedisAuthorityStore implements AuthorityStore {
   #firstSync: (() => void) | undefined
   #resyncTimer: NodeJS.Timeout | undefined
   #resyncing: Promise<void> | undefined
+  /** run_id of the Redis process the client is connected to (a state it accepted is the newest). */
+  #runId: string | undefined
+  /** Redis's clock minus ours, in milliseconds: a change's deadline is set on Redis's clock. */
+  #clockOffsetMs = 0
 
   constructor(options: RedisAuthorityStoreOptions) {
     this.#options = options
@@ -137,7 +141,7 @@ export class RedisAuthorityStore implements AuthorityStore {
       ...common,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: this.#options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+      commandTimeout: this.#commandTimeoutMs,
     })
     client.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'redis connection error'))
     client.on('ready', () => void this.#resync())
@@ -211,11 +215,14 @@ export class RedisAuthorityStore implements AuthorityStore {
         String(this.#options.auditMaxLength ?? DEFAULT_AUDIT_MAX_LENGTH),
         JSON.stringify(changes),
         String(request.forced === true),
+        String(Date.now() + this.#clockOffsetMs + this.#commandTimeoutMs),
       )
     } catch (err) {
-      const match = /CONFLICT (\S+) (\d+) (\d+)/.exec((err as Error).message)
+      const message = (err as Error).message
+      const match = /CONFLICT (\S+) (\d+) (\d+)/.exec(message)
       if (match) throw conflict(match[1] ?? '', Number(match[2]), Number(match[3]))
-      throw unavailable('the change could not be confirmed; check `ficus status` before retrying', err)
+      if (message.includes('EXPIRED')) throw unavailable(`Redis did not run the change within ${this.#commandTimeoutMs} ms; it was not applied`, err, 'not-applied')
+      throw unavailable(`Redis did not confirm the change within ${this.#commandTimeoutMs} ms; it expires there unapplied unless Redis had already run it — check \`ficus status\` before retrying`, err, 'unknown')
     }
     const [encoded, previous, changed] = reply as [string[], string[], string[]]
     const applied: AppliedChange[] = []
@@ -261,9 +268,13 @@ export class RedisAuthorityStore implements AuthorityStore {
     await this.#cacheWrite
   }
 
+  get #commandTimeoutMs(): number {
+    return this.#options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS
+  }
+
   #readyClient(): Redis {
     const client = this.#client
-    if (client?.status !== 'ready') throw unavailable('Redis is unreachable; the gateway keeps serving its last snapshot, but changes are refused until it is back')
+    if (client?.status !== 'ready') throw unavailable('Redis is unreachable; the gateway keeps serving its last snapshot, but changes are refused until it is back', undefined, 'not-applied')
     return client
   }
 
@@ -278,6 +289,10 @@ export class RedisAuthorityStore implements AuthorityStore {
     if (client?.status !== 'ready') return
     let all: Record<string, string>
     try {
+      const sent = Date.now()
+      const [run, clock] = (await client.eval(RUN_AND_CLOCK_LUA, 0)) as [string, string]
+      this.#runId = run
+      this.#clockOffsetMs = Number(clock) - Math.round((sent + Date.now()) / 2)
       all = await client.hgetall(this.#keys.hash)
     } catch (err) {
       this.#log.warn({ err }, 'authority resync failed; retrying on the next connection')
@@ -286,10 +301,10 @@ export class RedisAuthorityStore implements AuthorityStore {
     for (const [sliceId, local] of this.#states) {
       const raw = all[sliceId]
       const stored = raw === undefined ? undefined : this.#parseState(raw, sliceId)
-      if (stored && supersedes(stored, local)) {
-        if (stored.version === local.version) this.#log.warn({ slice: sliceId, version: stored.version }, 'the store holds another change under this version: adopting the store\'s')
+      if (stored && this.#newer(stored, local)) {
+        if (stored.version <= local.version) this.#log.warn({ slice: sliceId, version: stored.version, held: local.version }, 'the store holds a change made since Redis started that this instance missed: adopting it')
         this.#applyState(stored)
-      } else if (local.version > 0 && (raw === undefined || (stored !== undefined && stored.version < local.version))) {
+      } else if (local.version > 0 && (raw === undefined || (stored !== undefined && stored.runId !== this.#runId && stored.version < local.version))) {
         await this.#restore(client, local, stored)
       }
     }
@@ -350,10 +365,22 @@ export class RedisAuthorityStore implements AuthorityStore {
     }
   }
 
-  /** Applies a state the store confirmed when it supersedes the snapshot's (see `supersedes`). */
+  /**
+   * Whether a state from the store replaces the snapshot's: one accepted by the Redis running now
+   * (a change made since it started) whenever it is another change; one kept from an earlier run
+   * when its version is higher, or equal with another change id.
+   */
+  #newer(incoming: AuthorityState, local: AuthorityState | undefined): boolean {
+    if (!local) return true
+    const other = (incoming.changeId ?? null) !== (local.changeId ?? null) && incoming.changeId !== undefined && incoming.changeId !== null
+    if (incoming.runId !== undefined && incoming.runId !== null && incoming.runId === this.#runId) return other || incoming.version > local.version
+    return incoming.version > local.version || (incoming.version === local.version && other)
+  }
+
+  /** Applies a state the store confirmed when it is newer than the snapshot's (see `#newer`). */
   #applyState(state: AuthorityState): void {
     const local = this.#states.get(state.sliceId)
-    if (!local || !supersedes(state, local)) return
+    if (!local || !this.#newer(state, local)) return
     this.#states.set(state.sliceId, state)
     this.#listeners.emit(state)
     this.#persistCache()
@@ -374,6 +401,7 @@ export class RedisAuthorityStore implements AuthorityStore {
         reason: data.reason ?? null,
         instance: data.instance ?? null,
         changeId: typeof data.changeId === 'string' ? data.changeId : null,
+        runId: typeof data.runId === 'string' ? data.runId : null,
       }
     } catch {
       this.#log.warn({ slice: sliceId }, 'ignored an authority state in Redis that Ficus cannot read')
@@ -390,8 +418,9 @@ export class RedisAuthorityStore implements AuthorityStore {
   }
 }
 
-function unavailable(message: string, cause?: unknown): FicusError {
-  return new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', `authority store unavailable: ${message}`, { cause })
+/** `outcome`: whether the change is known not to be applied, or may have been (the reply was lost). */
+function unavailable(message: string, cause?: unknown, outcome?: 'not-applied' | 'unknown'): FicusError {
+  return new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', `authority store unavailable: ${message}`, { cause, ...(outcome === undefined ? {} : { details: { outcome } }) })
 }
 
 function toAuditEntry(id: string, fields: string[]): AuditEntry | undefined {

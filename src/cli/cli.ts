@@ -110,6 +110,9 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
   const env = typeof values.config === 'string' ? { ...io.env, FICUS_CONFIG: values.config } : io.env
   const settings = readSettings(env, { isTTY: io.stdout.isTTY === true, cwd: io.cwd })
   const running = await startGateway(settings)
+  // A promise someone's code (a config's, say) let reject after the start is logged on one line;
+  // the gateway in front of the systems of record keeps serving.
+  process.on('unhandledRejection', (reason: unknown) => running.logger.error({ err: reason }, 'unhandled promise rejection; the gateway keeps running'))
   await new Promise<void>((resolveStopped) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals): void => {

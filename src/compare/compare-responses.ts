@@ -4,6 +4,7 @@ import type { JsonValue } from './json-pointer.ts'
 import type { CheckModel } from './model-rules.ts'
 import type { PublishedPaths } from './published-paths.ts'
 import type { Translate, Untranslated } from './translate.ts'
+import { mediaTypeEssence } from './header-tokens.ts'
 
 /** One side's answer, ready to compare. */
 export interface ResponseSnapshot {
@@ -64,7 +65,7 @@ function unreadable(legacy: ResponseSnapshot, modern: ResponseSnapshot): string 
   // Equal bytes are equal whatever they mean; otherwise a media type the comparer cannot read.
   if (legacy.body.kind === 'bytes' && modern.body.kind === 'bytes' && legacy.body.sha256 === modern.body.sha256) return null
   const side = legacy.body.kind === 'bytes' ? legacy : modern
-  return `media ${headerValue(side.headers, 'content-type') ?? 'unknown'}`
+  return `media ${mediaTypeEssence(headerValue(side.headers, 'content-type')) ?? 'unknown'}`
 }
 
 /**

@@ -1,6 +1,7 @@
 import { brotliDecompress, gunzip, inflate, inflateRaw, type InputType } from 'node:zlib'
 import { promisify } from 'node:util'
 import type { JsonValue } from './json-pointer.ts'
+import { codingToken } from './header-tokens.ts'
 
 const decoders = {
   gzip: promisify<InputType, { maxOutputLength: number }, Buffer>(gunzip),
@@ -58,7 +59,7 @@ export async function viewBody(
   const encoding = header(headers, 'content-encoding').trim()
   if (encoding !== '' && encoding !== 'identity') {
     const decode = decoders[encoding as keyof typeof decoders] as ((input: InputType, options: { maxOutputLength: number }) => Promise<Buffer>) | undefined
-    if (!decode) return { kind: 'opaque', sha256: body.sha256, reason: `content-encoding ${encoding}` }
+    if (!decode) return { kind: 'opaque', sha256: body.sha256, reason: `content-encoding ${codingToken(encoding)}` }
     try {
       decoded = await decode(body.bytes, { maxOutputLength: maxDecodedBytes })
     } catch (err) {

@@ -35,6 +35,9 @@ export class ChangeJournal {
   readonly #sink: EventSink<AuthorityChanged>
   readonly #log: Logger
   readonly #open = new Map<string, PendingChange>()
+  /** Entries whose commit is running now: never settled by a recovery meanwhile. */
+  readonly #inFlight = new Set<string>()
+  #recovering: Promise<number> | undefined
 
   constructor(options: { file: string; sink: EventSink<AuthorityChanged>; logger: Logger }) {
     this.#file = options.file
@@ -51,14 +54,23 @@ export class ChangeJournal {
   async commit(store: AuthorityStore, request: ChangeRequest, configVersion: string): Promise<AppliedChange[]> {
     const changes = request.changes.map((change) => ({ ...change, changeId: change.changeId ?? randomUUID() }))
     const entry: PendingChange = { id: randomUUID(), kind: request.kind, forced: request.forced === true, configVersion, changes: changes.map((change) => ({ slice: change.sliceId, changeId: change.changeId })) }
+    this.#inFlight.add(entry.id)
+    try {
+      return await this.#commit(store, request, configVersion, entry, changes)
+    } finally {
+      this.#inFlight.delete(entry.id)
+    }
+  }
+
+  async #commit(store: AuthorityStore, request: ChangeRequest, configVersion: string, entry: PendingChange, changes: ChangeRequest['changes']): Promise<AppliedChange[]> {
     await this.#append({ op: 'begin', ...entry }, true)
     this.#open.set(entry.id, entry)
     let applied: AppliedChange[]
     try {
       applied = await store.apply({ ...request, changes })
     } catch (err) {
-      // Refused for sure (conflict, invalid, unknown slice): nothing to publish. A store that could
-      // not confirm (the connection dropped mid-change) may have made it: left open for recovery.
+      // Refused or known not applied: nothing to publish. A store that could not confirm (its reply
+      // was lost) may have made it: left open, and settled by the next recovery.
       if (!unconfirmed(err)) await this.#close(entry.id)
       throw err
     }
@@ -85,10 +97,28 @@ export class ChangeJournal {
    * in the store's audit trail by their ids; closes those the store never made. Entries whose
    * lookup fails now (store away) stay open for the next try. Returns how many events it wrote.
    */
-  async recover(store: AuthorityStore): Promise<number> {
+  recover(store: AuthorityStore): Promise<number> {
+    this.#recovering ??= this.#recover(store).finally(() => (this.#recovering = undefined))
+    return this.#recovering
+  }
+
+  /**
+   * Settles what is open now and then every `intervalMs` (a change whose reply was lost is
+   * published once the store can be asked again), until the returned stop is called.
+   */
+  settleEvery(store: AuthorityStore, intervalMs: number): () => void {
+    const timer = setInterval(() => {
+      if (this.#open.size > this.#inFlight.size) void this.recover(store).catch((err: unknown) => this.#log.warn({ err }, 'authority journal recovery failed; retrying later'))
+    }, intervalMs)
+    timer.unref()
+    return () => clearInterval(timer)
+  }
+
+  async #recover(store: AuthorityStore): Promise<number> {
     await this.#load()
     let written = 0
     for (const entry of [...this.#open.values()]) {
+      if (this.#inFlight.has(entry.id)) continue
       try {
         for (const { slice, changeId } of entry.changes) {
           const found = (await store.history({ slice, limit: RECOVERY_HISTORY })).find((audit) => audit.changeId === changeId)
@@ -102,7 +132,8 @@ export class ChangeJournal {
       }
     }
     if (written > 0) this.#log.warn({ written }, 'published the AuthorityChanged events of changes an earlier run committed but did not record')
-    await this.#compact()
+    // A commit running now appends to the file: compacting under it could drop its closing line.
+    if (this.#inFlight.size === 0) await this.#compact()
     return written
   }
 
@@ -167,9 +198,10 @@ export class ChangeJournal {
   }
 }
 
-/** A store error after which the change may or may not have been made. */
+/** A store error after which the change may or may not have been made (its reply was lost). */
 function unconfirmed(err: unknown): boolean {
-  return (err as { code?: string }).code === 'FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE'
+  const { code, details } = err as { code?: string; details?: { outcome?: string } }
+  return code === 'FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE' && details?.outcome !== 'not-applied'
 }
 
 function fromAudit(entry: AuditEntry): AppliedChange {

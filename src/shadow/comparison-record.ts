@@ -8,6 +8,7 @@ import type { Untranslated } from '../compare/translate.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, RouteConfig, SliceConfig } from '../config/types.ts'
 import type { Headers } from '../http/hop-by-hop.ts'
+import { mediaTypeEssence } from '../compare/header-tokens.ts'
 
 /** One side's call as the parallel run saw it: an answer, or why there is none. */
 export type SideResult =
@@ -52,9 +53,10 @@ export interface RecordContext {
   readonly salt: string
 }
 
+/** The media type alone: a header's parameters are never published (they can carry anything). */
 function contentType(headers: Headers): string | null {
   const value = headers['content-type']
-  return (Array.isArray(value) ? value[0] : value) ?? null
+  return mediaTypeEssence(Array.isArray(value) ? value[0] : value)
 }
 
 /** One side as the record publishes it: the body by its salted hash only (`salt`: the deployment's). */

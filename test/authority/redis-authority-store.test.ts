@@ -188,7 +188,8 @@ describe('redis authority store', () => {
     try {
       const older = await direct.hget(`${prefix}authority`, 'coverage-status')
       await flip(a, 'coverage-status', { authority: 'legacy', actor: 'a', reason: 'rollback' })
-      await direct.hset(`${prefix}authority`, 'coverage-status', older ?? '')
+      // As a promoted replica holds it: written by another Redis run (the old primary).
+      await direct.hset(`${prefix}authority`, 'coverage-status', JSON.stringify({ ...(JSON.parse(older ?? '{}') as object), runId: 'the-old-primary' }))
       const deadline = Date.now() + 3_000
       let stored: { version: number; authority: string } | undefined
       while (Date.now() < deadline) {

@@ -77,7 +77,12 @@ async function inForceOnBoth(instances: readonly TestGateway[], authority: 'lega
 }
 
 async function audit(gateway: TestGateway): Promise<{ kind: string; authority: string; version: number; reason: string; actor: string }[]> {
-  const response = await send(`${gateway.adminUrl}/admin/history?slice=${SLICE}`)
+  // While the instance's Redis client reconnects, the trail answers 503: asked again, a while.
+  let response = await send(`${gateway.adminUrl}/admin/history?slice=${SLICE}`)
+  for (let attempt = 0; response.status === 503 && attempt < 50; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    response = await send(`${gateway.adminUrl}/admin/history?slice=${SLICE}`)
+  }
   if (response.status !== 200) return []
   return (JSON.parse(response.body) as { entries: { kind: string; authority: string; version: number; reason: string; actor: string }[] }).entries
 }
@@ -147,8 +152,9 @@ describe('authority converges after every store fault', () => {
       await flipNow(a, 'legacy', 'rollback')
       await flipNow(b, 'modern', 'again')
       await inForceOnBoth([a, b], 'modern')
-      // The store goes back to version 1 without a reconnect (no instance resyncs on its own yet).
-      await direct.hset(`${prefix}authority`, SLICE, older ?? '')
+      // The store goes back to version 1 without a reconnect (no instance resyncs on its own yet), as
+      // a promoted replica holds it: written by the old primary, another Redis run.
+      await direct.hset(`${prefix}authority`, SLICE, JSON.stringify({ ...(JSON.parse(older ?? '{}') as object), runId: 'the-old-primary' }))
       const result = await killSwitch(b)
       // The new version is above what the instances held (3), never a version they already have.
       expect(result.changed).toEqual([{ id: SLICE, version: 4 }])
@@ -186,6 +192,71 @@ describe('authority converges after every store fault', () => {
 
     await flipNow(a, 'modern', 'cut-over after the repair')
     expect(await inForceOnBoth([a, b], 'modern')).toBeLessThan(1_000)
+  })
+
+  it('a change accepted after Redis came back empty is never undone by an instance that kept an older, higher version', async () => {
+    const prefix = uniquePrefix()
+    const proxyA = await startTcpProxy(redis.port)
+    proxies.push(proxyA)
+    const a = await instance('gw-a', prefix, proxyA.port)
+    await flipNow(a, 'modern', 'cut-over')
+    await flipNow(a, '50%', 'half')
+    await flipNow(a, 'modern', 'all')
+    proxyA.cut()
+    await until(() => !a.store.status().connected, 'gw-a to notice the partition')
+    await redis.restartEmpty()
+    // A new instance (a fresh pod) on the empty store: its kill switch is the newest decision.
+    const fresh = await instance('gw-fresh', prefix)
+    await flipNow(fresh, '50%', 'half again')
+    const result = await killSwitch(fresh)
+    expect(result.changed.map((slice) => slice.id)).toEqual([SLICE])
+    // gw-a comes back holding version 3 (modern), made before the store lost its data.
+    proxyA.restore()
+    await inForceOnBoth([a, fresh], 'legacy')
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect(a.store.get(SLICE)?.authority).toBe('legacy')
+    expect(fresh.store.get(SLICE)?.authority).toBe('legacy')
+    expect((await audit(fresh)).some((entry) => entry.kind === 'restore' || entry.kind === 'reseed')).toBe(false)
+  })
+
+  it('a kill switch on a store that lost the slice pins legacy there, so a returning instance cannot bring modern back', async () => {
+    const prefix = uniquePrefix()
+    const proxyA = await startTcpProxy(redis.port)
+    proxies.push(proxyA)
+    const a = await instance('gw-a', prefix, proxyA.port)
+    await flipNow(a, 'modern', 'cut-over')
+    proxyA.cut()
+    await until(() => !a.store.status().connected, 'gw-a to notice the partition')
+    await redis.restartEmpty()
+    const fresh = await instance('gw-fresh', prefix)
+    // The fresh instance holds the config's legacy; the store nothing: nothing changes, but legacy is pinned.
+    const result = await killSwitch(fresh)
+    expect(result).toEqual({ changed: [], unchanged: [SLICE] })
+    proxyA.restore()
+    await inForceOnBoth([a, fresh], 'legacy')
+  })
+
+  it('a flip Redis runs only after the gateway gave up on it (Redis frozen) expires there instead of landing later', async () => {
+    const prefix = uniquePrefix()
+    const a = await instance('gw-a', prefix)
+    await flipNow(a, 'modern', 'cut-over')
+    redis.freeze()
+    try {
+      const started = Date.now()
+      const answer = await send(`${a.adminUrl}/admin/slices/${SLICE}/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority: 'legacy', reason: 'while frozen' }) })
+      expect(answer.status).toBe(503)
+      expect(Date.now() - started).toBeLessThan(1_800)
+    } finally {
+      redis.thaw()
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(a.store.get(SLICE)).toMatchObject({ authority: 'modern', version: 1 })
+    const direct = new Redis(redis.port, '127.0.0.1')
+    try {
+      expect(JSON.parse((await direct.hget(`${prefix}authority`, SLICE)) ?? '{}')).toMatchObject({ authority: 'modern', version: 1 })
+    } finally {
+      direct.disconnect()
+    }
   })
 
   it('a flip to the value a slice already has changes nothing and says so', async () => {

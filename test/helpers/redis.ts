@@ -36,6 +36,9 @@ export interface PrivateRedis {
   start(): Promise<void>
   /** SIGKILL: no chance to write anything more. */
   kill(): Promise<void>
+  /** SIGSTOP: connections stay open, nothing is answered until `thaw`. */
+  freeze(): void
+  thaw(): void
   /** Stops it, copies its data aside as a save point, starts it again. */
   save(): Promise<void>
   /** Restarts it from the last save point: everything written since is gone (an older save, a lagging replica). */
@@ -87,6 +90,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     stop,
     start,
     kill: () => end('SIGKILL'),
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     save: async () => {
       await stop()
       await rm(saved, { recursive: true, force: true })

@@ -62,6 +62,12 @@ function configSource(legacyUrl: string, modernUrl: string): string {
         model: { required: ['/byHolder/*/claims'], formats: { '/contact/email': 'email' } },
       },
     },
+    'holder-media': {
+      description: 'Answers whose content-type parameters and content-coding carry what they should not',
+      authority: 'legacy',
+      routes: [{ method: 'GET', path: '/media/:id' }],
+      shadow: {},
+    },
     'holder-lookup': {
       description: 'A slice that declares nothing but a translation function that fails loudly',
       authority: 'legacy',
@@ -77,6 +83,12 @@ function configSource(legacyUrl: string, modernUrl: string): string {
 let calls = 0
 function legacyAnswer(request: IncomingMessage, response: ServerResponse): void {
   calls += 1
+  if (request.url?.startsWith('/media/')) {
+    // A media type's parameters are free text: here a name and an address.
+    response.writeHead(200, { 'content-type': `application/json; owner="${NAME}"; contact=${EMAIL}` })
+    response.end('{"a":1}')
+    return
+  }
   response.writeHead(200, { 'content-type': 'application/json', 'x-holder': NAME, 'x-holder-email': EMAIL, 'x-session-token': TOKEN, 'set-cookie': `session=${TOKEN}` })
   if (request.url?.startsWith('/lookup/')) {
     response.end(JSON.stringify({ [NAME]: { email: EMAIL, token: TOKEN } }))
@@ -96,6 +108,12 @@ function legacyAnswer(request: IncomingMessage, response: ServerResponse): void 
 }
 
 function modernAnswer(request: IncomingMessage, response: ServerResponse): void {
+  if (request.url?.startsWith('/media/')) {
+    // A content coding nobody knows, named with a token: the body cannot be read.
+    response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': TOKEN })
+    response.end('{"a":2}')
+    return
+  }
   response.writeHead(200, { 'content-type': 'application/json', 'x-holder': 'someone else', 'x-holder-email': EMAIL.toUpperCase(), 'x-session-token': `${TOKEN}-2`, 'set-cookie': `session=${TOKEN}-2` })
   if (request.url?.startsWith('/lookup/')) {
     response.end(JSON.stringify({ [NAME]: { email: EMAIL.toUpperCase() }, [EMAIL]: TOKEN }))
@@ -164,6 +182,11 @@ describe('planted personal data, embedded gateway (JSONL)', () => {
     }
     await plantedRequest(gateway, '/lookup/L-1', 'lookup-0')
     await comparisonOf(gateway.dataDir, 'lookup-0')
+    await plantedRequest(gateway, '/media/M-1', 'media-0')
+    const media = await comparisonOf(gateway.dataDir, 'media-0')
+    // Not vacuous: the media type and the coding are there, as tokens only.
+    expect(media.primary.contentType).toBe('application/json')
+    expect(JSON.stringify(media)).toContain('content-encoding other')
     records = (await readComparisons(gateway.dataDir)).records
   })
   afterAll(async () => {
@@ -200,7 +223,7 @@ describe('planted personal data, embedded gateway (JSONL)', () => {
 
   it('leaves none in the logs, the noise listing or the metrics', async () => {
     // Every request was logged (its path, never its query or headers).
-    expect(gateway.logs.filter((line) => line.msg === 'request')).toHaveLength(REQUESTS + 1)
+    expect(gateway.logs.filter((line) => line.msg === 'request')).toHaveLength(REQUESTS + 2)
     expectNothingPlanted(gateway.logs.map((line) => JSON.stringify(line)).join('\n'), 'the gateway log')
     const noise = await send(`${gateway.adminUrl}/admin/slices/holder-claims/noise`)
     expect(noise.body).toMatch(/"path":"\/body\/#[0-9a-f]{16}\/#[0-9a-f]{16}","state":"learned"/)
