@@ -1,13 +1,83 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+
+/**
+ * Test files that need a real peer — Redis (the shared server on 6379 or a private redis-server), a
+ * Kafka broker (the JVM the global set-up starts, or one of their own), Chromium — or that start
+ * Ficus or a tool as a process, or push a load through it. They make up the `integration` project,
+ * the only one with the global set-up; every other file is `unit`: in-process, no peer, fast
+ * (`npm run test:unit`, issue 15 point 5). A new file is unit until it is listed here.
+ */
+const INTEGRATION = [
+  // Redis
+  'test/admin/noise-decisions.test.ts',
+  'test/authority/redis-authority-store.test.ts',
+  'test/authority/redis-outage.test.ts',
+  'test/authority/store-faults.test.ts',
+  'test/gateway/two-instances.test.ts',
+  // Redis, Kafka and Chromium
+  'test/authority/admin-without-evidence.test.ts',
+  // Kafka (and Redis for the reporter)
+  'test/kafka/**/*.test.ts',
+  'test/privacy/planted-data.test.ts',
+  'test/publish/broker-stall.test.ts',
+  'test/publish/crash-loss.test.ts',
+  'test/publish/durable-write.test.ts',
+  'test/publish/kafka-outage.test.ts',
+  'test/publish/kafka-sink.test.ts',
+  'test/publish/write-ahead-cost.test.ts',
+  'test/report/report-cli.test.ts',
+  'test/report/reporter.test.ts',
+  // Chromium
+  'test/admin/dashboard.test.ts',
+  'test/report/html-report.test.ts',
+  // Ficus, the CLI, a build or a benchmark as a process
+  'test/authority/change-events-durable.test.ts',
+  'test/bench-smoke.test.ts',
+  'test/build.test.ts',
+  'test/cli-admin.test.ts',
+  'test/cli-control-characters.test.ts',
+  'test/cli-help.test.ts',
+  'test/cli.test.ts',
+  'test/demo.test.ts',
+  'test/front-door/upstream-tls.test.ts',
+  'test/main/shutdown.test.ts',
+  'test/report/readiness-guard.test.ts',
+  'test/start/start-failures.test.ts',
+  // Load
+  'test/report/large-stream.test.ts',
+]
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Real servers and real sockets: keep files isolated in their own processes.
     pool: 'forks',
     env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          // In-process tests: worker threads start faster than forks, which keeps the project under a minute.
+          pool: 'threads',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...INTEGRATION],
+          // No peers here, and a unit file that reaches for one fails at once instead of finding
+          // the developer's: the Redis, Kafka and browser helpers refuse (test/helpers/peers.ts),
+          // the test Redis is a port nothing listens on, and the processes the tests spawn inherit
+          // no Redis or brokers.
+          env: { FICUS_TEST_PEERS: 'none', REDIS_TEST_URL: 'redis://127.0.0.1:1', REDIS_URL: '', KAFKA_BROKERS: '' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: INTEGRATION,
+          globalSetup: ['test/setup/global-setup.ts'],
+        },
+      },
+    ],
   },
 })

@@ -15,9 +15,9 @@ import { startGateway } from '../src/app/start-gateway.ts'
 import { COMPARISONS_DIR } from '../src/app/data-dir.ts'
 import { readSettings } from '../src/app/settings.ts'
 import { CURRENT_FILE } from '../src/publish/jsonl-sink.ts'
-import { readJsonl } from '../src/report/sources/jsonl-source.ts'
+import { readComparisonsFromJsonl } from '../src/report/sources/jsonl-source.ts'
 import { renderText } from '../src/report/render-text.ts'
-import { buildReport, ReportAggregator } from '../src/report/report.ts'
+import { buildReport, ComparisonAggregator } from '../src/report/report.ts'
 import { textTable } from '../src/text/text-table.ts'
 import { CUSTOMER_COUNT, CUSTOMER_HEADER, customerRound, describeRound, FIRST_CUSTOMER } from './example-clients.ts'
 import { startExampleServices } from './example-services.ts'
@@ -182,8 +182,8 @@ async function run(): Promise<number> {
   process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}; comparisons in ${join(shownDir, COMPARISONS_DIR)}\n`)
   process.stdout.write(`\n${CUSTOMER_COUNT} example customers, each asking every slice once (${CUSTOMER_HEADER} is the slices' sticky key):\n${describeRound(round)}\n`)
   // The report of everything in the data directory (this run and earlier ones): `npx ficus report`.
-  const aggregator = new ReportAggregator()
-  await readJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))
+  const aggregator = new ComparisonAggregator()
+  await readComparisonsFromJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))
   const report = buildReport(aggregator, gateway.config.slices, { source: `jsonl ${join(shownDir, COMPARISONS_DIR)}`, window: { from: null, to: null } })
   process.stdout.write(`\n${renderText(report)}`)
   if (values.once) return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1

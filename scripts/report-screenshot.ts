@@ -19,9 +19,9 @@ import { Agent, request } from 'undici'
 import { CUSTOMER_HEADER, customerRound, FIRST_CUSTOMER } from '../examples/example-clients.ts'
 import type { GatewayConfig } from '../src/config/types.ts'
 import { COMPARISONS_DIR } from '../src/app/data-dir.ts'
-import { readJsonl } from '../src/report/sources/jsonl-source.ts'
+import { readComparisonsFromJsonl } from '../src/report/sources/jsonl-source.ts'
 import { renderHtml } from '../src/report/render-html.ts'
-import { buildReport, ReportAggregator } from '../src/report/report.ts'
+import { buildReport, ComparisonAggregator } from '../src/report/report.ts'
 import { ROOT, withExampleStack } from './example-stack.ts'
 
 const VIEWPORT = { width: 1280, height: 900 }
@@ -93,9 +93,9 @@ async function waitForComparisons(adminUrl: string): Promise<Overview> {
 
 /** `ficus report --format html` of the data directory, with each slice's live authority. */
 async function renderReport(slices: GatewayConfig['slices'], dataDir: string, authorities: Record<string, string>): Promise<{ html: string; records: number }> {
-  const aggregator = new ReportAggregator()
+  const aggregator = new ComparisonAggregator()
   const dir = join(dataDir, COMPARISONS_DIR)
-  await readJsonl(dir, (record) => aggregator.add(record))
+  await readComparisonsFromJsonl(dir, (record) => aggregator.add(record))
   const report = buildReport(aggregator, slices, { source: 'jsonl data/comparisons (the example traffic)', window: { from: null, to: null } })
   return { html: renderHtml(report, authorities), records: report.read }
 }

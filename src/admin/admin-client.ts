@@ -1,4 +1,4 @@
-import { ERROR_CODES, FicusError, type ErrorCode } from '../errors/errors.ts'
+import { ERROR_CODES, type ErrorCode, fail, FicusError } from '../errors/errors.ts'
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090'
 const TIMEOUT_MS = 10_000
@@ -28,14 +28,14 @@ export class AdminClient {
       response = await fetch(url, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) })
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
-      throw new FicusError('FICUS_ERR_ADMIN_UNREACHABLE', `cannot reach the admin API at ${this.#options.baseUrl} (${cause}); is the gateway running? set --admin-url or FICUS_ADMIN_URL`, { cause: err })
+      throw fail.adminUnreachable(`cannot reach the admin API at ${this.#options.baseUrl} (${cause}); is the gateway running? set --admin-url or FICUS_ADMIN_URL`, { cause: err })
     }
     const text = await response.text()
     let data: unknown
     try {
       data = text === '' ? {} : JSON.parse(text)
     } catch {
-      throw new FicusError('FICUS_ERR_ADMIN_UNREACHABLE', `${this.#options.baseUrl} answered ${response.status} with something that is not the Ficus admin API`)
+      throw fail.adminUnreachable(`${this.#options.baseUrl} answered ${response.status} with something that is not the Ficus admin API`)
     }
     if (!response.ok) throw answerError(response.status, data)
     return data as T

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 
 /** The loopback names a local admin API answers to. */
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const
@@ -41,25 +41,25 @@ function refusalOf(request: FastifyRequest, allowed: ReadonlySet<string> | null)
   if (UNGUARDED.has(path)) return undefined
   let hosts = 0
   for (let i = 0; i < request.raw.rawHeaders.length; i += 2) if (request.raw.rawHeaders[i]?.toLowerCase() === 'host') hosts += 1
-  if (hosts > 1) return new FicusError('FICUS_ERR_BAD_REQUEST', 'the request has more than one Host header', { status: 400 })
+  if (hosts > 1) return fail.badRequest('the request has more than one Host header', { status: 400 })
   const host = targetHost(request)
   if (allowed !== null && !allowed.has(hostName(host))) {
-    return new FicusError('FICUS_ERR_ADMIN_HOST_REJECTED', `the admin API does not answer for host ${JSON.stringify(hostName(host))}`)
+    return fail.adminHostRejected(`the admin API does not answer for host ${JSON.stringify(hostName(host))}`)
   }
   if (!CHANGES.has(request.method)) return undefined
   // Anything but a plain same-origin (or user-initiated "none") fetch is another site's, duplicates included.
   const fetchSite = request.headers['sec-fetch-site']
-  if (fetchSite !== undefined && !['same-origin', 'none'].includes(fetchSite.trim().toLowerCase())) return new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', 'a change from another site is refused')
+  if (fetchSite !== undefined && !['same-origin', 'none'].includes(fetchSite.trim().toLowerCase())) return fail.adminCrossOrigin('a change from another site is refused')
   const origin = request.headers.origin
   if (origin === undefined) return undefined
-  if (typeof origin !== 'string') return new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', 'a change with more than one Origin is refused')
+  if (typeof origin !== 'string') return fail.adminCrossOrigin('a change with more than one Origin is refused')
   let originHost: string
   try {
     originHost = new URL(origin).host
   } catch {
-    return new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', 'a change with an unreadable Origin is refused')
+    return fail.adminCrossOrigin('a change with an unreadable Origin is refused')
   }
-  if (originHost.toLowerCase() !== host.toLowerCase()) return new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', `a change from origin ${JSON.stringify(origin)} is refused`)
+  if (originHost.toLowerCase() !== host.toLowerCase()) return fail.adminCrossOrigin(`a change from origin ${JSON.stringify(origin)} is refused`)
   return undefined
 }
 

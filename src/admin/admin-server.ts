@@ -5,22 +5,23 @@ import { checkAuditText, type AuthorityStore, type ChangeKind } from '../authori
 import type { ChangeJournal } from '../publish/authority-change-journal.ts'
 import type { GatewayConfig } from '../config/types.ts'
 import { sendError } from '../http/error-reply.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, FicusError } from '../errors/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import type { EventSinks } from '../publish/open-sinks.ts'
 import { modernBasisPoints, parseAuthority } from '../model/authority-value.ts'
-import type { ReadinessSource } from '../report/reporter/evidence-sources.ts'
-import { checkNoiseDecision, type NoiseDecisionInput, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
+import type { EvidenceSource } from '../report/reporter/evidence-sources.ts'
+import { checkNoiseDecision, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
 import type { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { sliceReport, type SliceReport } from '../report/report.ts'
 import { adminRequestLog, guardAdminOrigin } from './admin-guard.ts'
+import { AuditTrailQuery, DEFAULT_HISTORY_LIMIT, FlipBody, KillSwitchBody, NoiseDecisionBody } from './admin-schemas.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { registerDashboard } from './dashboard-routes.ts'
+import { adminValidatorCompiler } from './request-validation.ts'
 import { sliceView } from './slice-view.ts'
 
-export const DEFAULT_HISTORY_LIMIT = 50
-export const MAX_HISTORY_LIMIT = 1_000
+export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from './admin-schemas.ts'
 /** Who the audit trail names when a caller does not say. */
 export const DEFAULT_ACTOR = 'admin-api'
 
@@ -34,7 +35,7 @@ export interface AdminDeps {
   /** Applies changes with their AuthorityChanged events on disk before they are acknowledged. */
   readonly journal: ChangeJournal
   /** The evidence readiness is judged on: this instance's comparisons, or the reporter's aggregates. */
-  readonly readiness: ReadinessSource
+  readonly readiness: EvidenceSource
   /** The parallel run: its learned noise, with the evidence. */
   readonly shadow: Pick<ShadowRunner, 'noise'>
   /** Operators' noise decisions, shared by every instance. */
@@ -51,31 +52,14 @@ export interface AdminDeps {
   readonly ready: () => boolean
 }
 
-type Body = Record<string, unknown>
-
-function badRequest(message: string, field: string): FicusError {
-  return new FicusError('FICUS_ERR_BAD_REQUEST', message, { details: { field } })
+interface SliceParams {
+  id: string
 }
 
-/** The body as a JSON object with only the allowed keys. */
-function objectBody(body: unknown, allowed: readonly string[]): Body {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body: must be a JSON object', 'body')
-  for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) throw badRequest(`${key}: unknown field (allowed: ${allowed.join(', ')})`, key)
-  }
-  return body as Body
-}
-
-function optionalString(body: Body, field: string): string | undefined {
-  const value = body[field]
-  if (value === undefined) return undefined
-  if (typeof value !== 'string') throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `${field}: must be a string`, { details: { field } })
-  return value
-}
-
-function actorOf(request: FastifyRequest, body: Body): string {
+/** Who the audit trail names: the body's `actor`, else the `x-ficus-actor` header, else DEFAULT_ACTOR. */
+function actorOf(request: FastifyRequest, actor: string | undefined): string {
   const header = request.headers['x-ficus-actor']
-  return optionalString(body, 'actor') ?? (typeof header === 'string' && header.trim() !== '' ? header : DEFAULT_ACTOR)
+  return actor ?? (typeof header === 'string' && header.trim() !== '' ? header : DEFAULT_ACTOR)
 }
 
 /**
@@ -97,13 +81,16 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   })
   const { config, store } = deps
   const sliceIds = new Set(config.slices.map((slice) => slice.id))
+  // Bodies and query strings are checked against their schemas (admin-schemas.ts) before a handler
+  // runs; a refusal is already the FicusError the client reads.
+  app.setValidatorCompiler(adminValidatorCompiler)
   guardAdminOrigin(app, deps.allowedHosts)
   app.addHook('onResponse', adminRequestLog)
 
   // A refused flip answers with the verdict, so the operator sees which criteria are unmet.
   app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, err instanceof FicusError && err.details.verdict !== undefined ? { verdict: err.details.verdict } : {}))
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new FicusError('FICUS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${request.method} ${request.url.split('?')[0] ?? ''}`, { status: 404 })),
+    sendError(request, reply, fail.adminNotFound(`no admin endpoint ${request.method} ${request.url.split('?')[0] ?? ''}`, { status: 404 })),
   )
 
   registerDashboard(app)
@@ -122,8 +109,11 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
       admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
         if (deps.token === undefined || bearerMatches(request.headers.authorization, deps.token)) return
         reply.header('www-authenticate', 'Bearer')
-        throw new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', 'missing or invalid bearer token')
+        throw fail.adminUnauthorized('missing or invalid bearer token')
       })
+      // Before the body is validated: an unknown slice is a 404, whatever the body says.
+      const knownSlice = (request: FastifyRequest<{ Params: SliceParams }>): Promise<void> =>
+        sliceIds.has(request.params.id) ? Promise.resolve() : Promise.reject(unknownSlice(request.params.id))
 
       admin.get('/slices', () => ({
         store: store.status(),
@@ -159,23 +149,20 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         ),
       }))
 
-      admin.put<{ Params: { id: string } }>('/slices/:id/authority', async (request) => {
-        if (!sliceIds.has(request.params.id)) throw unknownSlice(request.params.id)
-        const body = objectBody(request.body, ['authority', 'reason', 'expectedVersion', 'actor', 'force'])
-        if (body.authority === undefined) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', 'authority: is required', { details: { field: 'authority' } })
-        const expectedVersion = body.expectedVersion
-        if (expectedVersion !== undefined && typeof expectedVersion !== 'number') {
-          throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(expectedVersion)})`, { details: { field: 'expectedVersion' } })
-        }
-        if (body.force !== undefined && typeof body.force !== 'boolean') throw badRequest('force: must be true or false', 'force')
-        const forced = await guard(request.params.id, body.authority, body.force === true)
-        const [state] = await deps.journal.commit(store, {
-          changes: [{ sliceId: request.params.id, authority: body.authority, ...(expectedVersion === undefined ? {} : { expectedVersion }) }],
-          actor: actorOf(request, body),
-          reason: body.reason as string,
-          kind: 'flip',
-          forced,
-        }, config.version)
+      admin.put<{ Params: SliceParams; Body: FlipBody }>('/slices/:id/authority', { schema: { body: FlipBody }, preValidation: knownSlice }, async (request) => {
+        const { authority, reason, expectedVersion, actor, force } = request.body
+        const forced = await guard(request.params.id, authority, force === true)
+        const [state] = await deps.journal.commit(
+          store,
+          {
+            changes: [{ sliceId: request.params.id, authority, ...(expectedVersion === undefined ? {} : { expectedVersion }) }],
+            actor: actorOf(request, actor),
+            reason,
+            kind: 'flip',
+            forced,
+          },
+          config.version,
+        )
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
         if (state && !state.changed) {
           // Nothing to do: no version, no audit entry, no event — and the answer says so.
@@ -187,15 +174,18 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         return { ...(slice ? sliceView(slice, state, deps.breakers) : {}), changed: true }
       })
 
-      admin.post('/kill-switch', async (request) => {
-        const body = objectBody(request.body ?? {}, ['reason', 'slices', 'actor'])
-        const named = body.slices
-        if (named !== undefined && (!Array.isArray(named) || !named.every((id) => typeof id === 'string'))) throw badRequest('slices: must be a list of slice ids', 'slices')
-        const targets = (named) ?? [...sliceIds]
+      // No body at all reads as an empty one, so that it is told what is missing (the reason).
+      const noBodyIsEmpty = (request: FastifyRequest): Promise<void> => {
+        request.body ??= {}
+        return Promise.resolve()
+      }
+      admin.post<{ Body: KillSwitchBody }>('/kill-switch', { schema: { body: KillSwitchBody }, preValidation: noBodyIsEmpty }, async (request) => {
+        const { reason, slices: named, actor } = request.body
+        const targets = named ?? [...sliceIds]
         for (const id of targets) if (!sliceIds.has(id)) throw unknownSlice(id)
         // Every named slice goes to the store, which decides what is already on legacy there: this
         // instance's snapshot may be behind it, or the store may have lost what the snapshot holds.
-        const change = { changes: targets.map((sliceId) => ({ sliceId, authority: 'legacy' })), actor: actorOf(request, body), reason: body.reason as string, kind: 'kill-switch' as const }
+        const change = { changes: targets.map((sliceId) => ({ sliceId, authority: 'legacy' })), actor: actorOf(request, actor), reason, kind: 'kill-switch' as const }
         checkAuditText(change)
         if (targets.length === 0) return { changed: [], unchanged: [] }
         const applied = await deps.journal.commit(store, change, config.version)
@@ -217,28 +207,23 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
       })
 
       // An operator confirms a learned path (noise until cleared), rejects one (never noise), or clears the decision.
-      admin.post<{ Params: { id: string } }>('/slices/:id/noise', async (request) => {
-        if (!sliceIds.has(request.params.id)) throw unknownSlice(request.params.id)
-        const body = objectBody(request.body, ['route', 'path', 'decision', 'reason', 'actor'])
-        const input = checkNoiseDecision({ slice: request.params.id, route: body.route, path: body.path, decision: body.decision, reason: body.reason, actor: actorOf(request, body) } as NoiseDecisionInput, config.slices)
+      admin.post<{ Params: SliceParams; Body: NoiseDecisionBody }>('/slices/:id/noise', { schema: { body: NoiseDecisionBody }, preValidation: knownSlice }, async (request) => {
+        const { route, path, decision, reason, actor } = request.body
+        const input = checkNoiseDecision({ slice: request.params.id, route, path, decision, reason, actor: actorOf(request, actor) }, config.slices)
         const record = await deps.decisions.decide(input)
         request.log.info({ slice: record.slice, route: record.route, path: record.path, decision: record.decision, actor: record.actor }, 'noise decision')
         return { decision: record, paths: deps.shadow.noise(record.slice) }
       })
 
-      admin.get<{ Querystring: { slice?: string; limit?: string } }>('/noise-decisions', async (request) => {
-        const { slice, limit: limitText } = request.query
-        if (slice !== undefined && !sliceIds.has(slice)) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', 'unknown slice: the slice query parameter names no slice of this config')
-        const limit = limitText === undefined ? DEFAULT_HISTORY_LIMIT : Number(limitText)
-        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`, 'limit')
+      admin.get<{ Querystring: AuditTrailQuery }>('/noise-decisions', { schema: { querystring: AuditTrailQuery } }, async (request) => {
+        const { slice, limit = DEFAULT_HISTORY_LIMIT } = request.query
+        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSliceParameter()
         return { entries: await deps.decisions.history({ ...(slice === undefined ? {} : { slice }), limit }) }
       })
 
-      admin.get<{ Querystring: { slice?: string; limit?: string } }>('/history', async (request) => {
-        const { slice, limit: limitText } = request.query
-        if (slice !== undefined && !sliceIds.has(slice)) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', 'unknown slice: the slice query parameter names no slice of this config')
-        const limit = limitText === undefined ? DEFAULT_HISTORY_LIMIT : Number(limitText)
-        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw badRequest(`limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`, 'limit')
+      admin.get<{ Querystring: AuditTrailQuery }>('/history', { schema: { querystring: AuditTrailQuery } }, async (request) => {
+        const { slice, limit = DEFAULT_HISTORY_LIMIT } = request.query
+        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSliceParameter()
         return { entries: await store.history({ ...(slice === undefined ? {} : { slice }), limit }) }
       })
       done()
@@ -266,9 +251,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     const { readiness } = await report(id)
     if (readiness.ready) return false
     const unmet = readiness.criteria.filter((criterion) => !criterion.met)
-    throw new FicusError(
-      'FICUS_ERR_NOT_READY',
-      `slice ${JSON.stringify(id)} is not ready for more modern traffic: ${unmet.map((criterion) => `${criterion.id} (${criterion.detail})`).join('; ')}. Send force with a reason to flip anyway`,
+    throw fail.notReady(`slice ${JSON.stringify(id)} is not ready for more modern traffic: ${unmet.map((criterion) => `${criterion.id} (${criterion.detail})`).join('; ')}. Send force with a reason to flip anyway`,
       { details: { slice: id, verdict: readiness } },
     )
   }
@@ -277,7 +260,12 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
 }
 
 function unknownSlice(id: string): FicusError {
-  return new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(id)}`, { details: { slice: id } })
+  return fail.unknownSlice(`unknown slice ${JSON.stringify(id)}`, { details: { slice: id } })
+}
+
+/** A query string's value is never echoed (it would reach the log): the message names the parameter. */
+function unknownSliceParameter(): FicusError {
+  return fail.unknownSlice('unknown slice: the slice query parameter names no slice of this config')
 }
 
 function recordChanges(deps: AdminDeps, kind: ChangeKind, slices: readonly string[]): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 import { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR } from '../publish/open-sinks.ts'
 
 // The instance's own directory (FICUS_DATA_DIR): checked before anything opens, so a problem with
@@ -98,7 +98,7 @@ async function kindOf(root: string, path: string): Promise<'directory' | 'other'
 function dataDirError(root: string, path: string, problem: string, cause?: unknown): FicusError {
   const inside = relative(root, path)
   const where = path === root ? `FICUS_DATA_DIR ${root}` : `FICUS_DATA_DIR ${root}: ${inside.startsWith('..') ? path : inside}`
-  return new FicusError('FICUS_ERR_DATA_DIR', `${where} ${problem}`, { details: { dataDir: root, path }, ...(cause === undefined ? {} : { cause }) })
+  return fail.dataDir(`${where} ${problem}`, { details: { dataDir: root, path }, ...(cause === undefined ? {} : { cause }) })
 }
 
 function errnoCode(err: unknown): string | undefined {

@@ -5,7 +5,7 @@ import { DEFAULT_ADMIN_URL } from '../admin/admin-client.ts'
 import { LOOPBACK_HOSTS } from '../admin/admin-guard.ts'
 import { DEFAULT_REDIS_PREFIX } from '../authority/redis-authority-store.ts'
 import { DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_TIMEOUT_MS } from '../config/load.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts'
 import { DEFAULT_EVENTS_FLUSH_MS, DEFAULT_EVENTS_FLUSH_RECORDS, DURABILITY_MODES, type DurabilityMode, type EventDurability } from '../publish/event-durability.ts'
 import { DEFAULT_TOPICS } from '../publish/events.ts'
@@ -51,7 +51,7 @@ export interface Settings {
 }
 
 function envError(name: string, message: string, value: string): FicusError {
-  return new FicusError('FICUS_ERR_ENV_INVALID', `${name}: ${message} (got ${JSON.stringify(value)})`, { details: { variable: name } })
+  return fail.envInvalid(`${name}: ${message} (got ${JSON.stringify(value)})`, { details: { variable: name } })
 }
 
 /** Reads the environment; throws FICUS_ERR_ENV_INVALID naming the variable at fault. */
@@ -82,7 +82,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     redisUrl,
     redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     hashSalt: env.FICUS_HASH_SALT === '' ? undefined : env.FICUS_HASH_SALT,
-    kafka: readKafka(env, instance),
+    kafka: readKafkaSettings(env, instance),
   }
 }
 
@@ -97,7 +97,7 @@ export function readBrokers(env: NodeJS.ProcessEnv): string[] {
   return brokers
 }
 
-function readKafka(env: NodeJS.ProcessEnv, instance: string): KafkaSettings | undefined {
+function readKafkaSettings(env: NodeJS.ProcessEnv, instance: string): KafkaSettings | undefined {
   const brokers = readBrokers(env)
   if (brokers.length === 0) return undefined
   const positive = (name: string, allowMinusOne = false): number | undefined => {
@@ -250,7 +250,7 @@ export interface ReporterSettings {
 
 export function readReporterSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean }): ReporterSettings {
   const brokers = readBrokers(env)
-  if (brokers.length === 0) throw new FicusError('FICUS_ERR_ENV_INVALID', 'KAFKA_BROKERS: the reporter reads comparisons from Kafka and needs it (got nothing)', { details: { variable: 'KAFKA_BROKERS' } })
+  if (brokers.length === 0) throw fail.envInvalid('KAFKA_BROKERS: the reporter reads comparisons from Kafka and needs it (got nothing)', { details: { variable: 'KAFKA_BROKERS' } })
   const token = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
   return {
     brokers,

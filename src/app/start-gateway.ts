@@ -13,12 +13,12 @@ import { FileNoiseDecisionStore, type NoiseDecisionStore } from '../decisions/no
 import { RedisNoiseDecisionStore } from '../decisions/redis-noise-decisions.ts'
 import { AUDIT_FILE, AUTHORITY_CACHE_FILE, AUTHORITY_FILE, CHANGE_JOURNAL_FILE, COMPARISONS_DIR, loadSalt, NOISE_DECISIONS_FILE, prepareDataDir } from './data-dir.ts'
 import { LOOPBACK, MIN_TOKEN_LENGTH, type Settings } from './settings.ts'
-import { FicusError, isFicusError } from '../errors/errors.ts'
+import { fail, isFicusError } from '../errors/errors.ts'
 import { buildGateway } from '../proxy/gateway.ts'
 import { createLogger } from '../observability/logger.ts'
 import { Metrics } from '../observability/metrics.ts'
 import { openEventSinks } from '../publish/open-sinks.ts'
-import { LocalAggregates, ReporterAggregates, type ReadinessSource } from '../report/reporter/evidence-sources.ts'
+import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { CircuitBreakers } from '../upstream/circuit-breakers.ts'
@@ -110,8 +110,8 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   // Readiness evidence: the reporter's aggregates (Kafka and Redis), else this instance's own comparisons.
   const reportStore = settings.kafka && settings.redisUrl ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix) : undefined
   if (reportStore) opened.push(() => reportStore.close())
-  const local = reportStore ? undefined : new LocalAggregates()
-  const readiness: ReadinessSource = reportStore && settings.kafka ? new ReporterAggregates(reportStore, settings.kafka.topics.comparisons) : (local as LocalAggregates)
+  const local = reportStore ? undefined : new LocalEvidence()
+  const readiness: EvidenceSource = reportStore && settings.kafka ? new ReporterEvidence(reportStore, settings.kafka.topics.comparisons) : (local as LocalEvidence)
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
   if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
   const shadow = new ShadowRunner({ config, pools, breakers, sink: local ? local.tee(sinks.comparisons) : sinks.comparisons, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
@@ -213,7 +213,7 @@ async function listen(app: FastifyInstance, host: string, port: number, variable
         : code === 'EACCES'
           ? `: permission denied (ports below 1024 need privileges); set ${variable} to another port`
           : `: ${(err as Error).message} (check ${hostVariable} and ${variable})`
-    throw new FicusError('FICUS_ERR_LISTEN', `${host}:${port}${hint}`, { cause: err })
+    throw fail.listen(`${host}:${port}${hint}`, { cause: err })
   }
   const address = app.server.address()
   const bound = typeof address === 'object' && address ? address.port : port

@@ -2,13 +2,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { adminRequestLog } from '../admin/admin-guard.ts'
 import { bearerMatches } from '../admin/bearer-auth.ts'
 import { loadConfig } from '../config/load.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 import { sendError } from '../http/error-reply.ts'
 import { createLogger } from '../observability/logger.ts'
 import { sliceReport } from '../report/report.ts'
-import { ReporterAggregates } from '../report/reporter/evidence-sources.ts'
+import { ReporterEvidence } from '../report/reporter/evidence-sources.ts'
 import { MemoryReportStateStore, RedisReportStateStore } from '../report/reporter/report-state.ts'
-import { DEFAULT_REPORTER_GROUP, Reporter } from '../report/reporter/reporter.ts'
+import { DEFAULT_REPORTER_GROUP, ReporterService } from '../report/reporter/reporter.ts'
 import type { ReporterSettings } from './settings.ts'
 
 export interface RunningReporter {
@@ -27,8 +27,8 @@ export async function startReporter(settings: ReporterSettings, cwd: string): Pr
   const store = settings.redisUrl ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix, { queueWhileOffline: true }) : new MemoryReportStateStore()
   const storeKind = settings.redisUrl ? 'redis' : 'memory'
   const evidenceDays = Math.max(...config.slices.map((slice) => slice.readiness.windowDays), 1) + 1
-  const reporter = new Reporter({ brokers: settings.brokers, topic: settings.topic, groupId: settings.groupId ?? DEFAULT_REPORTER_GROUP, store, logger, evidenceDays })
-  const aggregates = new ReporterAggregates(store, settings.topic)
+  const reporter = new ReporterService({ brokers: settings.brokers, topic: settings.topic, groupId: settings.groupId ?? DEFAULT_REPORTER_GROUP, store, logger, evidenceDays })
+  const aggregates = new ReporterEvidence(store, settings.topic)
 
   const logged: FastifyBaseLogger = logger
   const app = Fastify({ loggerInstance: logged, logController: new LogController({ disableRequestLogging: true }) })
@@ -38,10 +38,10 @@ export async function startReporter(settings: ReporterSettings, cwd: string): Pr
   app.get<{ Params: { id: string } }>('/admin/slices/:id/report', async (request, reply) => {
     if (settings.token !== undefined && !bearerMatches(request.headers.authorization, settings.token)) {
       reply.header('www-authenticate', 'Bearer')
-      throw new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', 'missing or invalid bearer token')
+      throw fail.adminUnauthorized('missing or invalid bearer token')
     }
     const slice = config.slices.find((candidate) => candidate.id === request.params.id)
-    if (!slice) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(request.params.id)}`)
+    if (!slice) throw fail.unknownSlice(`unknown slice ${JSON.stringify(request.params.id)}`)
     return { ...sliceReport(slice.id, await aggregates.versions(slice.id), slice), evidence: 'reporter' }
   })
 

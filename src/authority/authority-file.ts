@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseAuthority } from '../model/authority-value.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 import type { AuditEntry, AuthorityState } from './authority-store.ts'
 
 const FORMAT = 1
@@ -93,9 +93,7 @@ export async function readAudit(file: string): Promise<{ entries: AuditEntry[]; 
 }
 
 export function corrupt(file: string, why: string, cause?: unknown): FicusError {
-  return new FicusError(
-    'FICUS_ERR_AUTHORITY_STATE_CORRUPT',
-    `${file} ${why}. Ficus will not guess which side holds authority: repair the file, or move it away to start from the config's initial values`,
+  return fail.authorityStateCorrupt(`${file} ${why}. Ficus will not guess which side holds authority: repair the file, or move it away to start from the config's initial values`,
     { cause, details: { file } },
   )
 }

@@ -1,5 +1,5 @@
 import { parseAuthority, type Authority } from '../model/authority-value.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 
 export type { Authority } from '../model/authority-value.ts'
 
@@ -148,18 +148,18 @@ export function checkRequest(
   options: { versions: boolean } = { versions: true },
 ): CheckedChange[] {
   checkAuditText(request)
-  if (request.changes.length === 0) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', 'changes: at least one slice must be named', { details: { field: 'changes' } })
+  if (request.changes.length === 0) throw fail.authorityInvalid('changes: at least one slice must be named', { details: { field: 'changes' } })
   const seen = new Set<string>()
   return request.changes.map((change) => {
     const current = lookup(change.sliceId)
-    if (!current) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(change.sliceId)}`, { details: { slice: change.sliceId } })
-    if (seen.has(change.sliceId)) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `slice ${JSON.stringify(change.sliceId)} is named twice`, { details: { slice: change.sliceId } })
+    if (!current) throw fail.unknownSlice(`unknown slice ${JSON.stringify(change.sliceId)}`, { details: { slice: change.sliceId } })
+    if (seen.has(change.sliceId)) throw fail.authorityInvalid(`slice ${JSON.stringify(change.sliceId)} is named twice`, { details: { slice: change.sliceId } })
     seen.add(change.sliceId)
     const parsed = parseAuthority(change.authority)
-    if (!parsed.ok) throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `authority: ${parsed.error}`, { details: { slice: change.sliceId, field: 'authority' } })
+    if (!parsed.ok) throw fail.authorityInvalid(`authority: ${parsed.error}`, { details: { slice: change.sliceId, field: 'authority' } })
     if (change.expectedVersion !== undefined) {
       if (!Number.isInteger(change.expectedVersion) || change.expectedVersion < 0) {
-        throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(change.expectedVersion)})`, { details: { slice: change.sliceId, field: 'expectedVersion' } })
+        throw fail.authorityInvalid(`expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(change.expectedVersion)})`, { details: { slice: change.sliceId, field: 'expectedVersion' } })
       }
       if (options.versions && change.expectedVersion !== current.version) throw conflict(change.sliceId, current.version, change.expectedVersion)
     }
@@ -172,15 +172,13 @@ export function checkAuditText(request: Pick<ChangeRequest, 'actor' | 'reason'>)
   for (const field of ['actor', 'reason'] as const) {
     const value: unknown = request[field]
     if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_TEXT_LENGTH) {
-      throw new FicusError('FICUS_ERR_AUTHORITY_INVALID', `${field}: is required, a non-empty text of at most ${MAX_TEXT_LENGTH} characters`, { details: { field } })
+      throw fail.authorityInvalid(`${field}: is required, a non-empty text of at most ${MAX_TEXT_LENGTH} characters`, { details: { field } })
     }
   }
 }
 
 export function conflict(sliceId: string, version: number, expectedVersion: number): FicusError {
-  return new FicusError(
-    'FICUS_ERR_AUTHORITY_CONFLICT',
-    `slice ${JSON.stringify(sliceId)} is at version ${version}, not ${expectedVersion}: someone else changed it; re-read and retry`,
+  return fail.authorityConflict(`slice ${JSON.stringify(sliceId)} is at version ${version}, not ${expectedVersion}: someone else changed it; re-read and retry`,
     { details: { slice: sliceId, version, expectedVersion } },
   )
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Authority } from '../model/authority-value.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail } from '../errors/errors.ts'
 import { appendAudit, readAudit, readAuthorityFile, writeAuthorityFile, type PersistedSlices } from './authority-file.ts'
 import {
   ChangeListeners,
@@ -127,7 +127,7 @@ export class FileAuthorityStore implements AuthorityStore {
       try {
         await appendAudit(this.#options.auditFile, audit)
       } catch (err) {
-        throw new FicusError('FICUS_ERR_AUTHORITY_STATE_WRITE', `could not record the change in ${this.#options.auditFile}: ${(err as Error).message}; the change was not applied`, {
+        throw fail.authorityStateWrite(`could not record the change in ${this.#options.auditFile}: ${(err as Error).message}; the change was not applied`, {
           cause: err,
           details: { file: this.#options.auditFile },
         })

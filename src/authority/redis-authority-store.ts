@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { backoffDelay } from '../retry/backoff.ts'
 import { parseAuthority, type Authority } from '../model/authority-value.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 import { readAuthorityFile, writeAuthorityFile, type PersistedSlices } from './authority-file.ts'
 import {
   ChangeListeners,
@@ -180,7 +180,8 @@ export class RedisAuthorityStore implements AuthorityStore {
   }
 
   status(): StoreStatus {
-    return { kind: 'redis', connected: this.#client?.status === 'ready', snapshot: this.#snapshot }
+    // Connected means the snapshot follows the store again: the connection is up and a resync has finished on it.
+    return { kind: 'redis', connected: this.#connected && this.#client?.status === 'ready', snapshot: this.#snapshot }
   }
 
   onChange(listener: (state: AuthorityState) => void): () => void {
@@ -420,7 +421,7 @@ export class RedisAuthorityStore implements AuthorityStore {
 
 /** `outcome`: whether the change is known not to be applied, or may have been (the reply was lost). */
 function unavailable(message: string, cause?: unknown, outcome?: 'not-applied' | 'unknown'): FicusError {
-  return new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', `authority store unavailable: ${message}`, { cause, ...(outcome === undefined ? {} : { details: { outcome } }) })
+  return fail.authorityStoreUnavailable(`authority store unavailable: ${message}`, { cause, ...(outcome === undefined ? {} : { details: { outcome } }) })
 }
 
 function toAuditEntry(id: string, fields: string[]): AuditEntry | undefined {

@@ -1,9 +1,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 
 /** A mistake on the command line: the CLI prints it with the usage and exits 2. */
 export function usageError(message: string): FicusError {
-  return new FicusError('FICUS_ERR_CLI_USAGE', message)
+  return fail.cliUsage(message)
 }
 
 /** node's parseArgs, with its complaints (unknown option, missing value) as usage errors. */

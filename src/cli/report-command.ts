@@ -5,16 +5,16 @@ import type { AuditEntry } from '../authority/authority-store.ts'
 import { parseCliArgs, usageError } from './args.ts'
 import { loadConfig } from '../config/load.ts'
 import type { SliceConfig } from '../config/types.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, FicusError } from '../errors/errors.ts'
 import { readReportSettings } from '../app/settings.ts'
 import { COMPARISONS_DIR } from '../publish/open-sinks.ts'
-import { readJsonl } from '../report/sources/jsonl-source.ts'
-import { readKafka } from '../report/sources/kafka-source.ts'
+import { readComparisonsFromJsonl } from '../report/sources/jsonl-source.ts'
+import { readComparisonsFromKafka } from '../report/sources/kafka-source.ts'
 import { progressLine } from '../report/progress.ts'
 import { renderHtml, type AuthorityChange } from '../report/render-html.ts'
 import { renderMarkdown } from '../report/render-markdown.ts'
 import { renderText } from '../report/render-text.ts'
-import { buildReport, ReportAggregator, type Report, type Window } from '../report/report.ts'
+import { buildReport, ComparisonAggregator, type Report, type Window } from '../report/report.ts'
 
 export const REPORT_FORMATS = ['text', 'md', 'json', 'html'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
@@ -120,22 +120,22 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
     io.stderr.write(`ficus: no ${configFile} here: readiness uses the default thresholds\n`)
   }
   if (values.slice !== undefined && slices.length > 0 && !slices.some((slice) => slice.id === values.slice)) {
-    throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(values.slice)}`)
+    throw fail.unknownSlice(`unknown slice ${JSON.stringify(values.slice)}`)
   }
 
-  const aggregator = new ReportAggregator({ window })
+  const aggregator = new ComparisonAggregator({ window })
   const progress = progressLine(io.stderr, 'reading comparisons')
   const wanted = values.slice
-  const add = wanted === undefined ? (record: Parameters<ReportAggregator['add']>[0]) => aggregator.add(record) : (record: Parameters<ReportAggregator['add']>[0]) => record.slice === wanted && aggregator.add(record)
+  const add = wanted === undefined ? (record: Parameters<ComparisonAggregator['add']>[0]) => aggregator.add(record) : (record: Parameters<ComparisonAggregator['add']>[0]) => record.slice === wanted && aggregator.add(record)
   let described: string
   try {
     if (source === 'kafka') {
       const topic = values.topic ?? settings.topic
-      await readKafka({ brokers, topic, from: window.from, to: window.to }, add, progress.update)
+      await readComparisonsFromKafka({ brokers, topic, from: window.from, to: window.to }, add, progress.update)
       described = `kafka ${topic}`
     } else {
       const dir = join(resolve(io.cwd, values['data-dir'] ?? settings.dataDir), COMPARISONS_DIR)
-      await readJsonl(dir, add, progress.update)
+      await readComparisonsFromJsonl(dir, add, progress.update)
       described = `jsonl ${dir}`
     }
   } finally {
@@ -156,7 +156,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   const required = values['require-ready']
   if (required !== undefined) {
     const slice = report.slices.find((candidate) => candidate.slice === required)
-    if (!slice) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(required)}`)
+    if (!slice) throw fail.unknownSlice(`unknown slice ${JSON.stringify(required)}`)
     if (!slice.readiness.ready) {
       const unmet = slice.readiness.criteria.filter((criterion) => !criterion.met).map((criterion) => criterion.id)
       io.stderr.write(`ficus: slice ${required} is not ready (unmet: ${unmet.join(', ')})\n`)

@@ -5,7 +5,7 @@ import type { Violation } from './model-rules.ts'
 
 /**
  * Why the two sides disagree, or why they were not compared — the families the migration
- * literature uses (DESIGN.md), plus what was never a comparison of two answers:
+ * literature uses ("Families and categories" in docs/comparisons.md), plus what was never a comparison of two answers:
  * - `timing-lag`: the other side converged when asked again (the lag is measured);
  * - `translation-defect`: a value with no mapping, a failed coercion, a translation that threw;
  * - `source-data-defect`: the legacy answer breaks a rule the slice declares about the new model;

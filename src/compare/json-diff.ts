@@ -71,67 +71,83 @@ function compile(options: DiffOptions): CompiledOptions {
 
 /** A structural diff of two JSON values, legacy (translated) against modern. Pure. */
 export function diffJson(legacy: JsonValue, modern: JsonValue, options: DiffOptions = {}): DiffResult {
-  const { ignore, unordered } = compile(options)
-  const tolerance = options.numericTolerance ?? 0
-  const timeTolerance = options.timestampToleranceMs ?? 0
-  const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES
-  const entries: DiffEntry[] = []
-  let truncated = false
+  const diff = new JsonDiff(options)
+  diff.walk(legacy, modern, [])
+  return { entries: diff.entries, truncated: diff.truncated }
+}
 
-  const push = (entry: DiffEntry): void => {
-    if (entries.length < max) entries.push(entry)
-    else truncated = true
+/** One diff in progress: the options it applies and the entries found so far. */
+class JsonDiff {
+  readonly entries: DiffEntry[] = []
+  truncated = false
+  readonly #ignore: CompiledOptions['ignore']
+  readonly #unordered: CompiledOptions['unordered']
+  readonly #tolerance: number
+  readonly #timeTolerance: number
+  readonly #max: number
+
+  constructor(options: DiffOptions) {
+    const { ignore, unordered } = compile(options)
+    this.#ignore = ignore
+    this.#unordered = unordered
+    this.#tolerance = options.numericTolerance ?? 0
+    this.#timeTolerance = options.timestampToleranceMs ?? 0
+    this.#max = options.maxEntries ?? DEFAULT_MAX_ENTRIES
   }
 
-  const scalarsEqual = (a: JsonValue, b: JsonValue): boolean => {
+  walk(a: JsonValue, b: JsonValue, path: string[]): void {
+    if (this.#ignored(path)) return
+    const ka = kindOf(a)
+    const kb = kindOf(b)
+    if (ka !== kb) this.#push({ path: formatPointer(path), kind: 'type', legacy: a, modern: b })
+    else if (ka === 'object') this.#compareObjects(a as Record<string, JsonValue>, b as Record<string, JsonValue>, path)
+    else if (ka === 'array') {
+      const rule = this.#unordered.find((candidate) => matchesPattern(path, candidate.pattern))
+      if (rule) this.#compareUnordered(a as JsonValue[], b as JsonValue[], path, rule.key)
+      else this.#compareOrdered(a as JsonValue[], b as JsonValue[], path)
+    } else if (!this.#scalarsEqual(a, b)) this.#push({ path: formatPointer(path), kind: 'changed', legacy: a, modern: b })
+  }
+
+  #push(entry: DiffEntry): void {
+    if (this.entries.length < this.#max) this.entries.push(entry)
+    else this.truncated = true
+  }
+
+  #ignored(path: readonly string[]): boolean {
+    return this.#ignore.some((pattern) => coveredBy(path, pattern))
+  }
+
+  #scalarsEqual(a: JsonValue, b: JsonValue): boolean {
     if (a === b) return true
-    if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= tolerance
-    if (timeTolerance > 0 && typeof a === 'string' && typeof b === 'string' && ISO_TIMESTAMP.test(a) && ISO_TIMESTAMP.test(b)) {
+    if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= this.#tolerance
+    if (this.#timeTolerance > 0 && typeof a === 'string' && typeof b === 'string' && ISO_TIMESTAMP.test(a) && ISO_TIMESTAMP.test(b)) {
       const delta = Math.abs(Date.parse(a) - Date.parse(b))
-      return Number.isFinite(delta) && delta <= timeTolerance
+      return Number.isFinite(delta) && delta <= this.#timeTolerance
     }
     return false
   }
 
-  const walk = (a: JsonValue, b: JsonValue, path: string[]): void => {
-    if (ignore.some((pattern) => coveredBy(path, pattern))) return
-    const ka = kindOf(a)
-    const kb = kindOf(b)
-    if (ka !== kb) {
-      push({ path: formatPointer(path), kind: 'type', legacy: a, modern: b })
-      return
+  #compareObjects(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string[]): void {
+    for (const key of Object.keys(a)) {
+      const at = [...path, key]
+      if (Object.prototype.hasOwnProperty.call(b, key)) this.walk(a[key] as JsonValue, b[key] as JsonValue, at)
+      else if (!this.#ignored(at)) this.#push({ path: formatPointer(at), kind: 'removed', legacy: a[key] })
     }
-    if (ka === 'object') {
-      const oa = a as Record<string, JsonValue>
-      const ob = b as Record<string, JsonValue>
-      for (const key of Object.keys(oa)) {
-        const at = [...path, key]
-        if (Object.prototype.hasOwnProperty.call(ob, key)) walk(oa[key] as JsonValue, ob[key] as JsonValue, at)
-        else if (!ignore.some((pattern) => coveredBy(at, pattern))) push({ path: formatPointer(at), kind: 'removed', legacy: oa[key] })
-      }
-      for (const key of Object.keys(ob)) {
-        const at = [...path, key]
-        if (!Object.prototype.hasOwnProperty.call(oa, key) && !ignore.some((pattern) => coveredBy(at, pattern))) push({ path: formatPointer(at), kind: 'added', modern: ob[key] })
-      }
-      return
+    for (const key of Object.keys(b)) {
+      const at = [...path, key]
+      if (!Object.prototype.hasOwnProperty.call(a, key) && !this.#ignored(at)) this.#push({ path: formatPointer(at), kind: 'added', modern: b[key] })
     }
-    if (ka === 'array') {
-      const rule = unordered.find((candidate) => matchesPattern(path, candidate.pattern))
-      if (rule) compareUnordered(a as JsonValue[], b as JsonValue[], path, rule.key)
-      else compareOrdered(a as JsonValue[], b as JsonValue[], path)
-      return
-    }
-    if (!scalarsEqual(a, b)) push({ path: formatPointer(path), kind: 'changed', legacy: a, modern: b })
   }
 
-  const compareOrdered = (a: JsonValue[], b: JsonValue[], path: string[]): void => {
+  #compareOrdered(a: JsonValue[], b: JsonValue[], path: string[]): void {
     const shared = Math.min(a.length, b.length)
-    for (let i = 0; i < shared; i++) walk(a[i] as JsonValue, b[i] as JsonValue, [...path, String(i)])
-    for (let i = shared; i < a.length; i++) push({ path: formatPointer([...path, String(i)]), kind: 'removed', legacy: a[i] })
-    for (let i = shared; i < b.length; i++) push({ path: formatPointer([...path, String(i)]), kind: 'added', modern: b[i] })
+    for (let i = 0; i < shared; i++) this.walk(a[i] as JsonValue, b[i] as JsonValue, [...path, String(i)])
+    for (let i = shared; i < a.length; i++) this.#push({ path: formatPointer([...path, String(i)]), kind: 'removed', legacy: a[i] })
+    for (let i = shared; i < b.length; i++) this.#push({ path: formatPointer([...path, String(i)]), kind: 'added', modern: b[i] })
   }
 
-  const compareUnordered = (a: JsonValue[], b: JsonValue[], path: string[], key: string | undefined): void => {
+  /** Items matched by `key` (their content then compared) or, without one, by their whole content. */
+  #compareUnordered(a: JsonValue[], b: JsonValue[], path: string[], key: string | undefined): void {
     const identity = (item: JsonValue): string =>
       key !== undefined && item !== null && typeof item === 'object' && !Array.isArray(item) && key in item ? `key:${canonicalJson(item[key] as JsonValue)}` : `item:${canonicalJson(item)}`
     const pending = new Map<string, number[]>()
@@ -141,18 +157,11 @@ export function diffJson(legacy: JsonValue, modern: JsonValue, options: DiffOpti
     })
     a.forEach((item, index) => {
       const id = identity(item)
-      const candidates = pending.get(id)
-      const match = candidates?.shift()
-      if (match === undefined) {
-        push({ path: formatPointer([...path, String(index)]), kind: 'removed', legacy: item })
-        return
-      }
+      const match = pending.get(id)?.shift()
+      if (match === undefined) this.#push({ path: formatPointer([...path, String(index)]), kind: 'removed', legacy: item })
       // Matched by key: compare the items' content; matched by content: equal by construction.
-      if (id.startsWith('key:')) walk(item, b[match] as JsonValue, [...path, String(index)])
+      else if (id.startsWith('key:')) this.walk(item, b[match] as JsonValue, [...path, String(index)])
     })
-    for (const indexes of pending.values()) for (const index of indexes) push({ path: formatPointer([...path, String(index)]), kind: 'added', modern: b[index] })
+    for (const indexes of pending.values()) for (const index of indexes) this.#push({ path: formatPointer([...path, String(index)]), kind: 'added', modern: b[index] })
   }
-
-  walk(legacy, modern, [])
-  return { entries, truncated }
 }

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises'
 import { isAbsolute, relative, resolve } from 'node:path'
 import { tsImport } from 'tsx/esm/api'
-import { FicusError } from '../errors/errors.ts'
+import { fail, FicusError } from '../errors/errors.ts'
 import type { GatewayConfig } from './types.ts'
 import { validateConfig } from './validate.ts'
 
@@ -26,7 +26,7 @@ export async function loadConfig(file: string, cwd = process.cwd(), options: Loa
   try {
     await access(absolute)
   } catch {
-    throw new FicusError('FICUS_ERR_CONFIG_NOT_FOUND', `${shown}: no such file (pass the config path, or run from the directory that holds ${DEFAULT_CONFIG_FILE})`, {
+    throw fail.configNotFound(`${shown}: no such file (pass the config path, or run from the directory that holds ${DEFAULT_CONFIG_FILE})`, {
       details: { file: absolute },
     })
   }
@@ -39,10 +39,10 @@ export async function loadConfig(file: string, cwd = process.cwd(), options: Loa
     if (err instanceof FicusError && err.code === 'FICUS_ERR_CONFIG_TIMEOUT') throw err
     // One line: a compiler's report spans several.
     const reason = (err instanceof Error ? err.message : String(err)).split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ')
-    throw new FicusError('FICUS_ERR_CONFIG_LOAD', `${shown}: could not be loaded: ${reason}`, { cause: err, details: { file: absolute } })
+    throw fail.configLoad(`${shown}: could not be loaded: ${reason}`, { cause: err, details: { file: absolute } })
   }
   if (exported === undefined) {
-    throw new FicusError('FICUS_ERR_CONFIG_LOAD', `${shown}: has no default export; write \`export default defineGateway({ ... })\``, {
+    throw fail.configLoad(`${shown}: has no default export; write \`export default defineGateway({ ... })\``, {
       details: { file: absolute },
     })
   }
@@ -59,7 +59,7 @@ async function importWithin(absolute: string, shown: string, timeoutMs: number):
   const expired = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       reject(
-        new FicusError('FICUS_ERR_CONFIG_TIMEOUT', `${shown}: did not finish loading within ${timeoutMs} ms (a top-level await that never settles?); set FICUS_CONFIG_TIMEOUT_MS to wait longer`, {
+        fail.configTimeout(`${shown}: did not finish loading within ${timeoutMs} ms (a top-level await that never settles?); set FICUS_CONFIG_TIMEOUT_MS to wait longer`, {
           details: { file: absolute, timeoutMs },
         }),
       )

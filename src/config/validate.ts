@@ -11,19 +11,33 @@ import { declaredKeys } from './declared-keys.ts'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_COMPARED_HEADERS,
+  DEFAULT_COMPARE_ERROR_BODIES,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_DRY_RUN_HEADER,
+  DEFAULT_EVENT_KEY,
+  DEFAULT_FALLTHROUGH,
+  DEFAULT_GATEWAY_NAME,
   DEFAULT_LIMITS,
   DEFAULT_MAX_REQUEST_BODY_BYTES,
   DEFAULT_MAX_RESPONSE_BODY_BYTES,
+  DEFAULT_PRIMARY_BREAKER,
+  DEFAULT_PUBLISH_VALUES,
   DEFAULT_REASK_FACTOR,
   DEFAULT_REASK_MAX_MS,
+  DEFAULT_RESPONSE_HEADERS,
+  DEFAULT_RETRY_IDEMPOTENT,
+  DEFAULT_SHADOW_BREAKER,
   DEFAULT_SHADOW_CONCURRENCY,
   DEFAULT_SHADOW_QUEUE,
+  DEFAULT_SHADOW_SAMPLE_PERCENT,
   DEFAULT_SHADOW_TIMEOUT_MS,
-  DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_TRUST_PROXY,
   DEFAULT_UPSTREAM_CONNECTIONS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
+  DEFAULT_WEBSOCKET,
+} from './defaults.ts'
+import {
   GatewayConfigSchema,
   SIDES,
   type BreakerInput,
@@ -79,14 +93,14 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
 
   const gateway = config.gateway ?? {}
   return deepFreeze({
-    name: config.name ?? 'ficus',
+    name: config.name ?? DEFAULT_GATEWAY_NAME,
     version: config.version ?? `sha256:${contentHash(config)}`,
-    fallthrough: gateway.fallthrough ?? 'legacy',
+    fallthrough: gateway.fallthrough ?? DEFAULT_FALLTHROUGH,
     responseHeaders: {
-      slice: gateway.responseHeaders?.slice ?? true,
-      authority: gateway.responseHeaders?.authority ?? true,
+      slice: gateway.responseHeaders?.slice ?? DEFAULT_RESPONSE_HEADERS.slice,
+      authority: gateway.responseHeaders?.authority ?? DEFAULT_RESPONSE_HEADERS.authority,
     },
-    trustProxy: gateway.trustProxy ?? false,
+    trustProxy: gateway.trustProxy ?? DEFAULT_TRUST_PROXY,
     shutdownTimeoutMs: gateway.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     sides: { legacy: config.sides.legacy, modern: config.sides.modern },
     shadowLimits: { concurrency: gateway.shadow?.concurrency ?? DEFAULT_SHADOW_CONCURRENCY, queue: gateway.shadow?.queue ?? DEFAULT_SHADOW_QUEUE },
@@ -130,10 +144,10 @@ function resolveUpstreams(input: Record<string, UpstreamInput>, issues: ConfigIs
       bodyTimeoutMs: upstream.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
       connections: upstream.connections ?? DEFAULT_UPSTREAM_CONNECTIONS,
       breakers: {
-        primary: resolveBreaker(upstream.breaker?.primary, PRIMARY_BREAKER),
-        shadow: resolveBreaker(upstream.breaker?.shadow, SHADOW_BREAKER),
+        primary: resolveBreaker(upstream.breaker?.primary, DEFAULT_PRIMARY_BREAKER),
+        shadow: resolveBreaker(upstream.breaker?.shadow, DEFAULT_SHADOW_BREAKER),
       },
-      retryIdempotent: upstream.retry?.idempotent ?? true,
+      retryIdempotent: upstream.retry?.idempotent ?? DEFAULT_RETRY_IDEMPOTENT,
       tls: resolveTls(upstream.tls, url, [...at, 'tls'], issues),
     })
   }
@@ -227,7 +241,7 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], issues)
     if (slice.eventKey === 'entity' && entityKey === null) issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
     const readiness = resolveReadiness(config.readiness, slice.readiness)
-    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? 'slice', websocket: slice.websocket ?? true, shadow, compare, readiness, routes, sides })
+    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? DEFAULT_EVENT_KEY, websocket: slice.websocket ?? DEFAULT_WEBSOCKET, shadow, compare, readiness, routes, sides })
   }
   return slices
 }
@@ -258,11 +272,6 @@ function resolveKey(
   if (from === 'header' && !HEADER_NAME.test(name)) issues.push({ path: formatPath([...at, 'header']), message: `${JSON.stringify(name)} is not a valid header name` })
   return { from, name: from === 'header' ? name.toLowerCase() : name }
 }
-
-// Client traffic: connection failures and timeouts only, by default — an upstream's 5xx on one URL
-// is an answer, and must not close the breaker on every other URL of the slice.
-const PRIMARY_BREAKER: BreakerConfig = { countServerErrors: false, errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 }
-const SHADOW_BREAKER: BreakerConfig = { countServerErrors: true, errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 }
 
 function resolveBreaker(input: BreakerInput | undefined, defaults: BreakerConfig): BreakerConfig | null {
   if (input?.enabled === false) return null
@@ -337,7 +346,7 @@ function resolveShadow(input: ShadowInput | undefined, at: (string | number)[], 
   if (input === undefined) return null
   const writes = resolveWrites(input.writes, [...at, 'writes'], declared, issues)
   return {
-    sampleBasisPoints: percentToBasisPoints(input.sample ?? 100),
+    sampleBasisPoints: percentToBasisPoints(input.sample ?? DEFAULT_SHADOW_SAMPLE_PERCENT),
     timeoutMs: input.timeoutMs ?? DEFAULT_SHADOW_TIMEOUT_MS,
     maxRequestBodyBytes: input.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     maxResponseBodyBytes: input.maxResponseBodyBytes ?? DEFAULT_MAX_RESPONSE_BODY_BYTES,
@@ -470,13 +479,13 @@ function resolveCompare(input: CompareInput | undefined, translate: TranslateInp
         unorderedArrays: input?.unorderedArrays ?? [],
         timestampToleranceMs: input?.timestampToleranceMs ?? 0,
       },
-      errorBodies: input?.errorBodies ?? false,
+      errorBodies: input?.errorBodies ?? DEFAULT_COMPARE_ERROR_BODIES,
       translate: { ...(legacy ? { legacy } : {}), ...(modern ? { modern } : {}) },
     },
     translationVersion: translate?.version ?? null,
     // Values under redact paths are relative to the body, like every other compare path.
     values: {
-      include: input?.values?.include ?? false,
+      include: input?.values?.include ?? DEFAULT_PUBLISH_VALUES,
       redact: (input?.values?.redact ?? []).map((path) => `/body${path}`),
       clearUntranslated: (input?.clearUntranslated ?? []).map((path) => `/body${path}`),
     },

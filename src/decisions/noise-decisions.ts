@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { checkAuditText } from '../authority/authority-store.ts'
 import { generalise, NOISE_DECISIONS } from '../compare/noise-evidence.ts'
 import type { SliceConfig } from '../config/types.ts'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 
 export const NOISE_DECISION_KINDS = [...NOISE_DECISIONS, 'clear'] as const
 export type NoiseDecisionKind = (typeof NOISE_DECISION_KINDS)[number]
@@ -49,21 +49,21 @@ export interface NoiseDecisionStore {
  */
 export function checkNoiseDecision(input: NoiseDecisionInput, slices: readonly SliceConfig[]): NoiseDecisionInput {
   const slice = slices.find((candidate) => candidate.id === input.slice)
-  if (!slice) throw new FicusError('FICUS_ERR_UNKNOWN_SLICE', `unknown slice ${JSON.stringify(input.slice)}`, { details: { slice: input.slice } })
+  if (!slice) throw fail.unknownSlice(`unknown slice ${JSON.stringify(input.slice)}`, { details: { slice: input.slice } })
   const routes = slice.routes.map((route) => `${route.method} ${route.path.source}`)
   if (!routes.includes(input.route)) {
-    throw new FicusError('FICUS_ERR_DECISION_INVALID', `route: ${JSON.stringify(input.route)} is not a route of ${slice.id} (its routes: ${routes.map((route) => JSON.stringify(route)).join(', ')})`, { details: { field: 'route' } })
+    throw fail.decisionInvalid(`route: ${JSON.stringify(input.route)} is not a route of ${slice.id} (its routes: ${routes.map((route) => JSON.stringify(route)).join(', ')})`, { details: { field: 'route' } })
   }
   if (typeof input.path !== 'string' || !/^\/(body|headers)(\/|$)/.test(input.path) || input.path.length > 500) {
-    throw new FicusError('FICUS_ERR_DECISION_INVALID', `path: must be a JSON pointer into an answer, /body/... or /headers/<name> (got ${JSON.stringify(input.path)})`, { details: { field: 'path' } })
+    throw fail.decisionInvalid(`path: must be a JSON pointer into an answer, /body/... or /headers/<name> (got ${JSON.stringify(input.path)})`, { details: { field: 'path' } })
   }
   if (!(NOISE_DECISION_KINDS as readonly unknown[]).includes(input.decision)) {
-    throw new FicusError('FICUS_ERR_DECISION_INVALID', `decision: must be one of ${NOISE_DECISION_KINDS.join(', ')} (got ${JSON.stringify(input.decision)})`, { details: { field: 'decision' } })
+    throw fail.decisionInvalid(`decision: must be one of ${NOISE_DECISION_KINDS.join(', ')} (got ${JSON.stringify(input.decision)})`, { details: { field: 'decision' } })
   }
   try {
     checkAuditText(input)
   } catch (err) {
-    throw new FicusError('FICUS_ERR_DECISION_INVALID', (err as Error).message, { details: (err as FicusError).details })
+    throw fail.decisionInvalid((err as Error).message, { details: (err as FicusError).details })
   }
   return { ...input, path: generalise(input.path) }
 }
@@ -174,7 +174,7 @@ export class FileNoiseDecisionStore implements NoiseDecisionStore {
     })
     this.#queue = write.catch(() => undefined)
     return write.catch((err: unknown) => {
-      throw new FicusError('FICUS_ERR_AUTHORITY_STATE_WRITE', `the noise decision could not be written to ${this.#file}: ${(err as Error).message}`, { cause: err })
+      throw fail.authorityStateWrite(`the noise decision could not be written to ${this.#file}: ${(err as Error).message}`, { cause: err })
     })
   }
 

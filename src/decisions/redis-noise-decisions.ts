@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 import { DecisionState, Listeners, type NoiseDecisionInput, type NoiseDecisionRecord, type NoiseDecisionStore } from './noise-decisions.ts'
 
 const MAX_DECISIONS = 10_000
@@ -115,5 +115,5 @@ export class RedisNoiseDecisionStore implements NoiseDecisionStore {
 }
 
 function unavailable(cause?: unknown): FicusError {
-  return new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', 'Redis is unreachable: the noise decision was not taken; retry when it is back', cause === undefined ? {} : { cause })
+  return fail.authorityStoreUnavailable('Redis is unreachable: the noise decision was not taken; retry when it is back', cause === undefined ? {} : { cause })
 }

@@ -73,6 +73,102 @@ export class FicusError extends Error {
   }
 }
 
+/** FICUS_ERR_UNKNOWN_SLICE → unknownSlice: the factory's name for a code. */
+type FactoryName<Code extends string> = Code extends `FICUS_ERR_${infer Rest}` ? CamelCase<Lowercase<Rest>> : never
+type CamelCase<Text extends string> = Text extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : Text
+/**
+ * One factory per error code: `throw fail.unknownSlice(...)` names what went wrong where
+ * `new FicusError('FICUS_ERR_UNKNOWN_SLICE', ...)` would spell a code. Call sites use these; the
+ * class is built directly only where the code itself is data (an admin answer, a schema's
+ * annotation). test/errors.test.ts checks that every code has its factory.
+ */
+export const fail = {
+  /** FICUS_ERR_CONFIG_NOT_FOUND: Configuration file not found. */
+  configNotFound: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CONFIG_NOT_FOUND', message, options),
+  /** FICUS_ERR_CONFIG_LOAD: Configuration file could not be loaded. */
+  configLoad: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CONFIG_LOAD', message, options),
+  /** FICUS_ERR_CONFIG_INVALID: Configuration is invalid. */
+  configInvalid: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CONFIG_INVALID', message, options),
+  /** FICUS_ERR_CONFIG_TIMEOUT: Configuration file did not finish loading in time. */
+  configTimeout: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CONFIG_TIMEOUT', message, options),
+  /** FICUS_ERR_ENV_INVALID: Environment variable is invalid. */
+  envInvalid: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_ENV_INVALID', message, options),
+  /** FICUS_ERR_CLI_USAGE: Command line is invalid. */
+  cliUsage: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CLI_USAGE', message, options),
+  /** FICUS_ERR_LISTEN: Could not listen on the configured address. */
+  listen: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_LISTEN', message, options),
+  /** FICUS_ERR_DATA_DIR: Data directory is unusable. */
+  dataDir: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_DATA_DIR', message, options),
+  /** FICUS_ERR_AUTHORITY_STATE_CORRUPT: Persisted authority state is unreadable. */
+  authorityStateCorrupt: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_STATE_CORRUPT', message, options),
+  /** FICUS_ERR_AUTHORITY_STATE_WRITE: Authority state could not be persisted. */
+  authorityStateWrite: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_STATE_WRITE', message, options),
+  /** FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE: Authority store unavailable. */
+  authorityStoreUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', message, options),
+  /** FICUS_ERR_AUTHORITY_CONFLICT: Authority changed concurrently. */
+  authorityConflict: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_CONFLICT', message, options),
+  /** FICUS_ERR_AUTHORITY_INVALID: Authority change is invalid. */
+  authorityInvalid: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_INVALID', message, options),
+  /** FICUS_ERR_DECISION_INVALID: Decision is invalid. */
+  decisionInvalid: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_DECISION_INVALID', message, options),
+  /** FICUS_ERR_UNKNOWN_SLICE: Unknown slice. */
+  unknownSlice: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UNKNOWN_SLICE', message, options),
+  /** FICUS_ERR_EVENT_SINK_UNAVAILABLE: Event could not be made durable. */
+  eventSinkUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_EVENT_SINK_UNAVAILABLE', message, options),
+  /** FICUS_ERR_ADMIN_UNAUTHORIZED: Unauthorized. */
+  adminUnauthorized: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', message, options),
+  /** FICUS_ERR_ADMIN_NOT_FOUND: Not found. */
+  adminNotFound: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_ADMIN_NOT_FOUND', message, options),
+  /** FICUS_ERR_ADMIN_HOST_REJECTED: Host not served here. */
+  adminHostRejected: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_ADMIN_HOST_REJECTED', message, options),
+  /** FICUS_ERR_ADMIN_CROSS_ORIGIN: Cross-origin change refused. */
+  adminCrossOrigin: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_ADMIN_CROSS_ORIGIN', message, options),
+  /** FICUS_ERR_ADMIN_UNREACHABLE: Admin API unreachable. */
+  adminUnreachable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_ADMIN_UNREACHABLE', message, options),
+  /** FICUS_ERR_REPORT_SOURCE: Comparisons could not be read. */
+  reportSource: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REPORT_SOURCE', message, options),
+  /** FICUS_ERR_NOT_READY: Slice not ready. */
+  notReady: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_NOT_READY', message, options),
+  /** FICUS_ERR_EVIDENCE_UNAVAILABLE: Readiness evidence unavailable. */
+  evidenceUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_EVIDENCE_UNAVAILABLE', message, options),
+  /** FICUS_ERR_UPSTREAM_UNAVAILABLE: Upstream unavailable. */
+  upstreamUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', message, options),
+  /** FICUS_ERR_UPSTREAM_TIMEOUT: Upstream timed out. */
+  upstreamTimeout: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UPSTREAM_TIMEOUT', message, options),
+  /** FICUS_ERR_UPSTREAM_CIRCUIT_OPEN: Upstream circuit open. */
+  upstreamCircuitOpen: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UPSTREAM_CIRCUIT_OPEN', message, options),
+  /** FICUS_ERR_UPSTREAM_BAD_RESPONSE: Upstream sent an invalid response. */
+  upstreamBadResponse: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UPSTREAM_BAD_RESPONSE', message, options),
+  /** FICUS_ERR_BAD_REQUEST: Request could not be read. */
+  badRequest: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_BAD_REQUEST', message, options),
+  /** FICUS_ERR_PATH_REJECTED: Request path refused. */
+  pathRejected: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_PATH_REJECTED', message, options),
+  /** FICUS_ERR_METHOD_NOT_ALLOWED: Method not allowed. */
+  methodNotAllowed: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_METHOD_NOT_ALLOWED', message, options),
+  /** FICUS_ERR_REQUEST_TIMEOUT: Request timed out. */
+  requestTimeout: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REQUEST_TIMEOUT', message, options),
+  /** FICUS_ERR_BODY_TOO_LARGE: Request body too large. */
+  bodyTooLarge: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_BODY_TOO_LARGE', message, options),
+  /** FICUS_ERR_URL_TOO_LONG: Request target too long. */
+  urlTooLong: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_URL_TOO_LONG', message, options),
+  /** FICUS_ERR_HEADERS_TOO_LARGE: Request header fields too large. */
+  headersTooLarge: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_HEADERS_TOO_LARGE', message, options),
+  /** FICUS_ERR_UPGRADE_REFUSED: Upgrade not offered here. */
+  upgradeRefused: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UPGRADE_REFUSED', message, options),
+  /** FICUS_ERR_TRANSFER_CODING: Transfer coding not implemented. */
+  transferCoding: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_TRANSFER_CODING', message, options),
+  /** FICUS_ERR_HTTP_VERSION: HTTP version not supported. */
+  httpVersion: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_HTTP_VERSION', message, options),
+  /** FICUS_ERR_EXPECTATION_FAILED: Expectation failed. */
+  expectationFailed: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_EXPECTATION_FAILED', message, options),
+  /** FICUS_ERR_CLIENT_CLOSED: Client closed the connection. */
+  clientClosed: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CLIENT_CLOSED', message, options),
+  /** FICUS_ERR_SHUTTING_DOWN: Gateway is shutting down. */
+  shuttingDown: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_SHUTTING_DOWN', message, options),
+  /** FICUS_ERR_INTERNAL: Internal gateway error. */
+  internal: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_INTERNAL', message, options),
+} as const satisfies { readonly [Name in FactoryName<ErrorCode>]: (message: string, options?: FicusErrorOptions) => FicusError }
+
 export function isFicusError(err: unknown): err is FicusError {
   return err instanceof FicusError
 }

@@ -1,12 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ERROR_CODES, FicusError, isFicusError } from '../errors/errors.ts'
+import { ERROR_CODES, fail, type FicusError, isFicusError } from '../errors/errors.ts'
 
 /** Errors fastify raises itself (malformed request, bad JSON, ...) keep their 4xx status; anything else is a 500 without details. */
 export function fromFrameworkError(err: FastifyError | FicusError): FicusError {
   if (isFicusError(err)) return err
   const status = err.statusCode ?? 500
-  if (status >= 400 && status < 500) return new FicusError('FICUS_ERR_BAD_REQUEST', err.message, { cause: err, status })
-  return new FicusError('FICUS_ERR_INTERNAL', 'the gateway failed to handle this request; see its log with the request id', { cause: err })
+  if (status >= 400 && status < 500) return fail.badRequest(err.message, { cause: err, status })
+  return fail.internal('the gateway failed to handle this request; see its log with the request id', { cause: err })
 }
 
 /**

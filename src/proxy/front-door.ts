@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import { Transform, type TransformCallback } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Limits } from '../config/types.ts'
-import { ERROR_CODES, FicusError, type ErrorCode } from '../errors/errors.ts'
+import { ERROR_CODES, type ErrorCode, fail, FicusError } from '../errors/errors.ts'
 
 /**
  * The front door: the limits a client's request must keep, checked before anything is forwarded,
@@ -58,7 +58,7 @@ export function serverFactory(limits: Limits): (handler: RequestListener) => Ser
     // Expectations other than 100-continue: our 417, not Node's bare one.
     server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
       const id = requestId(request.headers['x-request-id'])
-      const error = new FicusError('FICUS_ERR_EXPECTATION_FAILED', `Expect ${JSON.stringify(request.headers.expect ?? '')} cannot be met: only 100-continue is understood`)
+      const error = fail.expectationFailed(`Expect ${JSON.stringify(request.headers.expect ?? '')} cannot be met: only 100-continue is understood`)
       const body = errorBody(error, id)
       response.writeHead(error.statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' })
       response.end(body)
@@ -81,21 +81,21 @@ function occurrences(request: IncomingMessage, name: string): number {
  */
 export function checkHead(request: IncomingMessage, limits: Limits): FicusError | undefined {
   const url = request.url ?? ''
-  if (request.httpVersion !== '1.1' && request.httpVersion !== '1.0') return new FicusError('FICUS_ERR_HTTP_VERSION', `HTTP/${request.httpVersion} is not accepted: HTTP/1.1 or HTTP/1.0 only`)
+  if (request.httpVersion !== '1.1' && request.httpVersion !== '1.0') return fail.httpVersion(`HTTP/${request.httpVersion} is not accepted: HTTP/1.1 or HTTP/1.0 only`)
   const hosts = occurrences(request, 'host')
-  if (hosts > 1) return new FicusError('FICUS_ERR_BAD_REQUEST', 'the request has more than one Host header', { status: 400 })
-  if (hosts === 0 && request.httpVersion === '1.1') return new FicusError('FICUS_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header', { status: 400 })
+  if (hosts > 1) return fail.badRequest('the request has more than one Host header', { status: 400 })
+  if (hosts === 0 && request.httpVersion === '1.1') return fail.badRequest('an HTTP/1.1 request needs a Host header', { status: 400 })
   const coding = request.headers['transfer-encoding']
   if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
-    return new FicusError('FICUS_ERR_TRANSFER_CODING', `Transfer-Encoding ${JSON.stringify(coding)} is not accepted: only "chunked" is forwarded unchanged`)
+    return fail.transferCoding(`Transfer-Encoding ${JSON.stringify(coding)} is not accepted: only "chunked" is forwarded unchanged`)
   }
-  if (url.length > limits.maxUrlLength) return new FicusError('FICUS_ERR_URL_TOO_LONG', `the request target is ${url.length} bytes; at most ${limits.maxUrlLength} are accepted`)
-  if (url.includes('#')) return new FicusError('FICUS_ERR_PATH_REJECTED', 'the request target contains "#" (a fragment is never sent to a server)')
+  if (url.length > limits.maxUrlLength) return fail.urlTooLong(`the request target is ${url.length} bytes; at most ${limits.maxUrlLength} are accepted`)
+  if (url.includes('#')) return fail.pathRejected('the request target contains "#" (a fragment is never sent to a server)')
   const count = request.rawHeaders.length / 2
-  if (count > limits.maxHeaderCount) return new FicusError('FICUS_ERR_HEADERS_TOO_LARGE', `the request has more than ${limits.maxHeaderCount} header fields`)
+  if (count > limits.maxHeaderCount) return fail.headersTooLarge(`the request has more than ${limits.maxHeaderCount} header fields`)
   let bytes = 0
   for (const field of request.rawHeaders) bytes += field.length + 2
-  if (bytes > limits.maxHeaderBytes) return new FicusError('FICUS_ERR_HEADERS_TOO_LARGE', `the request's header fields are ${bytes} bytes; at most ${limits.maxHeaderBytes} are accepted`)
+  if (bytes > limits.maxHeaderBytes) return fail.headersTooLarge(`the request's header fields are ${bytes} bytes; at most ${limits.maxHeaderBytes} are accepted`)
   return undefined
 }
 
@@ -164,7 +164,7 @@ export function refuseConnect(logger: Logger): (request: IncomingMessage, socket
   return (request, socket) => {
     const id = requestId(request.headers['x-request-id'])
     logger.warn({ reqId: id, method: 'CONNECT' }, 'CONNECT refused')
-    writeRawError(socket, new FicusError('FICUS_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not accepted: the gateway is a reverse proxy, not a tunnel'), id)
+    writeRawError(socket, fail.methodNotAllowed('CONNECT is not accepted: the gateway is a reverse proxy, not a tunnel'), id)
   }
 }
 
@@ -192,5 +192,5 @@ export class BodyLimit extends Transform {
 }
 
 export function bodyTooLarge(max: number): FicusError {
-  return new FicusError('FICUS_ERR_BODY_TOO_LARGE', `the request body is larger than the ${max} bytes the gateway accepts`)
+  return fail.bodyTooLarge(`the request body is larger than the ${max} bytes the gateway accepts`)
 }

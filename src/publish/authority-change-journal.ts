@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { appendFile, open, readFile, rename } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { FicusError } from '../errors/errors.ts'
+import { fail } from '../errors/errors.ts'
 import type { EventSink } from './event-sink.ts'
 import { authorityChanged, type AuthorityChanged } from './events.ts'
 import type { AppliedChange, AuditEntry, AuthorityStore, ChangeRequest, OperatorChangeKind } from '../authority/authority-store.ts'
@@ -81,9 +81,7 @@ export class ChangeJournal {
       } catch (err) {
         // The store has the change: it is in force. Its event waits in the journal for the next start.
         this.#log.error({ err, slice: state.sliceId, version: state.version }, 'authority change in force, but its AuthorityChanged event could not be written; it is published at the next start')
-        throw new FicusError(
-          'FICUS_ERR_EVENT_SINK_UNAVAILABLE',
-          `slice ${JSON.stringify(state.sliceId)} is now ${state.authority} (version ${state.version}), but its AuthorityChanged event could not be written (${(err as Error).message}); it is kept and published at the next start`,
+        throw fail.eventSinkUnavailable(`slice ${JSON.stringify(state.sliceId)} is now ${state.authority} (version ${state.version}), but its AuthorityChanged event could not be written (${(err as Error).message}); it is kept and published at the next start`,
           { cause: err, details: { slice: state.sliceId, version: state.version, inForce: true } },
         )
       }

@@ -22,7 +22,7 @@ export interface Window {
  * Feeds comparisons into aggregates per slice and rules version: drops duplicates (same event id)
  * and records outside the window, in bounded memory.
  */
-export class ReportAggregator {
+export class ComparisonAggregator {
   /** Slice → rules hash → aggregate. */
   readonly slices = new Map<string, Map<string, SliceAggregate>>()
   readonly #dedup = new EventDedup()
@@ -275,7 +275,7 @@ export function sliceReport(
 
 /** The whole report: every slice the config declares (empty ones too), then any others seen. */
 export function buildReport(
-  aggregator: ReportAggregator,
+  aggregator: ComparisonAggregator,
   slices: readonly SliceConfig[],
   options: { source: string; window: Window; slice?: string; rulesHash?: string; now?: number },
 ): Report {

@@ -1,4 +1,4 @@
-import { FicusError } from '../errors/errors.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT'])
 /** Certificate verification failures (OpenSSL's names, as Node reports them). */
@@ -8,7 +8,7 @@ const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
 /**
  * The codes along an error's cause chain, outermost first: undici wraps socket errors, so the
  * useful code can sit on a cause. Errors that carry no code but say what they are by name count as
- * TIMEOUT (AbortSignal timeouts) and HPE_INVALID_RESPONSE (undici's parser errors).
+ * TIMEOUT (errors named TimeoutError) and HPE_INVALID_RESPONSE (undici's parser errors).
  */
 function causeCodes(err: unknown): string[] {
   const codes: string[] = []
@@ -36,20 +36,20 @@ export function toUpstreamError(err: unknown, context: UpstreamErrorContext): Fi
   const details = { upstream: context.upstream, slice: context.slice, cause: code }
   if (TIMEOUT_CODES.has(code)) {
     const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? `did not accept a connection within ${context.connectTimeoutMs} ms` : `did not answer within ${context.timeoutMs} ms`
-    return new FicusError('FICUS_ERR_UPSTREAM_TIMEOUT', `upstream ${name} ${what}`, { cause: err, details })
+    return fail.upstreamTimeout(`upstream ${name} ${what}`, { cause: err, details })
   }
-  if (code === 'ECONNREFUSED') return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `upstream ${name} refused the connection`, { cause: err, details })
-  if (REFUSED_CODES.has(code)) return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `upstream ${name} is unreachable (${code})`, { cause: err, details })
+  if (code === 'ECONNREFUSED') return fail.upstreamUnavailable(`upstream ${name} refused the connection`, { cause: err, details })
+  if (REFUSED_CODES.has(code)) return fail.upstreamUnavailable(`upstream ${name} is unreachable (${code})`, { cause: err, details })
   if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
-    return new FicusError('FICUS_ERR_UPSTREAM_BAD_RESPONSE', `upstream ${name} sent an invalid HTTP response (${code})`, { cause: err, details })
+    return fail.upstreamBadResponse(`upstream ${name} sent an invalid HTTP response (${code})`, { cause: err, details })
   }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED') {
-    return new FicusError('FICUS_ERR_BAD_REQUEST', 'the request body did not match its content-length or ended early', { cause: err, details })
+    return fail.badRequest('the request body did not match its content-length or ended early', { cause: err, details })
   }
   if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('CERT_')) {
-    return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `TLS with upstream ${name} failed (${code}); see its tls settings: caFile, servername, certFile/keyFile, minVersion`, { cause: err, details })
+    return fail.upstreamUnavailable(`TLS with upstream ${name} failed (${code}); see its tls settings: caFile, servername, certFile/keyFile, minVersion`, { cause: err, details })
   }
-  return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `call to upstream ${name} failed (${code})`, { cause: err, details })
+  return fail.upstreamUnavailable(`call to upstream ${name} failed (${code})`, { cause: err, details })
 }
 
 /** How a call failed, in the words comparisons use (shadow-error and primary-error causes). */

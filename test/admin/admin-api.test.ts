@@ -1,31 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { describe, expect, it } from 'vitest'
+import { gatewayWithUpstreams, sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send, type ClientResponse } from '../helpers/http-client.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+
 
 const TOKEN = 'test-admin-token-0123456789abcdef'
-let legacy: TestUpstream
-let modern: TestUpstream
-let gateway: TestGateway
-
-beforeAll(async () => {
-  legacy = await startUpstream('legacy')
-  modern = await startUpstream('modern')
-  const config = sampleConfig(legacy.url, modern.url)
-  config.slices['claim-lodgement'] = { description: 'May a claim be lodged? <b>bold</b>', authority: 'modern', routes: [{ method: 'POST', path: '/claims' }] }
-  gateway = await startTestGateway(config, { env: { FICUS_ADMIN_TOKEN: TOKEN, ADMIN_HOST: '127.0.0.1' } })
-})
-afterAll(async () => {
-  await gateway.stop()
-  await legacy.close()
-  await modern.close()
+const fixture = gatewayWithUpstreams({
+  config: (legacyUrl, modernUrl) => {
+    const config = sampleConfig(legacyUrl, modernUrl)
+    config.slices['claim-lodgement'] = { description: 'May a claim be lodged? <b>bold</b>', authority: 'modern', routes: [{ method: 'POST', path: '/claims' }] }
+    return config
+  },
+  gateway: { env: { FICUS_ADMIN_TOKEN: TOKEN, ADMIN_HOST: '127.0.0.1' } },
 })
 
 function admin(method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<ClientResponse> {
   const headers: Record<string, string> = { 'x-ficus-actor': 'ana@ops' }
   if (token !== null) headers.authorization = `Bearer ${token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
-  return send(`${gateway.adminUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) })
+  return send(`${fixture.gateway.adminUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) })
 }
 
 function json(response: ClientResponse): Record<string, unknown> {
@@ -53,7 +45,7 @@ describe('admin API', () => {
     const response = await admin('PUT', '/admin/slices/policy-status/authority', { authority: '100%', reason: 'parallel run agreed' })
     expect(response.status).toBe(200)
     expect(json(response)).toMatchObject({ id: 'policy-status', authority: '100%', modernPercent: 100, version: 1, actor: 'ana@ops', reason: 'parallel run agreed', instance: 'test-gw' })
-    expect((await send(`${gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe('modern')
+    expect((await send(`${fixture.gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe('modern')
     const history = json(await admin('GET', '/admin/history?slice=policy-status'))
     expect(history.entries).toMatchObject([{ slice: 'policy-status', previous: 'legacy', authority: '100%', version: 1, actor: 'ana@ops', kind: 'flip' }])
   })
@@ -123,7 +115,7 @@ describe('admin API', () => {
     const body = json(response)
     expect(body.changed).toEqual(expect.arrayContaining([{ id: 'claim-lodgement', version: 1 }, { id: 'policy-status', version: 2 }]))
     expect(body.unchanged).toEqual([])
-    expect((await send(`${gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe('legacy')
+    expect((await send(`${fixture.gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe('legacy')
     const history = json(await admin('GET', '/admin/history?limit=2')).entries as Record<string, unknown>[]
     expect(history.map((entry) => [entry.kind, entry.reason, entry.authority])).toEqual([
       ['kill-switch', 'incident 7: modern billing down', 'legacy'],
@@ -143,8 +135,8 @@ describe('admin API', () => {
   })
 
   it('exports Prometheus metrics: requests, upstream latency, authority, store state, flips', async () => {
-    await send(`${gateway.url}/policy/P-1/status`)
-    await send(`${gateway.url}/unclaimed`)
+    await send(`${fixture.gateway.url}/policy/P-1/status`)
+    await send(`${fixture.gateway.url}/unclaimed`)
     const metrics = await admin('GET', '/metrics', undefined, null)
     expect(metrics.status).toBe(200)
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/)
@@ -161,7 +153,7 @@ describe('admin API', () => {
 
 describe('admin API without a token', () => {
   it('binds to loopback only, whatever ADMIN_HOST says, and the log says so', async () => {
-    const open = await startTestGateway(sampleConfig(legacy.url, modern.url), { env: { ADMIN_HOST: '0.0.0.0' } })
+    const open = await startTestGateway(sampleConfig(fixture.legacy.url, fixture.modern.url), { env: { ADMIN_HOST: '0.0.0.0' } })
     try {
       expect(open.admin.server.address()).toMatchObject({ address: '127.0.0.1' })
       expect(open.logs.some((line) => line.level === 40 && String(line.msg).includes('FICUS_ADMIN_TOKEN is not set'))).toBe(true)

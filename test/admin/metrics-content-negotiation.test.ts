@@ -1,28 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { gatewayWithUpstreams } from '../helpers/gateway.ts'
 import { send, type ClientResponse } from '../helpers/http-client.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+
 
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
 const OPENMETRICS_TEXT = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
 /** What Prometheus 2.x and 3.x send when scraping (3.x adds `escaping=…` parameters). */
 const PROMETHEUS_SCRAPER_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
-let legacy: TestUpstream
-let gateway: TestGateway
-
+const fixture = gatewayWithUpstreams()
 beforeAll(async () => {
-  legacy = await startUpstream('legacy')
-  gateway = await startTestGateway(sampleConfig(legacy.url, 'http://127.0.0.1:9'))
-  await send(`${gateway.url}/policy/P-1/status`)
-})
-afterAll(async () => {
-  await gateway.stop()
-  await legacy.close()
+  await send(`${fixture.gateway.url}/policy/P-1/status`)
 })
 
 function scrape(accept?: string): Promise<ClientResponse> {
-  return send(`${gateway.adminUrl}/metrics`, accept === undefined ? {} : { headers: { accept } })
+  return send(`${fixture.gateway.adminUrl}/metrics`, accept === undefined ? {} : { headers: { accept } })
 }
 
 /** Checks a body is the Prometheus text format: counters named with their _total. */

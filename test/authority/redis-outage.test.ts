@@ -4,6 +4,7 @@ import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gat
 import { send } from '../helpers/http-client.ts'
 import { startPrivateRedis, startTcpProxy, uniquePrefix, type PrivateRedis, type TcpProxy } from '../helpers/redis.ts'
 import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { until } from '../helpers/wait.ts'
 
 let legacy: TestUpstream
 let modern: TestUpstream
@@ -34,13 +35,6 @@ async function instance(name: string, url: string, prefix: string): Promise<Test
   return gateway
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 function flipOverHttp(gateway: TestGateway, authority: string) {
   return send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority, reason: 'outage test' }) })

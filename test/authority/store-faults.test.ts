@@ -4,6 +4,7 @@ import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gat
 import { send } from '../helpers/http-client.ts'
 import { startPrivateRedis, startTcpProxy, uniquePrefix, type PrivateRedis, type TcpProxy } from '../helpers/redis.ts'
 import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { until } from '../helpers/wait.ts'
 
 // Two gateway instances on one Redis of the test's own, which goes back to older data, comes back
 // empty, is killed mid-flip, or is swapped for a replica that missed writes. After each, a change
@@ -39,14 +40,6 @@ async function instance(name: string, prefix: string, port = redis.port): Promis
   return gateway
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<number> {
-  const started = Date.now()
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  return Date.now() - started
-}
 
 /** A flip over the admin API, retried while the store is still reconnecting (503): returns the accepted answer. */
 async function flipNow(gateway: TestGateway, authority: string, reason: string): Promise<{ authority: string; version: number; changed: boolean }> {
@@ -71,7 +64,7 @@ async function killSwitch(gateway: TestGateway): Promise<{ changed: { id: string
 
 /** Both instances route the slice to `side`: their snapshots and a real request through each. */
 async function inForceOnBoth(instances: readonly TestGateway[], authority: 'legacy' | 'modern'): Promise<number> {
-  const took = await until(() => instances.every((gateway) => gateway.store.get(SLICE)?.authority === authority), `${authority} on every instance`, 5_000)
+  const took = await until(() => instances.every((gateway) => gateway.store.get(SLICE)?.authority === authority), `${authority} on every instance`, { timeoutMs: 5_000 })
   for (const gateway of instances) expect((await send(`${gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe(authority)
   return took
 }

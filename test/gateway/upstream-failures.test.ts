@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { until } from '../helpers/wait.ts'
 
 let gateway: TestGateway | undefined
 let upstream: TestUpstream | undefined
@@ -166,7 +167,3 @@ describe('upstream failing mid-body', () => {
   })
 })
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  if (!condition()) throw new Error(`timed out waiting for ${what}`)
-}

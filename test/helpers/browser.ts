@@ -1,4 +1,7 @@
 import { chromium, type Browser } from 'playwright-core'
+import { requirePeer } from './peers.ts'
+
+requirePeer('Chromium')
 
 /** Debian's Chromium (installed by the suite's set-up when missing), headless; never a downloaded browser. */
 export async function launchChromium(): Promise<Browser> {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Comparison } from '../../src/compare/comparison.ts'
+import { until } from './wait.ts'
 
 /** Every comparison the gateway has written to its JSONL sink so far, as raw text and records. */
 export async function readComparisons(dataDir: string): Promise<{ text: string; records: Comparison[] }> {
@@ -15,11 +16,7 @@ export async function readComparisons(dataDir: string): Promise<{ text: string; 
 
 /** Waits until the comparison of a request id is written, and returns it. */
 export async function comparisonOf(dataDir: string, requestId: string, timeoutMs = 10_000): Promise<Comparison> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = (await readComparisons(dataDir)).records.find((record) => record.requestId === requestId)
-    if (found) return found
-    if (Date.now() > deadline) throw new Error(`no comparison for request ${requestId} within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  let found: Comparison | undefined
+  await until(async () => (found = (await readComparisons(dataDir)).records.find((record) => record.requestId === requestId)) !== undefined, `the comparison of request ${requestId}`, { timeoutMs })
+  return found!
 }

@@ -52,15 +52,6 @@ export async function scrape(gateway: GatewayProcess): Promise<Map<string, numbe
   return values
 }
 
-/** Polls until `condition` holds (every 50 ms, at most `timeoutMs`). */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 /** Sends `signal` and resolves with how the process ended and how long it took. */
 export async function signalAndWait(gateway: GatewayProcess, signal: NodeJS.Signals): Promise<Finished & { elapsedMs: number }> {
   const started = performance.now()

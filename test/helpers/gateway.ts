@@ -6,7 +6,9 @@ import type { GatewayConfig } from '../../src/config/types.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { startGateway, type RunningGateway } from '../../src/app/start-gateway.ts'
 import { readSettings } from '../../src/app/settings.ts'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { capturingLogger } from './logs.ts'
+import { startUpstream, type Handler, type TestUpstream } from './upstream-server.ts'
 
 export interface TestGateway extends RunningGateway {
   /** Every JSON log line the gateway wrote. */
@@ -58,4 +60,43 @@ export function sampleConfig(legacyUrl: string, modernUrl: string, overrides: Pa
     readiness: PERMISSIVE_READINESS,
     ...overrides,
   }
+}
+
+/** What gatewayWithUpstreams starts: read its fields inside tests, once beforeAll has run. */
+export interface GatewayWithUpstreams {
+  readonly legacy: TestUpstream
+  readonly modern: TestUpstream
+  readonly gateway: TestGateway
+}
+
+/**
+ * The tests' usual set-up, for the enclosing file or describe block: a `legacy` and a `modern`
+ * upstream (with the given handlers, echoing otherwise) and a gateway in front of them, started
+ * before its tests and closed after them. `config` builds the gateway's config from the two
+ * upstream URLs (default: sampleConfig); the upstreams' recorded requests are cleared after each test.
+ */
+export function gatewayWithUpstreams(
+  options: {
+    readonly config?: (legacyUrl: string, modernUrl: string) => GatewayConfigInput
+    readonly legacy?: Handler
+    readonly modern?: Handler
+    readonly gateway?: Parameters<typeof startTestGateway>[1]
+  } = {},
+): GatewayWithUpstreams {
+  const fixture = {} as { legacy: TestUpstream; modern: TestUpstream; gateway: TestGateway }
+  beforeAll(async () => {
+    fixture.legacy = await startUpstream('legacy', options.legacy)
+    fixture.modern = await startUpstream('modern', options.modern)
+    fixture.gateway = await startTestGateway((options.config ?? sampleConfig)(fixture.legacy.url, fixture.modern.url), options.gateway)
+  })
+  afterEach(() => {
+    fixture.legacy.requests.length = 0
+    fixture.modern.requests.length = 0
+  })
+  afterAll(async () => {
+    await fixture.gateway?.stop()
+    await fixture.legacy?.close()
+    await fixture.modern?.close()
+  })
+  return fixture
 }

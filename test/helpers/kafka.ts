@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { createKafkaClient } from '../../src/kafka/index.ts'
+import { requirePeer } from './peers.ts'
+import { until } from './wait.ts'
+
+requirePeer('Kafka')
 
 export interface ReceivedMessage {
   readonly topic: string
@@ -23,12 +27,14 @@ export async function readTopics(brokers: string, topics: readonly string[], opt
   try {
     if (options.create === true) await admin.ensureTopics(topics.map((topic) => ({ topic, partitions: 3, replicationFactor: 1 })))
     // The gateway creates its topics in the background: wait for them rather than fail to subscribe.
-    for (let attempt = 0; ; attempt++) {
-      const existing = new Set(await admin.listTopics())
-      if (topics.every((topic) => existing.has(topic))) break
-      if (attempt === 200) throw new Error(`topics ${topics.join(', ')} were not created`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await until(
+      async () => {
+        const existing = new Set(await admin.listTopics())
+        return topics.every((topic) => existing.has(topic))
+      },
+      `topics ${topics.join(', ')} to be created`,
+      { intervalMs: 50 },
+    )
   } finally {
     await admin.close()
   }
@@ -43,11 +49,7 @@ export async function readTopics(brokers: string, topics: readonly string[], opt
   return {
     messages,
     until: async (predicate, what, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs
-      while (!predicate(messages)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; received ${messages.length} message(s)`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
+      await until(() => predicate(messages), () => `${what}; received ${messages.length} message(s)`, { timeoutMs, intervalMs: 50 })
     },
     close: () => consumer.close(),
   }

@@ -5,7 +5,11 @@ import { createServer, Socket, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { requirePeer } from './peers.ts'
 import { closedPort } from './upstream-server.ts'
+import { until } from './wait.ts'
+
+requirePeer('Redis')
 
 /** The shared test Redis (started by test/setup/global-setup.ts when needed). */
 export const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379'
@@ -59,21 +63,24 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     await mkdir(dir, { recursive: true })
     child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
     // A fresh client per attempt, each closed after it: a reused one left in its "end" state can
-    // reject a pending internal command ("Connection is closed") after the loop has moved on.
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false })
-      probe.on('error', () => undefined)
-      try {
-        await probe.connect()
-        await probe.ping()
-        return
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      } finally {
-        probe.disconnect()
-      }
-    }
-    throw new Error(`private redis-server on port ${port} did not start`)
+    // reject a pending internal command ("Connection is closed") after the wait has moved on.
+    await until(
+      async () => {
+        const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false })
+        probe.on('error', () => undefined)
+        try {
+          await probe.connect()
+          await probe.ping()
+          return true
+        } catch {
+          return false
+        } finally {
+          probe.disconnect()
+        }
+      },
+      `the private redis-server on port ${port} to start`,
+      { timeoutMs: 5_000, intervalMs: 50 },
+    )
   }
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     const running = child

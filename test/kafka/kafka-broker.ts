@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { createKafkaClient } from '../../src/kafka/index.ts'
+import { requirePeer } from '../helpers/peers.ts'
+import { until } from '../helpers/wait.ts'
 
 const run = promisify(execFile)
 const POM = fileURLToPath(new URL('./pom.xml', import.meta.url))
@@ -122,6 +124,7 @@ function clusterId(): string {
  * ports and a fresh log directory, and waits until a client can describe the cluster.
  */
 export async function startKafkaBroker(options: { distribution?: KafkaDistribution; heapMb?: number } = {}): Promise<KafkaBroker> {
+  requirePeer('Kafka')
   const { version, classpath } = options.distribution ?? (await kafkaDistribution())
   const dir = await mkdtemp(join(tmpdir(), 'ficus-kafka-'))
   // Asked one after the other, the two could be the same port (the first one released already).
@@ -221,21 +224,22 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
 }
 
 async function waitUntilServing(brokers: string, exited: () => boolean, why: () => string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS
   const kafka = createKafkaClient({ clientId: 'ficus-test-probe', brokers: [brokers], retry: { retries: 0 }, connectionTimeoutMs: 1_000 })
-  while (Date.now() < deadline) {
-    if (exited()) throw new Error(why())
-    try {
-      const admin = await kafka.admin()
+  await until(
+    async () => {
+      if (exited()) throw new Error(why())
       try {
-        if ((await admin.describeCluster()).brokers > 0) return
-      } finally {
-        await admin.close().catch(() => undefined)
+        const admin = await kafka.admin()
+        try {
+          return (await admin.describeCluster()).brokers > 0
+        } finally {
+          await admin.close().catch(() => undefined)
+        }
+      } catch {
+        return false // not up yet
       }
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new Error(`Kafka broker on ${brokers} did not serve within ${START_TIMEOUT_MS} ms: ${why()}`)
+    },
+    () => `the Kafka broker on ${brokers} to serve: ${why()}`,
+    { timeoutMs: START_TIMEOUT_MS, intervalMs: 250 },
+  )
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { createKafkaClient, type ConsumedMessage, type KafkaAdmin } from '../../src/kafka/index.ts'
 import { KafkaPublisher } from '../../src/publish/kafka-publisher.ts'
-import { readKafka } from '../../src/report/sources/kafka-source.ts'
+import { readComparisonsFromKafka } from '../../src/report/sources/kafka-source.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 import { DEFAULT_KAFKA_VERSION } from './kafka-broker.ts'
@@ -125,7 +125,7 @@ describe('Ficus’s Kafka client against the test broker', () => {
       expect(publisher.stats()).toMatchObject({ published: 30, dropped: 0, outboxBytes: 0 })
 
       const read: Comparison[] = []
-      const { invalid } = await readKafka({ brokers: [brokers], topic: topics.comparisons, from: null, to: null, timeoutMs: 30_000 }, (record) => read.push(record))
+      const { invalid } = await readComparisonsFromKafka({ brokers: [brokers], topic: topics.comparisons, from: null, to: null, timeoutMs: 30_000 }, (record) => read.push(record))
       expect(invalid).toBe(0)
       expect(new Set(read.map((record) => record.eventId))).toEqual(new Set(records.map((record) => record.eventId)))
     } finally {

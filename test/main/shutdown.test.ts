@@ -7,6 +7,7 @@ import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { FICUS_BIN, spawnNode } from '../helpers/processes.ts'
 import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { until } from '../helpers/wait.ts'
 
 let dir: string
 let upstream: TestUpstream | undefined
@@ -28,10 +29,6 @@ async function startProcess(upstreamUrl: string, shutdownTimeoutMs: number) {
   return { gateway, url: String(listening.url) }
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  if (!condition()) throw new Error(`timed out waiting for ${what}`)
-}
 
 describe('graceful shutdown', () => {
   it('on SIGTERM stops accepting, finishes the request in flight, and exits 0', async () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { METRIC_NAMES } from '../../src/observability/metrics.ts'
-import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { gatewayWithUpstreams } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+
 
 // Prometheus naming conventions (https://prometheus.io/docs/practices/naming/), checked on a
 // real scrape of the admin port: counters end in _total, ratios in _ratio, an enum is one series
@@ -30,37 +30,26 @@ function families(text: string): Map<string, Family> {
   return byName
 }
 
-let legacy: TestUpstream
-let modern: TestUpstream
-let gateway: TestGateway
-
+const fixture = gatewayWithUpstreams()
 beforeAll(async () => {
-  legacy = await startUpstream('legacy')
-  modern = await startUpstream('modern')
-  gateway = await startTestGateway(sampleConfig(legacy.url, modern.url))
   // A quarter of the slice to modern: a ratio to export, and an authority change for the sink to write.
-  const flip = await send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, {
+  const flip = await send(`${fixture.gateway.adminUrl}/admin/slices/policy-status/authority`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ authority: '25%', reason: 'metric conventions' }),
   })
   expect(flip.status).toBe(200)
 })
-afterAll(async () => {
-  await gateway.stop()
-  await legacy.close()
-  await modern.close()
-})
 
 async function scrape(): Promise<{ text: string; families: Map<string, Family> }> {
-  const response = await send(`${gateway.adminUrl}/metrics`)
+  const response = await send(`${fixture.gateway.adminUrl}/metrics`)
   expect(response.status).toBe(200)
   return { text: response.body, families: families(response.body) }
 }
 
 describe('metric names and shapes', () => {
   it('exports every name of METRIC_NAMES; counters, and only counters, end in _total', async () => {
-    await send(`${gateway.url}/policy/P-1/status`)
+    await send(`${fixture.gateway.url}/policy/P-1/status`)
     const { families: all } = await scrape()
     for (const name of Object.values(METRIC_NAMES)) expect(all.has(name), name).toBe(true)
     const ours = [...all].filter(([name]) => name.startsWith('ficus_'))

@@ -1,27 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { describe, expect, it } from 'vitest'
+import { gatewayWithUpstreams, sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
-import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
 
-let legacy: TestUpstream
-let gateway: TestGateway
 
-beforeAll(async () => {
-  legacy = await startUpstream('legacy', (_request, response) => {
+const fixture = gatewayWithUpstreams({
+  legacy: (_request, response) => {
     response.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'session=upstream-cookie-value' })
     response.end('{"secret_field":"policyholder-date-of-birth"}')
-  })
-  gateway = await startTestGateway(sampleConfig(legacy.url, 'http://127.0.0.1:9'))
-})
-afterAll(async () => {
-  await gateway.stop()
-  await legacy.close()
+  },
 })
 
 describe('request log', () => {
   it('writes one JSON line per request with the routing decision, status and latency', async () => {
-    await send(`${gateway.url}/policy/P-1/status?token=query-secret`, { headers: { 'x-request-id': 'log-1' } })
-    const lines = gateway.logs.filter((line) => line.reqId === 'log-1')
+    await send(`${fixture.gateway.url}/policy/P-1/status?token=query-secret`, { headers: { 'x-request-id': 'log-1' } })
+    const lines = fixture.gateway.logs.filter((line) => line.reqId === 'log-1')
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({
       level: 30,
@@ -41,12 +33,12 @@ describe('request log', () => {
   })
 
   it('never logs bodies, query strings, cookies or authorization headers', async () => {
-    await send(`${gateway.url}/policy/P-1/status?token=query-secret`, {
+    await send(`${fixture.gateway.url}/policy/P-1/status?token=query-secret`, {
       method: 'POST',
       headers: { authorization: 'Bearer very-secret-token', cookie: 'session=client-cookie-value', 'content-type': 'application/json' },
       body: '{"card":"4111111111111111"}',
     })
-    const text = JSON.stringify(gateway.logs)
+    const text = JSON.stringify(fixture.gateway.logs)
     for (const secret of ['very-secret-token', 'client-cookie-value', 'upstream-cookie-value', '4111111111111111', 'policyholder-date-of-birth', 'query-secret']) {
       expect(text).not.toContain(secret)
     }

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { KafkaPublisher, type KafkaPublisherOptions } from '../../src/publish/kafka-publisher.ts'
 import { openFds, startBlackholeBroker, type BlackholeBroker } from '../helpers/blackhole-broker.ts'
-import { drive, outboxComparisons, outboxRequestIds, scrape, signalAndWait, startGatewayProcess, waitFor, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { drive, outboxComparisons, outboxRequestIds, scrape, signalAndWait, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { until } from '../helpers/wait.ts'
 import { readTopics, uniqueTopics, type TopicReader } from '../helpers/kafka.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 import { upstreamPair } from '../helpers/upstream-server.ts'
@@ -118,7 +119,7 @@ describe('a broker that accepts connections and never answers', () => {
     console.info(`blackhole, in process: close(1000) took ${Math.round(closeMs)} ms`)
     expect(closeMs).toBeLessThan(1_100)
     expect(publisher.stats().connections).toBe(0)
-    await waitFor(() => hole!.open === 0, 'the blackhole to see every connection closed', 3_000)
+    await until(() => hole!.open === 0, 'the blackhole to see every connection closed', { timeoutMs: 3_000 })
     expect(await outboxRequestIds(join(dir, 'outbox'))).toEqual(Array.from({ length: written }, (_, n) => `r-${n}`))
   }, 30_000)
 
@@ -164,7 +165,7 @@ describe('a broker frozen mid-run (SIGSTOP)', () => {
     const sink = publisher.sink<{ eventId: string; requestId: string }>('comparisons', () => 'k')
     let written = 0
     for (; written < 20; written++) sink.write({ eventId: `e-${written}`, requestId: `r-${written}` })
-    await waitFor(() => publisher.stats().published >= 20, 'the first 20 records to be acknowledged')
+    await until(() => publisher.stats().published >= 20, 'the first 20 records to be acknowledged', { timeoutMs: 20_000 })
     broker.freeze()
     const samples: Sample[] = []
     const started = performance.now()
@@ -183,7 +184,7 @@ describe('a broker frozen mid-run (SIGSTOP)', () => {
     reader = await readTopics(broker.brokers, [topics.comparisons])
     await reader.until((messages) => new Set(messages.map((m) => m.value.requestId)).size >= written, `all ${written} records after the thaw`, 60_000)
     expect(new Set(reader.messages.map((m) => String(m.value.requestId)))).toEqual(new Set(Array.from({ length: written }, (_, n) => `r-${n}`)))
-    await waitFor(() => publisher.stats().outboxBytes === 0, 'the outbox to drain')
+    await until(() => publisher.stats().outboxBytes === 0, 'the outbox to drain', { timeoutMs: 20_000 })
     await publisher.close(1_000)
     expect(publisher.stats().connections).toBe(0)
   }, 90_000)
@@ -193,7 +194,7 @@ describe('a broker frozen mid-run (SIGSTOP)', () => {
     const shutdownTimeoutMs = 2_000
     const gateway = await gatewayProcess(topics.env, shutdownTimeoutMs)
     const before = await drive(gateway, 'warm', 10)
-    await waitFor(async () => (await scrape(gateway)).get('ficus_event_sink_records_written_total{sink="kafka"}') === 10, 'the first 10 comparisons to be acknowledged')
+    await until(async () => (await scrape(gateway)).get('ficus_event_sink_records_written_total{sink="kafka"}') === 10, 'the first 10 comparisons to be acknowledged', { timeoutMs: 20_000 })
     broker.freeze()
     const during: string[] = []
     const samples = await sampleProcess(gateway.pid, 10, 1_000, async (i) => during.push(...(await drive(gateway, `frozen-${i}`, 3))))

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
 import { JsonlSink } from '../../src/publish/jsonl-sink.ts'
 import { startBlackholeBroker, type BlackholeBroker } from '../helpers/blackhole-broker.ts'
-import { drive, outboxRequestIds, scrape, signalAndWait, startGatewayProcess, waitFor, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { drive, outboxRequestIds, scrape, signalAndWait, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { until } from '../helpers/wait.ts'
 import { readTopics, uniqueTopics, type TopicReader } from '../helpers/kafka.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 import { ROOT, spawnNode } from '../helpers/processes.ts'
@@ -67,10 +68,10 @@ describe('a crash while the broker is unreachable', () => {
     const sent = await drive(first, 'crash', SENT)
     let metrics = new Map<string, number>()
     const inSink = (): number => (metrics.get('ficus_event_sink_records_spilled_total{sink="kafka"}') ?? 0) + (metrics.get('ficus_event_sink_records_buffered{sink="kafka"}') ?? 0)
-    await waitFor(async () => {
+    await until(async () => {
       metrics = await scrape(first)
       return inSink() === SENT
-    }, 'every comparison to reach the sink')
+    }, 'every comparison to reach the sink', { timeoutMs: 20_000 })
     const bufferedAtKill = metrics.get('ficus_event_sink_records_buffered{sink="kafka"}') ?? -1
     expect((await signalAndWait(first, 'SIGKILL')).signal).toBe('SIGKILL')
 
@@ -93,7 +94,7 @@ describe('a crash while the broker is unreachable', () => {
     const env = { ...topics.env, FICUS_EVENTS_DURABILITY: 'write-ahead' }
     const first = await gatewayProcess({ ...env, KAFKA_BROKERS: hole.brokers })
     const sent = await drive(first, 'wal', SENT)
-    await waitFor(async () => (await outboxRequestIds(join(first.dataDir, 'outbox'))).length === SENT, 'every comparison in the outbox')
+    await until(async () => (await outboxRequestIds(join(first.dataDir, 'outbox'))).length === SENT, 'every comparison in the outbox', { timeoutMs: 20_000 })
     expect((await scrape(first)).get('ficus_event_sink_records_buffered{sink="kafka"}')).toBe(0)
     expect((await signalAndWait(first, 'SIGKILL')).signal).toBe('SIGKILL')
 

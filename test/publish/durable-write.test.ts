@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
 import { KafkaPublisher } from '../../src/publish/kafka-publisher.ts'
 import { JsonlSink } from '../../src/publish/jsonl-sink.ts'
 import { startBlackholeBroker, type BlackholeBroker } from '../helpers/blackhole-broker.ts'
-import { waitFor } from '../helpers/gateway-process.ts'
+import { until } from '../helpers/wait.ts'
 import { uniqueTopics } from '../helpers/kafka.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 
@@ -77,7 +77,7 @@ describe('writeDurable, Kafka', () => {
     const started = await startPublisher(liveBrokers)
     const changes = started.sink<Event>('authority-changes', (event) => event.slice)
     await changes.writeDurable({ eventId: 'a-live', slice: 'policy-status' })
-    await waitFor(() => started.stats().outboxBytes === 0 && started.stats().replayed === 1, 'the outbox to be delivered')
+    await until(() => started.stats().outboxBytes === 0 && started.stats().replayed === 1, 'the outbox to be delivered', { timeoutMs: 20_000 })
     expect(started.stats().published).toBe(1)
   })
 
@@ -113,7 +113,7 @@ describe('writeDurable, JSONL', () => {
     sink.write({ eventId: 'before', slice: 's' })
     await expect(sink.writeDurable({ eventId: 'refused', slice: 's' })).rejects.toMatchObject({ code: 'FICUS_ERR_EVENT_SINK_UNAVAILABLE' })
     await rm(file(), { recursive: true })
-    await waitFor(() => sink.stats().written === 1, 'the buffered record to be written once the disk takes it', 5_000)
+    await until(() => sink.stats().written === 1, 'the buffered record to be written once the disk takes it', { timeoutMs: 5_000 })
     await sink.close()
     expect((await readFile(file(), 'utf8')).split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as Event).eventId)).toEqual(['before'])
   })

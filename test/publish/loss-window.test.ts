@@ -9,7 +9,7 @@ import { JsonlSink } from '../../src/publish/jsonl-sink.ts'
 import { KafkaPublisher } from '../../src/publish/kafka-publisher.ts'
 import { SequenceFile } from '../../src/publish/sequence-file.ts'
 import { startBlackholeBroker, type BlackholeBroker } from '../helpers/blackhole-broker.ts'
-import { waitFor } from '../helpers/gateway-process.ts'
+import { until } from '../helpers/wait.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 
 // Issue 14, point 4: what a crash can lose is bounded in time and count (FICUS_EVENTS_FLUSH_MS,
@@ -76,7 +76,7 @@ describe('the loss window of buffered records', () => {
     const sink = started.sink<Event>('comparisons', () => 'k')
     const writtenAt = performance.now()
     for (let n = 0; n < 5; n++) sink.write({ eventId: `e-${n}` })
-    await waitFor(() => started.stats().queued === 0, 'the records to leave memory', 5_000)
+    await until(() => started.stats().queued === 0, 'the records to leave memory', { timeoutMs: 5_000 })
     const elapsedMs = performance.now() - writtenAt
     expect(elapsedMs).toBeGreaterThanOrEqual(290)
     expect(elapsedMs).toBeLessThan(1_000)

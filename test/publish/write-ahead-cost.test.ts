@@ -6,7 +6,7 @@ import type { Comparison } from '../../src/compare/comparison.ts'
 import type { DurabilityMode } from '../../src/publish/event-durability.ts'
 import { JsonlSink } from '../../src/publish/jsonl-sink.ts'
 import { KafkaPublisher } from '../../src/publish/kafka-publisher.ts'
-import { waitFor } from '../helpers/gateway-process.ts'
+import { until } from '../helpers/wait.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { uniqueTopics } from '../helpers/kafka.ts'
 import { capturingLogger } from '../helpers/logs.ts'
@@ -40,7 +40,7 @@ async function jsonl(mode: DurabilityMode): Promise<Figures> {
   const started = performance.now()
   for (const record of records) sink.write(record)
   const accepted = performance.now() - started
-  await waitFor(() => sink.stats().written === RECORDS, `${RECORDS} records written`, 30_000)
+  await until(() => sink.stats().written === RECORDS, `${RECORDS} records written`, { timeoutMs: 30_000 })
   const completed = performance.now() - started
   await sink.close()
   return { acceptedPerS: Math.round(RECORDS / (accepted / 1_000)), completedPerS: Math.round(RECORDS / (completed / 1_000)) }
@@ -61,12 +61,12 @@ async function kafka(mode: DurabilityMode): Promise<Figures> {
   })
   await publisher.start()
   // Topics created and connected first: the figure is about writing, not about start-up.
-  await waitFor(() => publisher.status().state === 'connected', 'the publisher to connect', 30_000)
+  await until(() => publisher.status().state === 'connected', 'the publisher to connect', { timeoutMs: 30_000 })
   const sink = publisher.sink<Comparison>('comparisons', (record) => record.slice)
   const started = performance.now()
   for (const record of records) sink.write(record)
   const accepted = performance.now() - started
-  await waitFor(() => publisher.stats().published >= RECORDS, `${RECORDS} records acknowledged`, 60_000)
+  await until(() => publisher.stats().published >= RECORDS, `${RECORDS} records acknowledged`, { timeoutMs: 60_000 })
   const completed = performance.now() - started
   expect(publisher.stats().dropped).toBe(0)
   await publisher.close(2_000)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { LatencyHistogram } from '../../src/report/latency-histogram.ts'
 import { wilson } from '../../src/report/readiness.ts'
-import { buildReport, ReportAggregator } from '../../src/report/report.ts'
+import { buildReport, ComparisonAggregator } from '../../src/report/report.ts'
 import { SliceAggregate } from '../../src/report/slice-aggregate.ts'
 import { comparison, TEST_RULES_HASH } from '../helpers/generated-comparisons.ts'
 
@@ -59,7 +59,7 @@ describe('aggregation', () => {
   }
 
   it('gives the known counts, match rate, paths, untranslated values, latency and timeline', () => {
-    const aggregator = new ReportAggregator()
+    const aggregator = new ComparisonAggregator()
     for (const record of stream()) aggregator.add(record)
     const [report] = buildReport(aggregator, [], { source: 'test', window: { from: null, to: null } }).slices
     expect(report).toBeDefined()
@@ -89,7 +89,7 @@ describe('aggregation', () => {
   })
 
   it('counts a duplicate event once', () => {
-    const aggregator = new ReportAggregator()
+    const aggregator = new ComparisonAggregator()
     const record = comparison()
     aggregator.add(record)
     aggregator.add({ ...record })
@@ -99,7 +99,7 @@ describe('aggregation', () => {
   })
 
   it('keeps only the window', () => {
-    const aggregator = new ReportAggregator({ window: { from: start + HOUR, to: start + 2 * HOUR } })
+    const aggregator = new ComparisonAggregator({ window: { from: start + HOUR, to: start + 2 * HOUR } })
     for (const record of stream()) aggregator.add(record)
     expect(aggregator.slices.get('coverage-status')?.get(TEST_RULES_HASH)?.records).toBe(300 + 50)
     expect(aggregator.counts.outsideWindow).toBe(1_001 - 350)

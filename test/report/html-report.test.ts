@@ -8,7 +8,7 @@ import { FAMILIES } from '../../src/compare/classify.ts'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { renderHtml } from '../../src/report/render-html.ts'
-import { buildReport, ReportAggregator, type Report } from '../../src/report/report.ts'
+import { buildReport, ComparisonAggregator, type Report } from '../../src/report/report.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 
@@ -43,7 +43,7 @@ function coverageRecord(minute: number): Comparison {
 }
 
 function buildSample(): Report {
-  const aggregator = new ReportAggregator()
+  const aggregator = new ComparisonAggregator()
   for (let minute = 0; minute < 90; minute++) {
     aggregator.add(coverageRecord(minute))
     aggregator.add(comparison({ slice: 'billing-eligibility', rulesHash: BILLING_RULES, eventTime: new Date(START + minute * 60_000 + 30_000), legacyMs: 12, modernMs: 9 }))

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { buildReport, ReportAggregator } from '../../src/report/report.ts'
+import { buildReport, ComparisonAggregator } from '../../src/report/report.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 
 const RECORDS = 2_000_000
 
 describe('aggregating a large stream', () => {
   it(`takes ${RECORDS.toLocaleString('en')} comparisons in bounded memory`, () => {
-    const aggregator = new ReportAggregator()
+    const aggregator = new ComparisonAggregator()
     const start = Date.parse('2026-11-01T00:00:00Z')
     const template = comparison({ slice: 'coverage-status', diffPaths: ['/body/status'] })
     const mismatch = { ...template, category: 'body-mismatch' as const, outcome: 'disagree' as const }

@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { createKafkaClient } from '../../src/kafka/index.ts'
-import { ReporterAggregates } from '../../src/report/reporter/evidence-sources.ts'
+import { ReporterEvidence } from '../../src/report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../../src/report/reporter/report-state.ts'
-import { Reporter } from '../../src/report/reporter/reporter.ts'
+import { ReporterService } from '../../src/report/reporter/reporter.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
+import { until } from '../helpers/wait.ts'
 
 const brokers = inject('kafkaBrokers')
 const kafka = createKafkaClient({ clientId: 'reporter-test', brokers: [brokers] })
@@ -32,18 +33,11 @@ async function publish(records: Comparison[]): Promise<void> {
   await producer.close()
 }
 
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 describe('the reporter', () => {
   it('keeps rolling aggregates in Redis and never counts a comparison twice across a restart', async () => {
     const store = new RedisReportStateStore(REDIS_URL, prefix)
-    const aggregates = new ReporterAggregates(store, topic)
+    const aggregates = new ReporterEvidence(store, topic)
     // The gateway below judges the evidence made under its slice's rules: the records carry them.
     const config = sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9')
     config.slices['coverage-status'] = { description: 'In force?', authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] }
@@ -52,15 +46,15 @@ describe('the reporter', () => {
     const recordsOf = async (slice: string): Promise<number> => [...((await aggregates.versions(slice))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
 
     await publish([...records('coverage-status', 30), ...records('billing-eligibility', 12, 'body-mismatch')])
-    const first = new Reporter({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
+    const first = new ReporterService({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
     await first.start()
-    await until(async () => (await recordsOf('coverage-status')) === 30 && (await recordsOf('billing-eligibility')) === 12, 'the first 42 comparisons')
+    await until(async () => (await recordsOf('coverage-status')) === 30 && (await recordsOf('billing-eligibility')) === 12, 'the first 42 comparisons', { timeoutMs: 30_000, intervalMs: 100 })
     await first.stop()
 
     await publish(records('coverage-status', 20))
-    const second = new Reporter({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
+    const second = new ReporterService({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
     await second.start()
-    await until(async () => (await recordsOf('coverage-status')) === 50, 'the 20 new comparisons')
+    await until(async () => (await recordsOf('coverage-status')) === 50, 'the 20 new comparisons', { timeoutMs: 30_000, intervalMs: 100 })
     // A moment more: anything counted twice would show now.
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(await recordsOf('coverage-status')).toBe(50)

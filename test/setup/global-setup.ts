@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { Redis } from 'ioredis'
 import type { TestProject } from 'vitest/node'
 import { kafkaDistribution, startKafkaBroker, type KafkaDistribution } from '../kafka/kafka-broker.ts'
+import { until } from '../helpers/wait.ts'
 
 // The suite's real peers. Redis: the server on 127.0.0.1:6379 (REDIS_TEST_URL to point elsewhere),
 // started here with the project's documented command when it is not running. Kafka: a single-node
@@ -71,9 +72,5 @@ async function ensureRedis(): Promise<void> {
   } catch (err) {
     throw new Error(`Redis is not running on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install it (Debian: apt-get install redis-server)`, { cause: err })
   }
-  for (let attempt = 0; attempt < 50; attempt++) {
-    if (await redisAnswers()) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error('redis-server was started but does not answer on 127.0.0.1:6379')
+  await until(redisAnswers, 'redis-server, once started, to answer on 127.0.0.1:6379', { timeoutMs: 5_000, intervalMs: 100 })
 }

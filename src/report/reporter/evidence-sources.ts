@@ -1,13 +1,13 @@
 import type { Comparison } from '../../compare/comparison.ts'
-import { FicusError } from '../../errors/errors.ts'
+import { fail } from '../../errors/errors.ts'
 import type { EventSink } from '../../publish/event-sink.ts'
-import { readJsonl } from '../sources/jsonl-source.ts'
+import { readComparisonsFromJsonl } from '../sources/jsonl-source.ts'
 import { mergeSlice, type ReportStateStore } from './report-state.ts'
-import { ReportAggregator } from '../report.ts'
+import { ComparisonAggregator } from '../report.ts'
 import type { SliceAggregate } from '../slice-aggregate.ts'
 
 /** Where the admin API finds the evidence a slice's readiness is judged on. */
-export interface ReadinessSource {
+export interface EvidenceSource {
   /** `local` (this instance's comparisons) or `reporter` (the reporter's aggregates in Redis). */
   readonly kind: 'local' | 'reporter'
   /** The slice's aggregates, one per rules version; undefined when there are none. */
@@ -18,9 +18,9 @@ export interface ReadinessSource {
  * This instance's own comparisons, aggregated as they are written (and, at start, those already in
  * the JSONL files): the evidence in the embedded default, where there is no reporter.
  */
-export class LocalAggregates implements ReadinessSource {
+export class LocalEvidence implements EvidenceSource {
   readonly kind = 'local'
-  readonly #aggregator = new ReportAggregator()
+  readonly #aggregator = new ComparisonAggregator()
 
   /** Wraps a sink so that every comparison written through it is also counted here. */
   tee(sink: EventSink<Comparison>): EventSink<Comparison> {
@@ -43,7 +43,7 @@ export class LocalAggregates implements ReadinessSource {
   /** Counts the comparisons already written to a JSONL directory (a restart keeps the evidence). */
   async load(dir: string): Promise<void> {
     try {
-      await readJsonl(dir, (record) => this.#aggregator.add(record))
+      await readComparisonsFromJsonl(dir, (record) => this.#aggregator.add(record))
     } catch {
       // no files yet
     }
@@ -55,7 +55,7 @@ export class LocalAggregates implements ReadinessSource {
 }
 
 /** The reporter's rolling aggregates, as it saved them (Redis), merged across partitions. */
-export class ReporterAggregates implements ReadinessSource {
+export class ReporterEvidence implements EvidenceSource {
   readonly kind = 'reporter'
   readonly #store: ReportStateStore
   readonly #topic: string
@@ -70,7 +70,7 @@ export class ReporterAggregates implements ReadinessSource {
     try {
       states = await this.#store.all(this.#topic)
     } catch (err) {
-      throw new FicusError('FICUS_ERR_EVIDENCE_UNAVAILABLE', `readiness evidence is unavailable: the reporter's aggregates cannot be read from Redis (${(err as Error).message})`, { cause: err })
+      throw fail.evidenceUnavailable(`readiness evidence is unavailable: the reporter's aggregates cannot be read from Redis (${(err as Error).message})`, { cause: err })
     }
     return mergeSlice(states, sliceId)
   }

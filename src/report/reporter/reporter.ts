@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Comparison } from '../../compare/comparison.ts'
 import { createKafkaClient, type ConsumedBatch, type KafkaGroupConsumer } from '../../kafka/index.ts'
 import type { ReportStateStore } from './report-state.ts'
-import { ReportAggregator } from '../report.ts'
+import { ComparisonAggregator } from '../report.ts'
 import { SliceAggregate } from '../slice-aggregate.ts'
 
 export const DEFAULT_REPORTER_GROUP = 'ficus-reporter'
@@ -18,7 +18,7 @@ export interface ReporterOptions {
 }
 
 interface PartitionProgress {
-  readonly aggregator: ReportAggregator
+  readonly aggregator: ComparisonAggregator
   nextOffset: bigint
 }
 
@@ -29,7 +29,7 @@ interface PartitionProgress {
  * when it (or another member) takes a partition over, it loads that state and skips what it
  * already counted — a restart never counts a comparison twice.
  */
-export class Reporter {
+export class ReporterService {
   readonly #options: ReporterOptions
   readonly #consumer: KafkaGroupConsumer
   readonly #partitions = new Map<number, PartitionProgress>()
@@ -63,7 +63,7 @@ export class Reporter {
     const known = this.#partitions.get(partition)
     if (known) return known
     const saved = await this.#options.store.load(this.#options.topic, partition)
-    const aggregator = new ReportAggregator()
+    const aggregator = new ComparisonAggregator()
     for (const json of saved?.slices ?? []) aggregator.merge(SliceAggregate.fromJSON(json))
     const progress = { aggregator, nextOffset: BigInt(saved?.nextOffset ?? '0') }
     this.#partitions.set(partition, progress)

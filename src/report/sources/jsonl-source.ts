@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Comparison } from '../../compare/comparison.ts'
-import { FicusError } from '../../errors/errors.ts'
+import { fail } from '../../errors/errors.ts'
 
 /** The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the current one. */
 export async function comparisonFiles(dir: string): Promise<string[]> {
@@ -11,7 +11,7 @@ export async function comparisonFiles(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FicusError('FICUS_ERR_REPORT_SOURCE', `${dir}: no comparisons here (no such directory); run traffic through a shadowed slice, or pass --data-dir`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw fail.reportSource(`${dir}: no comparisons here (no such directory); run traffic through a shadowed slice, or pass --data-dir`)
     throw err
   }
   const rotated = names.filter((name) => /^comparisons-.+\.jsonl$/.test(name)).sort()
@@ -22,7 +22,7 @@ export async function comparisonFiles(dir: string): Promise<string[]> {
  * Streams every comparison of a JSONL sink directory, a line at a time (memory does not grow with
  * the files). Lines that do not parse are counted and skipped.
  */
-export async function readJsonl(dir: string, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ files: number; invalid: number }> {
+export async function readComparisonsFromJsonl(dir: string, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ files: number; invalid: number }> {
   const files = await comparisonFiles(dir)
   const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size))
   const total = sizes.reduce((sum, size) => sum + size, 0)

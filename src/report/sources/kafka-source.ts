@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Comparison } from '../../compare/comparison.ts'
-import { FicusError } from '../../errors/errors.ts'
+import { fail } from '../../errors/errors.ts'
 import { createKafkaClient, type KafkaAdmin } from '../../kafka/index.ts'
 
 export interface KafkaReadOptions {
@@ -18,17 +18,17 @@ export interface KafkaReadOptions {
  * beginning) to the offset of `to` (or the end when reading began), in a throwaway consumer group
  * that commits nothing and is deleted afterwards. Records are handed over one by one.
  */
-export async function readKafka(options: KafkaReadOptions, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ invalid: number }> {
+export async function readComparisonsFromKafka(options: KafkaReadOptions, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ invalid: number }> {
   const kafka = createKafkaClient({ clientId: 'ficus-report', brokers: options.brokers, connectionTimeoutMs: 3_000, retry: { retries: 2 } })
   const groupId = `ficus-report-${randomUUID()}`
   let admin: KafkaAdmin
   try {
     admin = await kafka.admin()
   } catch (err) {
-    throw new FicusError('FICUS_ERR_REPORT_SOURCE', `cannot reach Kafka at ${options.brokers.join(',')}: ${(err as Error).message}`, { cause: err })
+    throw fail.reportSource(`cannot reach Kafka at ${options.brokers.join(',')}: ${(err as Error).message}`, { cause: err })
   }
   try {
-    if (!(await admin.listTopics()).includes(options.topic)) throw new FicusError('FICUS_ERR_REPORT_SOURCE', `topic ${options.topic} does not exist on ${options.brokers.join(',')}`)
+    if (!(await admin.listTopics()).includes(options.topic)) throw fail.reportSource(`topic ${options.topic} does not exist on ${options.brokers.join(',')}`)
     const offsets = await admin.partitionOffsets(options.topic)
     const startAt = options.from === null ? undefined : await admin.offsetsForTime(options.topic, options.from)
     const endAt = options.to === null ? undefined : await admin.offsetsForTime(options.topic, options.to)
@@ -50,7 +50,7 @@ export async function readKafka(options: KafkaReadOptions, onRecord: (record: Co
       const timeoutMs = options.timeoutMs ?? 600_000
       let timer: NodeJS.Timeout | undefined
       const finished = new Promise<void>((resolve, reject) => {
-        timer = setTimeout(() => reject(new FicusError('FICUS_ERR_REPORT_SOURCE', `reading ${options.topic} did not finish within ${timeoutMs} ms`)), timeoutMs)
+        timer = setTimeout(() => reject(fail.reportSource(`reading ${options.topic} did not finish within ${timeoutMs} ms`)), timeoutMs)
         consumer.onGroupJoin(() => {
           for (const range of ranges) if (range.end > range.start) consumer.seek(options.topic, range.partition, range.start)
         })

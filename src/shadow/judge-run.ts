@@ -1,0 +1,93 @@
+import { OUTCOME_OF } from '../compare/classify.ts'
+import type { ResponseSnapshot } from '../compare/compare-responses.ts'
+import type { SkipReason } from '../compare/comparison.ts'
+import { judgePair, type Judgement } from '../compare/judge-pair.ts'
+import type { NoiseEvidence } from '../compare/noise-evidence.ts'
+import type { PublishedPaths } from '../compare/published-paths.ts'
+import { verdictOf, type RunVerdict } from './comparison-record.ts'
+import { askTwice } from './noise-learning.ts'
+import { snapshot, type ProcessingClock } from './processing-clock.ts'
+import { reaskUntilConverged } from './reask.ts'
+import { SAFE_METHODS } from './shadow-call.ts'
+import type { PrimaryResult, ShadowRequest, ShadowResult } from './shadow-run.ts'
+
+/** Decoded bodies may be this many times their capture cap (compressed JSON), no more. */
+const DECODE_FACTOR = 8
+
+/** What judging a run needs besides its answers: calls to the sides, the slice's noise and published paths. */
+export interface JudgeTools {
+  /** Calls a side again (a re-ask of the shadow side, a double-ask of the authoritative one). */
+  readonly call: (side: 'shadow' | 'primary') => Promise<ShadowResult>
+  readonly noise: NoiseEvidence | undefined
+  /** True when this request's authoritative side is asked twice (the slice's noise sample). */
+  readonly doubleAsk: boolean
+  readonly paths: PublishedPaths
+  readonly clock: ProcessingClock
+}
+
+/** The verdict of a run and the shadow answer the record keeps (the converged one after a lag). */
+export interface JudgedRun {
+  readonly verdict: RunVerdict
+  readonly shadowUsed: ShadowResult | undefined
+}
+
+/** A run that needs no comparison: skipped, or one side failed. Undefined when both answered. */
+function settledWithoutComparing(primary: PrimaryResult, shadowAnswer: ShadowResult | undefined, skipReason: SkipReason | undefined): JudgedRun | undefined {
+  if (skipReason) return { verdict: verdictOf('shadow-skipped', skipReason), shadowUsed: undefined }
+  if (!primary.ok || primary.status >= 500) return { verdict: verdictOf('primary-error', primary.ok ? '5xx' : primary.cause), shadowUsed: shadowAnswer }
+  if (!shadowAnswer) return { verdict: verdictOf('shadow-error', 'error'), shadowUsed: undefined }
+  // An open breaker made no call: a skip, not a failure of the side.
+  if (!shadowAnswer.ok && shadowAnswer.cause === 'breaker-open') return { verdict: verdictOf('shadow-skipped', 'breaker-open'), shadowUsed: undefined }
+  if (!shadowAnswer.ok || shadowAnswer.status >= 500) return { verdict: verdictOf('shadow-error', shadowAnswer.ok ? '5xx' : shadowAnswer.cause), shadowUsed: shadowAnswer }
+  return undefined
+}
+
+/**
+ * The parallel run's judgement: settled at once when a side failed or was skipped; otherwise both
+ * answers decoded, the authoritative side asked twice when sampled (noise evidence), the pair
+ * judged (compare/judge-pair.ts), and a genuine conflict on a GET re-asked until it converges
+ * (timing lag, measured) or does not.
+ */
+export async function judgeRun(request: ShadowRequest, primary: PrimaryResult, shadowAnswer: ShadowResult | undefined, skipReason: SkipReason | undefined, tools: JudgeTools): Promise<JudgedRun> {
+  const settled = settledWithoutComparing(primary, shadowAnswer, skipReason)
+  if (settled || !primary.ok || !shadowAnswer?.ok) return settled ?? { verdict: verdictOf('shadow-error', 'error'), shadowUsed: undefined }
+  const { slice } = request
+  const { clock } = tools
+  const maxDecoded = (slice.shadow?.maxResponseBodyBytes ?? 0) * DECODE_FACTOR
+  const primarySnapshot = await clock.timeAsync(() => snapshot(primary, maxDecoded))
+  const shadowSnapshot = await clock.timeAsync(() => snapshot(shadowAnswer, maxDecoded))
+  if (primarySnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('primary-error', 'invalid-json'), shadowUsed: shadowAnswer }
+  if (shadowSnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('shadow-error', 'invalid-json'), shadowUsed: shadowAnswer }
+
+  const routeKey = `${request.route.method} ${request.route.path.source}`
+  const safe = SAFE_METHODS.has(request.method)
+  if (safe && tools.noise && tools.doubleAsk) {
+    await askTwice(request, primarySnapshot, routeKey, { noise: tools.noise, paths: tools.paths, askAgain: () => tools.call('primary'), maxDecoded, clock })
+  }
+  const judge = (shadowSnap: ResponseSnapshot): Judgement => {
+    const [legacy, modern] = request.primarySide === 'legacy' ? [primarySnapshot, shadowSnap] : [shadowSnap, primarySnapshot]
+    return clock.time(() => judgePair(legacy, modern, slice.compare.rules, tools.noise?.noisy(routeKey, Date.now()) ?? new Set(), tools.paths))
+  }
+  const first = judge(shadowSnapshot)
+  const base = { cause: first.cause, entries: first.entries, noiseEntries: first.noiseEntries, truncated: first.truncated, untranslated: first.untranslated, violations: first.violations }
+  const reask = slice.shadow?.reask
+  if (!safe || !reask || first.family !== 'genuine-conflict') return { verdict: { ...base, category: first.category, reasks: 0, lagMs: null }, shadowUsed: shadowAnswer }
+
+  // Timing lag: ask the other side again on the backoff schedule; the time to converge is the lag.
+  const reasked = await reaskUntilConverged(
+    reask,
+    async () => {
+      const again = await tools.call('shadow')
+      if (!again.ok || again.status >= 500) return undefined
+      const snap = await clock.timeAsync(() => snapshot(again, maxDecoded))
+      return { again, judgement: judge(snap) }
+    },
+    ({ judgement }) => OUTCOME_OF[judgement.category] === 'agree',
+  )
+  if (!reasked.converged) return { verdict: { ...base, category: first.category, cause: 'not-converged', reasks: reasked.reasks, lagMs: null }, shadowUsed: shadowAnswer }
+  const { converged } = reasked
+  return {
+    verdict: { ...base, category: 'timing-lag', cause: null, entries: first.entries, noiseEntries: converged.judgement.noiseEntries, reasks: reasked.reasks, lagMs: reasked.lagMs },
+    shadowUsed: converged.again,
+  }
+}

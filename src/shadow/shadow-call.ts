@@ -1,0 +1,95 @@
+import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import type { Side } from '../config/schema.ts'
+import { renderPathTemplate } from '../config/path-template.ts'
+import { CountedFailure, type CircuitBreakers } from '../upstream/circuit-breakers.ts'
+import { upstreamRequestHeaders } from '../upstream/forward-headers.ts'
+import { failureCause } from '../upstream/upstream-error.ts'
+import type { UpstreamPools } from '../upstream/upstream-pools.ts'
+import { BodyTap } from './body-capture.ts'
+import type { ShadowRequest, ShadowResult } from './shadow-run.ts'
+
+/** Every shadow request carries this header, so the other side can tell it from client traffic. */
+export const SHADOW_MARKER_HEADER = 'x-ficus-traffic'
+export const SHADOW_MARKER_VALUE = 'shadow'
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD'])
+
+export interface ShadowCallDeps {
+  readonly pools: UpstreamPools
+  readonly breakers: CircuitBreakers
+  /** Gateway-owned header names: never passed on from the client. */
+  readonly dropped: ReadonlySet<string>
+  readonly recordLatency?: (slice: string, side: Side, seconds: number) => void
+}
+
+/**
+ * One call to a side for the parallel run (the shadow call, a re-ask, or a double-ask of the
+ * authoritative side): marked as shadow traffic, a write only with the side's write safety (its
+ * dry-run header, or to its sandbox), through the slice's shadow breaker, within the slice's
+ * shadow deadline (body included), its answer captured up to the cap.
+ */
+export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, body: Buffer | null, side: Side): Promise<ShadowResult> {
+  const { slice } = request
+  const shadow = slice.shadow
+  if (!shadow) throw new Error('shadow call on a slice without shadow config')
+  const write = !SAFE_METHODS.has(request.method)
+  const target = slice.sides[side]
+  const safety = write ? shadow.writes[side] : null
+  if (write && safety === null) throw new Error(`a write shadowed to ${side} without its write safety`)
+  const upstream = safety?.kind === 'sandbox' ? safety.upstream : target.upstream
+  const client = deps.pools.get(upstream)
+  const headers = upstreamRequestHeaders(request.headers, target, { requestId: request.requestId, peerAddress: request.peerAddress, protocol: request.protocol, host: request.host, dropped: deps.dropped })
+  headers[SHADOW_MARKER_HEADER] = SHADOW_MARKER_VALUE
+  if (safety?.kind === 'dry-run-header') headers[safety.name] = safety.value
+  if (body) headers['content-length'] = String(body.length)
+  const path = client.config.basePath + renderPathTemplate(request.route.rewrite[side], request.params) + request.query
+  const started = performance.now()
+  // One deadline for the whole call, body included: a slow drip is cut like a hang. A timer we
+  // clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success.
+  const signal = new Deadline(shadow.timeoutMs)
+  const countServerErrors = deps.breakers.countsServerErrors(upstream, 'shadow')
+  try {
+    const answer = await deps.breakers.call(
+      upstream,
+      'shadow',
+      async () => {
+        const response = await client.pool.request({ method: request.method, path, headers, body, signal })
+        // Latency to the response headers, as on the authoritative side, so the two compare.
+        const latencyMs = round(performance.now() - started)
+        const captured = await BodyTap.read(response.body, shadow.maxResponseBodyBytes)
+        const result = { status: response.statusCode, headers: response.headers, body: captured, latencyMs }
+        if (response.statusCode >= 500 && countServerErrors) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
+        return result
+      },
+      slice.id,
+    )
+    deps.recordLatency?.(slice.id, side, round(performance.now() - started) / 1000)
+    return { ok: true, ...answer, upstream }
+  } catch (err) {
+    return { ok: false, cause: signal.expired ? 'timeout' : failureCause(err), status: null, latencyMs: round(performance.now() - started), upstream }
+  } finally {
+    signal.clear()
+  }
+}
+
+/** A per-call deadline undici accepts as its signal (an emitter): cleared when the call is done. */
+class Deadline extends EventEmitter {
+  expired = false
+  readonly #timer: NodeJS.Timeout
+
+  constructor(ms: number) {
+    super()
+    this.#timer = setTimeout(() => {
+      this.expired = true
+      this.emit('abort')
+    }, ms)
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer)
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10
+}
