@@ -9,7 +9,9 @@ import tseslint from 'typescript-eslint'
 const kebabCaseFiles = {
   meta: { type: 'suggestion', schema: [], messages: { kebab: 'File name "{{name}}" is not kebab-case.' } },
   create(context) {
-    const name = basename(context.filename).replace(/(\.d)?\.[cm]?[jt]s$/, '').replace(/\.(test|config)$/, '')
+    const name = basename(context.filename)
+      .replace(/(\.d)?\.[cm]?[jt]s$/, '')
+      .replace(/\.(test|config)$/, '')
     return {
       Program(node) {
         if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) context.report({ node, messageId: 'kebab', data: { name } })
@@ -38,7 +40,11 @@ export default defineConfig(
       '@typescript-eslint/no-confusing-void-expression': 'off',
       // Header maps are plain records keyed by header name.
       '@typescript-eslint/no-dynamic-delete': 'off',
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use a union from an `as const` tuple.' }, { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use a union from an `as const` tuple.' },
+        { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces.' },
+      ],
     },
   },
   {

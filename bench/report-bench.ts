@@ -45,13 +45,41 @@ function line(i: number, start: number): string {
     configVersion: 'sha256:0b661527ca7e',
     translationVersion: 'coverage-status/3',
     instance: 'bench',
-    primary: { side: 'legacy', upstream: 'legacy-pas', status: 200, latencyMs: 3 + (i % 40), bodyHash: 'sha256:c94e6412bf647b09a7b7494d7519a81ac508b47e92fccb674993dcad3b8ccb79', bodyBytes: 174, contentType: 'application/json', error: null },
-    shadow: { side: 'modern', upstream: 'policy-context', status: failed ? null : 200, latencyMs: failed ? 2000 : 4 + (i % 55), bodyHash: failed ? null : 'sha256:268a6da0fb8e254e983427468631f8458a6c35c2344e1ab84ca030112e664d87', bodyBytes: failed ? null : 232, contentType: failed ? null : 'application/json', error: failed ? 'timeout' : null },
+    primary: {
+      side: 'legacy',
+      upstream: 'legacy-pas',
+      status: 200,
+      latencyMs: 3 + (i % 40),
+      bodyHash: 'sha256:c94e6412bf647b09a7b7494d7519a81ac508b47e92fccb674993dcad3b8ccb79',
+      bodyBytes: 174,
+      contentType: 'application/json',
+      error: null,
+    },
+    shadow: {
+      side: 'modern',
+      upstream: 'policy-context',
+      status: failed ? null : 200,
+      latencyMs: failed ? 2000 : 4 + (i % 55),
+      bodyHash: failed ? null : 'sha256:268a6da0fb8e254e983427468631f8458a6c35c2344e1ab84ca030112e664d87',
+      bodyBytes: failed ? null : 232,
+      contentType: failed ? null : 'application/json',
+      error: failed ? 'timeout' : null,
+    },
     outcome,
     category,
     cause: failed ? 'timeout' : null,
     reasked: category === 'timing-lag',
-    diff: outcome === 'disagree' ? [{ path: category === 'untranslated' ? '/body/status' : '/body/eligible', kind: 'changed', legacyHash: 'hmac-sha256:5fef1f12a0eaa593fd40685721f1976a', modernHash: 'hmac-sha256:d8a02f062cc435236eb65c77b3bd5005' }] : [],
+    diff:
+      outcome === 'disagree'
+        ? [
+            {
+              path: category === 'untranslated' ? '/body/status' : '/body/eligible',
+              kind: 'changed',
+              legacyHash: 'hmac-sha256:5fef1f12a0eaa593fd40685721f1976a',
+              modernHash: 'hmac-sha256:d8a02f062cc435236eb65c77b3bd5005',
+            },
+          ]
+        : [],
     diffTruncated: false,
     noisePaths: category === 'noise' ? ['/body/asOf'] : [],
     untranslated: category === 'untranslated' ? [{ path: '/body/status', rule: 'values', value: 'PNDC' }] : [],
@@ -62,7 +90,22 @@ async function runReport(args: readonly string[], env: NodeJS.ProcessEnv): Promi
   const started = performance.now()
   // A capped heap, as README recommends for large reports: V8 otherwise grows lazily towards its
   // default limit (gigabytes on a big machine) before collecting the garbage of parsed records.
-  const child = spawn(process.execPath, [`--max-old-space-size=${REPORT_HEAP_MB}`, join(ROOT, 'bin', 'ficus.js'), 'report', '--format', 'json', '--out', '/dev/null', '--config', 'bench/bench-routes.config.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [
+      `--max-old-space-size=${REPORT_HEAP_MB}`,
+      join(ROOT, 'bin', 'ficus.js'),
+      'report',
+      '--format',
+      'json',
+      '--out',
+      '/dev/null',
+      '--config',
+      'bench/bench-routes.config.ts',
+      ...args,
+    ],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+  )
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
   const sampler = rssSampler(() => (child.pid ? [child.pid] : []), 50)
@@ -107,7 +150,11 @@ export async function reportBenchmark(records: number, log: (text: string) => vo
       await producer.close()
       const produceSeconds = (performance.now() - started) / 1000
       log(`report bench: ${records} comparisons produced to Kafka in ${produceSeconds.toFixed(1)} s`)
-      sources.push({ source: 'kafka', writeSeconds: produceSeconds, ...(await runReport(['--source', 'kafka', '--topic', topic], { KAFKA_BROKERS: kafkaBrokers })) })
+      sources.push({
+        source: 'kafka',
+        writeSeconds: produceSeconds,
+        ...(await runReport(['--source', 'kafka', '--topic', topic], { KAFKA_BROKERS: kafkaBrokers })),
+      })
     }
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -117,7 +164,9 @@ export async function reportBenchmark(records: number, log: (text: string) => vo
     '',
     '| source | report time s | comparisons/s | peak RSS MB |',
     '| --- | --- | --- | --- |',
-    ...sources.map((source) => `| ${source.source} | ${source.seconds.toFixed(1)} | ${(records / source.seconds).toFixed(0)} | ${source.peakRssMb.toFixed(0)} |`),
+    ...sources.map(
+      (source) => `| ${source.source} | ${source.seconds.toFixed(1)} | ${(records / source.seconds).toFixed(0)} | ${source.peakRssMb.toFixed(0)} |`,
+    ),
   ].join('\n')
   return { records, sources, markdown }
 }

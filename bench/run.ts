@@ -165,10 +165,26 @@ function checks(rows: readonly Row[], soakFigures: SoakFigures | undefined, repo
       figures: `${(row.rps / rated.rps).toFixed(2)}× throughput, p99 ${row.p99.toFixed(1)} vs ${rated.p99.toFixed(1)} ms (NGINX mirror: ${nginxRow && nginxBase ? `${(nginxRow.rps / nginxBase.rps).toFixed(2)}× throughput, p99 ${nginxRow.p99.toFixed(1)} vs ${nginxBase.p99.toFixed(1)} ms of NGINX proxy` : 'not run'})`,
     })
     const saturated = find(name)
-    if (saturated && routing) out.push({ target: `${name} at full load: throughput and p99 within 10 % of Ficus with shadow off`, met: saturated.rps >= 0.9 * routing.rps && saturated.p99 <= 1.1 * routing.p99, figures: `${(saturated.rps / routing.rps).toFixed(2)}× throughput, ${(saturated.p99 / routing.p99).toFixed(2)}× p99` })
+    if (saturated && routing)
+      out.push({
+        target: `${name} at full load: throughput and p99 within 10 % of Ficus with shadow off`,
+        met: saturated.rps >= 0.9 * routing.rps && saturated.p99 <= 1.1 * routing.p99,
+        figures: `${(saturated.rps / routing.rps).toFixed(2)}× throughput, ${(saturated.p99 / routing.p99).toFixed(2)}× p99`,
+      })
   }
-  if (soakFigures) out.push({ target: 'soak: RSS growth < 10 % from the middle to the end', met: soakFigures.growthPercent < 10, figures: `${soakFigures.growthPercent.toFixed(1)} %` })
-  if (report) for (const source of report.sources) out.push({ target: `report over ${report.records.toLocaleString('en')} comparisons (${source.source}): peak RSS < 300 MB`, met: source.peakRssMb < 300, figures: `${source.peakRssMb.toFixed(0)} MB, ${source.seconds.toFixed(1)} s` })
+  if (soakFigures)
+    out.push({
+      target: 'soak: RSS growth < 10 % from the middle to the end',
+      met: soakFigures.growthPercent < 10,
+      figures: `${soakFigures.growthPercent.toFixed(1)} %`,
+    })
+  if (report)
+    for (const source of report.sources)
+      out.push({
+        target: `report over ${report.records.toLocaleString('en')} comparisons (${source.source}): peak RSS < 300 MB`,
+        met: source.peakRssMb < 300,
+        figures: `${source.peakRssMb.toFixed(0)} MB, ${source.seconds.toFixed(1)} s`,
+      })
   return out
 }
 
@@ -225,21 +241,45 @@ async function main(): Promise<void> {
         stopBroker = () => broker.destroy()
         brokerAddress = broker.brokers
         const env = { KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC_REPLICATION: '1', KAFKA_TOPIC_PARTITIONS: '6' }
-        add('ficus-shadow-kafka', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, env })), 'Ficus, 100 % shadow + compare + Kafka', ['small'])
+        add(
+          'ficus-shadow-kafka',
+          await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, env })),
+          'Ficus, 100 % shadow + compare + Kafka',
+          ['small'],
+        )
       } catch (err) {
         log(`Kafka broker could not start (${(err as Error).message.slice(0, 200)}): Kafka scenario skipped`)
       }
     }
     if (!smoke) {
-      add('ficus-slow-modern', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.slowModern, shadow: true })), 'Ficus, modern answers 200 ms late', ['small'])
-      add('ficus-failing-modern', await start(ficus({ legacy: upstreams.legacy, modern: failing, shadow: true })), 'Ficus, modern refuses connections', ['small'])
+      add(
+        'ficus-slow-modern',
+        await start(ficus({ legacy: upstreams.legacy, modern: upstreams.slowModern, shadow: true })),
+        'Ficus, modern answers 200 ms late',
+        ['small'],
+      )
+      add('ficus-failing-modern', await start(ficus({ legacy: upstreams.legacy, modern: failing, shadow: true })), 'Ficus, modern refuses connections', [
+        'small',
+      ])
       if (withNginx) {
-        add('nginx-mirror-slow-modern', await start(nginx({ legacy: upstreams.legacy, modern: upstreams.slowModern })), 'NGINX mirror, modern 200 ms late', ['small'])
+        add('nginx-mirror-slow-modern', await start(nginx({ legacy: upstreams.legacy, modern: upstreams.slowModern })), 'NGINX mirror, modern 200 ms late', [
+          'small',
+        ])
         add('nginx-mirror-failing-modern', await start(nginx({ legacy: upstreams.legacy, modern: failing })), 'NGINX mirror, modern refuses', ['small'])
       }
     }
 
-    if (!smoke) for (const name of ['ficus-routing', 'ficus-shadow-jsonl', 'ficus-slow-modern', 'ficus-failing-modern', 'nginx-proxy', 'nginx-mirror-slow-modern', 'nginx-mirror-failing-modern']) atRate(name)
+    if (!smoke)
+      for (const name of [
+        'ficus-routing',
+        'ficus-shadow-jsonl',
+        'ficus-slow-modern',
+        'ficus-failing-modern',
+        'nginx-proxy',
+        'nginx-mirror-slow-modern',
+        'nginx-mirror-failing-modern',
+      ])
+        atRate(name)
     const runs = new Map<Scenario, Run[]>(scenarios.map((scenario) => [scenario, []]))
     for (let round = 0; round < rounds; round++) {
       // A different order each round, so that drift (thermal, noisy neighbours) hits every scenario alike.
@@ -249,7 +289,9 @@ async function main(): Promise<void> {
         await measure(scenario.target, path, smoke ? 0.5 : 1, scenario.rate) // warm-up, not counted
         const run = await measure(scenario.target, path, duration, scenario.rate)
         runs.get(scenario)?.push(run)
-        log(`round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors`)
+        log(
+          `round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors`,
+        )
       }
     }
     const rows = scenarios.map((scenario) => summarise(scenario, runs.get(scenario) ?? []))

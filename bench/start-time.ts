@@ -52,7 +52,9 @@ function median(values: readonly number[]): number {
 const scratch = await mkdtemp(join(tmpdir(), 'ficus-start-time-'))
 try {
   const app = join(scratch, 'app')
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], { cwd: ROOT })
+  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], {
+    cwd: ROOT,
+  })
   await cp(join(ROOT, 'src/admin/dashboard'), join(app, 'dist/admin/dashboard'), { recursive: true })
   for (const entry of ['bin', 'package.json', 'routes.config.ts']) await cp(join(ROOT, entry), join(app, entry), { recursive: true })
   await symlink(join(ROOT, 'node_modules'), join(app, 'node_modules'))
@@ -64,7 +66,9 @@ try {
     times.compiled.push(await timeToReady(app, { NODE_OPTIONS: '--conditions=ficus-dist' }, scratch))
   }
   for (const [way, values] of Object.entries(times)) {
-    process.stdout.write(`${way.padEnd(9)} median ${median(values).toFixed(0)} ms to a ready /readyz  (${values.map((value) => value.toFixed(0)).join(', ')})\n`)
+    process.stdout.write(
+      `${way.padEnd(9)} median ${median(values).toFixed(0)} ms to a ready /readyz  (${values.map((value) => value.toFixed(0)).join(', ')})\n`,
+    )
   }
 } finally {
   await rm(scratch, { recursive: true, force: true })

@@ -26,7 +26,13 @@ export async function freePort(): Promise<number> {
 }
 
 /** Spawns a process and waits for a line of stdout the `ready` test accepts. */
-async function spawnReady(command: string, args: string[], env: NodeJS.ProcessEnv, ready: (line: string) => boolean, timeoutMs = 60_000): Promise<{ child: ChildProcess; line: string }> {
+async function spawnReady(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: (line: string) => boolean,
+  timeoutMs = 60_000,
+): Promise<{ child: ChildProcess; line: string }> {
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)))
@@ -90,7 +96,9 @@ export function direct(url: string): Target {
 }
 
 export async function bareProxy(upstream: string): Promise<Target> {
-  const { child, line } = await spawnReady(process.execPath, ['--import', 'tsx', 'bench/bare-proxy.ts'], { UPSTREAM: upstream }, (candidate) => candidate.startsWith('{'))
+  const { child, line } = await spawnReady(process.execPath, ['--import', 'tsx', 'bench/bare-proxy.ts'], { UPSTREAM: upstream }, (candidate) =>
+    candidate.startsWith('{'),
+  )
   return { url: (JSON.parse(line) as { url: string }).url, pids: () => (child.pid ? [child.pid] : []), stop: () => stopChild(child) }
 }
 
@@ -104,13 +112,10 @@ export interface FicusOptions {
 export async function ficus(options: FicusOptions): Promise<Target & { adminUrl: string; dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ficus-bench-'))
   const [port, adminPort] = [await freePort(), await freePort()]
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'bin', 'ficus.js'), 'start', '--config', 'bench/bench-routes.config.ts'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'ficus.js'), 'start', '--config', 'bench/bench-routes.config.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
       ...process.env,
       PORT: String(port),
       ADMIN_PORT: String(adminPort),
@@ -123,9 +128,8 @@ export async function ficus(options: FicusOptions): Promise<Target & { adminUrl:
       FICUS_BENCH_SHADOW: options.shadow ? 'on' : 'off',
       CI: 'true',
       ...options.env,
-      },
     },
-  )
+  })
   process.once('exit', () => child.kill('SIGKILL'))
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)))

@@ -11,7 +11,13 @@ function policy(id: string, claims: number): string {
     coverage: { start: '2025-01-01', end: '2026-12-31', sumInsured: 650_000, excess: 500 },
     policyholder: { fullName: 'Ada Lovelace', email: 'ada@example.test', address: { line1: '12 Analytical Row', city: 'London', postcode: 'N1 9GU' } },
     premium: { amount: 1234.5, currency: 'AUD', frequency: 'MONTHLY' },
-    claims: Array.from({ length: claims }, (_, i) => ({ claimNumber: `C-${1000 + i}`, lossDate: '2025-06-01', amount: 1000 + i * 17, status: i % 3 === 0 ? 'OPEN' : 'SETTLED', notes: 'Water damage to the kitchen ceiling after a storm; assessor visited.' })),
+    claims: Array.from({ length: claims }, (_, i) => ({
+      claimNumber: `C-${1000 + i}`,
+      lossDate: '2025-06-01',
+      amount: 1000 + i * 17,
+      status: i % 3 === 0 ? 'OPEN' : 'SETTLED',
+      notes: 'Water damage to the kitchen ceiling after a storm; assessor visited.',
+    })),
   })
 }
 
@@ -35,4 +41,6 @@ function serve(delayMs: number): Promise<Server> {
 
 const [legacy, modern, slow] = await Promise.all([serve(0), serve(0), serve(200)])
 const port = (server: Server): number => (server.address() as { port: number }).port
-process.stdout.write(`${JSON.stringify({ legacy: port(legacy), modern: port(modern), slowModern: port(slow), smallBytes: SMALL.length, largeBytes: LARGE.length })}\n`)
+process.stdout.write(
+  `${JSON.stringify({ legacy: port(legacy), modern: port(modern), slowModern: port(slow), smallBytes: SMALL.length, largeBytes: LARGE.length })}\n`,
+)

@@ -11,7 +11,10 @@ export function createBillingContext(): FastifyInstance {
   app.get<{ Params: { policyNumber: string } }>('/billing-accounts/:policyNumber/eligibility', async (request, reply) => {
     const policy = findPolicy(request.params.policyNumber)
     if (!policy) {
-      return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no billing account for ${request.params.policyNumber}` })
+      return reply
+        .code(404)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no billing account for ${request.params.policyNumber}` })
     }
     return {
       policyNumber: policy.number,

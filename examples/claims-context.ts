@@ -19,7 +19,8 @@ export function createClaimsContext(): FastifyInstance {
       if (!policy) return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Not Found', status: 404 })
       const lossDate = request.query.loss_date ?? new Date().toISOString().slice(0, 10)
       const inTerm = lossDate >= policy.start && lossDate <= policy.end
-      const reason = policy.modernStatus === 'LAPSED' ? 'POLICY_LAPSED' : policy.modernStatus === 'SUSPENDED' ? 'POLICY_SUSPENDED' : inTerm ? null : 'LOSS_OUTSIDE_COVER'
+      const reason =
+        policy.modernStatus === 'LAPSED' ? 'POLICY_LAPSED' : policy.modernStatus === 'SUSPENDED' ? 'POLICY_SUSPENDED' : inTerm ? null : 'LOSS_OUTSIDE_COVER'
       return { policyNumber: policy.number, permitted: reason === null, reason }
     },
   )

@@ -84,7 +84,15 @@ async function send(client: Agent, base: string, sample: Sample, requestId: stri
 function table(outcomes: readonly Outcome[], verdicts: ReadonlyMap<string, string>): string {
   return textTable(
     ['REQUEST', 'SLICE', 'SIDE', 'ANSWERED BY', 'STATUS', 'PARALLEL RUN', 'WHY IT IS HERE'],
-    outcomes.map((o) => [`${o.sample.method} ${o.sample.path}`, o.slice, o.authority, o.servedBy, String(o.status), verdicts.get(o.requestId) ?? '-', o.sample.note]),
+    outcomes.map((o) => [
+      `${o.sample.method} ${o.sample.path}`,
+      o.slice,
+      o.authority,
+      o.servedBy,
+      String(o.status),
+      verdicts.get(o.requestId) ?? '-',
+      o.sample.note,
+    ]),
   )
 }
 
@@ -138,7 +146,9 @@ async function run(): Promise<number> {
   const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } }, allowPositionals: false })
   const demoDir = resolve(process.env.FICUS_DEMO_DIR ?? join('data', 'demo'))
   const shownDir = relative(process.cwd(), demoDir).startsWith('..') ? demoDir : relative(process.cwd(), demoDir)
-  process.stdout.write(`Ficus demo: the example insurer's services and a gateway on embedded defaults (no Redis, no Kafka).\nState: ${shownDir} (cleared at every start).\n`)
+  process.stdout.write(
+    `Ficus demo: the example insurer's services and a gateway on embedded defaults (no Redis, no Kafka).\nState: ${shownDir} (cleared at every start).\n`,
+  )
   await cleanDemoDir(demoDir)
   const examples = await startExampleServices({ ephemeral: true })
   // Embedded defaults, whatever the shell says: the demo's own folder, no Redis, no Kafka; warnings
@@ -179,8 +189,12 @@ async function run(): Promise<number> {
   const found = await verdicts(settings.dataDir, ids)
   const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
   process.stdout.write(`\nFicus demo — gateway ${gateway.url}, config ${gateway.config.version}\n\n${table(outcomes, found)}\n`)
-  process.stdout.write(`legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}; comparisons in ${join(shownDir, COMPARISONS_DIR)}\n`)
-  process.stdout.write(`\n${CUSTOMER_COUNT} example customers, each asking every slice once (${CUSTOMER_HEADER} is the slices' sticky key):\n${describeRound(round)}\n`)
+  process.stdout.write(
+    `legacy answered ${bySide('legacy')} request(s), modern answered ${bySide('modern')}; comparisons in ${join(shownDir, COMPARISONS_DIR)}\n`,
+  )
+  process.stdout.write(
+    `\n${CUSTOMER_COUNT} example customers, each asking every slice once (${CUSTOMER_HEADER} is the slices' sticky key):\n${describeRound(round)}\n`,
+  )
   // The report of everything in the data directory (this run and earlier ones): `npx ficus report`.
   const aggregator = new ComparisonAggregator()
   await readComparisonsFromJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))

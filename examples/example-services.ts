@@ -48,7 +48,11 @@ export async function startExampleServices(
     await Promise.all(apps.map((app) => app.close()))
     throw err
   }
-  return { urls, env, close: async () => {
+  return {
+    urls,
+    env,
+    close: async () => {
       await Promise.all(apps.map((app) => app.close()))
-    }, }
+    },
+  }
 }

@@ -5,7 +5,12 @@ const NOT_FOUND = { err_cd: 'E404', err_msg: 'POLICY NOT FOUND' }
 
 /** Every endorsement on file, as the legacy platform lists them (about 90 bytes each). */
 function endorsementList(policy: string, count: number): { end_no: string; end_cd: string; eff_dt: string; txt: string }[] {
-  return Array.from({ length: count }, (_, index) => ({ end_no: `${policy}-E${String(index + 1).padStart(5, '0')}`, end_cd: index % 3 === 0 ? 'VEH_ADD' : 'DRV_ADD', eff_dt: '20250101', txt: 'ENDORSEMENT ON FILE' }))
+  return Array.from({ length: count }, (_, index) => ({
+    end_no: `${policy}-E${String(index + 1).padStart(5, '0')}`,
+    end_cd: index % 3 === 0 ? 'VEH_ADD' : 'DRV_ADD',
+    eff_dt: '20250101',
+    txt: 'ENDORSEMENT ON FILE',
+  }))
 }
 
 /**
@@ -48,17 +53,14 @@ export function createLegacyPas(): FastifyInstance {
     return { pol_no: policy.number, elig_flg: eligible ? 'Y' : 'N', arrs_amt: legacyAmount(policy.arrearsCents) }
   })
 
-  app.get<{ Params: { polNo: string }; Querystring: { loss_date?: string } }>(
-    '/pas/v1/policy/:polNo/claims/lodgement-check',
-    async (request, reply) => {
-      const policy = findPolicy(request.params.polNo)
-      if (!policy) return reply.code(404).send(NOT_FOUND)
-      const lossDate = request.query.loss_date ?? new Date().toISOString().slice(0, 10)
-      const inTerm = lossDate >= policy.start && lossDate <= policy.end
-      const reason = policy.legacyStatus === 'LAPS' ? 'LAPSED' : policy.legacyStatus === 'SUSP' ? 'SUSPENDED' : inTerm ? null : 'OUT_OF_TERM'
-      return { pol_no: policy.number, lodge_ok: reason === null ? 'Y' : 'N', rsn_cd: reason }
-    },
-  )
+  app.get<{ Params: { polNo: string }; Querystring: { loss_date?: string } }>('/pas/v1/policy/:polNo/claims/lodgement-check', async (request, reply) => {
+    const policy = findPolicy(request.params.polNo)
+    if (!policy) return reply.code(404).send(NOT_FOUND)
+    const lossDate = request.query.loss_date ?? new Date().toISOString().slice(0, 10)
+    const inTerm = lossDate >= policy.start && lossDate <= policy.end
+    const reason = policy.legacyStatus === 'LAPS' ? 'LAPSED' : policy.legacyStatus === 'SUSP' ? 'SUSPENDED' : inTerm ? null : 'OUT_OF_TERM'
+    return { pol_no: policy.number, lodge_ok: reason === null ? 'Y' : 'N', rsn_cd: reason }
+  })
 
   app.post<{ Body: { pol_no?: string; loss_dt?: string } }>('/pas/v1/claims', async (request, reply) => {
     const policy = findPolicy(request.body?.pol_no ?? '')

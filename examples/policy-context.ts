@@ -14,7 +14,10 @@ export function createPolicyContext(): FastifyInstance {
   app.get<{ Params: { policyNumber: string } }>('/policies/:policyNumber/coverage', async (request, reply) => {
     const policy = findPolicy(request.params.policyNumber)
     if (!policy) {
-      return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no policy ${request.params.policyNumber}` })
+      return reply
+        .code(404)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no policy ${request.params.policyNumber}` })
     }
     const now = Date.now()
     const id = String(request.headers['x-request-id'] ?? `${policy.number}:${now}`)

@@ -57,7 +57,11 @@ async function sendSamples(base: string): Promise<void> {
       const response = await request(base + sample.path, {
         dispatcher: client,
         method: sample.method,
-        headers: { 'x-request-id': `report-${run}-${index}`, [CUSTOMER_HEADER]: FIRST_CUSTOMER, ...(sample.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          'x-request-id': `report-${run}-${index}`,
+          [CUSTOMER_HEADER]: FIRST_CUSTOMER,
+          ...(sample.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(sample.body === undefined ? {} : { body: JSON.stringify(sample.body) }),
       })
       await response.body.dump()
@@ -106,7 +110,16 @@ async function screenshot(file: string, out: string): Promise<number> {
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     })
     const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme: 'light' })
     const page = await context.newPage()
@@ -125,7 +138,10 @@ async function screenshot(file: string, out: string): Promise<number> {
 }
 
 async function run(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'docs', 'report.png') }, html: { type: 'string' } }, allowPositionals: false })
+  const { values } = parseArgs({
+    options: { out: { type: 'string', default: join(ROOT, 'docs', 'report.png') }, html: { type: 'string' } },
+    allowPositionals: false,
+  })
   const out = resolve(values.out)
   await withExampleStack('report-screenshot', async ({ gateway, dataDir, closeGateway }) => {
     // Like the demo: the customers' round first (the evidence noise is learned on), then the samples.

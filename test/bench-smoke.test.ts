@@ -11,7 +11,9 @@ describe('bench harness', () => {
     try {
       const result = await spawnNode(['--import', 'tsx', 'bench/run.ts', '--smoke', '--out-dir', out]).finished
       expect(result.code, result.stderr).toBe(0)
-      const json = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as { rows: { scenario: string; rps: number; errors: number; cpuUsPerRequest: number | null }[] }
+      const json = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as {
+        rows: { scenario: string; rps: number; errors: number; cpuUsPerRequest: number | null }[]
+      }
       expect(json.rows.map((row) => row.scenario)).toEqual(['direct', 'bare-proxy', 'ficus-routing', 'ficus-shadow-jsonl'])
       for (const row of json.rows) {
         expect(row.rps, row.scenario).toBeGreaterThan(0)

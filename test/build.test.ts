@@ -15,7 +15,9 @@ let app: string
 beforeAll(async () => {
   const dist = await mkdtemp(join(tmpdir(), 'ficus-build-'))
   app = join(dist, 'app')
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], { cwd: ROOT })
+  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], {
+    cwd: ROOT,
+  })
   await cp(join(ROOT, 'src/admin/dashboard'), join(app, 'dist/admin/dashboard'), { recursive: true })
   for (const entry of ['bin', 'package.json', 'routes.config.ts']) await cp(join(ROOT, entry), join(app, entry), { recursive: true })
   await symlink(join(ROOT, 'node_modules'), join(app, 'node_modules'))

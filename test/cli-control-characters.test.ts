@@ -62,7 +62,12 @@ describe('admin commands print free text without control characters', () => {
     expect(status.code).toBe(0)
     expectPrintable(status.stdout, 'reason', 'mallory')
     // One row per slice: the newline in the reason did not start another.
-    expect(status.stdout.trim().split('\n').filter((line) => line.startsWith('policy-status'))).toHaveLength(1)
+    expect(
+      status.stdout
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('policy-status')),
+    ).toHaveLength(1)
 
     const history = await runFicus(['history'], env)
     expect(history.code).toBe(0)
@@ -80,13 +85,26 @@ describe('report and validate print free text without control characters', () =>
   beforeAll(async () => {
     const config = join(dir, 'routes.config.ts')
     const slices = { 'coverage-status': { description: hostile('described'), authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] } }
-    const input = { sides: { legacy: 'legacy', modern: 'modern' }, upstreams: { legacy: { url: 'http://127.0.0.1:1' }, modern: { url: 'http://127.0.0.1:2' } }, slices }
+    const input = {
+      sides: { legacy: 'legacy', modern: 'modern' },
+      upstreams: { legacy: { url: 'http://127.0.0.1:1' }, modern: { url: 'http://127.0.0.1:2' } },
+      slices,
+    }
     await writeFile(config, `export default ${JSON.stringify(input)}\n`)
     // Made under the slice's current rules, so that the report shows them.
     const rulesHash = validateConfig(input).slices[0]!.compare.rulesHash
     // What the records carry comes from the upstreams' answers and from whoever writes the topic.
     const records = [
-      ...Array.from({ length: 3 }, () => comparison({ slice: 'coverage-status', rulesHash, category: 'untranslated', diffPaths: [`/body/${hostile('path')}`], untranslated: [{ path: '/body/status', value: hostile('value') }], requestId: hostile('request') })),
+      ...Array.from({ length: 3 }, () =>
+        comparison({
+          slice: 'coverage-status',
+          rulesHash,
+          category: 'untranslated',
+          diffPaths: [`/body/${hostile('path')}`],
+          untranslated: [{ path: '/body/status', value: hostile('value') }],
+          requestId: hostile('request'),
+        }),
+      ),
       comparison({ slice: hostile('slice'), category: 'shadow-error', cause: hostile('cause'), route: `GET ${hostile('route')}` }),
       comparison({ slice: hostile('slice'), route: 'GET /other' }),
     ]
@@ -105,7 +123,8 @@ describe('report and validate print free text without control characters', () =>
     const md = await runFicus([...base, '--format', 'md'])
     expect(md.stderr).toBe('')
     expect(md.stdout).not.toMatch(CONTROLS)
-    for (const word of ['described', 'path', 'value', 'request', 'slice']) expect(md.stdout).toContain(`${word}\\u001b[2J\\u001b]0;pwned\\u0007\\r${word.toUpperCase()}-FORGED`)
+    for (const word of ['described', 'path', 'value', 'request', 'slice'])
+      expect(md.stdout).toContain(`${word}\\u001b[2J\\u001b]0;pwned\\u0007\\r${word.toUpperCase()}-FORGED`)
   })
 
   it('JSON stays exact', async () => {

@@ -64,7 +64,11 @@ describe('ficus validate --json', () => {
   it('prints the route table as JSON for a valid config', async () => {
     const result = await ficus(['validate', '--json'])
     expect(result.code).toBe(0)
-    const summary = JSON.parse(result.stdout) as { valid: boolean; slices: { id: string; routes: { method: string; modern: { upstream: string; path: string } }[] }[]; fallthrough: unknown }
+    const summary = JSON.parse(result.stdout) as {
+      valid: boolean
+      slices: { id: string; routes: { method: string; modern: { upstream: string; path: string } }[] }[]
+      fallthrough: unknown
+    }
     expect(summary.valid).toBe(true)
     expect(summary.slices.map((slice) => slice.id)).toEqual(['coverage-status', 'billing-eligibility', 'claim-lodgement'])
     expect(summary.slices[0]!.routes[0]!.modern).toEqual({ upstream: 'policy-context', path: '/policies/:policyNumber/coverage' })

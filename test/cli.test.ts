@@ -22,7 +22,9 @@ async function configFile(name: string, content: string): Promise<string> {
 const VALID = {
   sides: { legacy: 'legacy', modern: 'modern' },
   upstreams: { legacy: { url: 'http://127.0.0.1:4101' }, modern: { url: 'http://127.0.0.1:4102' } },
-  slices: { 'coverage-status': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/policy/:id', rewrite: { modern: '/policies/:id' } }] } },
+  slices: {
+    'coverage-status': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/policy/:id', rewrite: { modern: '/policies/:id' } }] },
+  },
 }
 
 describe('ficus validate', () => {
@@ -64,7 +66,10 @@ describe('ficus validate', () => {
 
 describe('ficus start', () => {
   it('refuses to start on an invalid config, exit 1, without listening', async () => {
-    const file = await configFile('dup.config.ts', `export default ${JSON.stringify({ ...VALID, slices: { ...VALID.slices, 'billing-eligibility': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/policy/:policyNumber' }] } } })}\n`)
+    const file = await configFile(
+      'dup.config.ts',
+      `export default ${JSON.stringify({ ...VALID, slices: { ...VALID.slices, 'billing-eligibility': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/policy/:policyNumber' }] } } })}\n`,
+    )
     const result = await runFicus(['start', '--config', file], { PORT: '0' })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('slices.billing-eligibility.routes[0]: GET /policy/:policyNumber is already claimed by slices.coverage-status.routes[0]')

@@ -62,7 +62,11 @@ describe('docker-compose.yml', () => {
 
   it('runs the gateway against Kafka and Redis, with the admin port on the host’s loopback unless told otherwise', () => {
     const gateway = compose.services.gateway!
-    expect(gateway.depends_on).toEqual({ kafka: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' }, examples: { condition: 'service_healthy' } })
+    expect(gateway.depends_on).toEqual({
+      kafka: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+      examples: { condition: 'service_healthy' },
+    })
     expect(gateway.environment).toMatchObject({ KAFKA_BROKERS: 'kafka:19092', REDIS_URL: 'redis://redis:6379' })
     const admin = gateway.ports?.find((port) => port.endsWith(':9090'))
     expect(admin).toBe('${FICUS_ADMIN_BIND:-127.0.0.1}:9090:9090')

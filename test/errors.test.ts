@@ -29,7 +29,12 @@ describe('error codes', () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name)
         if (entry.isDirectory()) walk(path)
-        else if (entry.name.endsWith('.ts') && path !== join(ROOT, 'src', 'errors', 'errors.ts') && /new FicusError\(\s*'FICUS_ERR_/.test(readFileSync(path, 'utf8'))) spelled.push(path)
+        else if (
+          entry.name.endsWith('.ts') &&
+          path !== join(ROOT, 'src', 'errors', 'errors.ts') &&
+          /new FicusError\(\s*'FICUS_ERR_/.test(readFileSync(path, 'utf8'))
+        )
+          spelled.push(path)
       }
     }
     walk(join(ROOT, 'src'))

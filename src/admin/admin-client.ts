@@ -28,7 +28,10 @@ export class AdminClient {
       response = await fetch(url, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) })
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
-      throw fail.adminUnreachable(`cannot reach the admin API at ${this.#options.baseUrl} (${cause}); is the gateway running? set --admin-url or FICUS_ADMIN_URL`, { cause: err })
+      throw fail.adminUnreachable(
+        `cannot reach the admin API at ${this.#options.baseUrl} (${cause}); is the gateway running? set --admin-url or FICUS_ADMIN_URL`,
+        { cause: err },
+      )
     }
     const text = await response.text()
     let data: unknown

@@ -49,7 +49,8 @@ function refusalOf(request: FastifyRequest, allowed: ReadonlySet<string> | null)
   if (!CHANGES.has(request.method)) return undefined
   // Anything but a plain same-origin (or user-initiated "none") fetch is another site's, duplicates included.
   const fetchSite = request.headers['sec-fetch-site']
-  if (fetchSite !== undefined && !['same-origin', 'none'].includes(fetchSite.trim().toLowerCase())) return fail.adminCrossOrigin('a change from another site is refused')
+  if (fetchSite !== undefined && !['same-origin', 'none'].includes(fetchSite.trim().toLowerCase()))
+    return fail.adminCrossOrigin('a change from another site is refused')
   const origin = request.headers.origin
   if (origin === undefined) return undefined
   if (typeof origin !== 'string') return fail.adminCrossOrigin('a change with more than one Origin is refused')
@@ -65,6 +66,9 @@ function refusalOf(request: FastifyRequest, allowed: ReadonlySet<string> | null)
 
 /** One log line per admin request: method, path without its query string, status, time. Never a token. */
 export function adminRequestLog(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  request.log.info({ method: request.method, path: request.url.split('?')[0] ?? '', status: reply.statusCode, latencyMs: Math.round(reply.elapsedTime * 10) / 10 }, 'admin request')
+  request.log.info(
+    { method: request.method, path: request.url.split('?')[0] ?? '', status: reply.statusCode, latencyMs: Math.round(reply.elapsedTime * 10) / 10 },
+    'admin request',
+  )
   done()
 }

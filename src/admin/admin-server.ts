@@ -88,7 +88,9 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   app.addHook('onResponse', adminRequestLog)
 
   // A refused flip answers with the verdict, so the operator sees which criteria are unmet.
-  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, err instanceof FicusError && err.details.verdict !== undefined ? { verdict: err.details.verdict } : {}))
+  app.setErrorHandler((err: FastifyError | FicusError, request, reply) =>
+    sendError(request, reply, err, err instanceof FicusError && err.details.verdict !== undefined ? { verdict: err.details.verdict } : {}),
+  )
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, fail.adminNotFound(`no admin endpoint ${request.method} ${request.url.split('?')[0] ?? ''}`, { status: 404 })),
   )
@@ -149,30 +151,38 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         ),
       }))
 
-      admin.put<{ Params: SliceParams; Body: FlipBody }>('/slices/:id/authority', { schema: { body: FlipBody }, preValidation: knownSlice }, async (request) => {
-        const { authority, reason, expectedVersion, actor, force } = request.body
-        const forced = await guard(request.params.id, authority, force === true)
-        const [state] = await deps.journal.commit(
-          store,
-          {
-            changes: [{ sliceId: request.params.id, authority, ...(expectedVersion === undefined ? {} : { expectedVersion }) }],
-            actor: actorOf(request, actor),
-            reason,
-            kind: 'flip',
-            forced,
-          },
-          config.version,
-        )
-        const slice = config.slices.find((candidate) => candidate.id === request.params.id)
-        if (state && !state.changed) {
-          // Nothing to do: no version, no audit entry, no event — and the answer says so.
-          request.log.info({ slice: request.params.id, authority: state.authority, version: state.version }, 'authority unchanged: the slice already has it')
-          return { ...(slice ? sliceView(slice, state, deps.breakers) : {}), changed: false, message: `slice ${request.params.id} already has authority ${state.authority}; nothing changed` }
-        }
-        recordChanges(deps, 'flip', [request.params.id])
-        request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
-        return { ...(slice ? sliceView(slice, state, deps.breakers) : {}), changed: true }
-      })
+      admin.put<{ Params: SliceParams; Body: FlipBody }>(
+        '/slices/:id/authority',
+        { schema: { body: FlipBody }, preValidation: knownSlice },
+        async (request) => {
+          const { authority, reason, expectedVersion, actor, force } = request.body
+          const forced = await guard(request.params.id, authority, force === true)
+          const [state] = await deps.journal.commit(
+            store,
+            {
+              changes: [{ sliceId: request.params.id, authority, ...(expectedVersion === undefined ? {} : { expectedVersion }) }],
+              actor: actorOf(request, actor),
+              reason,
+              kind: 'flip',
+              forced,
+            },
+            config.version,
+          )
+          const slice = config.slices.find((candidate) => candidate.id === request.params.id)
+          if (state && !state.changed) {
+            // Nothing to do: no version, no audit entry, no event — and the answer says so.
+            request.log.info({ slice: request.params.id, authority: state.authority, version: state.version }, 'authority unchanged: the slice already has it')
+            return {
+              ...(slice ? sliceView(slice, state, deps.breakers) : {}),
+              changed: false,
+              message: `slice ${request.params.id} already has authority ${state.authority}; nothing changed`,
+            }
+          }
+          recordChanges(deps, 'flip', [request.params.id])
+          request.log.info({ slice: request.params.id, authority: state?.authority, version: state?.version, actor: state?.actor }, 'authority changed')
+          return { ...(slice ? sliceView(slice, state, deps.breakers) : {}), changed: true }
+        },
+      )
 
       // No body at all reads as an empty one, so that it is told what is missing (the reason).
       const noBodyIsEmpty = (request: FastifyRequest): Promise<void> => {
@@ -185,7 +195,12 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         for (const id of targets) if (!sliceIds.has(id)) throw unknownSlice(id)
         // Every named slice goes to the store, which decides what is already on legacy there: this
         // instance's snapshot may be behind it, or the store may have lost what the snapshot holds.
-        const change = { changes: targets.map((sliceId) => ({ sliceId, authority: 'legacy' })), actor: actorOf(request, actor), reason, kind: 'kill-switch' as const }
+        const change = {
+          changes: targets.map((sliceId) => ({ sliceId, authority: 'legacy' })),
+          actor: actorOf(request, actor),
+          reason,
+          kind: 'kill-switch' as const,
+        }
         checkAuditText(change)
         if (targets.length === 0) return { changed: [], unchanged: [] }
         const applied = await deps.journal.commit(store, change, config.version)
@@ -196,24 +211,37 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
           states.map((state) => state.sliceId),
         )
         if (states.length > 0) request.log.warn({ slices: states.map((state) => state.sliceId), actor: change.actor }, 'kill switch: slices returned to legacy')
-        return { changed: states.map((state) => ({ id: state.sliceId, version: state.version })), unchanged: applied.filter((state) => !state.changed).map((state) => state.sliceId) }
+        return {
+          changed: states.map((state) => ({ id: state.sliceId, version: state.version })),
+          unchanged: applied.filter((state) => !state.changed).map((state) => state.sliceId),
+        }
       })
 
       // Learned noise: every path this instance has evidence on, its state and the decision in force.
       admin.get<{ Params: { id: string } }>('/slices/:id/noise', (request) => {
         const slice = config.slices.find((candidate) => candidate.id === request.params.id)
         if (!slice) throw unknownSlice(request.params.id)
-        return { slice: slice.id, shadowed: slice.shadow !== null, settings: slice.shadow?.noise ?? null, critical: slice.compare.critical, paths: deps.shadow.noise(slice.id) }
+        return {
+          slice: slice.id,
+          shadowed: slice.shadow !== null,
+          settings: slice.shadow?.noise ?? null,
+          critical: slice.compare.critical,
+          paths: deps.shadow.noise(slice.id),
+        }
       })
 
       // An operator confirms a learned path (noise until cleared), rejects one (never noise), or clears the decision.
-      admin.post<{ Params: SliceParams; Body: NoiseDecisionBody }>('/slices/:id/noise', { schema: { body: NoiseDecisionBody }, preValidation: knownSlice }, async (request) => {
-        const { route, path, decision, reason, actor } = request.body
-        const input = checkNoiseDecision({ slice: request.params.id, route, path, decision, reason, actor: actorOf(request, actor) }, config.slices)
-        const record = await deps.decisions.decide(input)
-        request.log.info({ slice: record.slice, route: record.route, path: record.path, decision: record.decision, actor: record.actor }, 'noise decision')
-        return { decision: record, paths: deps.shadow.noise(record.slice) }
-      })
+      admin.post<{ Params: SliceParams; Body: NoiseDecisionBody }>(
+        '/slices/:id/noise',
+        { schema: { body: NoiseDecisionBody }, preValidation: knownSlice },
+        async (request) => {
+          const { route, path, decision, reason, actor } = request.body
+          const input = checkNoiseDecision({ slice: request.params.id, route, path, decision, reason, actor: actorOf(request, actor) }, config.slices)
+          const record = await deps.decisions.decide(input)
+          request.log.info({ slice: record.slice, route: record.route, path: record.path, decision: record.decision, actor: record.actor }, 'noise decision')
+          return { decision: record, paths: deps.shadow.noise(record.slice) }
+        },
+      )
 
       admin.get<{ Querystring: AuditTrailQuery }>('/noise-decisions', { schema: { querystring: AuditTrailQuery } }, async (request) => {
         const { slice, limit = DEFAULT_HISTORY_LIMIT } = request.query
@@ -251,7 +279,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     const { readiness } = await report(id)
     if (readiness.ready) return false
     const unmet = readiness.criteria.filter((criterion) => !criterion.met)
-    throw fail.notReady(`slice ${JSON.stringify(id)} is not ready for more modern traffic: ${unmet.map((criterion) => `${criterion.id} (${criterion.detail})`).join('; ')}. Send force with a reason to flip anyway`,
+    throw fail.notReady(
+      `slice ${JSON.stringify(id)} is not ready for more modern traffic: ${unmet.map((criterion) => `${criterion.id} (${criterion.detail})`).join('; ')}. Send force with a reason to flip anyway`,
       { details: { slice: id, verdict: readiness } },
     )
   }

@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify'
  * without the token: they hold no data. Every answer carries a strict Content Security Policy:
  * only this origin's script and style, API calls to this origin, no framing, no form posts.
  */
-export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+export const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 const ASSETS = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },

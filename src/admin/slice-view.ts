@@ -18,7 +18,11 @@ export interface SliceView {
   readonly initialAuthority: string
   readonly stickyKey: StickyKey | null
   /** Shadow settings in force; null when the slice is not shadowed. */
-  readonly shadow: { readonly samplePercent: number; readonly writes: { readonly legacy: string | null; readonly modern: string | null }; readonly translationVersion: string | null } | null
+  readonly shadow: {
+    readonly samplePercent: number
+    readonly writes: { readonly legacy: string | null; readonly modern: string | null }
+    readonly translationVersion: string | null
+  } | null
   /** Circuit breaker state of each side's upstream, for client and shadow traffic. */
   readonly breakers: Readonly<Record<'legacy' | 'modern', { readonly upstream: string; readonly primary: BreakerState; readonly shadow: BreakerState }>>
   readonly routes: readonly {
@@ -48,7 +52,11 @@ export function sliceView(slice: SliceConfig, state: AuthorityState | undefined,
     initialAuthority: slice.authority,
     stickyKey: slice.stickyKey,
     shadow: slice.shadow
-      ? { samplePercent: slice.shadow.sampleBasisPoints / 100, writes: { legacy: slice.shadow.writes.legacy?.kind ?? null, modern: slice.shadow.writes.modern?.kind ?? null }, translationVersion: slice.compare.translationVersion }
+      ? {
+          samplePercent: slice.shadow.sampleBasisPoints / 100,
+          writes: { legacy: slice.shadow.writes.legacy?.kind ?? null, modern: slice.shadow.writes.modern?.kind ?? null },
+          translationVersion: slice.compare.translationVersion,
+        }
       : null,
     breakers: { legacy: breakerView('legacy'), modern: breakerView('modern') },
     routes: slice.routes.map((route) => ({

@@ -7,7 +7,13 @@ import { DEFAULT_REDIS_PREFIX } from '../authority/redis-authority-store.ts'
 import { DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_TIMEOUT_MS } from '../config/load.ts'
 import { fail, type FicusError } from '../errors/errors.ts'
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts'
-import { DEFAULT_EVENTS_FLUSH_MS, DEFAULT_EVENTS_FLUSH_RECORDS, DURABILITY_MODES, type DurabilityMode, type EventDurability } from '../publish/event-durability.ts'
+import {
+  DEFAULT_EVENTS_FLUSH_MS,
+  DEFAULT_EVENTS_FLUSH_RECORDS,
+  DURABILITY_MODES,
+  type DurabilityMode,
+  type EventDurability,
+} from '../publish/event-durability.ts'
 import { DEFAULT_TOPICS } from '../publish/events.ts'
 import type { KafkaSettings } from '../publish/open-sinks.ts'
 
@@ -61,7 +67,8 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
   const adminPort = readPort(env, 'ADMIN_PORT', DEFAULT_ADMIN_PORT)
   const adminToken = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
   const redisUrl = env.REDIS_URL === '' ? undefined : env.REDIS_URL
-  if (redisUrl !== undefined && !(/^rediss?:\/\//.test(redisUrl) && URL.canParse(redisUrl))) throw envError('REDIS_URL', 'must be a redis:// or rediss:// URL', redisUrl.replace(/\/\/[^@/]*@/, '//***@'))
+  if (redisUrl !== undefined && !(/^rediss?:\/\//.test(redisUrl) && URL.canParse(redisUrl)))
+    throw envError('REDIS_URL', 'must be a redis:// or rediss:// URL', redisUrl.replace(/\/\/[^@/]*@/, '//***@'))
   const level = readLogLevel(env)
   const instance = env.FICUS_INSTANCE_ID ?? `${hostname()}-${process.pid}`
   if (!/^[\w.:-]{1,128}$/.test(instance)) throw envError('FICUS_INSTANCE_ID', 'must be letters, digits, ".", ":", "_" or "-" (at most 128)', instance)
@@ -89,7 +96,10 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
 /** KAFKA_BROKERS as a list (empty when unset); FICUS_ERR_ENV_INVALID when an entry is not host:port. */
 export function readBrokers(env: NodeJS.ProcessEnv): string[] {
   const list = env.KAFKA_BROKERS?.trim() ?? ''
-  const brokers = list.split(',').map((broker) => broker.trim()).filter((broker) => broker !== '')
+  const brokers = list
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker !== '')
   for (const broker of brokers) {
     const port = Number(/^[\w.-]+:(\d{1,5})$/.exec(broker)?.[1] ?? Number.NaN)
     if (!(port >= 1 && port <= 65_535)) throw envError('KAFKA_BROKERS', 'must be host:port[,host:port...]', list)
@@ -104,13 +114,17 @@ function readKafkaSettings(env: NodeJS.ProcessEnv, instance: string): KafkaSetti
     const text = env[name]
     if (text === undefined || text === '') return undefined
     const value = Number(text)
-    if (!Number.isInteger(value) || (value < 1 && !(allowMinusOne && value === -1))) throw envError(name, `must be a whole number ≥ 1${allowMinusOne ? ' (or -1 for the broker default)' : ''}`, text)
+    if (!Number.isInteger(value) || (value < 1 && !(allowMinusOne && value === -1)))
+      throw envError(name, `must be a whole number ≥ 1${allowMinusOne ? ' (or -1 for the broker default)' : ''}`, text)
     return value
   }
   return {
     brokers,
     clientId: env.KAFKA_CLIENT_ID ?? `ficus-${instance}`,
-    topics: { comparisons: env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons, 'authority-changes': env.FICUS_TOPIC_AUTHORITY_CHANGES ?? DEFAULT_TOPICS['authority-changes'] },
+    topics: {
+      comparisons: env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons,
+      'authority-changes': env.FICUS_TOPIC_AUTHORITY_CHANGES ?? DEFAULT_TOPICS['authority-changes'],
+    },
     partitions: positive('KAFKA_TOPIC_PARTITIONS'),
     replicationFactor: positive('KAFKA_TOPIC_REPLICATION', true),
     outboxMaxBytes: positive('FICUS_OUTBOX_MAX_BYTES'),
@@ -122,7 +136,8 @@ export function readConfigTimeout(env: NodeJS.ProcessEnv): number {
   const text = env.FICUS_CONFIG_TIMEOUT_MS
   if (text === undefined || text === '') return DEFAULT_CONFIG_TIMEOUT_MS
   const value = Number(text)
-  if (!/^\d+$/.test(text) || value < 1 || value > MAX_TIMER_MS) throw envError('FICUS_CONFIG_TIMEOUT_MS', `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, text)
+  if (!/^\d+$/.test(text) || value < 1 || value > MAX_TIMER_MS)
+    throw envError('FICUS_CONFIG_TIMEOUT_MS', `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, text)
   return value
 }
 
@@ -141,10 +156,14 @@ const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z
  * entry with a scheme, port, path or wildcard would never match a Host header: refused at start.
  */
 function readAdminHosts(env: NodeJS.ProcessEnv, token: string | undefined): readonly string[] | null {
-  const listed = (env.FICUS_ADMIN_HOSTS ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const listed = (env.FICUS_ADMIN_HOSTS ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '')
   for (const name of listed) {
     const bracketed = /^\[(.*)\]$/.exec(name)?.[1]
-    if (!(HOST_NAME.test(name) || isIPv6(bracketed ?? name))) throw envError('FICUS_ADMIN_HOSTS', 'must be host names or IP addresses, comma-separated, without scheme, port or path', env.FICUS_ADMIN_HOSTS ?? '')
+    if (!(HOST_NAME.test(name) || isIPv6(bracketed ?? name)))
+      throw envError('FICUS_ADMIN_HOSTS', 'must be host names or IP addresses, comma-separated, without scheme, port or path', env.FICUS_ADMIN_HOSTS ?? '')
   }
   if (token === undefined) return LOOPBACK_HOSTS
   return listed.length === 0 ? null : [...LOOPBACK_HOSTS, ...listed]
@@ -194,7 +213,11 @@ export interface AdminClientSettings {
 }
 
 export function readAdminClientSettings(env: NodeJS.ProcessEnv, adminUrl?: string): AdminClientSettings {
-  return { baseUrl: adminUrl ?? env.FICUS_ADMIN_URL ?? DEFAULT_ADMIN_URL, token: env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN, actor: defaultActor(env) }
+  return {
+    baseUrl: adminUrl ?? env.FICUS_ADMIN_URL ?? DEFAULT_ADMIN_URL,
+    token: env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN,
+    actor: defaultActor(env),
+  }
 }
 
 function defaultActor(env: NodeJS.ProcessEnv): string {
@@ -250,7 +273,8 @@ export interface ReporterSettings {
 
 export function readReporterSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean }): ReporterSettings {
   const brokers = readBrokers(env)
-  if (brokers.length === 0) throw fail.envInvalid('KAFKA_BROKERS: the reporter reads comparisons from Kafka and needs it (got nothing)', { details: { variable: 'KAFKA_BROKERS' } })
+  if (brokers.length === 0)
+    throw fail.envInvalid('KAFKA_BROKERS: the reporter reads comparisons from Kafka and needs it (got nothing)', { details: { variable: 'KAFKA_BROKERS' } })
   const token = env.FICUS_ADMIN_TOKEN === '' ? undefined : env.FICUS_ADMIN_TOKEN
   return {
     brokers,

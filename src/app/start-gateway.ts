@@ -11,7 +11,16 @@ import { loadConfig } from '../config/load.ts'
 import type { GatewayConfig } from '../config/types.ts'
 import { FileNoiseDecisionStore, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
 import { RedisNoiseDecisionStore } from '../decisions/redis-noise-decisions.ts'
-import { AUDIT_FILE, AUTHORITY_CACHE_FILE, AUTHORITY_FILE, CHANGE_JOURNAL_FILE, COMPARISONS_DIR, loadSalt, NOISE_DECISIONS_FILE, prepareDataDir } from './data-dir.ts'
+import {
+  AUDIT_FILE,
+  AUTHORITY_CACHE_FILE,
+  AUTHORITY_FILE,
+  CHANGE_JOURNAL_FILE,
+  COMPARISONS_DIR,
+  loadSalt,
+  NOISE_DECISIONS_FILE,
+  prepareDataDir,
+} from './data-dir.ts'
 import { LOOPBACK, MIN_TOKEN_LENGTH, type Settings } from './settings.ts'
 import { fail, isFicusError } from '../errors/errors.ts'
 import { buildGateway } from '../proxy/gateway.ts'
@@ -94,7 +103,11 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     store: () => store.status(),
   })
   for (const upstream of config.upstreams.values()) {
-    if (upstream.tls && !upstream.tls.rejectUnauthorized) logger.warn({ upstream: upstream.name }, 'TLS certificate checks are OFF for this upstream (tls.insecureSkipVerify): anyone on the path can answer for it')
+    if (upstream.tls && !upstream.tls.rejectUnauthorized)
+      logger.warn(
+        { upstream: upstream.name },
+        'TLS certificate checks are OFF for this upstream (tls.insecureSkipVerify): anyone on the path can answer for it',
+      )
   }
   const pools = new UpstreamPools(config.upstreams)
   opened.push(() => pools.close())
@@ -111,18 +124,41 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   const reportStore = settings.kafka && settings.redisUrl ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix) : undefined
   if (reportStore) opened.push(() => reportStore.close())
   const local = reportStore ? undefined : new LocalEvidence()
-  const readiness: EvidenceSource = reportStore && settings.kafka ? new ReporterEvidence(reportStore, settings.kafka.topics.comparisons) : (local as LocalEvidence)
+  const readiness: EvidenceSource =
+    reportStore && settings.kafka ? new ReporterEvidence(reportStore, settings.kafka.topics.comparisons) : (local as LocalEvidence)
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
   if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
-  const shadow = new ShadowRunner({ config, pools, breakers, sink: local ? local.tee(sinks.comparisons) : sinks.comparisons, logger, instance: settings.instance, salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)), metrics })
+  const shadow = new ShadowRunner({
+    config,
+    pools,
+    breakers,
+    sink: local ? local.tee(sinks.comparisons) : sinks.comparisons,
+    logger,
+    instance: settings.instance,
+    salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)),
+    metrics,
+  })
   // Operators' noise decisions: shared through Redis when there is one, else in the data directory.
   const decisions: NoiseDecisionStore = settings.redisUrl
     ? new RedisNoiseDecisionStore({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: settings.instance, logger })
     : new FileNoiseDecisionStore(join(settings.dataDir, NOISE_DECISIONS_FILE), settings.instance)
-  decisions.onDecision((record) => shadow.decideNoise(record.slice, record.route, record.path, record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at }))
+  decisions.onDecision((record) =>
+    shadow.decideNoise(
+      record.slice,
+      record.route,
+      record.path,
+      record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at },
+    ),
+  )
   opened.push(() => decisions.close())
   await decisions.open()
-  for (const record of decisions.current()) shadow.decideNoise(record.slice, record.route, record.path, record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at })
+  for (const record of decisions.current())
+    shadow.decideNoise(
+      record.slice,
+      record.route,
+      record.path,
+      record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at },
+    )
   metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
   const releaseAll = async (): Promise<void> => {
     await sinks.close(config.shutdownTimeoutMs)
@@ -135,13 +171,36 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   let serving = false
   const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow })
   opened.push(() => app.close())
-  const admin = await buildAdminServer({ config, store, metrics, logger, breakers, sinks, readiness, shadow, decisions, journal, token: settings.adminToken, allowedHosts: settings.adminHosts, ready: () => serving })
+  const admin = await buildAdminServer({
+    config,
+    store,
+    metrics,
+    logger,
+    breakers,
+    sinks,
+    readiness,
+    shadow,
+    decisions,
+    journal,
+    token: settings.adminToken,
+    allowedHosts: settings.adminHosts,
+    ready: () => serving,
+  })
   opened.push(() => admin.close())
   const url = await listen(app, settings.host, settings.port, 'PORT')
   const adminUrl = await listen(admin, settings.adminHost, settings.adminPort, 'ADMIN_PORT')
   serving = true
   logger.info(
-    { url, adminUrl, migration: config.name, config: config.version, slices: config.slices.length, store: store.kind, dataDir: settings.dataDir, instance: settings.instance },
+    {
+      url,
+      adminUrl,
+      migration: config.name,
+      config: config.version,
+      slices: config.slices.length,
+      store: store.kind,
+      dataDir: settings.dataDir,
+      instance: settings.instance,
+    },
     'gateway listening',
   )
   if (settings.adminToken === undefined) {

@@ -24,10 +24,19 @@ export interface RunningReporter {
 export async function startReporter(settings: ReporterSettings, cwd: string): Promise<RunningReporter> {
   const logger = createLogger({ level: settings.logLevel, pretty: settings.prettyLogs })
   const config = await loadConfig(settings.configFile, cwd)
-  const store = settings.redisUrl ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix, { queueWhileOffline: true }) : new MemoryReportStateStore()
+  const store = settings.redisUrl
+    ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix, { queueWhileOffline: true })
+    : new MemoryReportStateStore()
   const storeKind = settings.redisUrl ? 'redis' : 'memory'
   const evidenceDays = Math.max(...config.slices.map((slice) => slice.readiness.windowDays), 1) + 1
-  const reporter = new ReporterService({ brokers: settings.brokers, topic: settings.topic, groupId: settings.groupId ?? DEFAULT_REPORTER_GROUP, store, logger, evidenceDays })
+  const reporter = new ReporterService({
+    brokers: settings.brokers,
+    topic: settings.topic,
+    groupId: settings.groupId ?? DEFAULT_REPORTER_GROUP,
+    store,
+    logger,
+    evidenceDays,
+  })
   const aggregates = new ReporterEvidence(store, settings.topic)
 
   const logged: FastifyBaseLogger = logger

@@ -83,7 +83,8 @@ export async function readAudit(file: string): Promise<{ entries: AuditEntry[]; 
     if (line.trim() === '') continue
     try {
       const entry = JSON.parse(line) as AuditEntry
-      if (typeof entry.slice === 'string' && Number.isInteger(entry.version) && parseAuthority(entry.authority).ok) entries.push({ ...entry, forced: (entry as { forced?: unknown }).forced === true })
+      if (typeof entry.slice === 'string' && Number.isInteger(entry.version) && parseAuthority(entry.authority).ok)
+        entries.push({ ...entry, forced: (entry as { forced?: unknown }).forced === true })
       else skipped += 1
     } catch {
       skipped += 1
@@ -93,8 +94,8 @@ export async function readAudit(file: string): Promise<{ entries: AuditEntry[]; 
 }
 
 export function corrupt(file: string, why: string, cause?: unknown): FicusError {
-  return fail.authorityStateCorrupt(`${file} ${why}. Ficus will not guess which side holds authority: repair the file, or move it away to start from the config's initial values`,
+  return fail.authorityStateCorrupt(
+    `${file} ${why}. Ficus will not guess which side holds authority: repair the file, or move it away to start from the config's initial values`,
     { cause, details: { file } },
   )
 }
-

@@ -123,7 +123,12 @@ export async function flip(
   sliceId: string,
   change: { authority: unknown; actor: string; reason: string; expectedVersion?: number },
 ): Promise<AppliedChange> {
-  const [state] = await store.apply({ changes: [{ sliceId, authority: change.authority, ...(change.expectedVersion === undefined ? {} : { expectedVersion: change.expectedVersion }) }], actor: change.actor, reason: change.reason, kind: 'flip' })
+  const [state] = await store.apply({
+    changes: [{ sliceId, authority: change.authority, ...(change.expectedVersion === undefined ? {} : { expectedVersion: change.expectedVersion }) }],
+    actor: change.actor,
+    reason: change.reason,
+    kind: 'flip',
+  })
   if (!state) throw new Error('apply returned no state for a single change')
   return state
 }
@@ -159,7 +164,9 @@ export function checkRequest(
     if (!parsed.ok) throw fail.authorityInvalid(`authority: ${parsed.error}`, { details: { slice: change.sliceId, field: 'authority' } })
     if (change.expectedVersion !== undefined) {
       if (!Number.isInteger(change.expectedVersion) || change.expectedVersion < 0) {
-        throw fail.authorityInvalid(`expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(change.expectedVersion)})`, { details: { slice: change.sliceId, field: 'expectedVersion' } })
+        throw fail.authorityInvalid(`expectedVersion: must be a whole number ≥ 0 (got ${JSON.stringify(change.expectedVersion)})`, {
+          details: { slice: change.sliceId, field: 'expectedVersion' },
+        })
       }
       if (options.versions && change.expectedVersion !== current.version) throw conflict(change.sliceId, current.version, change.expectedVersion)
     }
@@ -178,7 +185,8 @@ export function checkAuditText(request: Pick<ChangeRequest, 'actor' | 'reason'>)
 }
 
 export function conflict(sliceId: string, version: number, expectedVersion: number): FicusError {
-  return fail.authorityConflict(`slice ${JSON.stringify(sliceId)} is at version ${version}, not ${expectedVersion}: someone else changed it; re-read and retry`,
+  return fail.authorityConflict(
+    `slice ${JSON.stringify(sliceId)} is at version ${version}, not ${expectedVersion}: someone else changed it; re-read and retry`,
     { details: { slice: sliceId, version, expectedVersion } },
   )
 }

@@ -55,7 +55,15 @@ export class FileAuthorityStore implements AuthorityStore {
     for (const entry of entries) {
       const saved = persisted[entry.slice]
       if (!saved || entry.version > saved.version) {
-        persisted[entry.slice] = { authority: entry.authority, version: entry.version, updatedAt: entry.at, actor: entry.actor, reason: entry.reason, instance: entry.instance, changeId: entry.changeId ?? null }
+        persisted[entry.slice] = {
+          authority: entry.authority,
+          version: entry.version,
+          updatedAt: entry.at,
+          actor: entry.actor,
+          reason: entry.reason,
+          instance: entry.instance,
+          changeId: entry.changeId ?? null,
+        }
       }
     }
     this.#states.clear()
@@ -106,22 +114,20 @@ export class FileAuthorityStore implements AuthorityStore {
       })
       const next = all.filter((state) => state.changed)
       if (next.length === 0) return all
-      const audit = next.map(
-        (state): AuditEntry => ({
-          id: randomUUID(),
-          slice: state.sliceId,
-          previous: state.previous,
-          authority: state.authority,
-          version: state.version,
-          actor: request.actor,
-          reason: request.reason,
-          at,
-          instance: this.#options.instance,
-          kind: request.kind,
-          forced: request.forced === true,
-          ...(state.changeId ? { changeId: state.changeId } : {}),
-        }),
-      )
+      const audit = next.map((state): AuditEntry => ({
+        id: randomUUID(),
+        slice: state.sliceId,
+        previous: state.previous,
+        authority: state.authority,
+        version: state.version,
+        actor: request.actor,
+        reason: request.reason,
+        at,
+        instance: this.#options.instance,
+        kind: request.kind,
+        forced: request.forced === true,
+        ...(state.changeId ? { changeId: state.changeId } : {}),
+      }))
       const states = new Map(this.#states)
       for (const { previous, changed, ...state } of next) states.set(state.sliceId, state)
       try {

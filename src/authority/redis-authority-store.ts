@@ -222,8 +222,13 @@ export class RedisAuthorityStore implements AuthorityStore {
       const message = (err as Error).message
       const match = /CONFLICT (\S+) (\d+) (\d+)/.exec(message)
       if (match) throw conflict(match[1] ?? '', Number(match[2]), Number(match[3]))
-      if (message.includes('EXPIRED')) throw unavailable(`Redis did not run the change within ${this.#commandTimeoutMs} ms; it was not applied`, err, 'not-applied')
-      throw unavailable(`Redis did not confirm the change within ${this.#commandTimeoutMs} ms; it expires there unapplied unless Redis had already run it — check \`ficus status\` before retrying`, err, 'unknown')
+      if (message.includes('EXPIRED'))
+        throw unavailable(`Redis did not run the change within ${this.#commandTimeoutMs} ms; it was not applied`, err, 'not-applied')
+      throw unavailable(
+        `Redis did not confirm the change within ${this.#commandTimeoutMs} ms; it expires there unapplied unless Redis had already run it — check \`ficus status\` before retrying`,
+        err,
+        'unknown',
+      )
     }
     const [encoded, previous, changed] = reply as [string[], string[], string[]]
     const applied: AppliedChange[] = []
@@ -275,7 +280,8 @@ export class RedisAuthorityStore implements AuthorityStore {
 
   #readyClient(): Redis {
     const client = this.#client
-    if (client?.status !== 'ready') throw unavailable('Redis is unreachable; the gateway keeps serving its last snapshot, but changes are refused until it is back', undefined, 'not-applied')
+    if (client?.status !== 'ready')
+      throw unavailable('Redis is unreachable; the gateway keeps serving its last snapshot, but changes are refused until it is back', undefined, 'not-applied')
     return client
   }
 
@@ -303,7 +309,11 @@ export class RedisAuthorityStore implements AuthorityStore {
       const raw = all[sliceId]
       const stored = raw === undefined ? undefined : this.#parseState(raw, sliceId)
       if (stored && this.#newer(stored, local)) {
-        if (stored.version <= local.version) this.#log.warn({ slice: sliceId, version: stored.version, held: local.version }, 'the store holds a change made since Redis started that this instance missed: adopting it')
+        if (stored.version <= local.version)
+          this.#log.warn(
+            { slice: sliceId, version: stored.version, held: local.version },
+            'the store holds a change made since Redis started that this instance missed: adopting it',
+          )
         this.#applyState(stored)
       } else if (local.version > 0 && (raw === undefined || (stored !== undefined && stored.runId !== this.#runId && stored.version < local.version))) {
         await this.#restore(client, local, stored)
@@ -339,8 +349,15 @@ export class RedisAuthorityStore implements AuthorityStore {
       )) as [string, string]
       if (written === '1') {
         this.#log.warn(
-          { slice: sliceId, version: local.version, authority: local.authority, storeHad: stored ? { version: stored.version, authority: stored.authority } : null },
-          stored ? 'the store went back to older data for this slice: restored the newer state this instance holds (audited)' : 'the store holds nothing for this slice: re-seeded it from this instance\'s snapshot (audited)',
+          {
+            slice: sliceId,
+            version: local.version,
+            authority: local.authority,
+            storeHad: stored ? { version: stored.version, authority: stored.authority } : null,
+          },
+          stored
+            ? 'the store went back to older data for this slice: restored the newer state this instance holds (audited)'
+            : "the store holds nothing for this slice: re-seeded it from this instance's snapshot (audited)",
         )
         return
       }

@@ -19,11 +19,13 @@ const ADMIN_OPTIONS = {
   json: { type: 'boolean', default: false },
 } as const satisfies ParseArgsConfig['options']
 
-
 /** One line of text output: what the admin API answered is free text, made printable. */
 const line = (text: string): string => `${printable(text)}\n`
 
-function parse(args: readonly string[], options: NonNullable<ParseArgsConfig['options']>): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+function parse(
+  args: readonly string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   return parseCliArgs({ args: [...args], options: { ...ADMIN_OPTIONS, ...options }, allowPositionals: true, strict: true })
 }
 
@@ -45,7 +47,8 @@ export async function flipCommand(args: readonly string[], io: CommandIo): Promi
   const reason = requireReason(values)
   const expectText = values['expect-version'] as string | undefined
   const expectedVersion = expectText === undefined ? undefined : Number(expectText)
-  if (expectedVersion !== undefined && (!Number.isInteger(expectedVersion) || expectedVersion < 0)) throw usageError(`--expect-version must be a whole number (got ${JSON.stringify(expectText)})`)
+  if (expectedVersion !== undefined && (!Number.isInteger(expectedVersion) || expectedVersion < 0))
+    throw usageError(`--expect-version must be a whole number (got ${JSON.stringify(expectText)})`)
   const view = await client(values, io.env).call<SliceView & { changed?: boolean }>('PUT', `admin/slices/${encodeURIComponent(slice)}/authority`, {
     authority,
     reason,
@@ -113,7 +116,16 @@ export async function historyCommand(args: readonly string[], io: CommandIo): Pr
   io.stdout.write(
     textTable(
       ['WHEN', 'SLICE', 'CHANGE', 'VERSION', 'KIND', 'BY', 'INSTANCE', 'REASON'],
-      entries.map((entry) => [entry.at, entry.slice, `${entry.previous} → ${entry.authority}`, String(entry.version), entry.forced ? `${entry.kind} (forced)` : entry.kind, entry.actor, entry.instance, entry.reason]),
+      entries.map((entry) => [
+        entry.at,
+        entry.slice,
+        `${entry.previous} → ${entry.authority}`,
+        String(entry.version),
+        entry.forced ? `${entry.kind} (forced)` : entry.kind,
+        entry.actor,
+        entry.instance,
+        entry.reason,
+      ]),
     ),
   )
   return 0
@@ -134,7 +146,8 @@ const NOISE_ACTIONS = ['confirm', 'reject', 'clear'] as const
 export async function noiseCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(args, { route: { type: 'string' }, path: { type: 'string' }, reason: { type: 'string' } })
   const [slice, action, ...extra] = positionals
-  if (slice === undefined || extra.length > 0) throw usageError('usage: ficus noise <slice> [confirm|reject|clear --route "GET /…" --path /body/… --reason "…"]')
+  if (slice === undefined || extra.length > 0)
+    throw usageError('usage: ficus noise <slice> [confirm|reject|clear --route "GET /…" --path /body/… --reason "…"]')
   const admin = client(values, io.env)
   if (action === undefined) {
     const listing = await admin.call<NoiseListing>('GET', `admin/slices/${encodeURIComponent(slice)}/noise`)
@@ -164,9 +177,14 @@ export async function noiseCommand(args: readonly string[], io: CommandIo): Prom
     return 0
   }
   if (!(NOISE_ACTIONS as readonly string[]).includes(action)) throw usageError(`the action must be confirm, reject or clear (got ${JSON.stringify(action)})`)
-  if (typeof values.route !== 'string' || typeof values.path !== 'string') throw usageError('--route "GET /…" and --path /body/… name the learned path (as `ficus noise <slice>` lists them)')
+  if (typeof values.route !== 'string' || typeof values.path !== 'string')
+    throw usageError('--route "GET /…" and --path /body/… name the learned path (as `ficus noise <slice>` lists them)')
   const reason = requireReason(values)
-  const result = await admin.call<{ decision: { decision: string; route: string; path: string; actor: string } }>('POST', `admin/slices/${encodeURIComponent(slice)}/noise`, { route: values.route, path: values.path, decision: action, reason })
+  const result = await admin.call<{ decision: { decision: string; route: string; path: string; actor: string } }>(
+    'POST',
+    `admin/slices/${encodeURIComponent(slice)}/noise`,
+    { route: values.route, path: values.path, decision: action, reason },
+  )
   if (values.json === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
   else io.stdout.write(line(`${slice}: ${result.decision.route} ${result.decision.path} — ${result.decision.decision} (by ${result.decision.actor})`))
   return 0

@@ -21,7 +21,6 @@ export interface CliIo {
 
 const defaultIo: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }
 
-
 /** Runs one `ficus` command; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv

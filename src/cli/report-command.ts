@@ -43,7 +43,13 @@ async function liveAuthority(baseUrl: string, token: string | undefined, sliceId
   for (const id of sliceIds) {
     if (!(id in authorities)) continue
     const history = await client.call<{ entries: AuditEntry[] }>('GET', `admin/history?slice=${encodeURIComponent(id)}&limit=10`)
-    changes[id] = history.entries.map((entry) => ({ at: entry.at, previous: entry.previous, authority: entry.authority, actor: entry.actor, reason: entry.reason }))
+    changes[id] = history.entries.map((entry) => ({
+      at: entry.at,
+      previous: entry.previous,
+      authority: entry.authority,
+      actor: entry.actor,
+      reason: entry.reason,
+    }))
   }
   return { authorities, changes }
 }
@@ -126,7 +132,10 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   const aggregator = new ComparisonAggregator({ window })
   const progress = progressLine(io.stderr, 'reading comparisons')
   const wanted = values.slice
-  const add = wanted === undefined ? (record: Parameters<ComparisonAggregator['add']>[0]) => aggregator.add(record) : (record: Parameters<ComparisonAggregator['add']>[0]) => record.slice === wanted && aggregator.add(record)
+  const add =
+    wanted === undefined
+      ? (record: Parameters<ComparisonAggregator['add']>[0]) => aggregator.add(record)
+      : (record: Parameters<ComparisonAggregator['add']>[0]) => record.slice === wanted && aggregator.add(record)
   let described: string
   try {
     if (source === 'kafka') {
@@ -142,10 +151,22 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
     progress.end()
   }
 
-  const report = buildReport(aggregator, slices, { source: described, window, ...(wanted === undefined ? {} : { slice: wanted }), ...(values.rules === undefined ? {} : { rulesHash: values.rules }) })
+  const report = buildReport(aggregator, slices, {
+    source: described,
+    window,
+    ...(wanted === undefined ? {} : { slice: wanted }),
+    ...(values.rules === undefined ? {} : { rulesHash: values.rules }),
+  })
   // The HTML report shows each slice's authority and recent flips when a running gateway is named.
   const adminUrl = values['admin-url'] ?? settings.adminUrl
-  const live = format === 'html' && adminUrl !== undefined ? await liveAuthority(adminUrl, settings.adminToken, report.slices.map((slice) => slice.slice)) : { authorities: {}, changes: {} }
+  const live =
+    format === 'html' && adminUrl !== undefined
+      ? await liveAuthority(
+          adminUrl,
+          settings.adminToken,
+          report.slices.map((slice) => slice.slice),
+        )
+      : { authorities: {}, changes: {} }
   const text = RENDERERS[format](report, live)
   if (values.out === undefined) io.stdout.write(text)
   else {

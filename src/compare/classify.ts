@@ -76,7 +76,9 @@ export const OUTCOME_OF_FAMILY: Readonly<Record<Family, Outcome>> = {
   'primary-error': 'not-compared',
 }
 
-export const OUTCOME_OF: Readonly<Record<Category, Outcome>> = Object.fromEntries(CATEGORIES.map((category) => [category, OUTCOME_OF_FAMILY[FAMILY_OF[category]]])) as Record<Category, Outcome>
+export const OUTCOME_OF: Readonly<Record<Category, Outcome>> = Object.fromEntries(
+  CATEGORIES.map((category) => [category, OUTCOME_OF_FAMILY[FAMILY_OF[category]]]),
+) as Record<Category, Outcome>
 
 export interface Classification {
   readonly category: Category
@@ -102,7 +104,12 @@ function under(path: string, paths: readonly (readonly string[])[]): boolean {
   return paths.some((candidate) => coveredBy(segments, candidate))
 }
 
-export function build(category: Category, entries: readonly DiffEntry[] = [], noiseEntries: readonly DiffEntry[] = [], cause: string | null = null): Classification {
+export function build(
+  category: Category,
+  entries: readonly DiffEntry[] = [],
+  noiseEntries: readonly DiffEntry[] = [],
+  cause: string | null = null,
+): Classification {
   const family = FAMILY_OF[category]
   return { category, family, outcome: OUTCOME_OF_FAMILY[family], entries, noiseEntries, cause }
 }

@@ -112,6 +112,7 @@ export function compareResponses(legacy: ResponseSnapshot, modern: ResponseSnaps
   }
   const a = bodyToken(legacy.body)
   const b = bodyToken(modern.body)
-  if (a !== b) entries.push({ path: '/body', kind: legacy.body.kind === modern.body.kind ? 'changed' : 'type', legacy: legacy.body.kind, modern: modern.body.kind })
+  if (a !== b)
+    entries.push({ path: '/body', kind: legacy.body.kind === modern.body.kind ? 'changed' : 'type', legacy: legacy.body.kind, modern: modern.body.kind })
   return { entries, truncated, untranslated, notCompared: null }
 }

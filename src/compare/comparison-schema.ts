@@ -6,7 +6,8 @@ import { publishedSchemaDocument } from './published-schema.ts'
 
 // The formats the schema uses, for TypeBox's own checker (JSON Schema validators know them).
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)))
+if (!FormatRegistry.Has('date-time'))
+  FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)))
 
 // Closed: Ficus checks its own records against these definitions, where an unknown property is a
 // typo. The documents under docs/ are their open rendering (published-schema.ts).
@@ -34,7 +35,12 @@ const Side = Type.Object(
     ),
     bodyBytes: nullable(Type.Integer({ minimum: 0 })),
     contentType: nullable(Type.String()),
-    error: nullable(Type.String({ description: 'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, invalid-json, queue-full, request-body-over-cap, unsafe-write, error.' })),
+    error: nullable(
+      Type.String({
+        description:
+          'Why there is no answer: timeout, refused, reset, 5xx, breaker-open, bad-response, client-closed, incomplete, invalid-json, queue-full, request-body-over-cap, unsafe-write, error.',
+      }),
+    ),
   },
   strict,
 )
@@ -97,22 +103,28 @@ export const ComparisonSchema = Type.Object(
     ),
     reasked: Type.Boolean({ description: 'The shadow side was asked again (timing lag check).' }),
     reasks: Type.Optional(Type.Integer({ minimum: 0, description: 'How many times the shadow side was asked again. Since 1.1.' })),
-    lagMs: Type.Optional(nullable(Type.Number({ minimum: 0, description: 'Timing lag: time from the first mismatch to the answer that converged. Since 1.1.' }))),
+    lagMs: Type.Optional(
+      nullable(Type.Number({ minimum: 0, description: 'Timing lag: time from the first mismatch to the answer that converged. Since 1.1.' })),
+    ),
     diff: Type.Array(DiffEntry),
     diffTruncated: Type.Boolean(),
     noisePaths: Type.Array(path('A path whose differences were put down to noise.'), { description: 'Paths whose differences were put down to noise.' }),
-    noiseDiff: Type.Optional(Type.Array(DiffEntry, { description: 'The differences put down to noise, kept so that the comparison can be judged again. Since 1.1.' })),
-    violations: Type.Optional(Type.Array(
-      Type.Object(
-        {
-          path: path('Where the translated legacy answer breaks the rule (/body/...).'),
-          rule: literals(['required', 'values', 'format', 'range', 'schema']),
-          detail: Type.String({ description: 'What is wrong, never the value itself.' }),
-        },
-        strict,
+    noiseDiff: Type.Optional(
+      Type.Array(DiffEntry, { description: 'The differences put down to noise, kept so that the comparison can be judged again. Since 1.1.' }),
+    ),
+    violations: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            path: path('Where the translated legacy answer breaks the rule (/body/...).'),
+            rule: literals(['required', 'values', 'format', 'range', 'schema']),
+            detail: Type.String({ description: 'What is wrong, never the value itself.' }),
+          },
+          strict,
+        ),
+        { description: "Rules of the slice's new model (compare.model) the translated legacy answer breaks. Since 1.1." },
       ),
-      { description: "Rules of the slice's new model (compare.model) the translated legacy answer breaks. Since 1.1." },
-    )),
+    ),
     untranslated: Type.Array(
       Type.Object(
         {
@@ -120,7 +132,8 @@ export const ComparisonSchema = Type.Object(
           rule: literals(['values', 'coerce', 'fn']),
           value: Type.Optional(
             Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()], {
-              description: 'The value, where the slice allows its path in clear (compare.clearUntranslated, or compare.values.include) and it is a short scalar not redacted. Before 1.2 every short scalar.',
+              description:
+                'The value, where the slice allows its path in clear (compare.clearUntranslated, or compare.values.include) and it is a short scalar not redacted. Before 1.2 every short scalar.',
             }),
           ),
           valueHash: Type.Optional(hash('Salted hash of the value otherwise.')),

@@ -154,7 +154,10 @@ export function publishableDiff(
   const isRedacted = (path: string): boolean => redacted.some((pattern) => coveredBy(parsePointer(path), pattern))
   const diff = entries.map((entry): DiffRecord => {
     const showValues = policy.include && !isRedacted(entry.path)
-    const out: { path: string; kind: DiffKind; legacy?: JsonValue; modern?: JsonValue; legacyHash?: string; modernHash?: string } = { path: entry.path, kind: entry.kind }
+    const out: { path: string; kind: DiffKind; legacy?: JsonValue; modern?: JsonValue; legacyHash?: string; modernHash?: string } = {
+      path: entry.path,
+      kind: entry.kind,
+    }
     if (entry.legacy !== undefined) {
       if (showValues) out.legacy = bounded(entry.legacy)
       else out.legacyHash = saltedHash(policy.salt, entry.legacy)

@@ -63,7 +63,10 @@ const compiled = new WeakMap<DiffOptions, CompiledOptions>()
 function compile(options: DiffOptions): CompiledOptions {
   let plan = compiled.get(options)
   if (!plan) {
-    plan = { ignore: (options.ignore ?? []).map(parsePointer), unordered: (options.unorderedArrays ?? []).map((rule) => ({ pattern: parsePointer(rule.path), key: rule.key })) }
+    plan = {
+      ignore: (options.ignore ?? []).map(parsePointer),
+      unordered: (options.unorderedArrays ?? []).map((rule) => ({ pattern: parsePointer(rule.path), key: rule.key })),
+    }
     compiled.set(options, plan)
   }
   return plan
@@ -149,7 +152,9 @@ class JsonDiff {
   /** Items matched by `key` (their content then compared) or, without one, by their whole content. */
   #compareUnordered(a: JsonValue[], b: JsonValue[], path: string[], key: string | undefined): void {
     const identity = (item: JsonValue): string =>
-      key !== undefined && item !== null && typeof item === 'object' && !Array.isArray(item) && key in item ? `key:${canonicalJson(item[key] as JsonValue)}` : `item:${canonicalJson(item)}`
+      key !== undefined && item !== null && typeof item === 'object' && !Array.isArray(item) && key in item
+        ? `key:${canonicalJson(item[key] as JsonValue)}`
+        : `item:${canonicalJson(item)}`
     const pending = new Map<string, number[]>()
     b.forEach((item, index) => {
       const id = identity(item)
@@ -162,6 +167,7 @@ class JsonDiff {
       // Matched by key: compare the items' content; matched by content: equal by construction.
       else if (id.startsWith('key:')) this.walk(item, b[match] as JsonValue, [...path, String(index)])
     })
-    for (const indexes of pending.values()) for (const index of indexes) this.#push({ path: formatPointer([...path, String(index)]), kind: 'added', modern: b[index] })
+    for (const indexes of pending.values())
+      for (const index of indexes) this.#push({ path: formatPointer([...path, String(index)]), kind: 'added', modern: b[index] })
   }
 }

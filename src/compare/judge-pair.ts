@@ -20,7 +20,13 @@ export interface Judgement extends Classification {
  * genuine conflict whatever the bodies say. With `paths`, every path is judged (and returned) in
  * its published form, data keys hashed: `noisy` must be in that form too. Pure.
  */
-export function judgePair(legacy: ResponseSnapshot, modern: ResponseSnapshot, rules: CompareRules, noisy: ReadonlySet<string>, paths?: PublishedPaths): Judgement {
+export function judgePair(
+  legacy: ResponseSnapshot,
+  modern: ResponseSnapshot,
+  rules: CompareRules,
+  noisy: ReadonlySet<string>,
+  paths?: PublishedPaths,
+): Judgement {
   const comparison = compareResponses(legacy, modern, rules, paths)
   const base = { truncated: comparison.truncated, untranslated: comparison.untranslated }
   if (comparison.notCompared !== null && !comparison.entries.some((entry) => entry.path === '/status')) {
@@ -28,6 +34,7 @@ export function judgePair(legacy: ResponseSnapshot, modern: ResponseSnapshot, ru
   }
   const translated = comparison.translated
   const found = rules.model && translated ? rules.model(translated.legacy) : []
-  const violations = paths && translated ? found.map((violation) => ({ ...violation, path: paths.path(violation.path, [translated.legacy, translated.modern]) })) : found
+  const violations =
+    paths && translated ? found.map((violation) => ({ ...violation, path: paths.path(violation.path, [translated.legacy, translated.modern]) })) : found
   return { ...classifyComparison(comparison, noisy, violations), ...base, violations }
 }

@@ -61,7 +61,9 @@ export function compileSchema(schema: Readonly<Record<string, unknown>>): Valida
 /** Compiles a slice's model rules (at config load) into a pure check of a translated body. */
 export function compileModelRules(rules: ModelRules): CheckModel {
   const required = (rules.required ?? []).map((path) => parsePointer(path))
-  const values = Object.entries(rules.values ?? {}).map(([path, allowed]) => [parsePointer(path), new Set(allowed.map((value) => JSON.stringify(value)))] as const)
+  const values = Object.entries(rules.values ?? {}).map(
+    ([path, allowed]) => [parsePointer(path), new Set(allowed.map((value) => JSON.stringify(value)))] as const,
+  )
   const formats = Object.entries(rules.formats ?? {}).map(([path, format]) => [parsePointer(path), format, formatTest(format)] as const)
   const ranges = Object.entries(rules.ranges ?? {}).map(([path, range]) => [parsePointer(path), range] as const)
   const schema = rules.schema === undefined ? undefined : compileSchema(rules.schema)
@@ -87,7 +89,8 @@ export function compileModelRules(rules: ModelRules): CheckModel {
     for (const [pattern, format, test] of formats) {
       for (const { segments, value } of expand(body, pattern)) {
         if (value === null) continue
-        if (typeof value !== 'string' || !test.test(value)) found.push({ path: at(segments), rule: 'format', detail: format.startsWith('pattern:') ? `does not match ${format.slice(8)}` : `not a ${format}` })
+        if (typeof value !== 'string' || !test.test(value))
+          found.push({ path: at(segments), rule: 'format', detail: format.startsWith('pattern:') ? `does not match ${format.slice(8)}` : `not a ${format}` })
       }
     }
     for (const [pattern, range] of ranges) {
@@ -95,7 +98,12 @@ export function compileModelRules(rules: ModelRules): CheckModel {
         if (value === null) continue
         const low = range.min !== undefined && (typeof value !== 'number' || value < range.min)
         const high = range.max !== undefined && (typeof value !== 'number' || value > range.max)
-        if (typeof value !== 'number' || low || high) found.push({ path: at(segments), rule: 'range', detail: typeof value !== 'number' ? 'not a number' : `outside ${range.min ?? '-inf'}..${range.max ?? 'inf'}` })
+        if (typeof value !== 'number' || low || high)
+          found.push({
+            path: at(segments),
+            rule: 'range',
+            detail: typeof value !== 'number' ? 'not a number' : `outside ${range.min ?? '-inf'}..${range.max ?? 'inf'}`,
+          })
       }
     }
     if (schema && !schema(body)) {

@@ -64,7 +64,12 @@ export function generalise(path: string): string {
 export type PublishKey = (segments: readonly string[], at: number) => string
 
 /** Every node path of an answer (status excluded), generalised, at most `limit`; keys as `key` publishes them. */
-export function nodePaths(headers: readonly string[], body: JsonValue | undefined, limit = MAX_COVERED_NODES, key: PublishKey = (segments, at) => segments[at] as string): Set<string> {
+export function nodePaths(
+  headers: readonly string[],
+  body: JsonValue | undefined,
+  limit = MAX_COVERED_NODES,
+  key: PublishKey = (segments, at) => segments[at] as string,
+): Set<string> {
   const out = new Set<string>(headers.map((name) => `/headers/${name}`))
   // `clear` holds the path's own segments (for the key rules), `at` its published form.
   const walk = (value: JsonValue, clear: string[], at: string): void => {
@@ -163,7 +168,17 @@ export class NoiseEvidence {
     for (const [key, decision] of this.#decisions) {
       if (seen.has(key)) continue
       const [route, path] = splitKey(key)
-      out.push({ route, path, state: decision.decision === 'confirm' ? 'confirmed' : 'rejected', selfDifferences: 0, doubleAsks: 0, ratio: null, lastConfirmed: null, expiresAt: null, decision })
+      out.push({
+        route,
+        path,
+        state: decision.decision === 'confirm' ? 'confirmed' : 'rejected',
+        selfDifferences: 0,
+        doubleAsks: 0,
+        ratio: null,
+        lastConfirmed: null,
+        expiresAt: null,
+        decision,
+      })
     }
     return out.sort((a, b) => b.selfDifferences - a.selfDifferences || a.route.localeCompare(b.route) || a.path.localeCompare(b.path))
   }

@@ -15,8 +15,20 @@ export const DEFAULT_UPSTREAM_CONNECTIONS = 64
 export const DEFAULT_RETRY_IDEMPOTENT = true
 // Client traffic: connection failures and timeouts only, by default — an upstream's 5xx on one URL
 // is an answer, and must not close the breaker on every other URL of the slice.
-export const DEFAULT_PRIMARY_BREAKER: BreakerConfig = { countServerErrors: false, errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 }
-export const DEFAULT_SHADOW_BREAKER: BreakerConfig = { countServerErrors: true, errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 }
+export const DEFAULT_PRIMARY_BREAKER: BreakerConfig = {
+  countServerErrors: false,
+  errorThresholdPercentage: 50,
+  volumeThreshold: 20,
+  resetTimeoutMs: 10_000,
+  rollingWindowMs: 10_000,
+}
+export const DEFAULT_SHADOW_BREAKER: BreakerConfig = {
+  countServerErrors: true,
+  errorThresholdPercentage: 50,
+  volumeThreshold: 10,
+  resetTimeoutMs: 30_000,
+  rollingWindowMs: 10_000,
+}
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 export const DEFAULT_EVENT_KEY = 'slice'
 export const DEFAULT_WEBSOCKET = true

@@ -38,7 +38,11 @@ export async function loadConfig(file: string, cwd = process.cwd(), options: Loa
   } catch (err) {
     if (err instanceof FicusError && err.code === 'FICUS_ERR_CONFIG_TIMEOUT') throw err
     // One line: a compiler's report spans several.
-    const reason = (err instanceof Error ? err.message : String(err)).split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ')
+    const reason = (err instanceof Error ? err.message : String(err))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '')
+      .join(' ')
     throw fail.configLoad(`${shown}: could not be loaded: ${reason}`, { cause: err, details: { file: absolute } })
   }
   if (exported === undefined) {
@@ -59,9 +63,12 @@ async function importWithin(absolute: string, shown: string, timeoutMs: number):
   const expired = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       reject(
-        fail.configTimeout(`${shown}: did not finish loading within ${timeoutMs} ms (a top-level await that never settles?); set FICUS_CONFIG_TIMEOUT_MS to wait longer`, {
-          details: { file: absolute, timeoutMs },
-        }),
+        fail.configTimeout(
+          `${shown}: did not finish loading within ${timeoutMs} ms (a top-level await that never settles?); set FICUS_CONFIG_TIMEOUT_MS to wait longer`,
+          {
+            details: { file: absolute, timeoutMs },
+          },
+        ),
       )
     }, timeoutMs)
   })

@@ -5,9 +5,7 @@
  */
 
 export type TemplateSegment =
-  | { readonly kind: 'static'; readonly value: string }
-  | { readonly kind: 'param'; readonly name: string }
-  | { readonly kind: 'wildcard' }
+  { readonly kind: 'static'; readonly value: string } | { readonly kind: 'param'; readonly name: string } | { readonly kind: 'wildcard' }
 
 export interface PathTemplate {
   readonly source: string
@@ -63,9 +61,7 @@ export function parsePathTemplate(source: string): ParseResult {
 /** The template with parameter names erased: two routes of the same method and shape collide. */
 export function templateShape(template: PathTemplate): string {
   if (template.segments.length === 0) return '/'
-  return template.segments
-    .map((segment) => (segment.kind === 'static' ? `/${segment.value}` : segment.kind === 'param' ? '/:' : '/*'))
-    .join('')
+  return template.segments.map((segment) => (segment.kind === 'static' ? `/${segment.value}` : segment.kind === 'param' ? '/:' : '/*')).join('')
 }
 
 /** Fills a template with already-encoded parameter values (as they were matched from a request). */

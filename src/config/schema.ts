@@ -241,7 +241,16 @@ const ReadinessSchema = Type.Object(
     windowDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 366 })),
     /** Modern latency at `percentile` at most `maxRatio` × legacy's (defaults 95 and 1.25); false: not checked. */
     latency: Type.Optional(
-      Type.Union([Type.Literal(false), Type.Object({ percentile: Type.Optional(Type.Union([Type.Literal(50), Type.Literal(95), Type.Literal(99)])), maxRatio: Type.Optional(Type.Number({ minimum: 0 })) }, strict)]),
+      Type.Union([
+        Type.Literal(false),
+        Type.Object(
+          {
+            percentile: Type.Optional(Type.Union([Type.Literal(50), Type.Literal(95), Type.Literal(99)])),
+            maxRatio: Type.Optional(Type.Number({ minimum: 0 })),
+          },
+          strict,
+        ),
+      ]),
     ),
     /** Hours between the first and last sample. Default 24. */
     minSoakHours: Type.Optional(Type.Number({ minimum: 0 })),
@@ -271,9 +280,7 @@ const RouteSchema = Type.Object(
     /** Client-facing path template, e.g. `/pas/v1/policy/:polNo/status`. */
     path: Type.String(),
     /** Path template per side; defaults to `path`. May use the parameters `path` declares. */
-    rewrite: Type.Optional(
-      Type.Object({ legacy: Type.Optional(Type.String()), modern: Type.Optional(Type.String()) }, strict),
-    ),
+    rewrite: Type.Optional(Type.Object({ legacy: Type.Optional(Type.String()), modern: Type.Optional(Type.String()) }, strict)),
   },
   strict,
 )
@@ -366,15 +373,15 @@ const GatewaySettingsSchema = Type.Object(
     /** Side that answers requests no slice claims. Default `legacy`. */
     fallthrough: Type.Optional(literals(SIDES)),
     /** Add `x-ficus-slice` / `x-ficus-authority` to responses. Both default to true. */
-    responseHeaders: Type.Optional(
-      Type.Object({ slice: Type.Optional(Type.Boolean()), authority: Type.Optional(Type.Boolean()) }, strict),
-    ),
+    responseHeaders: Type.Optional(Type.Object({ slice: Type.Optional(Type.Boolean()), authority: Type.Optional(Type.Boolean()) }, strict)),
     /** Trust incoming `x-forwarded-proto/-host` (only behind a proxy you control). Default false. */
     trustProxy: Type.Optional(Type.Boolean()),
     /** How long graceful shutdown waits for in-flight requests. Default 10000. */
     shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Shadow work of the whole gateway: calls at once, and waiting beyond that. Defaults 32 and 128. */
-    shadow: Type.Optional(Type.Object({ concurrency: Type.Optional(Type.Integer({ minimum: 1 })), queue: Type.Optional(Type.Integer({ minimum: 0 })) }, strict)),
+    shadow: Type.Optional(
+      Type.Object({ concurrency: Type.Optional(Type.Integer({ minimum: 1 })), queue: Type.Optional(Type.Integer({ minimum: 0 })) }, strict),
+    ),
     /** More header names only the gateway may set: removed from every client request (every `x-ficus-*` always is). */
     ownedHeaders: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     /** What a client may send: beyond, the gateway answers 431, 414, 413 or 408 itself and forwards nothing. */

@@ -82,7 +82,8 @@ export interface ReaskSchedule {
 }
 
 /** How a shadowed write is kept from committing on one side. */
-export type WriteSafety = { readonly kind: 'dry-run-header'; readonly name: string; readonly value: string } | { readonly kind: 'sandbox'; readonly upstream: string }
+export type WriteSafety =
+  { readonly kind: 'dry-run-header'; readonly name: string; readonly value: string } | { readonly kind: 'sandbox'; readonly upstream: string }
 
 export interface ShadowConfig {
   /** Share of requests shadowed, in basis points (0 … 10 000). */

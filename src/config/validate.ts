@@ -54,7 +54,19 @@ import {
 } from './schema.ts'
 import { DEFAULT_READINESS, type ReadinessThresholds } from './readiness-thresholds.ts'
 import { HOP_BY_HOP } from '../http/hop-by-hop.ts'
-import type { BreakerConfig, CompareConfig, GatewayConfig, RouteConfig, ShadowConfig, SideTarget, SliceConfig, StickyKey, UpstreamConfig, UpstreamTls, WriteSafety } from './types.ts'
+import type {
+  BreakerConfig,
+  CompareConfig,
+  GatewayConfig,
+  RouteConfig,
+  ShadowConfig,
+  SideTarget,
+  SliceConfig,
+  StickyKey,
+  UpstreamConfig,
+  UpstreamTls,
+  WriteSafety,
+} from './types.ts'
 
 const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
 const UPSTREAM_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/
@@ -84,10 +96,14 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
   const slices = resolveSlices(config, declared, issues)
   const limits = { ...DEFAULT_LIMITS, ...config.gateway?.limits }
   if (limits.requestTimeoutMs !== 0 && limits.requestTimeoutMs < limits.headerTimeoutMs) {
-    issues.push({ path: 'gateway.limits.requestTimeoutMs', message: `must be 0 (none) or at least headerTimeoutMs (${limits.headerTimeoutMs}): the whole request cannot take less than its head` })
+    issues.push({
+      path: 'gateway.limits.requestTimeoutMs',
+      message: `must be 0 (none) or at least headerTimeoutMs (${limits.headerTimeoutMs}): the whole request cannot take less than its head`,
+    })
   }
   for (const [index, name] of (config.gateway?.ownedHeaders ?? []).entries()) {
-    if (!HEADER_NAME.test(name)) issues.push({ path: formatPath(['gateway', 'ownedHeaders', index]), message: `${JSON.stringify(name)} is not a valid header name` })
+    if (!HEADER_NAME.test(name))
+      issues.push({ path: formatPath(['gateway', 'ownedHeaders', index]), message: `${JSON.stringify(name)} is not a valid header name` })
   }
   if (issues.length > 0) throw configInvalid(source, issues)
 
@@ -158,7 +174,8 @@ function resolveUpstreams(input: Record<string, UpstreamInput>, issues: ConfigIs
 function resolveTls(input: UpstreamInput['tls'], url: URL, at: (string | number)[], issues: ConfigIssue[]): UpstreamTls | null {
   if (input === undefined) return null
   if (url.protocol !== 'https:') issues.push({ path: formatPath(at), message: 'is only for https upstreams' })
-  if ((input.certFile === undefined) !== (input.keyFile === undefined)) issues.push({ path: formatPath(at), message: 'certFile and keyFile go together (mutual TLS)' })
+  if ((input.certFile === undefined) !== (input.keyFile === undefined))
+    issues.push({ path: formatPath(at), message: 'certFile and keyFile go together (mutual TLS)' })
   const read = (field: 'caFile' | 'certFile' | 'keyFile'): string | undefined => {
     const file = input[field]
     if (file === undefined) return undefined
@@ -239,9 +256,23 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     const entityKey = resolveKey(slice.entityKey, ['slices', id, 'entityKey'], routes, issues, 'some')
     const shadow = resolveShadow(slice.shadow, ['slices', id, 'shadow'], declared, issues)
     const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], issues)
-    if (slice.eventKey === 'entity' && entityKey === null) issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
+    if (slice.eventKey === 'entity' && entityKey === null)
+      issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
     const readiness = resolveReadiness(config.readiness, slice.readiness)
-    slices.push({ id, description: slice.description, authority: authority.ok ? authority.authority : 'legacy', stickyKey, entityKey, eventKey: slice.eventKey ?? DEFAULT_EVENT_KEY, websocket: slice.websocket ?? DEFAULT_WEBSOCKET, shadow, compare, readiness, routes, sides })
+    slices.push({
+      id,
+      description: slice.description,
+      authority: authority.ok ? authority.authority : 'legacy',
+      stickyKey,
+      entityKey,
+      eventKey: slice.eventKey ?? DEFAULT_EVENT_KEY,
+      websocket: slice.websocket ?? DEFAULT_WEBSOCKET,
+      shadow,
+      compare,
+      readiness,
+      routes,
+      sides,
+    })
   }
   return slices
 }
@@ -266,10 +297,14 @@ function resolveKey(
     if (routesNeeding === 'some' && missing.length === routes.length) {
       issues.push({ path: formatPath([...at, 'param']), message: `":${name}" is not a parameter of any route of the slice` })
     } else if (routesNeeding === 'every' && missing.length > 0) {
-      issues.push({ path: formatPath([...at, 'param']), message: `":${name}" is not a parameter of every route of the slice (missing in ${missing.join(', ')})` })
+      issues.push({
+        path: formatPath([...at, 'param']),
+        message: `":${name}" is not a parameter of every route of the slice (missing in ${missing.join(', ')})`,
+      })
     }
   }
-  if (from === 'header' && !HEADER_NAME.test(name)) issues.push({ path: formatPath([...at, 'header']), message: `${JSON.stringify(name)} is not a valid header name` })
+  if (from === 'header' && !HEADER_NAME.test(name))
+    issues.push({ path: formatPath([...at, 'header']), message: `${JSON.stringify(name)} is not a valid header name` })
   return { from, name: from === 'header' ? name.toLowerCase() : name }
 }
 
@@ -294,7 +329,8 @@ function resolveReadiness(gateway: ReadinessInput | undefined, slice: ReadinessI
     maxConflictRatePercent: pick('maxConflictRate') ?? DEFAULT_READINESS.maxConflictRatePercent,
     maxShadowErrorRatePercent: pick('maxShadowErrorRate') ?? DEFAULT_READINESS.maxShadowErrorRatePercent,
     latencyPercentile: percentile ?? DEFAULT_READINESS.latencyPercentile,
-    maxLatencyRatio: latency === false ? null : ((slice?.latency || undefined)?.maxRatio ?? (gateway?.latency || undefined)?.maxRatio ?? DEFAULT_READINESS.maxLatencyRatio),
+    maxLatencyRatio:
+      latency === false ? null : ((slice?.latency || undefined)?.maxRatio ?? (gateway?.latency || undefined)?.maxRatio ?? DEFAULT_READINESS.maxLatencyRatio),
     minSoakHours: pick('minSoakHours') ?? DEFAULT_READINESS.minSoakHours,
     maxTranslationDefectRatePercent: pick('maxTranslationDefectRate') ?? DEFAULT_READINESS.maxTranslationDefectRatePercent,
     maxSourceDataDefectRatePercent: pick('maxSourceDataDefectRate') ?? DEFAULT_READINESS.maxSourceDataDefectRatePercent,
@@ -334,11 +370,18 @@ function resolveWrites(input: ShadowInput['writes'], at: (string | number)[], de
   if (input === undefined) return { legacy: null, modern: null }
   const { legacy, modern, ...shorthand } = input
   const hasShorthand = shorthand.dryRunHeader !== undefined || shorthand.sandbox !== undefined
-  if (hasShorthand && modern !== undefined) issues.push({ path: formatPath(at), message: 'give the modern side’s safety either at the top (shorthand) or under modern, not both' })
-  if (!hasShorthand && legacy === undefined && modern === undefined) issues.push({ path: formatPath(at), message: 'must name a safety mode for legacy, modern or both (dryRunHeader or sandbox)' })
+  if (hasShorthand && modern !== undefined)
+    issues.push({ path: formatPath(at), message: 'give the modern side’s safety either at the top (shorthand) or under modern, not both' })
+  if (!hasShorthand && legacy === undefined && modern === undefined)
+    issues.push({ path: formatPath(at), message: 'must name a safety mode for legacy, modern or both (dryRunHeader or sandbox)' })
   return {
     legacy: legacy === undefined ? null : resolveWriteSafety(legacy, [...at, 'legacy'], declared, issues),
-    modern: modern !== undefined ? resolveWriteSafety(modern, [...at, 'modern'], declared, issues) : hasShorthand ? resolveWriteSafety(shorthand, at, declared, issues) : null,
+    modern:
+      modern !== undefined
+        ? resolveWriteSafety(modern, [...at, 'modern'], declared, issues)
+        : hasShorthand
+          ? resolveWriteSafety(shorthand, at, declared, issues)
+          : null,
   }
 }
 
@@ -351,7 +394,14 @@ function resolveShadow(input: ShadowInput | undefined, at: (string | number)[], 
     maxRequestBodyBytes: input.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     maxResponseBodyBytes: input.maxResponseBodyBytes ?? DEFAULT_MAX_RESPONSE_BODY_BYTES,
     writes,
-    reask: input.reask === undefined ? null : { delayMs: input.reask.delayMs, factor: input.reask.factor ?? DEFAULT_REASK_FACTOR, maxMs: input.reask.maxMs ?? Math.max(DEFAULT_REASK_MAX_MS, input.reask.delayMs) },
+    reask:
+      input.reask === undefined
+        ? null
+        : {
+            delayMs: input.reask.delayMs,
+            factor: input.reask.factor ?? DEFAULT_REASK_FACTOR,
+            maxMs: input.reask.maxMs ?? Math.max(DEFAULT_REASK_MAX_MS, input.reask.delayMs),
+          },
     noiseBasisPoints: percentToBasisPoints(input.noise?.sample ?? 0),
     noise: {
       minSelfDifferences: input.noise?.minSelfDifferences ?? DEFAULT_NOISE.minSelfDifferences,
@@ -364,7 +414,8 @@ function resolveShadow(input: ShadowInput | undefined, at: (string | number)[], 
 
 function checkPointers(paths: Iterable<string>, at: (string | number)[], issues: ConfigIssue[]): void {
   for (const path of paths) {
-    if (!path.startsWith('/')) issues.push({ path: formatPath(at), message: `${JSON.stringify(path)} is not a JSON pointer (it must start with "/", e.g. "/policy/status")` })
+    if (!path.startsWith('/'))
+      issues.push({ path: formatPath(at), message: `${JSON.stringify(path)} is not a JSON pointer (it must start with "/", e.g. "/policy/status")` })
   }
 }
 
@@ -385,7 +436,10 @@ function resolveRules(input: TranslationRules | undefined, at: (string | number)
   for (const [path, coercion] of Object.entries(input.coerce ?? {})) {
     const where = [...at, 'coerce', path]
     if (!['number', 'string', 'boolean'].includes(coercion) && !coercion.startsWith('date:')) {
-      issues.push({ path: formatPath(where), message: `must be "number", "string", "boolean" or "date:<format>" such as "date:YYYYMMDD" (got ${JSON.stringify(coercion)})` })
+      issues.push({
+        path: formatPath(where),
+        message: `must be "number", "string", "boolean" or "date:<format>" such as "date:YYYYMMDD" (got ${JSON.stringify(coercion)})`,
+      })
       valid = false
     } else if (coercion.startsWith('date:')) {
       try {
@@ -419,7 +473,8 @@ function resolveModel(input: ModelRules | undefined, at: (string | number)[], is
   }
   for (const [path, range] of Object.entries(input.ranges ?? {})) {
     if (range.min === undefined && range.max === undefined) issues.push({ path: formatPath([...at, 'ranges', path]), message: 'needs min, max or both' })
-    else if (range.min !== undefined && range.max !== undefined && range.min > range.max) issues.push({ path: formatPath([...at, 'ranges', path]), message: `min ${range.min} is above max ${range.max}` })
+    else if (range.min !== undefined && range.max !== undefined && range.min > range.max)
+      issues.push({ path: formatPath([...at, 'ranges', path]), message: `min ${range.min} is above max ${range.max}` })
   }
   if (input.schema !== undefined) {
     try {
@@ -447,7 +502,8 @@ function rulesHash(compare: CompareInput | undefined, translate: TranslateInput 
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) => {
     if (typeof inner === 'function') return `function:${inner.toString()}`
-    if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) return Object.fromEntries(Object.entries(inner).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+    if (inner !== null && typeof inner === 'object' && !Array.isArray(inner))
+      return Object.fromEntries(Object.entries(inner).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
     return inner
   })
 }
@@ -455,7 +511,11 @@ function canonical(value: unknown): string {
 function resolveCompare(input: CompareInput | undefined, translate: TranslateInput | undefined, at: (string | number)[], issues: ConfigIssue[]): CompareConfig {
   const where = [...at, 'compare']
   checkPointers(input?.ignore ?? [], [...where, 'ignore'], issues)
-  checkPointers((input?.unorderedArrays ?? []).map((rule) => rule.path), [...where, 'unorderedArrays'], issues)
+  checkPointers(
+    (input?.unorderedArrays ?? []).map((rule) => rule.path),
+    [...where, 'unorderedArrays'],
+    issues,
+  )
   checkPointers(input?.values?.redact ?? [], [...where, 'values', 'redact'], issues)
   checkPointers(input?.clearKeys ?? [], [...where, 'clearKeys'], issues)
   checkPointers(input?.clearUntranslated ?? [], [...where, 'clearUntranslated'], issues)

@@ -52,13 +52,20 @@ export function checkNoiseDecision(input: NoiseDecisionInput, slices: readonly S
   if (!slice) throw fail.unknownSlice(`unknown slice ${JSON.stringify(input.slice)}`, { details: { slice: input.slice } })
   const routes = slice.routes.map((route) => `${route.method} ${route.path.source}`)
   if (!routes.includes(input.route)) {
-    throw fail.decisionInvalid(`route: ${JSON.stringify(input.route)} is not a route of ${slice.id} (its routes: ${routes.map((route) => JSON.stringify(route)).join(', ')})`, { details: { field: 'route' } })
+    throw fail.decisionInvalid(
+      `route: ${JSON.stringify(input.route)} is not a route of ${slice.id} (its routes: ${routes.map((route) => JSON.stringify(route)).join(', ')})`,
+      { details: { field: 'route' } },
+    )
   }
   if (typeof input.path !== 'string' || !/^\/(body|headers)(\/|$)/.test(input.path) || input.path.length > 500) {
-    throw fail.decisionInvalid(`path: must be a JSON pointer into an answer, /body/... or /headers/<name> (got ${JSON.stringify(input.path)})`, { details: { field: 'path' } })
+    throw fail.decisionInvalid(`path: must be a JSON pointer into an answer, /body/... or /headers/<name> (got ${JSON.stringify(input.path)})`, {
+      details: { field: 'path' },
+    })
   }
   if (!(NOISE_DECISION_KINDS as readonly unknown[]).includes(input.decision)) {
-    throw fail.decisionInvalid(`decision: must be one of ${NOISE_DECISION_KINDS.join(', ')} (got ${JSON.stringify(input.decision)})`, { details: { field: 'decision' } })
+    throw fail.decisionInvalid(`decision: must be one of ${NOISE_DECISION_KINDS.join(', ')} (got ${JSON.stringify(input.decision)})`, {
+      details: { field: 'decision' },
+    })
   }
   try {
     checkAuditText(input)

@@ -32,7 +32,14 @@ export class RedisNoiseDecisionStore implements NoiseDecisionStore {
   constructor(options: RedisNoiseDecisionOptions) {
     this.#options = options
     this.#key = `${options.prefix}noise-decisions`
-    const common = { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: COMMAND_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, retryStrategy: (attempt: number) => Math.min(2_000, 100 * 2 ** attempt) }
+    const common = {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      connectTimeout: COMMAND_TIMEOUT_MS,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      retryStrategy: (attempt: number) => Math.min(2_000, 100 * 2 ** attempt),
+    }
     this.#client = new Redis(options.url, common)
     this.#subscriber = new Redis(options.url, { ...common, commandTimeout: undefined })
     for (const connection of [this.#client, this.#subscriber]) connection.on('error', () => undefined)

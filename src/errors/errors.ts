@@ -104,7 +104,8 @@ export const fail = {
   /** FICUS_ERR_AUTHORITY_STATE_WRITE: Authority state could not be persisted. */
   authorityStateWrite: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_STATE_WRITE', message, options),
   /** FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE: Authority store unavailable. */
-  authorityStoreUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', message, options),
+  authorityStoreUnavailable: (message: string, options?: FicusErrorOptions): FicusError =>
+    new FicusError('FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE', message, options),
   /** FICUS_ERR_AUTHORITY_CONFLICT: Authority changed concurrently. */
   authorityConflict: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_CONFLICT', message, options),
   /** FICUS_ERR_AUTHORITY_INVALID: Authority change is invalid. */
@@ -189,5 +190,8 @@ export function configInvalid(source: string, issues: readonly ConfigIssue[]): F
 
 /** A record a durable write could not put on disk (outbox full, disk error); nothing was acknowledged. */
 export function eventSinkUnavailable(sink: string, reason: string, cause?: unknown): FicusError {
-  return new FicusError('FICUS_ERR_EVENT_SINK_UNAVAILABLE', `the ${sink} event sink could not make the event durable: ${reason}`, { details: { sink }, ...(cause === undefined ? {} : { cause }) })
+  return new FicusError('FICUS_ERR_EVENT_SINK_UNAVAILABLE', `the ${sink} event sink could not make the event durable: ${reason}`, {
+    details: { sink },
+    ...(cause === undefined ? {} : { cause }),
+  })
 }

@@ -101,7 +101,12 @@ function toPino(logger: NonNullable<KafkaClientOptions['logger']>): logCreator {
 
 async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracker }, closeTimeoutMs: number): Promise<KafkaAdmin> {
   const admin = kafka.admin()
-  await connectOrRelease(() => admin.connect(), () => admin.disconnect(), tracker, closeTimeoutMs)
+  await connectOrRelease(
+    () => admin.connect(),
+    () => admin.disconnect(),
+    tracker,
+    closeTimeoutMs,
+  )
   return {
     listTopics: () => admin.listTopics(),
     ensureTopics: async (specs: readonly TopicSpec[]) => {
@@ -137,10 +142,19 @@ async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketT
   }
 }
 
-async function connectProducer({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracker }, closeTimeoutMs: number, options: ProducerOptions = {}): Promise<KafkaProducer> {
+async function connectProducer(
+  { kafka, tracker }: { kafka: Kafka; tracker: SocketTracker },
+  closeTimeoutMs: number,
+  options: ProducerOptions = {},
+): Promise<KafkaProducer> {
   const idempotent = options.idempotent ?? true
   const producer = kafka.producer({ idempotent, allowAutoTopicCreation: false, ...(idempotent ? { maxInFlightRequests: 1 } : {}) })
-  await connectOrRelease(() => producer.connect(), () => producer.disconnect(), tracker, closeTimeoutMs)
+  await connectOrRelease(
+    () => producer.connect(),
+    () => producer.disconnect(),
+    tracker,
+    closeTimeoutMs,
+  )
   const compression = (options.compress ?? true) ? CompressionTypes.GZIP : CompressionTypes.None
   return {
     send: async (batches) => {
@@ -149,7 +163,11 @@ async function connectProducer({ kafka, tracker }: { kafka: Kafka; tracker: Sock
         compression,
         topicMessages: batches.map(({ topic, messages }) => ({
           topic,
-          messages: messages.map((message) => ({ key: message.key, value: message.value, ...(message.headers === undefined ? {} : { headers: { ...message.headers } }) })),
+          messages: messages.map((message) => ({
+            key: message.key,
+            value: message.value,
+            ...(message.headers === undefined ? {} : { headers: { ...message.headers } }),
+          })),
         })),
       })
     },

@@ -12,10 +12,10 @@ export function silenceKafkajsNegativeTimeoutWarning(): void {
   if (installed) return
   installed = true
   const emitWarning = process.emitWarning.bind(process) as (warning: string | Error, ...rest: unknown[]) => void
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     if (isKafkajsNegativeTimeout(rest[0])) return
     emitWarning(warning, ...rest)
-  })
+  }
 }
 
 function isKafkajsNegativeTimeout(typeOrOptions: unknown): boolean {

@@ -39,12 +39,28 @@ export const BREAKER_STATES = ['closed', 'half-open', 'open'] as const
  * would mean nothing, since replayed records are also written and spilled ones are replayed later.
  */
 const SINK_COUNTERS = [
-  { key: 'written', name: METRIC_NAMES.sinkWritten, help: 'Events the sink wrote (JSON lines) or the broker acknowledged (Kafka, outbox replays included) since start.' },
-  { key: 'dropped', name: METRIC_NAMES.sinkDropped, help: 'Events the sink dropped since start (buffer, queue or outbox full, unwritten at shutdown, unreadable in the outbox); each drop is logged.' },
+  {
+    key: 'written',
+    name: METRIC_NAMES.sinkWritten,
+    help: 'Events the sink wrote (JSON lines) or the broker acknowledged (Kafka, outbox replays included) since start.',
+  },
+  {
+    key: 'dropped',
+    name: METRIC_NAMES.sinkDropped,
+    help: 'Events the sink dropped since start (buffer, queue or outbox full, unwritten at shutdown, unreadable in the outbox); each drop is logged.',
+  },
   { key: 'spilled', name: METRIC_NAMES.sinkSpilled, help: 'Events moved from memory to the on-disk outbox since start, to be sent later (Kafka).' },
   { key: 'replayed', name: METRIC_NAMES.sinkReplayed, help: 'Events sent from the outbox to the broker since start (Kafka; also counted as written).' },
-  { key: 'lost', name: METRIC_NAMES.sinkLost, help: 'Events an earlier run accepted that never reached disk or the broker (a crash inside the loss window), counted at this start from the sequence gap; may over-count, never under-count.' },
-  { key: 'retried', name: METRIC_NAMES.sinkSendsFailed, help: 'Sends to the broker that failed since start; their events wait in the outbox to be sent again (Kafka).' },
+  {
+    key: 'lost',
+    name: METRIC_NAMES.sinkLost,
+    help: 'Events an earlier run accepted that never reached disk or the broker (a crash inside the loss window), counted at this start from the sequence gap; may over-count, never under-count.',
+  },
+  {
+    key: 'retried',
+    name: METRIC_NAMES.sinkSendsFailed,
+    help: 'Sends to the broker that failed since start; their events wait in the outbox to be sent again (Kafka).',
+  },
 ] as const
 
 /** The one key of the sink's `counters` that is a level, not a cumulative count. */
@@ -89,15 +105,30 @@ export class Metrics {
     this.#sources = sources
     const registers = [this.#registry]
     const current = (): MetricsSources => this.#sources
-    this.#requests = new Counter({ name: METRIC_NAMES.requests, help: 'Client requests answered, by slice, side and status class.', labelNames: ['slice', 'side', 'status_class'], registers })
-    this.#retries = new Counter({ name: METRIC_NAMES.upstreamRetries, help: 'Requests sent again once on a fresh connection because the pooled one closed before any byte of the answer, by upstream.', labelNames: ['upstream'], registers })
+    this.#requests = new Counter({
+      name: METRIC_NAMES.requests,
+      help: 'Client requests answered, by slice, side and status class.',
+      labelNames: ['slice', 'side', 'status_class'],
+      registers,
+    })
+    this.#retries = new Counter({
+      name: METRIC_NAMES.upstreamRetries,
+      help: 'Requests sent again once on a fresh connection because the pooled one closed before any byte of the answer, by upstream.',
+      labelNames: ['upstream'],
+      registers,
+    })
     this.#upgrades = new Counter({
       name: METRIC_NAMES.websocketUpgrades,
       help: 'WebSocket upgrades asked of the gateway, by slice, side and outcome: upgraded (the upstream switched protocols), declined (it answered otherwise), refused (by the gateway), failed (upstream unreachable or slow). Never shadowed.',
       labelNames: ['slice', 'side', 'outcome'],
       registers,
     })
-    this.#tunnels = new Gauge({ name: METRIC_NAMES.websocketOpen, help: 'WebSocket connections open through the gateway now, by slice.', labelNames: ['slice'], registers })
+    this.#tunnels = new Gauge({
+      name: METRIC_NAMES.websocketOpen,
+      help: 'WebSocket connections open through the gateway now, by slice.',
+      labelNames: ['slice'],
+      registers,
+    })
     this.#upstreamDuration = new Histogram({
       name: METRIC_NAMES.upstreamDuration,
       help: 'Time until the authoritative upstream sent its response headers, by slice and side.',
@@ -105,7 +136,12 @@ export class Metrics {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     })
-    this.#changes = new Counter({ name: METRIC_NAMES.authorityChanges, help: 'Authority changes accepted through this instance, by slice and kind (flip, kill-switch).', labelNames: ['slice', 'kind'], registers })
+    this.#changes = new Counter({
+      name: METRIC_NAMES.authorityChanges,
+      help: 'Authority changes accepted through this instance, by slice and kind (flip, kill-switch).',
+      labelNames: ['slice', 'kind'],
+      registers,
+    })
     new Gauge({
       name: METRIC_NAMES.modernRatio,
       help: 'Ratio of the slice the modern side answers: 0 legacy, 1 modern, in between a sticky rollout.',
@@ -134,7 +170,12 @@ export class Metrics {
         this.set({ store: status.kind }, status.connected ? 1 : 0)
       },
     })
-    this.#comparisons = new Counter({ name: METRIC_NAMES.comparisons, help: 'Comparisons written, by slice, outcome and category.', labelNames: ['slice', 'outcome', 'category'], registers })
+    this.#comparisons = new Counter({
+      name: METRIC_NAMES.comparisons,
+      help: 'Comparisons written, by slice, outcome and category.',
+      labelNames: ['slice', 'outcome', 'category'],
+      registers,
+    })
     this.#shadowDuration = new Histogram({
       name: METRIC_NAMES.shadowDuration,
       help: 'Duration of shadow calls (headers and body), by slice and the side shadowed.',
@@ -142,7 +183,12 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     })
-    this.#shadowSkipped = new Counter({ name: METRIC_NAMES.shadowSkipped, help: 'Sampled requests whose shadow was not run, by reason (queue-full, request-body-over-cap, breaker-open, unsafe-write, client-closed).', labelNames: ['slice', 'reason'], registers })
+    this.#shadowSkipped = new Counter({
+      name: METRIC_NAMES.shadowSkipped,
+      help: 'Sampled requests whose shadow was not run, by reason (queue-full, request-body-over-cap, breaker-open, unsafe-write, client-closed).',
+      labelNames: ['slice', 'reason'],
+      registers,
+    })
     new Gauge({
       name: METRIC_NAMES.shadowQueue,
       help: 'Shadow runs in flight (state="active") and waiting for a place (state="waiting").',
@@ -161,7 +207,8 @@ export class Metrics {
       registers,
       collect() {
         for (const breaker of current().breakers?.() ?? []) {
-          for (const state of BREAKER_STATES) this.set({ upstream: breaker.upstream, traffic: breaker.traffic, slice: breaker.slice, state }, breaker.state === state ? 1 : 0)
+          for (const state of BREAKER_STATES)
+            this.set({ upstream: breaker.upstream, traffic: breaker.traffic, slice: breaker.slice, state }, breaker.state === state ? 1 : 0)
         }
       },
     })

@@ -37,7 +37,15 @@ function mediaRange(text: string): { type: string; parameters: Map<string, strin
     parameters: new Map(
       parameters.map((parameter) => {
         const at = parameter.indexOf('=')
-        return at < 0 ? [parameter, ''] : [parameter.slice(0, at).trim(), parameter.slice(at + 1).trim().replace(/^"(.*)"$/, '$1')]
+        return at < 0
+          ? [parameter, '']
+          : [
+              parameter.slice(0, at).trim(),
+              parameter
+                .slice(at + 1)
+                .trim()
+                .replace(/^"(.*)"$/, '$1'),
+            ]
       }),
     ),
   }

@@ -71,7 +71,13 @@ class AnswerDeadline {
 function clientFault(err: unknown): boolean {
   for (let current: unknown = err, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
     const code = (current as { code?: string }).code
-    if (code === 'FICUS_ERR_BODY_TOO_LARGE' || code === 'FICUS_ERR_CLIENT_CLOSED' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE') return true
+    if (
+      code === 'FICUS_ERR_BODY_TOO_LARGE' ||
+      code === 'FICUS_ERR_CLIENT_CLOSED' ||
+      code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ||
+      code === 'ERR_STREAM_PREMATURE_CLOSE'
+    )
+      return true
   }
   return false
 }
@@ -91,7 +97,8 @@ export async function forward(breakers: CircuitBreakers, call: ForwardCall): Pro
   const { client } = call
   const upstream = client.config.name
   const countServerErrors = breakers.countsServerErrors(upstream, 'primary')
-  const send = (): Promise<Dispatcher.ResponseData> => client.pool.request({ method: call.method, path: call.path, headers: call.headers, body: call.body, signal: call.signal })
+  const send = (): Promise<Dispatcher.ResponseData> =>
+    client.pool.request({ method: call.method, path: call.path, headers: call.headers, body: call.body, signal: call.signal })
   const retryable = client.config.retryIdempotent && call.body === null && RETRYABLE_METHODS.has(call.method)
   return breakers.call(
     upstream,

@@ -60,7 +60,12 @@ export function serverFactory(limits: Limits): (handler: RequestListener) => Ser
       const id = requestId(request.headers['x-request-id'])
       const error = fail.expectationFailed(`Expect ${JSON.stringify(request.headers.expect ?? '')} cannot be met: only 100-continue is understood`)
       const body = errorBody(error, id)
-      response.writeHead(error.statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': id, connection: 'close' })
+      response.writeHead(error.statusCode, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'x-request-id': id,
+        connection: 'close',
+      })
       response.end(body)
     })
     return server
@@ -81,7 +86,8 @@ function occurrences(request: IncomingMessage, name: string): number {
  */
 export function checkHead(request: IncomingMessage, limits: Limits): FicusError | undefined {
   const url = request.url ?? ''
-  if (request.httpVersion !== '1.1' && request.httpVersion !== '1.0') return fail.httpVersion(`HTTP/${request.httpVersion} is not accepted: HTTP/1.1 or HTTP/1.0 only`)
+  if (request.httpVersion !== '1.1' && request.httpVersion !== '1.0')
+    return fail.httpVersion(`HTTP/${request.httpVersion} is not accepted: HTTP/1.1 or HTTP/1.0 only`)
   const hosts = occurrences(request, 'host')
   if (hosts > 1) return fail.badRequest('the request has more than one Host header', { status: 400 })
   if (hosts === 0 && request.httpVersion === '1.1') return fail.badRequest('an HTTP/1.1 request needs a Host header', { status: 400 })
@@ -95,7 +101,8 @@ export function checkHead(request: IncomingMessage, limits: Limits): FicusError 
   if (count > limits.maxHeaderCount) return fail.headersTooLarge(`the request has more than ${limits.maxHeaderCount} header fields`)
   let bytes = 0
   for (const field of request.rawHeaders) bytes += field.length + 2
-  if (bytes > limits.maxHeaderBytes) return fail.headersTooLarge(`the request's header fields are ${bytes} bytes; at most ${limits.maxHeaderBytes} are accepted`)
+  if (bytes > limits.maxHeaderBytes)
+    return fail.headersTooLarge(`the request's header fields are ${bytes} bytes; at most ${limits.maxHeaderBytes} are accepted`)
   return undefined
 }
 

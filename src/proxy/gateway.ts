@@ -49,7 +49,13 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   let closing = false
 
   app.server.on('connect', refuseConnect(deps.logger))
-  const websockets = proxyWebSocket({ ...ctx, fallthroughTargets: ctx.fallthrough, logger: deps.logger, closing: () => closing, ...(deps.metrics ? { metrics: deps.metrics } : {}) })
+  const websockets = proxyWebSocket({
+    ...ctx,
+    fallthroughTargets: ctx.fallthrough,
+    logger: deps.logger,
+    closing: () => closing,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  })
   app.server.on('upgrade', websockets.onUpgrade)
 
   // Bodies are streamed to the upstream untouched: no parsing, no buffering.
@@ -68,9 +74,14 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     reply.raw.once('close', () => logRequest(ctx, request, reply))
     done()
   })
-  app.addHook('onRequest', admitRequest(ctx, () => closing))
+  app.addHook(
+    'onRequest',
+    admitRequest(ctx, () => closing),
+  )
   app.route({ method: app.supportedMethods.filter((method) => method !== 'CONNECT'), url: '*', handler: handleRequest(ctx) })
-  app.setErrorHandler((err: FastifyError | FicusError, request, reply) => sendError(request, reply, err, { slice: request.routing?.slice ?? null }, { authority: request.routing?.side ?? null }))
+  app.setErrorHandler((err: FastifyError | FicusError, request, reply) =>
+    sendError(request, reply, err, { slice: request.routing?.slice ?? null }, { authority: request.routing?.side ?? null }),
+  )
   return app
 }
 

@@ -34,7 +34,13 @@ export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, repl
     const requestTime = new Date()
     // 2. Select the target: slice, side, upstream and rewritten path (pure).
     const { path, query } = splitUrl(request.raw.url ?? '/')
-    const chosen = selectTarget(ctx.config, ctx.table, ctx.authorityOf, ctx.fallthrough, { method: request.method, path, query, headers: request.headers, ip: request.ip })
+    const chosen = selectTarget(ctx.config, ctx.table, ctx.authorityOf, ctx.fallthrough, {
+      method: request.method,
+      path,
+      query,
+      headers: request.headers,
+      ip: request.ip,
+    })
     const routing = routingOf(chosen)
     request.routing = routing
     markSliceAndSide(ctx, reply, routing.slice, routing.side)
@@ -51,9 +57,24 @@ export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, repl
     try {
       // 4. The body, 5. forward.
       const body = await requestBody(ctx, request, shadow)
-      const headers = upstreamRequestHeaders(request.headers, chosen.target, { requestId: request.id, peerAddress: request.raw.socket.remoteAddress, protocol: request.protocol, host: request.host, dropped: ctx.dropped })
+      const headers = upstreamRequestHeaders(request.headers, chosen.target, {
+        requestId: request.id,
+        peerAddress: request.raw.socket.remoteAddress,
+        protocol: request.protocol,
+        host: request.host,
+        dropped: ctx.dropped,
+      })
       const onRetry = ctx.metrics ? (upstream: string) => ctx.metrics?.recordRetry(upstream) : undefined
-      response = await forward(ctx.breakers, { client, slice: routing.slice, method: request.method, path: client.config.basePath + chosen.upstreamPath + query, headers, body, signal, ...(onRetry ? { onRetry } : {}) })
+      response = await forward(ctx.breakers, {
+        client,
+        slice: routing.slice,
+        method: request.method,
+        path: client.config.basePath + chosen.upstreamPath + query,
+        headers,
+        body,
+        signal,
+        ...(onRetry ? { onRetry } : {}),
+      })
     } catch (err) {
       const error = upstreamFailure(err, signal.gone, routing, { timeoutMs: client.config.timeoutMs, connectTimeoutMs: client.config.connectTimeoutMs })
       endShadowOnFailure(shadow, error, elapsedMs(started, performance.now()), chosen.target.upstream)

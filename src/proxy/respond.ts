@@ -17,7 +17,14 @@ export function markSliceAndSide(ctx: ProxyContext, reply: FastifyReply, sliceId
  * Stage 6: the upstream's answer to the client — its status, its end-to-end headers, ours, and its
  * body streamed; for a shadowed request the body is tapped on its way for the comparison.
  */
-export function respond(ctx: ProxyContext, reply: FastifyReply, requestId: string, response: Dispatcher.ResponseData, routing: RequestRouting, shadow: ShadowRun | undefined): FastifyReply {
+export function respond(
+  ctx: ProxyContext,
+  reply: FastifyReply,
+  requestId: string,
+  response: Dispatcher.ResponseData,
+  routing: RequestRouting,
+  shadow: ShadowRun | undefined,
+): FastifyReply {
   response.body.once('error', (err: NodeJS.ErrnoException) => {
     routing.bodyError = err.code ?? err.name
   })

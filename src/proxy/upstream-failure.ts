@@ -9,10 +9,13 @@ export function upstreamFailure(err: unknown, gone: boolean, routing: RequestRou
   if (err instanceof FicusError && (err.code === 'FICUS_ERR_BODY_TOO_LARGE' || err.code === 'FICUS_ERR_CLIENT_CLOSED')) return err
   if (gone) return fail.clientClosed('the client closed the connection before the upstream answered', { cause: err })
   if (isOpenBreaker(err)) {
-    return fail.upstreamCircuitOpen(`upstream ${JSON.stringify(routing.upstream)} is failing for slice ${JSON.stringify(routing.slice)}; its circuit breaker is open`, {
-      cause: err,
-      details: { upstream: routing.upstream, slice: routing.slice },
-    })
+    return fail.upstreamCircuitOpen(
+      `upstream ${JSON.stringify(routing.upstream)} is failing for slice ${JSON.stringify(routing.slice)}; its circuit breaker is open`,
+      {
+        cause: err,
+        details: { upstream: routing.upstream, slice: routing.slice },
+      },
+    )
   }
   return toUpstreamError(err, { upstream: routing.upstream, slice: routing.slice, ...timeouts })
 }

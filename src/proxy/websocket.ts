@@ -100,7 +100,11 @@ function failUpgrade(upgrade: Upgrade, error: FicusError, routing: UpgradeRoute[
   const { deps } = upgrade
   deps.logger.warn({ reqId: upgrade.id, code: error.code, reason: error.message, slice: routing.slice, upgrade: 'websocket' }, 'request failed')
   deps.metrics?.recordRequest(routing.slice, routing.side, error.statusCode, null)
-  deps.metrics?.recordUpgrade(routing.slice, routing.side, error.statusCode >= 500 && error.code !== 'FICUS_ERR_UPGRADE_REFUSED' && error.code !== 'FICUS_ERR_SHUTTING_DOWN' ? 'failed' : 'refused')
+  deps.metrics?.recordUpgrade(
+    routing.slice,
+    routing.side,
+    error.statusCode >= 500 && error.code !== 'FICUS_ERR_UPGRADE_REFUSED' && error.code !== 'FICUS_ERR_SHUTTING_DOWN' ? 'failed' : 'refused',
+  )
   writeRawError(upgrade.socket, error, upgrade.id)
 }
 
@@ -116,16 +120,24 @@ function admitUpgrade(upgrade: Upgrade): UpgradeRoute | undefined {
   const refused = checkHead(request, deps.config.limits)
   if (refused) return refuse(refused)
   // RFC 6455 §4.1: the opening handshake is a GET; a body would be relayed as WebSocket data.
-  const withBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0')
+  const withBody =
+    request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0')
   if (request.method !== 'GET' || withBody) return refuse(fail.badRequest('a WebSocket upgrade must be a GET without a body', { status: 400 }))
   const { path, query } = splitUrl(request.url ?? '/')
   const verdict = checkPath(path)
   if (!verdict.ok) return refuse(fail.pathRejected(verdict.reason))
 
   const peer = (upgrade.socket as Partial<Socket>).remoteAddress ?? ''
-  const chosen = selectTarget(deps.config, deps.table, deps.authorityOf, deps.fallthroughTargets, { method: 'GET', path, query, headers: request.headers, ip: peer })
+  const chosen = selectTarget(deps.config, deps.table, deps.authorityOf, deps.fallthroughTargets, {
+    method: 'GET',
+    path,
+    query,
+    headers: request.headers,
+    ip: peer,
+  })
   const routing = { slice: chosen.match?.slice.id ?? null, side: chosen.side }
-  if (chosen.match && !chosen.match.slice.websocket) return refuse(fail.upgradeRefused(`slice ${chosen.match.slice.id} does not take WebSocket upgrades`), routing)
+  if (chosen.match && !chosen.match.slice.websocket)
+    return refuse(fail.upgradeRefused(`slice ${chosen.match.slice.id} does not take WebSocket upgrades`), routing)
   return { path, query, chosen, routing }
 }
 
@@ -146,8 +158,17 @@ function openUpstream(upgrade: Upgrade, route: UpgradeRoute): ClientRequest {
   headers.connection = 'upgrade'
   headers.upgrade = 'websocket'
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-  const upstream = send({ method: 'GET', hostname: url.hostname, port: url.port, path: client.config.basePath + chosen.upstreamPath + route.query, headers, ...tlsOptions(client.config) })
-  upstream.setTimeout(client.config.timeoutMs, () => upstream.destroy(fail.upstreamTimeout(`${chosen.target.upstream} did not answer the upgrade within ${client.config.timeoutMs} ms`)))
+  const upstream = send({
+    method: 'GET',
+    hostname: url.hostname,
+    port: url.port,
+    path: client.config.basePath + chosen.upstreamPath + route.query,
+    headers,
+    ...tlsOptions(client.config),
+  })
+  upstream.setTimeout(client.config.timeoutMs, () =>
+    upstream.destroy(fail.upstreamTimeout(`${chosen.target.upstream} did not answer the upgrade within ${client.config.timeoutMs} ms`)),
+  )
   socket.once('error', () => upstream.destroy())
   socket.once('close', () => upstream.destroy())
 
@@ -161,13 +182,18 @@ function openUpstream(upgrade: Upgrade, route: UpgradeRoute): ClientRequest {
   upstream.once('response', (response: IncomingMessage) => {
     answered = true
     const status = response.statusCode ?? 502
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${headLines({ ...clientResponseHeaders(response.headers), connection: 'close' })}${marks(upgrade, route)}\r\n`)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${headLines({ ...clientResponseHeaders(response.headers), connection: 'close' })}${marks(upgrade, route)}\r\n`,
+    )
     response.pipe(socket)
     logUpgrade(upgrade, route, status, { upgraded: false })
   })
   upstream.once('error', (err) => {
     if (answered || !socket.writable) return
-    const error = err instanceof FicusError ? err : fail.upstreamUnavailable(`${chosen.target.upstream} could not be reached for the upgrade (${(err as NodeJS.ErrnoException).code ?? err.message})`)
+    const error =
+      err instanceof FicusError
+        ? err
+        : fail.upstreamUnavailable(`${chosen.target.upstream} could not be reached for the upgrade (${(err as NodeJS.ErrnoException).code ?? err.message})`)
     failUpgrade(upgrade, error, route.routing)
   })
   return upstream
@@ -215,5 +241,19 @@ function logUpgrade(upgrade: Upgrade, route: UpgradeRoute, status: number, extra
   const ms = Math.round((performance.now() - upgrade.started) * 10) / 10
   deps.metrics?.recordRequest(slice, side, status, ms / 1000)
   deps.metrics?.recordUpgrade(slice, side, status === 101 ? 'upgraded' : 'declined')
-  deps.logger.info({ reqId: upgrade.id, slice, authority: side, method: 'GET', path: route.path, upstream: route.chosen.target.upstream, status, upgrade: 'websocket', upstreamMs: ms, ...extra }, 'request')
+  deps.logger.info(
+    {
+      reqId: upgrade.id,
+      slice,
+      authority: side,
+      method: 'GET',
+      path: route.path,
+      upstream: route.chosen.target.upstream,
+      status,
+      upgrade: 'websocket',
+      upstreamMs: ms,
+      ...extra,
+    },
+    'request',
+  )
 }

@@ -53,7 +53,13 @@ export class ChangeJournal {
    */
   async commit(store: AuthorityStore, request: ChangeRequest, configVersion: string): Promise<AppliedChange[]> {
     const changes = request.changes.map((change) => ({ ...change, changeId: change.changeId ?? randomUUID() }))
-    const entry: PendingChange = { id: randomUUID(), kind: request.kind, forced: request.forced === true, configVersion, changes: changes.map((change) => ({ slice: change.sliceId, changeId: change.changeId })) }
+    const entry: PendingChange = {
+      id: randomUUID(),
+      kind: request.kind,
+      forced: request.forced === true,
+      configVersion,
+      changes: changes.map((change) => ({ slice: change.sliceId, changeId: change.changeId })),
+    }
     this.#inFlight.add(entry.id)
     try {
       return await this.#commit(store, request, configVersion, entry, changes)
@@ -62,7 +68,13 @@ export class ChangeJournal {
     }
   }
 
-  async #commit(store: AuthorityStore, request: ChangeRequest, configVersion: string, entry: PendingChange, changes: ChangeRequest['changes']): Promise<AppliedChange[]> {
+  async #commit(
+    store: AuthorityStore,
+    request: ChangeRequest,
+    configVersion: string,
+    entry: PendingChange,
+    changes: ChangeRequest['changes'],
+  ): Promise<AppliedChange[]> {
     await this.#append({ op: 'begin', ...entry }, true)
     this.#open.set(entry.id, entry)
     let applied: AppliedChange[]
@@ -80,8 +92,12 @@ export class ChangeJournal {
         await this.#sink.writeDurable(authorityChanged(state, request.kind, configVersion, request.forced === true))
       } catch (err) {
         // The store has the change: it is in force. Its event waits in the journal for the next start.
-        this.#log.error({ err, slice: state.sliceId, version: state.version }, 'authority change in force, but its AuthorityChanged event could not be written; it is published at the next start')
-        throw fail.eventSinkUnavailable(`slice ${JSON.stringify(state.sliceId)} is now ${state.authority} (version ${state.version}), but its AuthorityChanged event could not be written (${(err as Error).message}); it is kept and published at the next start`,
+        this.#log.error(
+          { err, slice: state.sliceId, version: state.version },
+          'authority change in force, but its AuthorityChanged event could not be written; it is published at the next start',
+        )
+        throw fail.eventSinkUnavailable(
+          `slice ${JSON.stringify(state.sliceId)} is now ${state.authority} (version ${state.version}), but its AuthorityChanged event could not be written (${(err as Error).message}); it is kept and published at the next start`,
           { cause: err, details: { slice: state.sliceId, version: state.version, inForce: true } },
         )
       }
@@ -106,7 +122,8 @@ export class ChangeJournal {
    */
   settleEvery(store: AuthorityStore, intervalMs: number): () => void {
     const timer = setInterval(() => {
-      if (this.#open.size > this.#inFlight.size) void this.recover(store).catch((err: unknown) => this.#log.warn({ err }, 'authority journal recovery failed; retrying later'))
+      if (this.#open.size > this.#inFlight.size)
+        void this.recover(store).catch((err: unknown) => this.#log.warn({ err }, 'authority journal recovery failed; retrying later'))
     }, intervalMs)
     timer.unref()
     return () => clearInterval(timer)

@@ -19,4 +19,8 @@ export interface EventDurability {
   readonly flushRecords: number
 }
 
-export const DEFAULT_EVENT_DURABILITY: EventDurability = Object.freeze({ mode: 'buffered', flushMs: DEFAULT_EVENTS_FLUSH_MS, flushRecords: DEFAULT_EVENTS_FLUSH_RECORDS })
+export const DEFAULT_EVENT_DURABILITY: EventDurability = Object.freeze({
+  mode: 'buffered',
+  flushMs: DEFAULT_EVENTS_FLUSH_MS,
+  flushRecords: DEFAULT_EVENTS_FLUSH_RECORDS,
+})

@@ -68,7 +68,9 @@ export class JsonlSink<T> implements EventSink<T> {
     }
     const { dir, prefix, logger } = this.#options
     try {
-      const opened = SequenceFile.open(join(dir, `${prefix}.sequence`), (err) => logger.error({ err, dir }, 'could not write the sequence file: loss counts after a crash are unreliable'))
+      const opened = SequenceFile.open(join(dir, `${prefix}.sequence`), (err) =>
+        logger.error({ err, dir }, 'could not write the sequence file: loss counts after a crash are unreliable'),
+      )
       this.#sequence = opened.sequence
       this.#lost = opened.lost
       if (opened.unreadable) logger.warn({ dir, prefix }, 'sequence file unreadable: cannot tell whether the previous process lost events')
@@ -126,7 +128,10 @@ export class JsonlSink<T> implements EventSink<T> {
     while (this.#flushing) await this.#flushing
     if (this.#buffer.length > 0) await this.#flush()
     if (this.#buffer.length > 0) {
-      this.#options.logger.error({ dropped: this.#buffer.length, dir: this.#options.dir }, `${this.#options.prefix} records could not be written before shutdown and are lost`)
+      this.#options.logger.error(
+        { dropped: this.#buffer.length, dir: this.#options.dir },
+        `${this.#options.prefix} records could not be written before shutdown and are lost`,
+      )
       this.#dropped += this.#buffer.length
       this.#sequence?.settle(this.#buffer.length)
       this.#buffer = []
@@ -171,7 +176,10 @@ export class JsonlSink<T> implements EventSink<T> {
 
   #logDrops(): void {
     if (this.#droppedSinceLog === 0) return
-    this.#options.logger.error({ dropped: this.#droppedSinceLog, total: this.#dropped, maxBuffered: this.#options.maxBuffered }, `${this.#options.prefix} buffer full: records dropped`)
+    this.#options.logger.error(
+      { dropped: this.#droppedSinceLog, total: this.#dropped, maxBuffered: this.#options.maxBuffered },
+      `${this.#options.prefix} buffer full: records dropped`,
+    )
     this.#droppedSinceLog = 0
   }
 
@@ -217,7 +225,8 @@ export class JsonlSink<T> implements EventSink<T> {
   }
 
   #failed(err: unknown): void {
-    if (!this.#failing) this.#options.logger.error({ err, dir: this.#options.dir, buffered: this.#buffer.length }, `writing ${this.#options.prefix} failed; retrying`)
+    if (!this.#failing)
+      this.#options.logger.error({ err, dir: this.#options.dir, buffered: this.#buffer.length }, `writing ${this.#options.prefix} failed; retrying`)
     this.#failing = true
     // Reopen on the next try: the file may be gone or its descriptor broken.
     this.#file.retire()

@@ -111,11 +111,17 @@ export class KafkaPublisher {
    */
   async start(): Promise<void> {
     await this.#outbox.open()
-    const opened = SequenceFile.open(join(this.#options.outboxDir, SEQUENCE_FILE), (err) => this.#log.error({ err }, 'could not write the sequence file: loss counts after a crash are unreliable'))
+    const opened = SequenceFile.open(join(this.#options.outboxDir, SEQUENCE_FILE), (err) =>
+      this.#log.error({ err }, 'could not write the sequence file: loss counts after a crash are unreliable'),
+    )
     this.#sequence = opened.sequence
     this.#stats.lost = opened.lost
     if (opened.unreadable) this.#log.warn({ dir: this.#options.outboxDir }, 'sequence file unreadable: cannot tell whether the previous process lost events')
-    if (opened.lost > 0) this.#log.warn({ lost: opened.lost, dir: this.#options.outboxDir }, 'events lost: the previous process stopped with events accepted but not yet in the outbox or at the broker')
+    if (opened.lost > 0)
+      this.#log.warn(
+        { lost: opened.lost, dir: this.#options.outboxDir },
+        'events lost: the previous process stopped with events accepted but not yet in the outbox or at the broker',
+      )
     if (!this.#outbox.isEmpty) this.#log.warn({ outboxBytes: this.#outbox.bytes }, 'outbox holds undelivered events from an earlier run; delivering them first')
     this.#backlog = !this.#outbox.isEmpty
     this.#syncTimer = setInterval(() => this.#syncDisk(), this.#durability.flushMs)
@@ -165,7 +171,8 @@ export class KafkaPublisher {
     // Most of the time for the broker; the rest to cut short, spill and sync.
     const brokerMs = Math.max(0, timeoutMs - Math.min(500, timeoutMs / 4))
     const drained = (await Promise.race([this.#loop?.then(() => true), sleep(brokerMs, false, { ref: false })])) !== false
-    if (!drained) this.#log.warn({ timeoutMs, outboxBytes: this.#outbox.bytes, queued: this.#queue.length }, 'broker too slow at shutdown: keeping the rest in the outbox')
+    if (!drained)
+      this.#log.warn({ timeoutMs, outboxBytes: this.#outbox.bytes, queued: this.#queue.length }, 'broker too slow at shutdown: keeping the rest in the outbox')
     this.#stopping = true
     this.#abortSignal()
     this.#wake?.()
@@ -392,7 +399,8 @@ export class KafkaPublisher {
   async #failed(err: unknown): Promise<void> {
     this.#stats.retried += 1
     this.#failures += 1
-    if (this.#failures === 1) this.#log.error({ err: (err as Error).message, outboxBytes: this.#outbox.bytes }, 'publishing failed: events go to the outbox until the broker is back')
+    if (this.#failures === 1)
+      this.#log.error({ err: (err as Error).message, outboxBytes: this.#outbox.bytes }, 'publishing failed: events go to the outbox until the broker is back')
     // Closing the failed producer closes its connections, answered or not (issue 14: one was
     // leaked per attempt before).
     await this.#sender.reset()

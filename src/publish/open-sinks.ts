@@ -78,12 +78,22 @@ export async function openEventSinks(options: {
   // One slice's comparisons share a key (and so a partition and an order), unless it asks for the entity key.
   const byEntity = new Set(config.slices.filter((slice) => slice.eventKey === 'entity').map((slice) => slice.id))
   return {
-    comparisons: publisher.sink<Comparison>('comparisons', (record) => (byEntity.has(record.slice) && record.entityKey !== null ? record.entityKey : record.slice)),
+    comparisons: publisher.sink<Comparison>('comparisons', (record) =>
+      byEntity.has(record.slice) && record.entityKey !== null ? record.entityKey : record.slice,
+    ),
     authorityChanges: publisher.sink<AuthorityChanged>('authority-changes', (event) => event.slice),
     status: () => publisher.status(),
     counters: () => {
       const stats: PublisherStats = publisher.stats()
-      return { written: stats.published, dropped: stats.dropped, buffered: stats.queued, lost: stats.lost, spilled: stats.spilled, replayed: stats.replayed, retried: stats.retried }
+      return {
+        written: stats.published,
+        dropped: stats.dropped,
+        buffered: stats.queued,
+        lost: stats.lost,
+        spilled: stats.spilled,
+        replayed: stats.replayed,
+        retried: stats.retried,
+      }
     },
     close: (timeoutMs) => publisher.close(timeoutMs),
   }

@@ -11,7 +11,8 @@ function svg(chart: string, label: string, height: number, body: string): string
   return `<svg data-chart="${chart}" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}"><title>${escapeHtml(label)}</title>${body}</svg>`
 }
 
-const text = (x: number, y: number, content: string, attributes = ''): string => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}"${attributes}>${escapeHtml(content)}</text>`
+const text = (x: number, y: number, content: string, attributes = ''): string =>
+  `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}"${attributes}>${escapeHtml(content)}</text>`
 
 // ─── Agreement over time ────────────────────────────────────────────────────────────────────────
 
@@ -43,7 +44,12 @@ function timeTicks(from: number, to: number): { times: number[]; label: (time: n
   const times: number[] = []
   for (let time = Math.ceil(from / step) * step; time <= to; time += step) times.push(time)
   const iso = (time: number): string => new Date(time).toISOString()
-  const label = step >= DAY ? (time: number) => iso(time).slice(5, 10) : to - from > DAY ? (time: number) => `${iso(time).slice(5, 10)} ${iso(time).slice(11, 16)}` : (time: number) => iso(time).slice(11, 16)
+  const label =
+    step >= DAY
+      ? (time: number) => iso(time).slice(5, 10)
+      : to - from > DAY
+        ? (time: number) => `${iso(time).slice(5, 10)} ${iso(time).slice(11, 16)}`
+        : (time: number) => iso(time).slice(11, 16)
   return { times, label }
 }
 
@@ -58,7 +64,8 @@ function linePath(points: readonly Point[], x: (time: number) => number, y: (rat
   return stretches
     .map((stretch) => {
       const first = stretch[0]
-      if (stretch.length === 1 && first) return `M${x(first.start).toFixed(1)},${y(first.rate).toFixed(1)} L${x(first.end).toFixed(1)},${y(first.rate).toFixed(1)}`
+      if (stretch.length === 1 && first)
+        return `M${x(first.start).toFixed(1)},${y(first.rate).toFixed(1)} L${x(first.end).toFixed(1)},${y(first.rate).toFixed(1)}`
       return stretch.map((point, index) => `${index === 0 ? 'M' : 'L'}${x((point.start + point.end) / 2).toFixed(1)},${y(point.rate).toFixed(1)}`).join(' ')
     })
     .join(' ')
@@ -67,9 +74,15 @@ function linePath(points: readonly Point[], x: (time: number) => number, y: (rat
 function agreementAxes(lowest: number, target: number, ticks: ReturnType<typeof timeTicks>, x: (time: number) => number, y: (rate: number) => number): string {
   const right = WIDTH - AGREEMENT.right
   const rates = [0, 1, 2, 3, 4].map((step) => lowest + ((1 - lowest) * step) / 4)
-  const grid = rates.map((rate) => `<line class="grid" x1="${AGREEMENT.left}" y1="${y(rate).toFixed(1)}" x2="${right}" y2="${y(rate).toFixed(1)}"/>${text(AGREEMENT.left - 6, y(rate) + 4, `${Number((rate * 100).toFixed(1))} %`, ' text-anchor="end"')}`)
+  const grid = rates.map(
+    (rate) =>
+      `<line class="grid" x1="${AGREEMENT.left}" y1="${y(rate).toFixed(1)}" x2="${right}" y2="${y(rate).toFixed(1)}"/>${text(AGREEMENT.left - 6, y(rate) + 4, `${Number((rate * 100).toFixed(1))} %`, ' text-anchor="end"')}`,
+  )
   const bottom = AGREEMENT.top + PLOT_HEIGHT
-  const times = ticks.times.map((time) => `<line class="tick" x1="${x(time).toFixed(1)}" y1="${bottom}" x2="${x(time).toFixed(1)}" y2="${bottom + 4}"/>${text(x(time), bottom + 17, ticks.label(time), ' class="time" text-anchor="middle"')}`)
+  const times = ticks.times.map(
+    (time) =>
+      `<line class="tick" x1="${x(time).toFixed(1)}" y1="${bottom}" x2="${x(time).toFixed(1)}" y2="${bottom + 4}"/>${text(x(time), bottom + 17, ticks.label(time), ' class="time" text-anchor="middle"')}`,
+  )
   const floor = `<line class="target" x1="${AGREEMENT.left}" y1="${y(target).toFixed(1)}" x2="${right}" y2="${y(target).toFixed(1)}"/>`
   const legend = `<line class="line-key" x1="${AGREEMENT.left}" y1="10" x2="${AGREEMENT.left + 22}" y2="10"/>${text(AGREEMENT.left + 28, 14, 'agreement per bucket')}<line class="target" x1="${AGREEMENT.left + 190}" y1="10" x2="${AGREEMENT.left + 212}" y2="10"/>${text(AGREEMENT.left + 218, 14, `readiness floor ${Number((target * 100).toFixed(2))} %`, ' class="target-label"')}`
   return grid.join('') + floor + times.join('') + legend
@@ -86,7 +99,10 @@ export function agreementChart(slice: SliceReport): string {
   const x = (time: number): number => AGREEMENT.left + ((time - first.start) / (last.end - first.start)) * PLOT_WIDTH
   const y = (rate: number): number => AGREEMENT.top + ((1 - rate) / (1 - lowest)) * PLOT_HEIGHT
   const dots = points
-    .map((point) => `<circle cx="${x((point.start + point.end) / 2).toFixed(1)}" cy="${y(point.rate).toFixed(1)}" r="2.5"><title>${escapeHtml(`${point.bucket.start}: ${(point.rate * 100).toFixed(1)} % of ${point.bucket.agree + point.bucket.disagree}`)}</title></circle>`)
+    .map(
+      (point) =>
+        `<circle cx="${x((point.start + point.end) / 2).toFixed(1)}" cy="${y(point.rate).toFixed(1)}" r="2.5"><title>${escapeHtml(`${point.bucket.start}: ${(point.rate * 100).toFixed(1)} % of ${point.bucket.agree + point.bucket.disagree}`)}</title></circle>`,
+    )
     .join('')
   const labelY = y(last.rate) - 7 < AGREEMENT.top + 12 ? y(last.rate) + 16 : y(last.rate) - 7
   const latest = text(x(last.end), labelY, `latest ${(last.rate * 100).toFixed(1)} %`, ' class="value" text-anchor="end"')
@@ -179,7 +195,10 @@ export function familyMix(families: SliceReport['families'], order: readonly (ke
   let x = 0
   const parts = order.map((family) => {
     const width = (families[family] / total) * 200
-    const part = width === 0 ? '' : `<rect class="f-${family}" x="${x.toFixed(2)}" width="${width.toFixed(2)}" height="8"><title>${escapeHtml(`${family}: ${families[family]}`)}</title></rect>`
+    const part =
+      width === 0
+        ? ''
+        : `<rect class="f-${family}" x="${x.toFixed(2)}" width="${width.toFixed(2)}" height="8"><title>${escapeHtml(`${family}: ${families[family]}`)}</title></rect>`
     x += width
     return part
   })

@@ -25,7 +25,12 @@ const CRITERION_VIEWS: Readonly<Record<CriterionId, CriterionView>> = {
   'shadow-errors': share('Shadow errors', 'shadow errors'),
   'lag-rate': share('Timing lags', 'lag rate'),
   'lag-p95': { label: 'Timing lag, p95', short: 'lag p95', figure: (actual) => `${actual.toFixed(0)} ms`, required: (threshold) => `≤ ${threshold} ms` },
-  latency: { label: 'Latency, modern ÷ legacy', short: 'latency', figure: (actual) => `${actual.toFixed(2)}×`, required: (threshold) => (threshold === 0 ? 'not checked' : `≤ ${threshold}×`) },
+  latency: {
+    label: 'Latency, modern ÷ legacy',
+    short: 'latency',
+    figure: (actual) => `${actual.toFixed(2)}×`,
+    required: (threshold) => (threshold === 0 ? 'not checked' : `≤ ${threshold}×`),
+  },
   soak: { label: 'Soak time', short: 'soak time', figure: (actual) => `${actual.toFixed(1)} h`, required: (threshold) => `≥ ${threshold} h` },
 }
 
@@ -34,13 +39,21 @@ export const criterionShort = (id: CriterionId): string => CRITERION_VIEWS[id].s
 
 function criterionRow(criterion: Criterion): string[] {
   const view = CRITERION_VIEWS[criterion.id]
-  return [criterion.met ? '✔ met' : '✘ not met', view.label, criterion.actual === null ? '–' : view.figure(criterion.actual), view.required(criterion.threshold), criterion.detail]
+  return [
+    criterion.met ? '✔ met' : '✘ not met',
+    view.label,
+    criterion.actual === null ? '–' : view.figure(criterion.actual),
+    view.required(criterion.threshold),
+    criterion.detail,
+  ]
 }
 
 /** The evidence the verdict rests on, said once: the rules version and the window. */
 function evidenceLine(slice: SliceReport): string {
   const { evidence } = slice.readiness
-  const translation = slice.rulesVersions.find((version) => version.rulesHash === evidence.rulesHash)?.translationVersion ?? (evidence.rulesHash === slice.rulesHash ? slice.translationVersion : null)
+  const translation =
+    slice.rulesVersions.find((version) => version.rulesHash === evidence.rulesHash)?.translationVersion ??
+    (evidence.rulesHash === slice.rulesHash ? slice.translationVersion : null)
   return `<p class="evidence">Judged on the comparisons under the current rules <code>${escapeHtml(shortHash(evidence.rulesHash))}</code>${translation ? ` (translation ${escapeHtml(translation)})` : ''} over the last ${evidence.windowDays} days: ${escapeHtml(when(evidence.from))} → ${escapeHtml(when(evidence.to))}.</p>`
 }
 

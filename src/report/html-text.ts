@@ -28,7 +28,12 @@ export interface Column {
 const kindClass = (column: Column | undefined): string => (column?.kind === undefined || column.kind === 'text' ? '' : ` class="${column.kind}"`)
 
 /** A table of text: every cell escaped unless built with `raw`. */
-export function htmlTable(className: string, columns: readonly Column[], rows: readonly (readonly Cell[])[], attributes: (row: number) => string = () => ''): string {
+export function htmlTable(
+  className: string,
+  columns: readonly Column[],
+  rows: readonly (readonly Cell[])[],
+  attributes: (row: number) => string = () => '',
+): string {
   const head = columns.map((column) => `<th scope="col"${kindClass(column)}>${escapeHtml(column.label)}</th>`).join('')
   const body = rows
     .map((row, index) => `<tr${attributes(index)}>${row.map((cell, at) => `<td${kindClass(columns[at])}>${cellHtml(cell)}</td>`).join('')}</tr>`)
@@ -36,7 +41,8 @@ export function htmlTable(className: string, columns: readonly Column[], rows: r
   return `<table class="${className}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`
 }
 
-export const percent = (value: number | null | undefined, digits = 1): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(digits)} %`)
+export const percent = (value: number | null | undefined, digits = 1): string =>
+  value === null || value === undefined ? '–' : `${(value * 100).toFixed(digits)} %`
 
 /** `97.8 % (92.1–99.4)`: the point estimate and its 95 % interval. */
 export function withInterval(rate: RateInterval | null): string {

@@ -2,7 +2,10 @@
  * A one-line progress indicator on a terminal (standard error); silent when standard error is not
  * a terminal, as in CI and pipes.
  */
-export function progressLine(stream: { isTTY?: boolean; write(text: string): unknown }, label: string): { update: (done: number, total: number) => void; end: () => void } {
+export function progressLine(
+  stream: { isTTY?: boolean; write(text: string): unknown },
+  label: string,
+): { update: (done: number, total: number) => void; end: () => void } {
   if (!stream.isTTY) return { update: () => undefined, end: () => undefined }
   let last = 0
   return {

@@ -151,8 +151,22 @@ export function verdict(evidence: Evidence, thresholds: ReadinessThresholds, win
           : `agreement ${pct(interval.value)}, 95 % lower bound ${pct(interval.lower)} (at least ${thresholds.minMatchRatePercent} %); without forgiving noise ${pct(counts.agreeWithoutNoise / samples)}`,
     },
     rateCriterion('conflicts', 'genuine conflict(s)', counts.conflicts, samples, 'compared samples', thresholds.maxConflictRatePercent),
-    rateCriterion('translation-defects', 'translation defect(s)', counts.translationDefects, samples, 'compared samples', thresholds.maxTranslationDefectRatePercent),
-    rateCriterion('source-data-defects', 'source-data defect(s)', counts.sourceDataDefects, samples, 'compared samples', thresholds.maxSourceDataDefectRatePercent),
+    rateCriterion(
+      'translation-defects',
+      'translation defect(s)',
+      counts.translationDefects,
+      samples,
+      'compared samples',
+      thresholds.maxTranslationDefectRatePercent,
+    ),
+    rateCriterion(
+      'source-data-defects',
+      'source-data defect(s)',
+      counts.sourceDataDefects,
+      samples,
+      'compared samples',
+      thresholds.maxSourceDataDefectRatePercent,
+    ),
     rateCriterion('not-compared', 'answer pair(s) not compared', counts.notCompared, answeredPairs, 'answered pairs', thresholds.maxNotComparedRatePercent),
     rateCriterion('shadow-errors', 'shadow error(s)', shadowErrors, shadowCalls, 'shadow call(s)', thresholds.maxShadowErrorRatePercent),
     rateCriterion('lag-rate', 'timing lag(s)', lags, samples, 'compared samples', thresholds.maxLagRatePercent),
@@ -161,7 +175,10 @@ export function verdict(evidence: Evidence, thresholds: ReadinessThresholds, win
       met: lagP95 === null || lagP95 <= thresholds.maxLagP95Ms,
       actual: lagP95,
       threshold: thresholds.maxLagP95Ms,
-      detail: lagP95 === null ? `no timing lag measured (p95 at most ${thresholds.maxLagP95Ms} ms)` : `lag p95 ${lagP95.toFixed(0)} ms over ${evidence.lag.count} lag(s) (at most ${thresholds.maxLagP95Ms} ms)`,
+      detail:
+        lagP95 === null
+          ? `no timing lag measured (p95 at most ${thresholds.maxLagP95Ms} ms)`
+          : `lag p95 ${lagP95.toFixed(0)} ms over ${evidence.lag.count} lag(s) (at most ${thresholds.maxLagP95Ms} ms)`,
     },
     latencyCriterion(thresholds, legacy, modern),
     {
@@ -174,7 +191,12 @@ export function verdict(evidence: Evidence, thresholds: ReadinessThresholds, win
   ]
   return {
     ready: criteria.every((criterion) => criterion.met),
-    evidence: { rulesHash: window.rulesHash, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), windowDays: thresholds.windowDays },
+    evidence: {
+      rulesHash: window.rulesHash,
+      from: new Date(window.from).toISOString(),
+      to: new Date(window.to).toISOString(),
+      windowDays: thresholds.windowDays,
+    },
     criteria,
   }
 }

@@ -31,7 +31,8 @@ function conflictWarning(slice: SliceReport, authority: string | undefined): str
   return `<div class="warning">⚠ on modern with ${conflicts} genuine conflict(s)</div>`
 }
 
-const verdictBadge = (slice: SliceReport): string => `<span class="verdict ${slice.readiness.ready ? 'ready' : 'unready'}">${slice.readiness.ready ? 'READY' : 'NOT READY'}</span>`
+const verdictBadge = (slice: SliceReport): string =>
+  `<span class="verdict ${slice.readiness.ready ? 'ready' : 'unready'}">${slice.readiness.ready ? 'READY' : 'NOT READY'}</span>`
 
 function agreementCell(slice: SliceReport): string {
   const rate = slice.matchRate
@@ -42,7 +43,9 @@ function agreementCell(slice: SliceReport): string {
 function summaryRow(slice: SliceReport, authority: string | undefined): string {
   const unmet = slice.readiness.criteria.filter((criterion) => !criterion.met).map((criterion) => criterionShort(criterion.id))
   const blocking = unmet.length === 0 ? '' : `<div class="blocking">${unmet.length} not met: ${escapeHtml(unmet.join(', '))}</div>`
-  const families = FAMILIES.map((family) => `<td class="num${slice.families[family] === 0 ? ' zero' : ''}" data-family="${family}">${slice.families[family]}</td>`).join('')
+  const families = FAMILIES.map(
+    (family) => `<td class="num${slice.families[family] === 0 ? ' zero' : ''}" data-family="${family}">${slice.families[family]}</td>`,
+  ).join('')
   return `<tr><th scope="row"><div class="name">${escapeHtml(slice.slice)}</div>${slice.description ? `<div class="note">${escapeHtml(slice.description)}</div>` : ''}${familyMix(slice.families, FAMILIES)}</th>
 <td data-column="authority">${escapeHtml(authorityText(authority))}${conflictWarning(slice, authority)}</td><td data-column="verdict">${verdictBadge(slice)}${blocking}</td>
 <td class="num" data-column="agreement">${agreementCell(slice)}</td><td class="num" data-column="samples">${slice.samples}</td>${families}</tr>`
@@ -50,7 +53,10 @@ function summaryRow(slice: SliceReport, authority: string | undefined): string {
 
 /** Every slice on one page: who answers it, whether it is ready, how far the sides agree, and each family. */
 function summaryTable(report: Report, authorities: Readonly<Record<string, string>>): string {
-  const families = FAMILIES.map((family) => `<th scope="col" class="family"><span class="upright"><span class="swatch f-${family}"></span>${escapeHtml(FAMILY_TEXT[family].label)}</span></th>`).join('')
+  const families = FAMILIES.map(
+    (family) =>
+      `<th scope="col" class="family"><span class="upright"><span class="swatch f-${family}"></span>${escapeHtml(FAMILY_TEXT[family].label)}</span></th>`,
+  ).join('')
   const rows = report.slices.map((slice) => summaryRow(slice, authorities[slice.slice]))
   return `<table class="summary"><thead><tr><th scope="col" rowspan="2">Slice</th><th scope="col" rowspan="2">Authority</th><th scope="col" rowspan="2">Verdict</th><th scope="col" rowspan="2" class="num">Agreement</th><th scope="col" rowspan="2" class="num">Compared</th><th scope="colgroup" colspan="${FAMILIES.length}" class="families-head">Comparisons by family</th></tr>
 <tr>${families}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`
@@ -70,10 +76,17 @@ const READING_GUIDE =
  * everything from the records is escaped as text. `authorities` (slice → `legacy`, `modern`,
  * `25%`) and `changes` (slice → recent authority changes) are shown when given.
  */
-export function renderHtml(report: Report, authorities: Readonly<Record<string, string>> = {}, changes: Readonly<Record<string, readonly AuthorityChange[]>> = {}): string {
+export function renderHtml(
+  report: Report,
+  authorities: Readonly<Record<string, string>> = {},
+  changes: Readonly<Record<string, readonly AuthorityChange[]>> = {},
+): string {
   const sections = report.slices.map((slice) => {
     const authority = authorities[slice.slice]
-    const head = { verdict: verdictBadge(slice), authority: `<span class="authority">Authority: ${escapeHtml(authorityText(authority))}${conflictWarning(slice, authority)}</span>` }
+    const head = {
+      verdict: verdictBadge(slice),
+      authority: `<span class="authority">Authority: ${escapeHtml(authorityText(authority))}${conflictWarning(slice, authority)}</span>`,
+    }
     return sliceSection(slice, head, changes[slice.slice])
   })
   return `<!doctype html>

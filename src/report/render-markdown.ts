@@ -27,14 +27,43 @@ export function renderMarkdown(report: Report): string {
   for (const slice of report.slices) {
     out.push('', `## ${cell(slice.slice)}`, '')
     if (slice.description) out.push(cell(slice.description), '')
-    out.push(`Rules \`${slice.rulesHash}\`${slice.translationVersion ? ` (translation ${cell(slice.translationVersion)})` : ''}; agreement without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}.`, '')
+    out.push(
+      `Rules \`${slice.rulesHash}\`${slice.translationVersion ? ` (translation ${cell(slice.translationVersion)})` : ''}; agreement without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}.`,
+      '',
+    )
     out.push('| family | count |', '| --- | --- |', ...FAMILIES.map((family) => `| ${family} | ${slice.families[family]} |`), '')
-    if (slice.lag.count > 0) out.push(`Timing lag: ${slice.lag.count} converged; p50/p95/p99 ${ms(slice.lag.p50)} / ${ms(slice.lag.p95)} / ${ms(slice.lag.p99)} ms.`, '')
-    out.push(`Latency p50/p95/p99: legacy ${ms(slice.latency.legacy.p50)} / ${ms(slice.latency.legacy.p95)} / ${ms(slice.latency.legacy.p99)} ms, modern ${ms(slice.latency.modern.p50)} / ${ms(slice.latency.modern.p95)} / ${ms(slice.latency.modern.p99)} ms. Error rate legacy ${percent(slice.errorRate.legacy)}, modern ${percent(slice.errorRate.modern)}.`, '')
-    if (slice.topPaths.length > 0) out.push('| differing path | family | count | example request |', '| --- | --- | --- | --- |', ...slice.topPaths.map((path) => `| \`${cell(path.path)}\` | ${path.family} | ${path.count} | ${cell(path.exampleRequestId)} |`), '')
-    if (slice.violations.length > 0) out.push('| legacy data breaking the model | rule | count | example request |', '| --- | --- | --- | --- |', ...slice.violations.map((item) => `| \`${cell(item.path)}\` | ${item.rule} | ${item.count} | ${cell(item.exampleRequestId)} |`), '')
-    if (slice.untranslated.length > 0) out.push('| untranslated path | value | count |', '| --- | --- | --- |', ...slice.untranslated.map((item) => `| \`${cell(item.path)}\` | \`${cell(item.value)}\` | ${item.count} |`), '')
-    out.push(`**Readiness: ${slice.readiness.ready ? 'ready' : 'not ready'}** (rules \`${slice.readiness.evidence.rulesHash}\`, last ${slice.readiness.evidence.windowDays} days)`, '', ...slice.readiness.criteria.map((criterion) => `- [${criterion.met ? 'x' : ' '}] ${criterion.id}: ${cell(criterion.detail)}`))
+    if (slice.lag.count > 0)
+      out.push(`Timing lag: ${slice.lag.count} converged; p50/p95/p99 ${ms(slice.lag.p50)} / ${ms(slice.lag.p95)} / ${ms(slice.lag.p99)} ms.`, '')
+    out.push(
+      `Latency p50/p95/p99: legacy ${ms(slice.latency.legacy.p50)} / ${ms(slice.latency.legacy.p95)} / ${ms(slice.latency.legacy.p99)} ms, modern ${ms(slice.latency.modern.p50)} / ${ms(slice.latency.modern.p95)} / ${ms(slice.latency.modern.p99)} ms. Error rate legacy ${percent(slice.errorRate.legacy)}, modern ${percent(slice.errorRate.modern)}.`,
+      '',
+    )
+    if (slice.topPaths.length > 0)
+      out.push(
+        '| differing path | family | count | example request |',
+        '| --- | --- | --- | --- |',
+        ...slice.topPaths.map((path) => `| \`${cell(path.path)}\` | ${path.family} | ${path.count} | ${cell(path.exampleRequestId)} |`),
+        '',
+      )
+    if (slice.violations.length > 0)
+      out.push(
+        '| legacy data breaking the model | rule | count | example request |',
+        '| --- | --- | --- | --- |',
+        ...slice.violations.map((item) => `| \`${cell(item.path)}\` | ${item.rule} | ${item.count} | ${cell(item.exampleRequestId)} |`),
+        '',
+      )
+    if (slice.untranslated.length > 0)
+      out.push(
+        '| untranslated path | value | count |',
+        '| --- | --- | --- |',
+        ...slice.untranslated.map((item) => `| \`${cell(item.path)}\` | \`${cell(item.value)}\` | ${item.count} |`),
+        '',
+      )
+    out.push(
+      `**Readiness: ${slice.readiness.ready ? 'ready' : 'not ready'}** (rules \`${slice.readiness.evidence.rulesHash}\`, last ${slice.readiness.evidence.windowDays} days)`,
+      '',
+      ...slice.readiness.criteria.map((criterion) => `- [${criterion.met ? 'x' : ' '}] ${criterion.id}: ${cell(criterion.detail)}`),
+    )
   }
   return `${out.map(printable).join('\n')}\n`
 }

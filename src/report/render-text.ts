@@ -11,20 +11,39 @@ function sliceLines(slice: SliceReport, mark: { ok: string; no: string }): strin
   const lines = [
     `${slice.slice}  ${slice.readiness.ready ? 'READY' : 'NOT READY'}${slice.description ? `  — ${slice.description}` : ''}`,
     `  rules ${short(slice.rulesHash)}${slice.translationVersion ? ` (translation ${slice.translationVersion})` : ''}: ${slice.records} comparisons, ${slice.samples} compared; agreement ${percent(rate?.value)}${rate ? ` (95 % CI ${percent(rate.lower)} – ${percent(rate.upper)})` : ''}, without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}`,
-    `  ${FAMILIES.filter((family) => slice.families[family] > 0).map((family) => `${family} ${slice.families[family]}`).join(', ') || 'no comparisons in the window'}`,
+    `  ${
+      FAMILIES.filter((family) => slice.families[family] > 0)
+        .map((family) => `${family} ${slice.families[family]}`)
+        .join(', ') || 'no comparisons in the window'
+    }`,
   ]
   const causes = Object.entries(slice.causes).flatMap(([family, counts]) => Object.entries(counts).map(([cause, count]) => `${family}/${cause} ${count}`))
   if (causes.length > 0) lines.push(`  causes: ${causes.join(', ')}`)
   const { legacy, modern } = slice.latency
-  lines.push(`  latency p50/p95/p99 ms: legacy ${ms(legacy.p50)}/${ms(legacy.p95)}/${ms(legacy.p99)}, modern ${ms(modern.p50)}/${ms(modern.p95)}/${ms(modern.p99)}; error rate legacy ${percent(slice.errorRate.legacy)}, modern ${percent(slice.errorRate.modern)}`)
-  if (slice.lag.count > 0) lines.push(`  timing lag: ${slice.lag.count} converged, p50/p95/p99 ms ${ms(slice.lag.p50)}/${ms(slice.lag.p95)}/${ms(slice.lag.p99)}; ${slice.lag.buckets.map((bucket) => `≤${bucket.upToMs} ms ×${bucket.count}`).join(', ')}`)
-  if (slice.topPaths.length > 0) lines.push(`  top differing paths: ${slice.topPaths.map((path) => `${path.path} (${path.family}) ×${path.count} (e.g. ${path.exampleRequestId})`).join(', ')}`)
+  lines.push(
+    `  latency p50/p95/p99 ms: legacy ${ms(legacy.p50)}/${ms(legacy.p95)}/${ms(legacy.p99)}, modern ${ms(modern.p50)}/${ms(modern.p95)}/${ms(modern.p99)}; error rate legacy ${percent(slice.errorRate.legacy)}, modern ${percent(slice.errorRate.modern)}`,
+  )
+  if (slice.lag.count > 0)
+    lines.push(
+      `  timing lag: ${slice.lag.count} converged, p50/p95/p99 ms ${ms(slice.lag.p50)}/${ms(slice.lag.p95)}/${ms(slice.lag.p99)}; ${slice.lag.buckets.map((bucket) => `≤${bucket.upToMs} ms ×${bucket.count}`).join(', ')}`,
+    )
+  if (slice.topPaths.length > 0)
+    lines.push(
+      `  top differing paths: ${slice.topPaths.map((path) => `${path.path} (${path.family}) ×${path.count} (e.g. ${path.exampleRequestId})`).join(', ')}`,
+    )
   if (slice.untranslated.length > 0) lines.push(`  untranslated: ${slice.untranslated.map((item) => `${item.path} = ${item.value} ×${item.count}`).join(', ')}`)
-  if (slice.violations.length > 0) lines.push(`  legacy data breaking the model: ${slice.violations.map((item) => `${item.rule} ${item.path} ×${item.count} (e.g. ${item.exampleRequestId})`).join(', ')}`)
+  if (slice.violations.length > 0)
+    lines.push(
+      `  legacy data breaking the model: ${slice.violations.map((item) => `${item.rule} ${item.path} ×${item.count} (e.g. ${item.exampleRequestId})`).join(', ')}`,
+    )
   if (slice.noise.length > 0) lines.push(`  put down to noise: ${slice.noise.map((item) => `${item.path} ×${item.comparisons}`).join(', ')}`)
-  if (slice.routes.length > 1) for (const route of slice.routes) lines.push(`  route ${route.route}: ${route.samples} compared, agreement ${percent(route.matchRate?.value)}`)
+  if (slice.routes.length > 1)
+    for (const route of slice.routes) lines.push(`  route ${route.route}: ${route.samples} compared, agreement ${percent(route.matchRate?.value)}`)
   const others = slice.rulesVersions.filter((version) => version.rulesHash !== slice.rulesHash)
-  if (others.length > 0) lines.push(`  other rules versions: ${others.map((version) => `${short(version.rulesHash)}${version.current ? ' (current)' : ''} ${version.samples} compared, agreement ${percent(version.matchRate?.value)}, last ${version.lastSample ?? '–'}`).join('; ')}`)
+  if (others.length > 0)
+    lines.push(
+      `  other rules versions: ${others.map((version) => `${short(version.rulesHash)}${version.current ? ' (current)' : ''} ${version.samples} compared, agreement ${percent(version.matchRate?.value)}, last ${version.lastSample ?? '–'}`).join('; ')}`,
+    )
   const evidence = slice.readiness.evidence
   lines.push(`  readiness, on rules ${short(evidence.rulesHash)} over the last ${evidence.windowDays} d (${evidence.from} → ${evidence.to}):`)
   for (const criterion of slice.readiness.criteria) lines.push(`    ${criterion.met ? mark.ok : mark.no} ${criterion.id}: ${criterion.detail}`)

@@ -106,7 +106,13 @@ export interface SliceReport {
   readonly skipped: Readonly<Record<string, number>>
   readonly primaryErrors: Readonly<Record<string, number>>
   readonly notCompared: Readonly<Record<string, number>>
-  readonly routes: readonly { readonly route: string; readonly records: number; readonly samples: number; readonly matchRate: RateInterval | null; readonly families: Readonly<Record<Family, number>> }[]
+  readonly routes: readonly {
+    readonly route: string
+    readonly records: number
+    readonly samples: number
+    readonly matchRate: RateInterval | null
+    readonly families: Readonly<Record<Family, number>>
+  }[]
   readonly topPaths: readonly { readonly family: Family; readonly path: string; readonly count: number; readonly exampleRequestId: string }[]
   readonly otherPaths: number
   readonly untranslated: readonly { readonly path: string; readonly value: string; readonly count: number; readonly exampleRequestId: string }[]
@@ -115,7 +121,14 @@ export interface SliceReport {
   readonly latency: { readonly legacy: LatencySummary; readonly modern: LatencySummary; readonly relativeError: number }
   readonly lag: LatencySummary & { readonly buckets: readonly { readonly upToMs: number; readonly count: number }[] }
   readonly errorRate: { readonly legacy: number | null; readonly modern: number | null }
-  readonly timeline: readonly { readonly start: string; readonly widthMs: number; readonly agree: number; readonly disagree: number; readonly notCompared: number; readonly matchRate: number | null }[]
+  readonly timeline: readonly {
+    readonly start: string
+    readonly widthMs: number
+    readonly agree: number
+    readonly disagree: number
+    readonly notCompared: number
+    readonly matchRate: number | null
+  }[]
   readonly firstSample: string | null
   readonly lastSample: string | null
   readonly readiness: Verdict & { readonly thresholds: ReadinessThresholds }
@@ -233,7 +246,13 @@ export function sliceReport(
     notCompared: causesOf(aggregate, 'not-compared'),
     routes: [...aggregate.routes].map(([route, families]) => {
       const routeCounts = compared(families)
-      return { route, records: FAMILIES.reduce((sum, family) => sum + families[family], 0), samples: routeCounts.samples, matchRate: wilson(routeCounts.agree, routeCounts.samples), families: { ...families } }
+      return {
+        route,
+        records: FAMILIES.reduce((sum, family) => sum + families[family], 0),
+        samples: routeCounts.samples,
+        matchRate: wilson(routeCounts.agree, routeCounts.samples),
+        families: { ...families },
+      }
     }),
     topPaths: [...aggregate.paths]
       .sort(([a, x], [b, y]) => y.count - x.count || a.localeCompare(b))
@@ -280,7 +299,9 @@ export function buildReport(
   options: { source: string; window: Window; slice?: string; rulesHash?: string; now?: number },
 ): Report {
   const byId = new Map(slices.map((slice) => [slice.id, slice]))
-  const ids = [...new Set([...slices.map((slice) => slice.id), ...aggregator.slices.keys()])].filter((id) => options.slice === undefined || id === options.slice)
+  const ids = [...new Set([...slices.map((slice) => slice.id), ...aggregator.slices.keys()])].filter(
+    (id) => options.slice === undefined || id === options.slice,
+  )
   // A report over a closed window judges readiness as of its end.
   const now = options.now ?? options.window.to ?? Date.now()
   return {
@@ -289,7 +310,8 @@ export function buildReport(
     source: options.source,
     window: { from: iso(options.window.from), to: iso(options.window.to) },
     ...aggregator.counts,
-    slices: ids.map((id) => sliceReport(id, aggregator.slices.get(id), byId.get(id), { now, ...(options.rulesHash === undefined ? {} : { rulesHash: options.rulesHash }) })),
+    slices: ids.map((id) =>
+      sliceReport(id, aggregator.slices.get(id), byId.get(id), { now, ...(options.rulesHash === undefined ? {} : { rulesHash: options.rulesHash }) }),
+    ),
   }
 }
-

@@ -157,13 +157,19 @@ export class SliceAggregate {
     if (!route) this.routes.set(record.route, (route = zero(FAMILIES)))
     route[family] += 1
 
-    if (outcome === 'disagree') for (const entry of record.diff) this.#track(this.paths, `${family}\0${entry.path}`, () => ({ count: 1, example: record.requestId }), 'paths')
+    if (outcome === 'disagree')
+      for (const entry of record.diff) this.#track(this.paths, `${family}\0${entry.path}`, () => ({ count: 1, example: record.requestId }), 'paths')
     for (const item of record.untranslated) {
       const value = item.value === undefined ? (item.valueHash ?? '') : typeof item.value === 'string' ? item.value : JSON.stringify(item.value)
       this.#track(this.untranslated, `${item.path}\0${value}`, () => ({ path: item.path, value, count: 1, example: record.requestId }), 'untranslated')
     }
     for (const violation of record.violations ?? []) {
-      this.#track(this.violations, `${violation.rule}\0${violation.path}`, () => ({ path: violation.path, rule: violation.rule, count: 1, example: record.requestId }), 'violations')
+      this.#track(
+        this.violations,
+        `${violation.rule}\0${violation.path}`,
+        () => ({ path: violation.path, rule: violation.rule, count: 1, example: record.requestId }),
+        'violations',
+      )
     }
     for (const path of record.noisePaths) if (this.noisePaths.has(path) || this.noisePaths.size < MAX_TRACKED_PATHS) this.#count(this.noisePaths, path)
 
@@ -246,7 +252,8 @@ export class SliceAggregate {
     for (const [key, entry] of other.untranslated) this.#track(this.untranslated, key, () => ({ ...entry }), 'untranslated', entry.count)
     this.otherUntranslated += other.otherUntranslated
     for (const [key, entry] of other.violations) this.#track(this.violations, key, () => ({ ...entry }), 'violations', entry.count)
-    for (const [path, count] of other.noisePaths) if (this.noisePaths.has(path) || this.noisePaths.size < MAX_TRACKED_PATHS) this.#count(this.noisePaths, path, count)
+    for (const [path, count] of other.noisePaths)
+      if (this.noisePaths.has(path) || this.noisePaths.size < MAX_TRACKED_PATHS) this.#count(this.noisePaths, path, count)
     for (const side of ['legacy', 'modern'] as const) {
       this.latency[side].merge(other.latency[side])
       this.calls[side] += other.calls[side]

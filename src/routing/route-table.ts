@@ -87,13 +87,7 @@ export class RouteTable {
     return { slice: found.entry.slice, route: found.entry.route, params }
   }
 
-  #walk(
-    current: Node,
-    segments: readonly string[],
-    index: number,
-    method: string,
-    values: string[],
-  ): { entry: Entry; values: string[] } | undefined {
+  #walk(current: Node, segments: readonly string[], index: number, method: string, values: string[]): { entry: Entry; values: string[] } | undefined {
     if (index === segments.length) {
       const entry = current.routes.get(method)
       return entry ? { entry, values: [...values] } : undefined

@@ -12,7 +12,14 @@ import { mediaTypeEssence } from '../compare/header-tokens.ts'
 
 /** One side's call as the parallel run saw it: an answer, or why there is none. */
 export type SideResult =
-  | { readonly ok: true; readonly status: number; readonly headers: Headers; readonly body: CapturedBody; readonly latencyMs: number; readonly upstream: string }
+  | {
+      readonly ok: true
+      readonly status: number
+      readonly headers: Headers
+      readonly body: CapturedBody
+      readonly latencyMs: number
+      readonly upstream: string
+    }
   | { readonly ok: false; readonly cause: string; readonly status: number | null; readonly latencyMs: number | null; readonly upstream: string }
 
 /** What the parallel run concluded about one request. */
@@ -61,7 +68,17 @@ function contentType(headers: Headers): string | null {
 
 /** One side as the record publishes it: the body by its salted hash only (`salt`: the deployment's). */
 export function sideRecord(side: Side, result: SideResult, salt: string): SideRecord {
-  if (!result.ok) return { side, upstream: result.upstream, status: result.status, latencyMs: result.latencyMs, bodyHash: null, bodyBytes: null, contentType: null, error: result.cause }
+  if (!result.ok)
+    return {
+      side,
+      upstream: result.upstream,
+      status: result.status,
+      latencyMs: result.latencyMs,
+      bodyHash: null,
+      bodyBytes: null,
+      contentType: null,
+      error: result.cause,
+    }
   return {
     side,
     upstream: result.upstream,
@@ -80,7 +97,14 @@ export function uncalledSide(side: Side, upstream: string, reason: string | null
 }
 
 /** The Comparison event of one parallel run: every field in one place (docs/comparisons.md). */
-export function comparisonRecord(request: RecordedRequest, primary: SideRecord, shadow: SideRecord, verdict: RunVerdict, context: RecordContext, processingMs: number): Comparison {
+export function comparisonRecord(
+  request: RecordedRequest,
+  primary: SideRecord,
+  shadow: SideRecord,
+  verdict: RunVerdict,
+  context: RecordContext,
+  processingMs: number,
+): Comparison {
   const { slice } = request
   const policy = { ...slice.compare.values, salt: context.salt }
   const published = publishableDiff(verdict.entries, verdict.untranslated, policy)

@@ -4,6 +4,7 @@ import type { SkipReason } from '../compare/comparison.ts'
 import { judgePair, type Judgement } from '../compare/judge-pair.ts'
 import type { NoiseEvidence } from '../compare/noise-evidence.ts'
 import type { PublishedPaths } from '../compare/published-paths.ts'
+import type { ReaskSchedule } from '../config/types.ts'
 import { verdictOf, type RunVerdict } from './comparison-record.ts'
 import { askTwice } from './noise-learning.ts'
 import { snapshot, type ProcessingClock } from './processing-clock.ts'
@@ -38,7 +39,8 @@ function settledWithoutComparing(primary: PrimaryResult, shadowAnswer: ShadowRes
   if (!shadowAnswer) return { verdict: verdictOf('shadow-error', 'error'), shadowUsed: undefined }
   // An open breaker made no call: a skip, not a failure of the side.
   if (!shadowAnswer.ok && shadowAnswer.cause === 'breaker-open') return { verdict: verdictOf('shadow-skipped', 'breaker-open'), shadowUsed: undefined }
-  if (!shadowAnswer.ok || shadowAnswer.status >= 500) return { verdict: verdictOf('shadow-error', shadowAnswer.ok ? '5xx' : shadowAnswer.cause), shadowUsed: shadowAnswer }
+  if (!shadowAnswer.ok || shadowAnswer.status >= 500)
+    return { verdict: verdictOf('shadow-error', shadowAnswer.ok ? '5xx' : shadowAnswer.cause), shadowUsed: shadowAnswer }
   return undefined
 }
 
@@ -48,7 +50,13 @@ function settledWithoutComparing(primary: PrimaryResult, shadowAnswer: ShadowRes
  * judged (compare/judge-pair.ts), and a genuine conflict on a GET re-asked until it converges
  * (timing lag, measured) or does not.
  */
-export async function judgeRun(request: ShadowRequest, primary: PrimaryResult, shadowAnswer: ShadowResult | undefined, skipReason: SkipReason | undefined, tools: JudgeTools): Promise<JudgedRun> {
+export async function judgeRun(
+  request: ShadowRequest,
+  primary: PrimaryResult,
+  shadowAnswer: ShadowResult | undefined,
+  skipReason: SkipReason | undefined,
+  tools: JudgeTools,
+): Promise<JudgedRun> {
   const settled = settledWithoutComparing(primary, shadowAnswer, skipReason)
   if (settled || !primary.ok || !shadowAnswer?.ok) return settled ?? { verdict: verdictOf('shadow-error', 'error'), shadowUsed: undefined }
   const { slice } = request
@@ -69,25 +77,40 @@ export async function judgeRun(request: ShadowRequest, primary: PrimaryResult, s
     return clock.time(() => judgePair(legacy, modern, slice.compare.rules, tools.noise?.noisy(routeKey, Date.now()) ?? new Set(), tools.paths))
   }
   const first = judge(shadowSnapshot)
-  const base = { cause: first.cause, entries: first.entries, noiseEntries: first.noiseEntries, truncated: first.truncated, untranslated: first.untranslated, violations: first.violations }
   const reask = slice.shadow?.reask
-  if (!safe || !reask || first.family !== 'genuine-conflict') return { verdict: { ...base, category: first.category, reasks: 0, lagMs: null }, shadowUsed: shadowAnswer }
+  if (!safe || !reask || first.family !== 'genuine-conflict')
+    return { verdict: { ...verdictBase(first), category: first.category, reasks: 0, lagMs: null }, shadowUsed: shadowAnswer }
+  return await reaskForLag(reask, first, shadowAnswer, async () => {
+    const again = await tools.call('shadow')
+    if (!again.ok || again.status >= 500) return undefined
+    const snap = await clock.timeAsync(() => snapshot(again, maxDecoded))
+    return { again, judgement: judge(snap) }
+  })
+}
 
-  // Timing lag: ask the other side again on the backoff schedule; the time to converge is the lag.
-  const reasked = await reaskUntilConverged(
-    reask,
-    async () => {
-      const again = await tools.call('shadow')
-      if (!again.ok || again.status >= 500) return undefined
-      const snap = await clock.timeAsync(() => snapshot(again, maxDecoded))
-      return { again, judgement: judge(snap) }
-    },
-    ({ judgement }) => OUTCOME_OF[judgement.category] === 'agree',
-  )
-  if (!reasked.converged) return { verdict: { ...base, category: first.category, cause: 'not-converged', reasks: reasked.reasks, lagMs: null }, shadowUsed: shadowAnswer }
+/** What a verdict takes from the first judgement of the pair. */
+function verdictBase(first: Judgement): Omit<RunVerdict, 'category' | 'reasks' | 'lagMs'> {
+  const { cause, entries, noiseEntries, truncated, untranslated, violations } = first
+  return { cause, entries, noiseEntries, truncated, untranslated, violations }
+}
+
+/**
+ * Timing lag: a genuine conflict on a read, the other side asked again on the backoff schedule; the
+ * time it took to converge is the lag. Not converged: the conflict stands, `not-converged`.
+ */
+async function reaskForLag(
+  reask: ReaskSchedule,
+  first: Judgement,
+  shadowAnswer: ShadowResult,
+  askAgain: () => Promise<{ again: ShadowResult; judgement: Judgement } | undefined>,
+): Promise<JudgedRun> {
+  const base = verdictBase(first)
+  const reasked = await reaskUntilConverged(reask, askAgain, ({ judgement }) => OUTCOME_OF[judgement.category] === 'agree')
+  if (!reasked.converged)
+    return { verdict: { ...base, category: first.category, cause: 'not-converged', reasks: reasked.reasks, lagMs: null }, shadowUsed: shadowAnswer }
   const { converged } = reasked
   return {
-    verdict: { ...base, category: 'timing-lag', cause: null, entries: first.entries, noiseEntries: converged.judgement.noiseEntries, reasks: reasked.reasks, lagMs: reasked.lagMs },
+    verdict: { ...base, category: 'timing-lag', cause: null, noiseEntries: converged.judgement.noiseEntries, reasks: reasked.reasks, lagMs: reasked.lagMs },
     shadowUsed: converged.again,
   }
 }

@@ -13,7 +13,13 @@ export async function askTwice(
   request: ShadowRequest,
   first: ResponseSnapshot,
   routeKey: string,
-  tools: { readonly noise: NoiseEvidence; readonly paths: PublishedPaths; readonly askAgain: () => Promise<ShadowResult>; readonly maxDecoded: number; readonly clock: ProcessingClock },
+  tools: {
+    readonly noise: NoiseEvidence
+    readonly paths: PublishedPaths
+    readonly askAgain: () => Promise<ShadowResult>
+    readonly maxDecoded: number
+    readonly clock: ProcessingClock
+  },
 ): Promise<void> {
   const again = await tools.askAgain()
   if (!again.ok || again.status >= 500) return
@@ -27,5 +33,10 @@ export async function askTwice(
   const key = (segments: readonly string[], at: number): string => tools.paths.key(segments, at)
   const covered = nodePaths(rules.headers, comparison.translated?.legacy, undefined, key)
   for (const path of nodePaths([], comparison.translated?.modern, undefined, key)) covered.add(path)
-  tools.noise.record(routeKey, covered, comparison.entries.map((entry) => entry.path), Date.now())
+  tools.noise.record(
+    routeKey,
+    covered,
+    comparison.entries.map((entry) => entry.path),
+    Date.now(),
+  )
 }

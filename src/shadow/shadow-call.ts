@@ -38,7 +38,13 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
   if (write && safety === null) throw new Error(`a write shadowed to ${side} without its write safety`)
   const upstream = safety?.kind === 'sandbox' ? safety.upstream : target.upstream
   const client = deps.pools.get(upstream)
-  const headers = upstreamRequestHeaders(request.headers, target, { requestId: request.requestId, peerAddress: request.peerAddress, protocol: request.protocol, host: request.host, dropped: deps.dropped })
+  const headers = upstreamRequestHeaders(request.headers, target, {
+    requestId: request.requestId,
+    peerAddress: request.peerAddress,
+    protocol: request.protocol,
+    host: request.host,
+    dropped: deps.dropped,
+  })
   headers[SHADOW_MARKER_HEADER] = SHADOW_MARKER_VALUE
   if (safety?.kind === 'dry-run-header') headers[safety.name] = safety.value
   if (body) headers['content-length'] = String(body.length)

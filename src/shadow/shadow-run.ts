@@ -33,7 +33,14 @@ export type PrimaryResult = SideResult
 
 /** How a call to the other side ended. */
 export type ShadowResult =
-  | { readonly ok: true; readonly status: number; readonly headers: Headers; readonly body: CapturedBody; readonly latencyMs: number; readonly upstream: string }
+  | {
+      readonly ok: true
+      readonly status: number
+      readonly headers: Headers
+      readonly body: CapturedBody
+      readonly latencyMs: number
+      readonly upstream: string
+    }
   | { readonly ok: false; readonly cause: FailureCause; readonly status: number | null; readonly latencyMs: number | null; readonly upstream: string }
 
 /** One shadowed request, from the gateway's side: the request path reports to it and never waits on it. */

@@ -153,7 +153,9 @@ export class ShadowRunner {
     })
     const { salt } = this.#deps
     const shadowRecord = shadowUsed ? sideRecord(shadowSide, shadowUsed, salt) : uncalledSide(shadowSide, slice.sides[shadowSide].upstream, verdict.cause)
-    const record: Comparison = clock.time(() => comparisonRecord(request, sideRecord(request.primarySide, primary, salt), shadowRecord, verdict, this.#deps, clock.ms))
+    const record: Comparison = clock.time(() =>
+      comparisonRecord(request, sideRecord(request.primarySide, primary, salt), shadowRecord, verdict, this.#deps, clock.ms),
+    )
     if (verdict.category === 'shadow-skipped' && verdict.cause !== null) this.#deps.metrics?.recordSkip(slice.id, verdict.cause as SkipReason)
     this.#deps.metrics?.recordComparison(slice.id, record.outcome, record.category)
     this.#deps.sink.write(record)

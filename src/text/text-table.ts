@@ -8,5 +8,12 @@ import { printable } from './printable-text.ts'
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows].map((row) => row.map(printable))
   const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)))
-  return `${all.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')}\n`
+  return `${all
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`
 }

@@ -2,8 +2,29 @@ import { fail, type FicusError } from '../errors/errors.ts'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT'])
 /** Certificate verification failures (OpenSSL's names, as Node reports them). */
-const TLS_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'HOSTNAME_MISMATCH'])
-const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED'])
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'HOSTNAME_MISMATCH',
+])
+const REFUSED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+])
 
 /**
  * The codes along an error's cause chain, outermost first: undici wraps socket errors, so the
@@ -35,7 +56,8 @@ export function toUpstreamError(err: unknown, context: UpstreamErrorContext): Fi
   const name = JSON.stringify(context.upstream)
   const details = { upstream: context.upstream, slice: context.slice, cause: code }
   if (TIMEOUT_CODES.has(code)) {
-    const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? `did not accept a connection within ${context.connectTimeoutMs} ms` : `did not answer within ${context.timeoutMs} ms`
+    const what =
+      code === 'UND_ERR_CONNECT_TIMEOUT' ? `did not accept a connection within ${context.connectTimeoutMs} ms` : `did not answer within ${context.timeoutMs} ms`
     return fail.upstreamTimeout(`upstream ${name} ${what}`, { cause: err, details })
   }
   if (code === 'ECONNREFUSED') return fail.upstreamUnavailable(`upstream ${name} refused the connection`, { cause: err, details })
@@ -47,13 +69,27 @@ export function toUpstreamError(err: unknown, context: UpstreamErrorContext): Fi
     return fail.badRequest('the request body did not match its content-length or ended early', { cause: err, details })
   }
   if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('CERT_')) {
-    return fail.upstreamUnavailable(`TLS with upstream ${name} failed (${code}); see its tls settings: caFile, servername, certFile/keyFile, minVersion`, { cause: err, details })
+    return fail.upstreamUnavailable(`TLS with upstream ${name} failed (${code}); see its tls settings: caFile, servername, certFile/keyFile, minVersion`, {
+      cause: err,
+      details,
+    })
   }
   return fail.upstreamUnavailable(`call to upstream ${name} failed (${code})`, { cause: err, details })
 }
 
 /** How a call failed, in the words comparisons use (shadow-error and primary-error causes). */
-export const FAILURE_CAUSES = ['timeout', 'refused', 'reset', '5xx', 'breaker-open', 'invalid-json', 'bad-response', 'client-closed', 'incomplete', 'error'] as const
+export const FAILURE_CAUSES = [
+  'timeout',
+  'refused',
+  'reset',
+  '5xx',
+  'breaker-open',
+  'invalid-json',
+  'bad-response',
+  'client-closed',
+  'incomplete',
+  'error',
+] as const
 export type FailureCause = (typeof FAILURE_CAUSES)[number]
 
 export function failureCause(err: unknown): FailureCause {
@@ -63,6 +99,7 @@ export function failureCause(err: unknown): FailureCause {
   if (codes.some((code) => code === 'TIMEOUT' || code.endsWith('_TIMEOUT') || code === 'ETIMEDOUT' || code === 'FICUS_ERR_UPSTREAM_TIMEOUT')) return 'timeout'
   if (codes.includes('ECONNREFUSED')) return 'refused'
   if (codes.some((code) => ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_ABORTED'].includes(code))) return 'reset'
-  if (codes.some((code) => code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'FICUS_ERR_UPSTREAM_BAD_RESPONSE')) return 'bad-response'
+  if (codes.some((code) => code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'FICUS_ERR_UPSTREAM_BAD_RESPONSE'))
+    return 'bad-response'
   return 'error'
 }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { gatewayWithUpstreams, sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send, type ClientResponse } from '../helpers/http-client.ts'
 
-
 const TOKEN = 'test-admin-token-0123456789abcdef'
 const fixture = gatewayWithUpstreams({
   config: (legacyUrl, modernUrl) => {
@@ -17,7 +16,11 @@ function admin(method: string, path: string, body?: unknown, token: string | nul
   const headers: Record<string, string> = { 'x-ficus-actor': 'ana@ops' }
   if (token !== null) headers.authorization = `Bearer ${token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
-  return send(`${fixture.gateway.adminUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) })
+  return send(`${fixture.gateway.adminUrl}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  })
 }
 
 function json(response: ClientResponse): Record<string, unknown> {
@@ -37,14 +40,29 @@ describe('admin API', () => {
       version: 0,
       initialAuthority: 'legacy',
       stickyKey: null,
-      routes: [{ method: 'GET', path: '/policy/:id/status', legacy: { upstream: 'legacy', path: '/policy/:id/status' }, modern: { upstream: 'modern', path: '/policies/:id' } }],
+      routes: [
+        {
+          method: 'GET',
+          path: '/policy/:id/status',
+          legacy: { upstream: 'legacy', path: '/policy/:id/status' },
+          modern: { upstream: 'modern', path: '/policies/:id' },
+        },
+      ],
     })
   })
 
   it('flips a slice, records the actor from x-ficus-actor, and the gateway obeys at once', async () => {
     const response = await admin('PUT', '/admin/slices/policy-status/authority', { authority: '100%', reason: 'parallel run agreed' })
     expect(response.status).toBe(200)
-    expect(json(response)).toMatchObject({ id: 'policy-status', authority: '100%', modernPercent: 100, version: 1, actor: 'ana@ops', reason: 'parallel run agreed', instance: 'test-gw' })
+    expect(json(response)).toMatchObject({
+      id: 'policy-status',
+      authority: '100%',
+      modernPercent: 100,
+      version: 1,
+      actor: 'ana@ops',
+      reason: 'parallel run agreed',
+      instance: 'test-gw',
+    })
     expect((await send(`${fixture.gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe('modern')
     const history = json(await admin('GET', '/admin/history?slice=policy-status'))
     expect(history.entries).toMatchObject([{ slice: 'policy-status', previous: 'legacy', authority: '100%', version: 1, actor: 'ana@ops', kind: 'flip' }])
@@ -66,7 +84,10 @@ describe('admin API', () => {
       const response = await admin(method, path, body)
       expect(response.status, path).toBe(404)
       // A query string value is never echoed (it would reach the log): the message names the parameter instead.
-      expect(json(response)).toMatchObject({ code: 'FICUS_ERR_UNKNOWN_SLICE', message: path.includes('?') ? 'unknown slice: the slice query parameter names no slice of this config' : 'unknown slice "nope"' })
+      expect(json(response)).toMatchObject({
+        code: 'FICUS_ERR_UNKNOWN_SLICE',
+        message: path.includes('?') ? 'unknown slice: the slice query parameter names no slice of this config' : 'unknown slice "nope"',
+      })
     }
   })
 
@@ -113,7 +134,12 @@ describe('admin API', () => {
     const response = await admin('POST', '/admin/kill-switch', { reason: 'incident 7: modern billing down' })
     expect(response.status).toBe(200)
     const body = json(response)
-    expect(body.changed).toEqual(expect.arrayContaining([{ id: 'claim-lodgement', version: 1 }, { id: 'policy-status', version: 2 }]))
+    expect(body.changed).toEqual(
+      expect.arrayContaining([
+        { id: 'claim-lodgement', version: 1 },
+        { id: 'policy-status', version: 2 },
+      ]),
+    )
     expect(body.unchanged).toEqual([])
     expect((await send(`${fixture.gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe('legacy')
     const history = json(await admin('GET', '/admin/history?limit=2')).entries as Record<string, unknown>[]

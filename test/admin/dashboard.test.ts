@@ -28,12 +28,27 @@ beforeAll(async () => {
   const input = module.default
   const config = validateConfig({
     ...input,
-    slices: { ...input.slices, 'agent-directory': { description: '<script>window.hacked = true</script> Who is the agent?', authority: 'modern', routes: [{ method: 'GET', path: '/pas/v1/agents/:agentId' }] } },
+    slices: {
+      ...input.slices,
+      'agent-directory': {
+        description: '<script>window.hacked = true</script> Who is the agent?',
+        authority: 'modern',
+        routes: [{ method: 'GET', path: '/pas/v1/agents/:agentId' }],
+      },
+    },
   })
   gateway = await startTestGateway(config, { env: { FICUS_ADMIN_TOKEN: TOKEN } })
   // Legacy stamps each coverage answer anew (asOf): asked twice per request, it teaches the gateway that path is noise.
   // Billing is on modern, and P-1006's arrears make the sides disagree: a genuine conflict.
-  for (const path of ['/pas/v1/policy/P-1001/status', '/pas/v1/policy/P-1004/status', '/pas/v1/policy/P-1005/status', '/pas/v1/policy/P-1002/status', '/pas/v1/policy/P-1003/status', '/pas/v1/billing/P-1006/eligibility', '/pas/v1/billing/P-1001/eligibility']) {
+  for (const path of [
+    '/pas/v1/policy/P-1001/status',
+    '/pas/v1/policy/P-1004/status',
+    '/pas/v1/policy/P-1005/status',
+    '/pas/v1/policy/P-1002/status',
+    '/pas/v1/policy/P-1003/status',
+    '/pas/v1/billing/P-1006/eligibility',
+    '/pas/v1/billing/P-1001/eligibility',
+  ]) {
     await send(`${gateway.url}${path}`, { headers: { 'x-request-id': `dash-${path}` } })
   }
   await comparisonOf(gateway.dataDir, 'dash-/pas/v1/policy/P-1003/status')
@@ -110,7 +125,12 @@ describe('dashboard', () => {
     await page.locator('tr[data-slice="billing-eligibility"] td.agreement', { hasText: interval }).waitFor()
     const cells = await row.locator('td').allInnerTexts()
     // Authority, version, readiness, agreement, samples, then conflicts, translation defects, source-data defects, not compared, lag p95.
-    expect(cells.slice(5, 9)).toEqual([String(conflicts), String(billing.report.families['translation-defect']), String(billing.report.families['source-data-defect']), String(billing.report.families['not-compared'])])
+    expect(cells.slice(5, 9)).toEqual([
+      String(conflicts),
+      String(billing.report.families['translation-defect']),
+      String(billing.report.families['source-data-defect']),
+      String(billing.report.families['not-compared']),
+    ])
     expect(cells[9]).toBe(billing.report.lag.count === 0 ? '–' : expect.stringMatching(/ ms$/))
 
     const warning = page.locator('tr.conflict-warning[data-warning-for="billing-eligibility"]')
@@ -137,8 +157,15 @@ describe('dashboard', () => {
     await page.locator('#noise-result', { hasText: 'Reject: /body/asOf on GET /pas/v1/policy/:policyNumber/status, recorded by admin-api.' }).waitFor()
     await row.locator('td', { hasText: 'rejected' }).first().waitFor()
 
-    const audit = await adminGet<{ entries: { decision: string; path: string; route: string; reason: string }[] }>('/admin/noise-decisions?slice=coverage-status')
-    expect(audit.entries[0]).toMatchObject({ decision: 'reject', path: '/body/asOf', route: 'GET /pas/v1/policy/:policyNumber/status', reason: 'asOf must agree: the Policy context stamps the same time' })
+    const audit = await adminGet<{ entries: { decision: string; path: string; route: string; reason: string }[] }>(
+      '/admin/noise-decisions?slice=coverage-status',
+    )
+    expect(audit.entries[0]).toMatchObject({
+      decision: 'reject',
+      path: '/body/asOf',
+      route: 'GET /pas/v1/policy/:policyNumber/status',
+      reason: 'asOf must agree: the Policy context stamps the same time',
+    })
     const listing = await adminGet<{ paths: { path: string; state: string }[] }>('/admin/slices/coverage-status/noise')
     expect(listing.paths).toContainEqual(expect.objectContaining({ path: '/body/asOf', state: 'rejected' }))
     await page.getByRole('button', { name: 'Back to all slices' }).click()
@@ -157,7 +184,9 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Back to all slices' }).click()
     await flipInUi('coverage-status', 'modern', 'try the new policy context')
     await page.getByText('Refused by the readiness guard').waitFor()
-    expect(await page.locator('#flip-result li').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^samples: \d+ compared samples \(at least 500\)$/)]))
+    expect(await page.locator('#flip-result li').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^samples: \d+ compared samples \(at least 500\)$/)]),
+    )
     await page.getByLabel('Force past the readiness verdict (recorded as forced)').check()
     await page.getByRole('button', { name: 'Review flip…' }).click()
     await page.getByRole('button', { name: 'Confirm flip' }).click()

@@ -2,11 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { gatewayWithUpstreams } from '../helpers/gateway.ts'
 import { send, type ClientResponse } from '../helpers/http-client.ts'
 
-
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
 const OPENMETRICS_TEXT = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
 /** What Prometheus 2.x and 3.x send when scraping (3.x adds `escaping=…` parameters). */
-const PROMETHEUS_SCRAPER_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+const PROMETHEUS_SCRAPER_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
 const fixture = gatewayWithUpstreams()
 beforeAll(async () => {

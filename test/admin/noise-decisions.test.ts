@@ -43,11 +43,22 @@ async function judged(gateway: TestGateway, id: string): Promise<string> {
 }
 
 interface Listing {
-  paths: { route: string; path: string; state: string; selfDifferences: number; doubleAsks: number; decision: { decision: string; actor: string; reason: string } | null }[]
+  paths: {
+    route: string
+    path: string
+    state: string
+    selfDifferences: number
+    doubleAsks: number
+    decision: { decision: string; actor: string; reason: string } | null
+  }[]
 }
 
 const decide = (gateway: TestGateway, body: Record<string, unknown>, actor = 'ana@platform') =>
-  send(`${gateway.adminUrl}/admin/slices/policy-status/noise`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ficus-actor': actor }, body: JSON.stringify(body) })
+  send(`${gateway.adminUrl}/admin/slices/policy-status/noise`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-ficus-actor': actor },
+    body: JSON.stringify(body),
+  })
 
 describe('learned noise, visible and reversible', () => {
   it('lists the evidence; an operator rejects a path (audited, kept across a restart) and confirms it again', async () => {
@@ -58,14 +69,21 @@ describe('learned noise, visible and reversible', () => {
       expect([await judged(gateway, 'n-1'), await judged(gateway, 'n-2')]).toEqual(['genuine-conflict', 'genuine-conflict'])
       expect(await judged(gateway, 'n-3')).toBe('noise')
       const listing = JSON.parse((await send(`${gateway.adminUrl}/admin/slices/policy-status/noise`)).body) as Listing
-      expect(listing.paths).toEqual([expect.objectContaining({ route: ROUTE, path: '/body/asOf', state: 'learned', selfDifferences: 3, doubleAsks: 3, decision: null })])
+      expect(listing.paths).toEqual([
+        expect.objectContaining({ route: ROUTE, path: '/body/asOf', state: 'learned', selfDifferences: 3, doubleAsks: 3, decision: null }),
+      ])
 
       const refused = await decide(gateway, { route: 'GET /nowhere', path: '/body/asOf', decision: 'reject', reason: 'x' })
       expect(refused.status).toBe(400)
       expect(JSON.parse(refused.body)).toMatchObject({ code: 'FICUS_ERR_DECISION_INVALID' })
       expect((await decide(gateway, { route: ROUTE, path: '/body/asOf', decision: 'reject' })).status).toBe(400)
 
-      const rejected = await decide(gateway, { route: ROUTE, path: '/body/asOf', decision: 'reject', reason: 'asOf is when the answer was made: it must agree' })
+      const rejected = await decide(gateway, {
+        route: ROUTE,
+        path: '/body/asOf',
+        decision: 'reject',
+        reason: 'asOf is when the answer was made: it must agree',
+      })
       expect(rejected.status).toBe(200)
       expect(await judged(gateway, 'n-4')).toBe('genuine-conflict')
 
@@ -74,7 +92,9 @@ describe('learned noise, visible and reversible', () => {
       expect(cli.code).toBe(0)
       expect(cli.stdout).toMatch(/GET \/policy\/:id\/status\s+\/body\/asOf\s+rejected\s+4\s+4\s+100 %/)
       expect(cli.stdout).toContain('reject by ana@platform: asOf is when the answer was made: it must agree')
-      const audit = JSON.parse((await send(`${gateway.adminUrl}/admin/noise-decisions?slice=policy-status`)).body) as { entries: { decision: string; actor: string; path: string }[] }
+      const audit = JSON.parse((await send(`${gateway.adminUrl}/admin/noise-decisions?slice=policy-status`)).body) as {
+        entries: { decision: string; actor: string; path: string }[]
+      }
       expect(audit.entries).toEqual([expect.objectContaining({ decision: 'reject', actor: 'ana@platform', path: '/body/asOf' })])
 
       // A restart keeps the decision.
@@ -82,7 +102,22 @@ describe('learned noise, visible and reversible', () => {
       gateway = await startTestGateway(config(), { dataDir })
       for (let i = 5; i < 9; i++) expect(await judged(gateway, `n-${i}`)).toBe('genuine-conflict')
 
-      const confirmed = await runFicus(['noise', 'policy-status', 'confirm', '--route', ROUTE, '--path', '/body/asOf', '--reason', 'it is a generation time after all', '--admin-url', gateway.adminUrl], { FICUS_ACTOR: 'bo@platform' })
+      const confirmed = await runFicus(
+        [
+          'noise',
+          'policy-status',
+          'confirm',
+          '--route',
+          ROUTE,
+          '--path',
+          '/body/asOf',
+          '--reason',
+          'it is a generation time after all',
+          '--admin-url',
+          gateway.adminUrl,
+        ],
+        { FICUS_ACTOR: 'bo@platform' },
+      )
       expect(confirmed.code).toBe(0)
       expect(await judged(gateway, 'n-9')).toBe('noise')
     } finally {

@@ -19,7 +19,9 @@ beforeAll(async () => {
   modern = await startUpstream('modern')
   redis = await startPrivateRedis()
   const config = sampleConfig(legacy.url, modern.url, { readiness: { minSamples: 10, latency: false, minSoakHours: 0 } })
-  gateway = await startTestGateway(config, { env: { REDIS_URL: redis.url, FICUS_REDIS_PREFIX: uniquePrefix(), KAFKA_BROKERS: inject('kafkaBrokers'), FICUS_TOPIC_COMPARISONS: `evidence-${Date.now()}` } })
+  gateway = await startTestGateway(config, {
+    env: { REDIS_URL: redis.url, FICUS_REDIS_PREFIX: uniquePrefix(), KAFKA_BROKERS: inject('kafkaBrokers'), FICUS_TOPIC_COMPARISONS: `evidence-${Date.now()}` },
+  })
 })
 afterAll(async () => {
   await gateway.stop()
@@ -28,7 +30,10 @@ afterAll(async () => {
   await modern.close()
 })
 
-async function timed(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; ms: number; body: { code?: string; slices?: { id: string; report: unknown; evidence?: string; evidenceError?: string }[] } }> {
+async function timed(
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; ms: number; body: { code?: string; slices?: { id: string; report: unknown; evidence?: string; evidenceError?: string }[] } }> {
   const started = Date.now()
   const response = await send(`${gateway.adminUrl}${path}`, {
     method: init.method ?? 'GET',

@@ -55,7 +55,13 @@ describe('authority-change events survive a crash', () => {
     await mkdir(dataDir, { recursive: true })
     await mkdir(join(dir, 'journal-only-run'), { recursive: true })
     const { logger } = capturingLogger()
-    const store = new FileAuthorityStore({ file: join(dataDir, 'authority.json'), auditFile: join(dataDir, 'audit.jsonl'), slices: [{ id: 'policy-status', authority: 'legacy' }], instance: 'gw-1', logger })
+    const store = new FileAuthorityStore({
+      file: join(dataDir, 'authority.json'),
+      auditFile: join(dataDir, 'audit.jsonl'),
+      slices: [{ id: 'policy-status', authority: 'legacy' }],
+      instance: 'gw-1',
+      logger,
+    })
     await store.open()
     // The store commits; the process "dies" before the event reaches the disk.
     const dying: EventSink<AuthorityChanged> = {
@@ -67,17 +73,35 @@ describe('authority-change events survive a crash', () => {
       close: () => Promise.resolve(),
     }
     const journal = new ChangeJournal({ file: join(dataDir, 'authority-journal.jsonl'), sink: dying, logger })
-    await expect(journal.commit(store, { changes: [{ sliceId: 'policy-status', authority: 'modern' }], actor: 'ana', reason: 'cut-over', kind: 'flip' }, 'sha256:test')).rejects.toThrow('killed')
+    await expect(
+      journal.commit(store, { changes: [{ sliceId: 'policy-status', authority: 'modern' }], actor: 'ana', reason: 'cut-over', kind: 'flip' }, 'sha256:test'),
+    ).rejects.toThrow('killed')
     await store.close()
     const [committed] = await audit(dataDir)
     expect(committed).toMatchObject({ slice: 'policy-status', authority: 'modern', version: 1 })
     expect(await events(dataDir)).toEqual([])
 
     // The next start finds the open entry, looks the change up in the audit trail, and publishes it.
-    const restarted = await startGatewayProcess({ dir: join(dir, 'journal-only-run'), legacyUrl: legacy.url, modernUrl: modern.url, shutdownTimeoutMs: 2_000, env: { FICUS_DATA_DIR: dataDir } })
+    const restarted = await startGatewayProcess({
+      dir: join(dir, 'journal-only-run'),
+      legacyUrl: legacy.url,
+      modernUrl: modern.url,
+      shutdownTimeoutMs: 2_000,
+      env: { FICUS_DATA_DIR: dataDir },
+    })
     try {
       const published = await events(dataDir)
-      expect(published).toEqual([expect.objectContaining({ eventId: committed?.changeId, slice: 'policy-status', before: 'legacy', after: 'modern', version: 1, actor: 'ana', kind: 'flip' })])
+      expect(published).toEqual([
+        expect.objectContaining({
+          eventId: committed?.changeId,
+          slice: 'policy-status',
+          before: 'legacy',
+          after: 'modern',
+          version: 1,
+          actor: 'ana',
+          kind: 'flip',
+        }),
+      ])
     } finally {
       restarted.spawned.child.kill('SIGTERM')
       await restarted.spawned.finished
@@ -87,13 +111,23 @@ describe('authority-change events survive a crash', () => {
   it('SIGKILL while flips run: after a restart every change in the audit trail has exactly its event', async () => {
     const run = join(dir, 'killed')
     await mkdir(run, { recursive: true })
-    let gateway: GatewayProcess | undefined = await startGatewayProcess({ dir: run, legacyUrl: legacy.url, modernUrl: modern.url, shutdownTimeoutMs: 2_000, env: {} })
+    let gateway: GatewayProcess | undefined = await startGatewayProcess({
+      dir: run,
+      legacyUrl: legacy.url,
+      modernUrl: modern.url,
+      shutdownTimeoutMs: 2_000,
+      env: {},
+    })
     const dataDir = gateway.dataDir
     // Flips back and forth, as fast as they are answered, until the process is killed under them.
     const flipping = (async () => {
       for (let i = 0; i < 2_000; i++) {
         try {
-          await send(`${gateway?.adminUrl}/admin/slices/policy-status/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority: i % 2 === 0 ? 'modern' : 'legacy', reason: `flip ${i}` }) })
+          await send(`${gateway?.adminUrl}/admin/slices/policy-status/authority`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ authority: i % 2 === 0 ? 'modern' : 'legacy', reason: `flip ${i}` }),
+          })
         } catch {
           return
         }
@@ -108,7 +142,8 @@ describe('authority-change events survive a crash', () => {
       const changes = await audit(dataDir)
       expect(changes.length).toBeGreaterThan(5)
       const published = new Map((await events(dataDir)).map((event) => [event.eventId, event]))
-      for (const change of changes) expect(published.get(change.changeId), `event of change ${change.version}`).toMatchObject({ version: change.version, after: change.authority })
+      for (const change of changes)
+        expect(published.get(change.changeId), `event of change ${change.version}`).toMatchObject({ version: change.version, after: change.authority })
     } finally {
       gateway.spawned.child.kill('SIGTERM')
       await gateway.spawned.finished

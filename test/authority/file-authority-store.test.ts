@@ -24,15 +24,29 @@ afterEach(async () => {
 })
 
 function store(file = join(dir, 'authority.json')): FileAuthorityStore {
-  return new FileAuthorityStore({ file, auditFile: join(file, '..', 'audit.jsonl'), slices: SLICES, instance: 'gw-1', now: () => new Date('2026-11-23T09:00:00.000Z') })
+  return new FileAuthorityStore({
+    file,
+    auditFile: join(file, '..', 'audit.jsonl'),
+    slices: SLICES,
+    instance: 'gw-1',
+    now: () => new Date('2026-11-23T09:00:00.000Z'),
+  })
 }
-
 
 describe('file authority store', () => {
   it('starts from the config when nothing is persisted', async () => {
     const s = store()
     await s.open()
-    expect(s.get('coverage-status')).toEqual({ sliceId: 'coverage-status', authority: 'legacy', version: 0, updatedAt: null, actor: null, reason: null, instance: null, changeId: null })
+    expect(s.get('coverage-status')).toEqual({
+      sliceId: 'coverage-status',
+      authority: 'legacy',
+      version: 0,
+      updatedAt: null,
+      actor: null,
+      reason: null,
+      instance: null,
+      changeId: null,
+    })
     expect(s.get('billing-eligibility')?.authority).toBe('modern')
     expect(s.get('nope')).toBeUndefined()
   })
@@ -110,7 +124,15 @@ describe('file authority store', () => {
     await s.open()
     await flip(s, 'coverage-status', { authority: '25%', actor: 'ana', reason: 'start the rollout' })
     await flip(s, 'coverage-status', { authority: '50.5%', actor: 'ana', reason: 'halfway' })
-    await s.apply({ changes: [{ sliceId: 'coverage-status', authority: 'legacy' }, { sliceId: 'billing-eligibility', authority: 'legacy' }], actor: 'oncall', reason: 'incident 42', kind: 'kill-switch' })
+    await s.apply({
+      changes: [
+        { sliceId: 'coverage-status', authority: 'legacy' },
+        { sliceId: 'billing-eligibility', authority: 'legacy' },
+      ],
+      actor: 'oncall',
+      reason: 'incident 42',
+      kind: 'kill-switch',
+    })
     const all = await s.history({ limit: 10 })
     expect(all.map((e) => [e.slice, e.previous, e.authority, e.version, e.kind, e.actor])).toEqual([
       ['billing-eligibility', 'modern', 'legacy', 1, 'kill-switch', 'oncall'],
@@ -144,7 +166,13 @@ describe('file authority store', () => {
 
   it('keeps the state of slices the config no longer declares', async () => {
     const file = join(dir, 'authority.json')
-    await writeFile(file, JSON.stringify({ format: 1, slices: { 'retired-slice': { authority: 'modern', version: 4, updatedAt: null, actor: null, reason: null, instance: null } } }))
+    await writeFile(
+      file,
+      JSON.stringify({
+        format: 1,
+        slices: { 'retired-slice': { authority: 'modern', version: 4, updatedAt: null, actor: null, reason: null, instance: null } },
+      }),
+    )
     const s = store(file)
     await s.open()
     await flip(s, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
@@ -176,7 +204,9 @@ describe('gateway restart', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ficus-corrupt-'))
     await writeFile(join(dataDir, 'authority.json'), '{"format":1,')
     try {
-      await expect(startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url), { dataDir })).rejects.toMatchObject({ code: 'FICUS_ERR_AUTHORITY_STATE_CORRUPT' })
+      await expect(startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url), { dataDir })).rejects.toMatchObject({
+        code: 'FICUS_ERR_AUTHORITY_STATE_CORRUPT',
+      })
     } finally {
       await rm(dataDir, { recursive: true, force: true })
     }

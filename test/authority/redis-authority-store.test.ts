@@ -57,7 +57,6 @@ function nextChange(store: RedisAuthorityStore): Promise<{ state: AuthorityState
   })
 }
 
-
 describe('redis authority store', () => {
   it('starts from the config, then keeps versions, actor and reason in Redis', async () => {
     const store = await open('gw-a')
@@ -120,7 +119,15 @@ describe('redis authority store', () => {
     )
     expect(code).toBe('FICUS_ERR_AUTHORITY_CONFLICT')
     expect(store.get('coverage-status')?.authority).toBe('30%')
-    const states = await store.apply({ changes: [{ sliceId: 'coverage-status', authority: 'legacy' }, { sliceId: 'billing-eligibility', authority: 'legacy' }], actor: 'oncall', reason: 'incident', kind: 'kill-switch' })
+    const states = await store.apply({
+      changes: [
+        { sliceId: 'coverage-status', authority: 'legacy' },
+        { sliceId: 'billing-eligibility', authority: 'legacy' },
+      ],
+      actor: 'oncall',
+      reason: 'incident',
+      kind: 'kill-switch',
+    })
     expect(states.map((state) => [state.sliceId, state.authority, state.version])).toEqual([
       ['coverage-status', 'legacy', 2],
       ['billing-eligibility', 'legacy', 1],
@@ -199,20 +206,34 @@ describe('redis authority store', () => {
       }
       expect(stored).toMatchObject({ version: 2, authority: 'legacy' })
       expect(a.get('coverage-status')).toMatchObject({ version: 2, authority: 'legacy' })
-      expect((await a.history({ slice: 'coverage-status', limit: 1 }))[0]).toMatchObject({ kind: 'restore', version: 2, authority: 'legacy', previous: 'modern' })
+      expect((await a.history({ slice: 'coverage-status', limit: 1 }))[0]).toMatchObject({
+        kind: 'restore',
+        version: 2,
+        authority: 'legacy',
+        previous: 'modern',
+      })
     } finally {
       direct.disconnect()
     }
   })
 
-  it('takes the store\'s change when it holds another one under the same version', async () => {
+  it("takes the store's change when it holds another one under the same version", async () => {
     const a = await open('gw-a')
     const b = await open('gw-b')
     await flip(a, 'coverage-status', { authority: 'modern', actor: 'a', reason: 'r' })
     const direct = new Redis(REDIS_URL)
     try {
       // Another change under version 1, as a store that lost data and took a new write would hold.
-      const other = { sliceId: 'coverage-status', authority: '25%', version: 1, updatedAt: new Date().toISOString(), actor: 'x', reason: 'y', instance: 'gw-x', changeId: 'another-change' }
+      const other = {
+        sliceId: 'coverage-status',
+        authority: '25%',
+        version: 1,
+        updatedAt: new Date().toISOString(),
+        actor: 'x',
+        reason: 'y',
+        instance: 'gw-x',
+        changeId: 'another-change',
+      }
       await direct.hset(`${prefix}authority`, 'coverage-status', JSON.stringify(other))
       await direct.publish(`${prefix}authority-changes`, JSON.stringify([other]))
       const deadline = Date.now() + 2_000

@@ -35,9 +35,12 @@ async function instance(name: string, url: string, prefix: string): Promise<Test
   return gateway
 }
 
-
 function flipOverHttp(gateway: TestGateway, authority: string) {
-  return send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority, reason: 'outage test' }) })
+  return send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ authority, reason: 'outage test' }),
+  })
 }
 
 describe('Redis trouble never stops traffic', () => {

@@ -35,17 +35,23 @@ afterEach(async () => {
 })
 
 async function instance(name: string, prefix: string, port = redis.port): Promise<TestGateway> {
-  const gateway = await startTestGateway(sampleConfig(legacy.url, modern.url), { instance: name, env: { REDIS_URL: `redis://127.0.0.1:${port}`, FICUS_REDIS_PREFIX: prefix } })
+  const gateway = await startTestGateway(sampleConfig(legacy.url, modern.url), {
+    instance: name,
+    env: { REDIS_URL: `redis://127.0.0.1:${port}`, FICUS_REDIS_PREFIX: prefix },
+  })
   gateways.push(gateway)
   return gateway
 }
-
 
 /** A flip over the admin API, retried while the store is still reconnecting (503): returns the accepted answer. */
 async function flipNow(gateway: TestGateway, authority: string, reason: string): Promise<{ authority: string; version: number; changed: boolean }> {
   const deadline = Date.now() + 10_000
   for (;;) {
-    const response = await send(`${gateway.adminUrl}/admin/slices/${SLICE}/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority, reason }) })
+    const response = await send(`${gateway.adminUrl}/admin/slices/${SLICE}/authority`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ authority, reason }),
+    })
     if (response.status === 200) return JSON.parse(response.body) as { authority: string; version: number; changed: boolean }
     if (response.status !== 503 || Date.now() > deadline) throw new Error(`flip answered ${response.status}: ${response.body}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -55,7 +61,11 @@ async function flipNow(gateway: TestGateway, authority: string, reason: string):
 async function killSwitch(gateway: TestGateway): Promise<{ changed: { id: string; version: number }[]; unchanged: string[] }> {
   const deadline = Date.now() + 10_000
   for (;;) {
-    const response = await send(`${gateway.adminUrl}/admin/kill-switch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'store fault drill' }) })
+    const response = await send(`${gateway.adminUrl}/admin/kill-switch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'store fault drill' }),
+    })
     if (response.status === 200) return JSON.parse(response.body) as { changed: { id: string; version: number }[]; unchanged: string[] }
     if (response.status !== 503 || Date.now() > deadline) throw new Error(`kill switch answered ${response.status}: ${response.body}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -64,7 +74,9 @@ async function killSwitch(gateway: TestGateway): Promise<{ changed: { id: string
 
 /** Both instances route the slice to `side`: their snapshots and a real request through each. */
 async function inForceOnBoth(instances: readonly TestGateway[], authority: 'legacy' | 'modern'): Promise<number> {
-  const took = await until(() => instances.every((gateway) => gateway.store.get(SLICE)?.authority === authority), `${authority} on every instance`, { timeoutMs: 5_000 })
+  const took = await until(() => instances.every((gateway) => gateway.store.get(SLICE)?.authority === authority), `${authority} on every instance`, {
+    timeoutMs: 5_000,
+  })
   for (const gateway of instances) expect((await send(`${gateway.url}/policy/P-1/status`)).headers['x-upstream']).toBe(authority)
   return took
 }
@@ -101,7 +113,11 @@ describe('authority converges after every store fault', () => {
     expect(b.store.get(SLICE)).toMatchObject({ version: 4 })
     const entries = await audit(b)
     expect(entries[0]).toMatchObject({ kind: 'kill-switch', authority: 'legacy', version: 4 })
-    expect(entries.some((entry) => entry.kind === 'restore' && entry.version === 3 && entry.actor === 'ficus' && /store held version 1 \(modern\)/.test(entry.reason))).toBe(true)
+    expect(
+      entries.some(
+        (entry) => entry.kind === 'restore' && entry.version === 3 && entry.actor === 'ficus' && /store held version 1 \(modern\)/.test(entry.reason),
+      ),
+    ).toBe(true)
   })
 
   it('Redis restarted empty: re-seeded from the instances (audited), then a kill switch is in force on both within a second', async () => {
@@ -124,7 +140,11 @@ describe('authority converges after every store fault', () => {
     await flipNow(a, 'modern', 'cut-over')
     await inForceOnBoth([a, b], 'modern')
 
-    const inFlight = send(`${a.adminUrl}/admin/slices/${SLICE}/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority: '50%', reason: 'half' }) })
+    const inFlight = send(`${a.adminUrl}/admin/slices/${SLICE}/authority`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ authority: '50%', reason: 'half' }),
+    })
     await redis.kill()
     const answer = await inFlight
     expect([200, 503]).toContain(answer.status)
@@ -236,7 +256,11 @@ describe('authority converges after every store fault', () => {
     redis.freeze()
     try {
       const started = Date.now()
-      const answer = await send(`${a.adminUrl}/admin/slices/${SLICE}/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority: 'legacy', reason: 'while frozen' }) })
+      const answer = await send(`${a.adminUrl}/admin/slices/${SLICE}/authority`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ authority: 'legacy', reason: 'while frozen' }),
+      })
       expect(answer.status).toBe(503)
       expect(Date.now() - started).toBeLessThan(1_800)
     } finally {

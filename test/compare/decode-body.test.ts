@@ -15,7 +15,10 @@ describe('body views', () => {
       ['deflate', deflateSync(text)],
       ['deflate', deflateRawSync(text)],
     ] as const) {
-      expect(await viewBody(captured(bytes), { 'content-type': 'application/json', 'content-encoding': encoding }, 1_000_000, sha256), encoding).toEqual({ kind: 'json', value: json })
+      expect(await viewBody(captured(bytes), { 'content-type': 'application/json', 'content-encoding': encoding }, 1_000_000, sha256), encoding).toEqual({
+        kind: 'json',
+        value: json,
+      })
     }
   })
 
@@ -25,11 +28,23 @@ describe('body views', () => {
   })
 
   it('hashes non-JSON bodies after decoding, and flags invalid JSON', async () => {
-    expect(await viewBody(captured(gzipSync('plain text')), { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, 1_000, sha256)).toEqual({ kind: 'bytes', sha256: sha256(Buffer.from('plain text')) })
-    expect(await viewBody(captured(Buffer.from('{"a":')), { 'content-type': 'application/problem+json' }, 1_000, sha256)).toMatchObject({ kind: 'invalid-json' })
+    expect(await viewBody(captured(gzipSync('plain text')), { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, 1_000, sha256)).toEqual({
+      kind: 'bytes',
+      sha256: sha256(Buffer.from('plain text')),
+    })
+    expect(await viewBody(captured(Buffer.from('{"a":')), { 'content-type': 'application/problem+json' }, 1_000, sha256)).toMatchObject({
+      kind: 'invalid-json',
+    })
   })
 
   it('treats a body over the capture cap as opaque, compared by the hash of the whole stream', async () => {
-    expect(await viewBody({ bytes: Buffer.from('{'), complete: false, length: 10_000_000, sha256: 'sha256:abc' }, { 'content-type': 'application/json' }, 1_000, sha256)).toEqual({ kind: 'opaque', sha256: 'sha256:abc', reason: 'over-capture-cap' })
+    expect(
+      await viewBody(
+        { bytes: Buffer.from('{'), complete: false, length: 10_000_000, sha256: 'sha256:abc' },
+        { 'content-type': 'application/json' },
+        1_000,
+        sha256,
+      ),
+    ).toEqual({ kind: 'opaque', sha256: 'sha256:abc', reason: 'over-capture-cap' })
   })
 })

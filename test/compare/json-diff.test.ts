@@ -23,7 +23,11 @@ describe('JSON diff', () => {
   })
 
   it('skips ignored subtrees, with * wildcards', () => {
-    const { entries } = diffJson({ asOf: 1, items: [{ id: 1, at: 'x' }], meta: { trace: 1 } }, { asOf: 2, items: [{ id: 1, at: 'y' }], meta: { trace: 2, added: 1 } }, { ignore: ['/asOf', '/items/*/at', '/meta'] })
+    const { entries } = diffJson(
+      { asOf: 1, items: [{ id: 1, at: 'x' }], meta: { trace: 1 } },
+      { asOf: 2, items: [{ id: 1, at: 'y' }], meta: { trace: 2, added: 1 } },
+      { ignore: ['/asOf', '/items/*/at', '/meta'] },
+    )
     expect(entries).toEqual([])
   })
 
@@ -44,8 +48,18 @@ describe('JSON diff', () => {
       { path: '/tags/1', kind: 'added', modern: 'c' },
     ])
     const keyed = diffJson(
-      { claims: [{ id: 'C-1', amount: 10 }, { id: 'C-2', amount: 20 }] },
-      { claims: [{ id: 'C-2', amount: 25 }, { id: 'C-1', amount: 10 }] },
+      {
+        claims: [
+          { id: 'C-1', amount: 10 },
+          { id: 'C-2', amount: 20 },
+        ],
+      },
+      {
+        claims: [
+          { id: 'C-2', amount: 25 },
+          { id: 'C-1', amount: 10 },
+        ],
+      },
       { unorderedArrays: [{ path: '/claims', key: 'id' }] },
     )
     expect(keyed.entries).toEqual([{ path: '/claims/1/amount', kind: 'changed', legacy: 20, modern: 25 }])

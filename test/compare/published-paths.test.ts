@@ -55,7 +55,10 @@ describe('object keys from data are published hashed', () => {
 describe('the declared shape of a slice', () => {
   it('is every key its compare, translate and model rules name (the JSON Schema included), plus clearKeys patterns', () => {
     const input = sampleConfig('http://127.0.0.1:1', 'http://127.0.0.1:2')
-    input.slices['policy-status']!.translate = { version: '1', legacy: { rename: { '/pol_no': '/policyNumber' }, values: { '/stat': { A: 'ACTIVE' } }, set: { '/premium': { currency: 'AUD' } } } }
+    input.slices['policy-status']!.translate = {
+      version: '1',
+      legacy: { rename: { '/pol_no': '/policyNumber' }, values: { '/stat': { A: 'ACTIVE' } }, set: { '/premium': { currency: 'AUD' } } },
+    }
     input.slices['policy-status']!.compare = {
       ignore: ['/asOf'],
       unorderedArrays: [{ path: '/claims', key: 'claimNumber' }],
@@ -65,7 +68,22 @@ describe('the declared shape of a slice', () => {
       model: { required: ['/holder/*/since'], schema: { type: 'object', properties: { cover: { type: 'object', required: ['start'] } } } },
     }
     const { keys, values } = validateConfig(input).slices[0]!.compare
-    expect(keys.named).toEqual(['asOf', 'claimNumber', 'claims', 'cover', 'currency', 'decision', 'holder', 'limits', 'pol_no', 'policyNumber', 'premium', 'since', 'start', 'stat'])
+    expect(keys.named).toEqual([
+      'asOf',
+      'claimNumber',
+      'claims',
+      'cover',
+      'currency',
+      'decision',
+      'holder',
+      'limits',
+      'pol_no',
+      'policyNumber',
+      'premium',
+      'since',
+      'start',
+      'stat',
+    ])
     expect(keys.clear).toEqual(['/body/limits/*'])
     expect(values.clearUntranslated).toEqual(['/body/stat'])
   })
@@ -89,7 +107,11 @@ describe('the declared shape of a slice', () => {
 })
 
 describe('judging with published paths', () => {
-  const json = (value: unknown): ResponseSnapshot => ({ status: 200, headers: { 'content-type': 'application/json' }, body: { kind: 'json', value: value as never } })
+  const json = (value: unknown): ResponseSnapshot => ({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: { kind: 'json', value: value as never },
+  })
   const rules: CompareRules = {
     headers: ['content-type'],
     diff: {},
@@ -101,22 +123,49 @@ describe('judging with published paths', () => {
   const at = (tail: string): string => `/body/byHolder/${h(NAME)}/${tail}`
 
   it('classifies on the hashed paths as on the clear ones: untranslated, rule violations, noise', () => {
-    const untranslated = judgePair(json({ byHolder: { [NAME]: { status: 'PNDC' } } }), json({ byHolder: { [NAME]: { status: 'PENDING' } } }), rules, new Set(), paths)
+    const untranslated = judgePair(
+      json({ byHolder: { [NAME]: { status: 'PNDC' } } }),
+      json({ byHolder: { [NAME]: { status: 'PENDING' } } }),
+      rules,
+      new Set(),
+      paths,
+    )
     expect(untranslated).toMatchObject({ category: 'untranslated', untranslated: [{ path: at('status'), value: 'PNDC' }], entries: [{ path: at('status') }] })
 
     const violation = judgePair(json({ byHolder: { [NAME]: { premium: -1 } } }), json({ byHolder: { [NAME]: { premium: 1 } } }), rules, new Set(), paths)
     expect(violation).toMatchObject({ category: 'rule-violation', cause: `range ${at('premium')}`, violations: [{ path: at('premium') }] })
 
-    const noise = judgePair(json({ byHolder: { [NAME]: { premium: 2 } } }), json({ byHolder: { [NAME]: { premium: 1 } } }), rules, new Set([at('premium')]), paths)
+    const noise = judgePair(
+      json({ byHolder: { [NAME]: { premium: 2 } } }),
+      json({ byHolder: { [NAME]: { premium: 1 } } }),
+      rules,
+      new Set([at('premium')]),
+      paths,
+    )
     expect(noise).toMatchObject({ category: 'noise', noiseEntries: [{ path: at('premium') }] })
-    expect(JSON.stringify([untranslated, violation, noise].map(({ entries, noiseEntries, untranslated: values, violations }) => ({ entries: entries.map((e) => e.path), noiseEntries: noiseEntries.map((e) => e.path), values: values.map((v) => v.path), violations })))).not.toContain(NAME)
+    expect(
+      JSON.stringify(
+        [untranslated, violation, noise].map(({ entries, noiseEntries, untranslated: values, violations }) => ({
+          entries: entries.map((e) => e.path),
+          noiseEntries: noiseEntries.map((e) => e.path),
+          values: values.map((v) => v.path),
+          violations,
+        })),
+      ),
+    ).not.toContain(NAME)
   })
 
   it('noise evidence learns a hashed path and masks it in the next judgement', () => {
     const noise = new NoiseEvidence({ minSelfDifferences: 2, minRatio: 0.5, windowMs: 60_000, ttlMs: 60_000 })
     const key = (segments: readonly string[], i: number): string => paths.key(segments, i)
     for (const t of [1, 2]) noise.record('GET /x', nodePaths([], { byHolder: { [NAME]: { premium: t } } }, undefined, key), [at('premium')], t)
-    const judged = judgePair(json({ byHolder: { [NAME]: { premium: 2 } } }), json({ byHolder: { [NAME]: { premium: 1 } } }), rules, noise.noisy('GET /x', 3), paths)
+    const judged = judgePair(
+      json({ byHolder: { [NAME]: { premium: 2 } } }),
+      json({ byHolder: { [NAME]: { premium: 1 } } }),
+      rules,
+      noise.noisy('GET /x', 3),
+      paths,
+    )
     expect(judged.category).toBe('noise')
   })
 })

@@ -13,8 +13,14 @@ describe('translation rules', () => {
   })
 
   it('maps values and reports the ones the map does not know, with their path', () => {
-    const translate = compileTranslation({ rename: { '/stat_cd': '/status' }, values: { '/status': { ACTV: 'ACTIVE', SUSP: 'SUSPENDED' }, '/items/*/flag': { Y: true, N: false } } })
-    expect(translate({ stat_cd: 'ACTV', items: [{ flag: 'Y' }, { flag: 'N' }] })).toEqual({ body: { status: 'ACTIVE', items: [{ flag: true }, { flag: false }] }, untranslated: [] })
+    const translate = compileTranslation({
+      rename: { '/stat_cd': '/status' },
+      values: { '/status': { ACTV: 'ACTIVE', SUSP: 'SUSPENDED' }, '/items/*/flag': { Y: true, N: false } },
+    })
+    expect(translate({ stat_cd: 'ACTV', items: [{ flag: 'Y' }, { flag: 'N' }] })).toEqual({
+      body: { status: 'ACTIVE', items: [{ flag: true }, { flag: false }] },
+      untranslated: [],
+    })
     expect(translate({ stat_cd: 'PNDC', items: [{ flag: 'X' }] })).toEqual({
       body: { status: 'PNDC', items: [{ flag: 'X' }] },
       untranslated: [
@@ -30,7 +36,9 @@ describe('translation rules', () => {
   })
 
   it('coerces string amounts to numbers, dates to ISO, and reports what does not convert', () => {
-    const translate = compileTranslation({ coerce: { '/amount': 'number', '/start': 'date:YYYYMMDD', '/at': 'date:DD/MM/YYYY HH:mm:ss', '/ok': 'boolean', '/code': 'string' } })
+    const translate = compileTranslation({
+      coerce: { '/amount': 'number', '/start': 'date:YYYYMMDD', '/at': 'date:DD/MM/YYYY HH:mm:ss', '/ok': 'boolean', '/code': 'string' },
+    })
     expect(translate({ amount: '123.40', start: '20250101', at: '31/12/2025 23:59:01', ok: 'Y', code: 42 }).body).toEqual({
       amount: 123.4,
       start: '2025-01-01',

@@ -27,7 +27,14 @@ describe('config validation', () => {
     const config = validateConfig(sampleConfig(LEGACY, MODERN))
     expect(config.fallthrough).toBe('legacy')
     expect(config.responseHeaders).toEqual({ slice: true, authority: true })
-    expect(config.upstreams.get('legacy')).toMatchObject({ origin: LEGACY, basePath: '', connectTimeoutMs: 2_000, timeoutMs: 2_000, bodyTimeoutMs: 30_000, connections: 64 })
+    expect(config.upstreams.get('legacy')).toMatchObject({
+      origin: LEGACY,
+      basePath: '',
+      connectTimeoutMs: 2_000,
+      timeoutMs: 2_000,
+      bodyTimeoutMs: 30_000,
+      connections: 64,
+    })
     expect(config.version).toMatch(/^sha256:[0-9a-f]{12}$/)
     expect(Object.isFrozen(config)).toBe(true)
     expect(Object.isFrozen(config.slices[0]?.routes[0])).toBe(true)
@@ -201,18 +208,22 @@ describe('config validation', () => {
         withSlice({
           shadow: { sample: 120, writes: { dryRunHeader: {}, sandbox: 'legacy' } },
           compare: { ignore: ['asOf'], headers: ['bad header'] },
-          translate: { version: 't1', legacy: { rename: { pol_no: '/policyNumber' }, coerce: { '/amount': 'money', '/start': 'date:MM/DD' }, fn: 'not a function' } },
+          translate: {
+            version: 't1',
+            legacy: { rename: { pol_no: '/policyNumber' }, coerce: { '/amount': 'money', '/start': 'date:MM/DD' }, fn: 'not a function' },
+          },
         }),
       ),
-    ).toEqual([
-      'slices.policy-status.shadow.sample: must be at most 100 (got 120)',
-    ])
+    ).toEqual(['slices.policy-status.shadow.sample: must be at most 100 (got 120)'])
     expect(
       problems(
         withSlice({
           shadow: { writes: { dryRunHeader: {}, sandbox: 'legacy' } },
           compare: { ignore: ['asOf'], headers: ['bad header'] },
-          translate: { version: 't1', legacy: { rename: { pol_no: '/policyNumber' }, coerce: { '/amount': 'money', '/start': 'date:MM/DD' }, fn: 'not a function' } },
+          translate: {
+            version: 't1',
+            legacy: { rename: { pol_no: '/policyNumber' }, coerce: { '/amount': 'money', '/start': 'date:MM/DD' }, fn: 'not a function' },
+          },
         }),
       ),
     ).toEqual([
@@ -244,7 +255,13 @@ describe('config validation', () => {
     expect(slice.compare.rules.headers).toEqual(['content-type'])
     expect(typeof slice.compare.rules.translate.legacy).toBe('function')
     expect(config.shadowLimits).toEqual({ concurrency: 32, queue: 128 })
-    expect(config.upstreams.get('legacy')?.breakers.primary).toEqual({ countServerErrors: false, errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingWindowMs: 10_000 })
+    expect(config.upstreams.get('legacy')?.breakers.primary).toEqual({
+      countServerErrors: false,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 20,
+      resetTimeoutMs: 10_000,
+      rollingWindowMs: 10_000,
+    })
     expect(config.upstreams.get('legacy')?.breakers.shadow?.countServerErrors).toBe(true)
     expect(config.upstreams.get('legacy')?.retryIdempotent).toBe(true)
   })

@@ -86,7 +86,11 @@ describe('aborted uploads never leak the parallel run', () => {
     // Shadowing still works: more complete writes than the queue holds are all compared.
     const before = modern.requests.length
     for (let i = 0; i < 12; i++) {
-      const response = await fetch(`${gateway.url}/claims`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': `after-aborts-${i}` }, body })
+      const response = await fetch(`${gateway.url}/claims`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': `after-aborts-${i}` },
+        body,
+      })
       expect(response.status).toBe(201)
       await response.text()
       const record = await comparisonOf(gateway.dataDir, `after-aborts-${i}`)

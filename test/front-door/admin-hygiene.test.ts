@@ -17,7 +17,10 @@ afterAll(async () => {
 
 const FLIP = JSON.stringify({ authority: 'modern', reason: 'rebinding attack' })
 const put = (host: string, fields: Record<string, string> = {}): string =>
-  head('PUT', '/admin/slices/policy-status/authority', { 'content-type': 'application/json', 'content-length': String(FLIP.length), ...fields }).replace('Host: 127.0.0.1', `Host: ${host}`) + FLIP
+  head('PUT', '/admin/slices/policy-status/authority', { 'content-type': 'application/json', 'content-length': String(FLIP.length), ...fields }).replace(
+    'Host: 127.0.0.1',
+    `Host: ${host}`,
+  ) + FLIP
 const get = (path: string, host: string): string => head('GET', path).replace('Host: 127.0.0.1', `Host: ${host}`)
 
 async function authority(): Promise<string> {
@@ -27,7 +30,12 @@ async function authority(): Promise<string> {
 
 describe('admin port without a token (loopback only)', () => {
   it('refuses a rebinding Host with 421 in the documented shape, for reads and changes alike; the slice does not move', async () => {
-    for (const request of [put(`attacker.example:${localPort}`), get('/admin/slices', 'attacker.example'), get('/metrics', `attacker.example:${localPort}`), get('/', 'attacker.example')]) {
+    for (const request of [
+      put(`attacker.example:${localPort}`),
+      get('/admin/slices', 'attacker.example'),
+      get('/metrics', `attacker.example:${localPort}`),
+      get('/', 'attacker.example'),
+    ]) {
       const answer = await rawExchange(localPort, [request])
       expect(answer.status).toBe(421)
       expect(JSON.parse(answer.body)).toMatchObject({ code: 'FICUS_ERR_ADMIN_HOST_REJECTED' })
@@ -44,7 +52,12 @@ describe('admin port without a token (loopback only)', () => {
 
   it('refuses a change from another origin (Origin or Sec-Fetch-Site) with 403, and takes the same origin and the CLI (no Origin)', async () => {
     const host = `127.0.0.1:${localPort}`
-    const foreign: Record<string, string>[] = [{ Origin: 'http://attacker.example' }, { Origin: 'null' }, { Origin: `http://127.0.0.1:${localPort + 1}` }, { 'Sec-Fetch-Site': 'cross-site' }]
+    const foreign: Record<string, string>[] = [
+      { Origin: 'http://attacker.example' },
+      { Origin: 'null' },
+      { Origin: `http://127.0.0.1:${localPort + 1}` },
+      { 'Sec-Fetch-Site': 'cross-site' },
+    ]
     for (const fields of foreign) {
       const answer = await rawExchange(localPort, [put(host, fields)])
       expect(answer.status).toBe(403)
@@ -72,7 +85,9 @@ describe('admin port without a token (loopback only)', () => {
   it('reads Sec-Fetch-Site whatever its case, and a duplicated one as foreign', async () => {
     const host = `127.0.0.1:${localPort}`
     expect((await rawExchange(localPort, [put(host, { 'Sec-Fetch-Site': 'Cross-Site' })])).status).toBe(403)
-    expect((await rawExchange(localPort, [put(host).replace('\r\n\r\n', '\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Site: cross-site\r\n\r\n')])).status).toBe(403)
+    expect(
+      (await rawExchange(localPort, [put(host).replace('\r\n\r\n', '\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Site: cross-site\r\n\r\n')])).status,
+    ).toBe(403)
     expect(await authority()).toBe('legacy')
   })
 
@@ -97,7 +112,8 @@ describe('admin port with a token', () => {
     try {
       const port = Number(new URL(gateway.adminUrl).port)
       const auth = { Authorization: 'Bearer T0KEN-SECRET-1234567890' }
-      const ask = (host: string) => rawExchange(port, [head('GET', '/admin/slices?x=T0KEN-SECRET-1234567890', auth).replace('Host: 127.0.0.1', `Host: ${host}`)])
+      const ask = (host: string) =>
+        rawExchange(port, [head('GET', '/admin/slices?x=T0KEN-SECRET-1234567890', auth).replace('Host: 127.0.0.1', `Host: ${host}`)])
       expect((await ask('ficus-admin.internal:9090')).status).toBe(200)
       expect((await ask('OPS.example')).status).toBe(200)
       expect((await ask(`127.0.0.1:${port}`)).status).toBe(200)
@@ -109,10 +125,14 @@ describe('admin port with a token', () => {
   })
 
   it('answers any name when FICUS_ADMIN_HOSTS is not set (the token guards it)', async () => {
-    const gateway = await startTestGateway(sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9'), { env: { FICUS_ADMIN_TOKEN: 'T0KEN-SECRET-1234567890', ADMIN_HOST: '127.0.0.1' } })
+    const gateway = await startTestGateway(sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9'), {
+      env: { FICUS_ADMIN_TOKEN: 'T0KEN-SECRET-1234567890', ADMIN_HOST: '127.0.0.1' },
+    })
     try {
       const port = Number(new URL(gateway.adminUrl).port)
-      const answer = await rawExchange(port, [head('GET', '/admin/slices', { Authorization: 'Bearer T0KEN-SECRET-1234567890' }).replace('Host: 127.0.0.1', 'Host: gateway-7.cluster.local')])
+      const answer = await rawExchange(port, [
+        head('GET', '/admin/slices', { Authorization: 'Bearer T0KEN-SECRET-1234567890' }).replace('Host: 127.0.0.1', 'Host: gateway-7.cluster.local'),
+      ])
       expect(answer.status).toBe(200)
     } finally {
       await gateway.stop()

@@ -63,7 +63,14 @@ function config(retry: boolean) {
   const input = sampleConfig(racing.url, 'http://127.0.0.1:9', {
     slices: {
       'policy-status': { description: 'Is the policy in force?', authority: 'legacy', routes: [{ method: 'GET', path: '/policy/:id/status' }] },
-      claims: { description: 'Lodging a claim', authority: 'legacy', routes: [{ method: 'POST', path: '/claims' }, { method: 'DELETE', path: '/claims/:id' }] },
+      claims: {
+        description: 'Lodging a claim',
+        authority: 'legacy',
+        routes: [
+          { method: 'POST', path: '/claims' },
+          { method: 'DELETE', path: '/claims/:id' },
+        ],
+      },
     },
   })
   input.upstreams['legacy'] = { url: racing.url, connections: 1, ...(retry ? {} : { retry: { idempotent: false } }) }
@@ -81,7 +88,8 @@ afterAll(async () => {
   await racing.close()
 })
 
-const retries = async (on: TestGateway): Promise<number> => Number(/^ficus_upstream_retries_total\{upstream="legacy"\} (\d+)$/m.exec(await (await fetch(`${on.adminUrl}/metrics`)).text())?.[1] ?? 0)
+const retries = async (on: TestGateway): Promise<number> =>
+  Number(/^ficus_upstream_retries_total\{upstream="legacy"\} (\d+)$/m.exec(await (await fetch(`${on.adminUrl}/metrics`)).text())?.[1] ?? 0)
 
 describe('pooled connections closed under a request', () => {
   it('sends a GET again once on a fresh connection: twenty GETs, twenty 200s, the retries counted', async () => {

@@ -29,9 +29,20 @@ beforeAll(async () => {
   })
   modern = await startUpstream('modern')
   const config = sampleConfig(legacy.url, modern.url, { gateway: { limits: { maxBodyBytes: 1_024 } } })
-  config.upstreams['legacy'] = { url: legacy.url, timeoutMs: 150, breaker: { primary: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 } } }
+  config.upstreams['legacy'] = {
+    url: legacy.url,
+    timeoutMs: 150,
+    breaker: { primary: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 } },
+  }
   config.slices['reports'] = { description: 'Reports (one of them broken)', authority: 'legacy', routes: [{ method: 'GET', path: '/reports/:id' }] }
-  config.slices['exports'] = { description: 'Exports (one of them hangs)', authority: 'legacy', routes: [{ method: 'GET', path: '/exports/:id' }, { method: 'POST', path: '/exports/:id' }] }
+  config.slices['exports'] = {
+    description: 'Exports (one of them hangs)',
+    authority: 'legacy',
+    routes: [
+      { method: 'GET', path: '/exports/:id' },
+      { method: 'POST', path: '/exports/:id' },
+    ],
+  }
   gateway = await startTestGateway(config)
 })
 afterAll(async () => {
@@ -43,7 +54,10 @@ afterAll(async () => {
 async function status(path: string): Promise<{ status: number; code?: string }> {
   const response = await fetch(`${gateway.url}${path}`)
   const text = await response.text()
-  return { status: response.status, ...(response.headers.get('content-type')?.includes('json') && text.includes('FICUS_ERR') ? { code: (JSON.parse(text) as { code: string }).code } : {}) }
+  return {
+    status: response.status,
+    ...(response.headers.get('content-type')?.includes('json') && text.includes('FICUS_ERR') ? { code: (JSON.parse(text) as { code: string }).code } : {}),
+  }
 }
 
 describe('failures stay where they start', () => {
@@ -75,7 +89,11 @@ describe('failures stay where they start', () => {
     expect(metrics).toContain('ficus_breaker_state{upstream="legacy",traffic="primary",slice="exports",state="open"} 1')
     expect(metrics).toContain('ficus_breaker_state{upstream="legacy",traffic="primary",slice="reports",state="closed"} 1')
     const view = (await (await fetch(`${gateway.adminUrl}/admin/slices`)).json()) as { slices: { id: string; breakers: { legacy: { primary: string } } }[] }
-    expect(Object.fromEntries(view.slices.map((slice) => [slice.id, slice.breakers.legacy.primary]))).toMatchObject({ exports: 'open', reports: 'closed', 'policy-status': 'closed' })
+    expect(Object.fromEntries(view.slices.map((slice) => [slice.id, slice.breakers.legacy.primary]))).toMatchObject({
+      exports: 'open',
+      reports: 'closed',
+      'policy-status': 'closed',
+    })
   })
 
   it('a streamed body past the limit to a slice whose breaker is open is refused, and the gateway lives on', async () => {

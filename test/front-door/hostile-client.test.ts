@@ -14,7 +14,10 @@ beforeAll(async () => {
   legacy = await startUpstream('legacy')
   modern = await startUpstream('modern')
   const config = sampleConfig(`${legacy.url}/base`, modern.url, {
-    gateway: { ownedHeaders: ['X-Internal-Token'], limits: { maxHeaderCount: 50, maxHeaderBytes: 8_192, maxUrlLength: 2_048, maxBodyBytes: 1_024, headerTimeoutMs: 1_000, requestTimeoutMs: 5_000 } },
+    gateway: {
+      ownedHeaders: ['X-Internal-Token'],
+      limits: { maxHeaderCount: 50, maxHeaderBytes: 8_192, maxUrlLength: 2_048, maxBodyBytes: 1_024, headerTimeoutMs: 1_000, requestTimeoutMs: 5_000 },
+    },
   })
   config.slices['policy-status']!.shadow = {}
   config.slices['claims'] = {
@@ -23,7 +26,14 @@ beforeAll(async () => {
     routes: [{ method: 'POST', path: '/claims' }],
     shadow: { writes: { modern: { dryRunHeader: { name: 'x-dry-run', value: 'yes' } } } },
   }
-  config.slices['files'] = { description: 'Files', authority: 'legacy', routes: [{ method: 'GET', path: '/files/:id' }, { method: 'POST', path: '/files/:id' }] }
+  config.slices['files'] = {
+    description: 'Files',
+    authority: 'legacy',
+    routes: [
+      { method: 'GET', path: '/files/:id' },
+      { method: 'POST', path: '/files/:id' },
+    ],
+  }
   gateway = await startTestGateway(config)
   port = Number(new URL(gateway.url).port)
 })
@@ -68,7 +78,10 @@ describe('no client speaks for the gateway', () => {
   it('a client cannot turn its authoritative write into a dry run; the dry-run header goes only to the side that declared it', async () => {
     const before = { legacy: legacy.requests.length, modern: modern.requests.length }
     const body = '{"pol_no":"P-1"}'
-    const answer = await rawExchange(port, [head('POST', '/claims', { 'x-request-id': 'write-1', 'x-dry-run': 'yes', 'content-type': 'application/json', 'content-length': String(body.length) }) + body])
+    const answer = await rawExchange(port, [
+      head('POST', '/claims', { 'x-request-id': 'write-1', 'x-dry-run': 'yes', 'content-type': 'application/json', 'content-length': String(body.length) }) +
+        body,
+    ])
     expect(answer.status).toBe(200)
     await comparisonOf(gateway.dataDir, 'write-1')
     expect(legacy.requests[before.legacy]!.headers['x-dry-run']).toBeUndefined()
@@ -161,7 +174,11 @@ describe('limits and the gateway’s own answers', () => {
       expect(errorOf(answer.body).code).toBe('FICUS_ERR_BODY_TOO_LARGE')
     })
     const chunk = (size: number): string => `${size.toString(16)}\r\n${'y'.repeat(size)}\r\n`
-    const streamed = await rawExchange(port, [head('POST', '/unclaimed/upload', { 'transfer-encoding': 'chunked' }), chunk(600), chunk(600), chunk(600), '0\r\n\r\n'], { gapMs: 20 })
+    const streamed = await rawExchange(
+      port,
+      [head('POST', '/unclaimed/upload', { 'transfer-encoding': 'chunked' }), chunk(600), chunk(600), chunk(600), '0\r\n\r\n'],
+      { gapMs: 20 },
+    )
     expect(streamed.status).toBe(413)
     expect(errorOf(streamed.body).code).toBe('FICUS_ERR_BODY_TOO_LARGE')
     // Whatever the upstream got, it never got a complete body past the limit.
@@ -219,7 +236,12 @@ describe('what Node lets through and an upstream could read otherwise', () => {
   const refused: [string, string, number, string][] = [
     ['no Host on HTTP/1.1', 'GET /policy/P-1/status HTTP/1.1\r\nX-A: b\r\n\r\n', 400, 'FICUS_ERR_BAD_REQUEST'],
     ['two Host headers', 'GET /policy/P-1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n', 400, 'FICUS_ERR_BAD_REQUEST'],
-    ['a transfer coding besides chunked', 'POST /unclaimed/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501, 'FICUS_ERR_TRANSFER_CODING'],
+    [
+      'a transfer coding besides chunked',
+      'POST /unclaimed/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+      501,
+      'FICUS_ERR_TRANSFER_CODING',
+    ],
     ['HTTP/2.0 in a request line', 'GET /policy/P-1/status HTTP/2.0\r\nHost: x\r\n\r\n', 505, 'FICUS_ERR_HTTP_VERSION'],
     ['an expectation other than 100-continue', 'GET /policy/P-1/status HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417, 'FICUS_ERR_EXPECTATION_FAILED'],
     [`a URL far past the limit`, `GET /policy/${'u'.repeat(20_000)}/status HTTP/1.1\r\nHost: x\r\n\r\n`, 414, 'FICUS_ERR_URL_TOO_LONG'],
@@ -243,7 +265,9 @@ describe('what Node lets through and an upstream could read otherwise', () => {
   it('bodies past the limit never count against the slice: 25 of them, then the slice still answers', async () => {
     const chunk = (size: number): string => `${size.toString(16)}\r\n${'z'.repeat(size)}\r\n`
     for (let i = 0; i < 25; i++) {
-      const answer = await rawExchange(port, [head('POST', '/files/a', { 'transfer-encoding': 'chunked' }), chunk(1_000), chunk(100), '0\r\n\r\n'], { gapMs: 15 })
+      const answer = await rawExchange(port, [head('POST', '/files/a', { 'transfer-encoding': 'chunked' }), chunk(1_000), chunk(100), '0\r\n\r\n'], {
+        gapMs: 15,
+      })
       expect(answer.status).toBe(413)
     }
     const after = await rawExchange(port, [head('GET', '/files/b', {})])

@@ -21,8 +21,38 @@ function openssl(...args: string[]): void {
 /** A key and a certificate signed by the test CA, with the given extensions. */
 async function issue(name: string, subject: string, extensions: string): Promise<void> {
   await writeFile(file(`${name}.ext`), extensions)
-  openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject)
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`)
+  openssl(
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    subject,
+  )
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+    '-extfile',
+    `${name}.ext`,
+  )
 }
 
 interface TlsUpstream {
@@ -68,7 +98,23 @@ let oldTls: TlsUpstream
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ficus-tls-'))
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=Ficus Test CA', '-days', '2')
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=Ficus Test CA',
+    '-days',
+    '2',
+  )
   await issue('server', '/CN=legacy.internal', 'subjectAltName=DNS:legacy.internal\nextendedKeyUsage=serverAuth\n')
   await issue('client', '/CN=ficus-gateway', 'extendedKeyUsage=clientAuth\n')
   plain = await startTlsUpstream()
@@ -106,7 +152,9 @@ describe('upstream TLS, per upstream', () => {
   it('refuses the same upstream without the CA (502): certificate checks are on by default', async () => {
     const untrusted = await through({ url: `https://127.0.0.1:${plain.port}`, tls: { servername: 'legacy.internal' } })
     expect(untrusted).toMatchObject({ status: 502, code: 'FICUS_ERR_UPSTREAM_UNAVAILABLE' })
-    expect(untrusted.message).toMatch(/^TLS with upstream "legacy" failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED_CERT_IN_CHAIN)\)/)
+    expect(untrusted.message).toMatch(
+      /^TLS with upstream "legacy" failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED_CERT_IN_CHAIN)\)/,
+    )
     expect(await through({ url: `https://127.0.0.1:${plain.port}` })).toMatchObject({ status: 502 })
   })
 
@@ -117,7 +165,10 @@ describe('upstream TLS, per upstream', () => {
   })
 
   it('presents a client certificate for mutual TLS, and fails without one', async () => {
-    const ok = await through({ url: `https://127.0.0.1:${mutual.port}`, tls: { caFile: file('ca.crt'), servername: 'legacy.internal', certFile: file('client.crt'), keyFile: file('client.key') } })
+    const ok = await through({
+      url: `https://127.0.0.1:${mutual.port}`,
+      tls: { caFile: file('ca.crt'), servername: 'legacy.internal', certFile: file('client.crt'), keyFile: file('client.key') },
+    })
     expect(ok.status).toBe(200)
     expect(mutual.clients.at(-1)).toBe('ficus-gateway')
     expect((await through({ url: `https://127.0.0.1:${mutual.port}`, tls: { caFile: file('ca.crt'), servername: 'legacy.internal' } })).status).toBe(502)
@@ -133,7 +184,9 @@ describe('upstream TLS, per upstream', () => {
     const result = await through({ url: `https://127.0.0.1:${plain.port}`, tls: { insecureSkipVerify: true } })
     expect(result.status).toBe(200)
     expect(result.warnings.some((message) => message.includes('TLS certificate checks are OFF'))).toBe(true)
-    expect((await through({ url: `https://127.0.0.1:${plain.port}`, tls: { caFile: file('ca.crt'), servername: 'legacy.internal' } })).warnings.join()).not.toContain('TLS')
+    expect(
+      (await through({ url: `https://127.0.0.1:${plain.port}`, tls: { caFile: file('ca.crt'), servername: 'legacy.internal' } })).warnings.join(),
+    ).not.toContain('TLS')
   })
 
   it('names every problem of a TLS section at its path', () => {

@@ -95,7 +95,9 @@ describe('WebSocket upgrades', () => {
   })
 
   it('strips gateway-owned headers from the upgrade, like from any request', async () => {
-    const answer = await rawExchange(port, [head('GET', '/live/9', { ...UPGRADE, 'x-ficus-traffic': 'shadow', 'x-ficus-slice': 'forged', 'x-ficus-shadow': 'dry-run', 'x-kept': 'yes' })])
+    const answer = await rawExchange(port, [
+      head('GET', '/live/9', { ...UPGRADE, 'x-ficus-traffic': 'shadow', 'x-ficus-slice': 'forged', 'x-ficus-shadow': 'dry-run', 'x-kept': 'yes' }),
+    ])
     expect(answer.status).toBe(101)
     const seen = echo.upgrades.at(-1)!
     expect(seen.url).toBe('/live/9')
@@ -128,7 +130,9 @@ describe('WebSocket upgrades', () => {
   })
 
   it('answers other upgrade protocols (h2c) without upgrading, and no Upgrade reaches the upstream', async () => {
-    const answer = await rawExchange(port, [head('GET', '/live/10', { Upgrade: 'h2c', Connection: 'Upgrade, HTTP2-Settings', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' })])
+    const answer = await rawExchange(port, [
+      head('GET', '/live/10', { Upgrade: 'h2c', Connection: 'Upgrade, HTTP2-Settings', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' }),
+    ])
     expect(answer.status).toBe(200)
     expect(JSON.parse(answer.body)).toEqual({ upgradeSeen: null })
     const seen = echo.plain.at(-1)!

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { gatewayWithUpstreams, sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 // The upstream answers with hop-by-hop fields of its own, and a field its Connection header lists.
@@ -56,7 +55,9 @@ describe('header handling', () => {
   })
 
   it('adds x-forwarded-for/-proto/-host, appending to an existing chain', async () => {
-    await send(`${fixture.gateway.url}/policy/P-1/status`, { headers: { host: 'api.insurer.example', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' } })
+    await send(`${fixture.gateway.url}/policy/P-1/status`, {
+      headers: { host: 'api.insurer.example', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' },
+    })
     const seen = fixture.legacy.requests[0]!.headers
     expect(seen['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1')
     // Without trustProxy the gateway reports what it saw itself, not what the client claimed.
@@ -83,7 +84,9 @@ describe('header handling behind a trusted proxy', () => {
   it('passes the proxy’s x-forwarded-proto/-host through when trustProxy is on', async () => {
     const trusting = await startTestGateway(sampleConfig(fixture.legacy.url, 'http://127.0.0.1:9', { gateway: { trustProxy: true } }))
     try {
-      await send(`${trusting.url}/policy/P-1/status`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.insurer.example' } })
+      await send(`${trusting.url}/policy/P-1/status`, {
+        headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.insurer.example' },
+      })
       const seen = fixture.legacy.requests[0]!.headers
       expect(seen['x-forwarded-proto']).toBe('https')
       expect(seen['x-forwarded-host']).toBe('api.insurer.example')

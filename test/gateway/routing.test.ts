@@ -93,7 +93,9 @@ describe('routing per slice', () => {
   })
 
   it('can leave out the x-ficus response headers', async () => {
-    gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url, { gateway: { responseHeaders: { slice: false, authority: false } } }))
+    gateway = await startTestGateway(
+      sampleConfig(upstreams.legacy.url, upstreams.modern.url, { gateway: { responseHeaders: { slice: false, authority: false } } }),
+    )
     const response = await send(`${gateway.url}/policy/P-1/status`)
     expect(response.status).toBe(200)
     expect(response.headers['x-ficus-slice']).toBeUndefined()
@@ -102,7 +104,12 @@ describe('routing per slice', () => {
 
   it('passes the request body and method through, and the upstream status, headers and body back', async () => {
     const echo = await startUpstream('echo', (request, response, body) => {
-      response.writeHead(201, [['content-type', 'application/json'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['location', '/claims/C-1']])
+      response.writeHead(201, [
+        ['content-type', 'application/json'],
+        ['set-cookie', 'a=1'],
+        ['set-cookie', 'b=2'],
+        ['location', '/claims/C-1'],
+      ])
       response.end(JSON.stringify({ got: JSON.parse(body.toString('utf8')) as unknown, method: request.method }))
     })
     try {

@@ -101,11 +101,15 @@ describe('streaming', () => {
 
     const answer = await within(
       new Promise<string>((resolve, reject) => {
-        const request = httpRequest(`${gateway!.url}/documents/D-1`, { method: 'PUT', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (response) => {
-          let body = ''
-          response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')))
-          response.on('end', () => resolve(body))
-        })
+        const request = httpRequest(
+          `${gateway!.url}/documents/D-1`,
+          { method: 'PUT', agent: false, headers: { 'content-type': 'application/octet-stream' } },
+          (response) => {
+            let body = ''
+            response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')))
+            response.on('end', () => resolve(body))
+          },
+        )
         request.on('error', reject)
         void (async () => {
           request.write(payload.subarray(0, MB))

@@ -17,7 +17,10 @@ afterEach(async () => {
 })
 
 async function instance(name: string): Promise<TestGateway> {
-  const gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url), { instance: name, env: { REDIS_URL, FICUS_REDIS_PREFIX: prefix } })
+  const gateway = await startTestGateway(sampleConfig(upstreams.legacy.url, upstreams.modern.url), {
+    instance: name,
+    env: { REDIS_URL, FICUS_REDIS_PREFIX: prefix },
+  })
   gateways.push(gateway)
   return gateway
 }
@@ -45,7 +48,9 @@ describe('two gateway instances against one Redis', () => {
     const inForce = await applied
     // From the moment the admin API answered to the moment the other instance's snapshot changed
     // (negative when the other instance had it before the HTTP answer arrived).
-    console.info(`flip propagation to the second instance: ${(inForce - accepted).toFixed(1)} ms after acceptance, ${(inForce - started).toFixed(1)} ms after the request was sent`)
+    console.info(
+      `flip propagation to the second instance: ${(inForce - accepted).toFixed(1)} ms after acceptance, ${(inForce - started).toFixed(1)} ms after the request was sent`,
+    )
     expect(inForce - started).toBeLessThan(1_000)
 
     const routed = await send(`${b.url}/policy/P-1/status`)
@@ -57,10 +62,16 @@ describe('two gateway instances against one Redis', () => {
     const a = await instance('gw-a')
     const b = await instance('gw-b')
     const put = (gateway: TestGateway, authority: string, reason: string) =>
-      send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-ficus-actor': gateway.store === a.store ? 'ana' : 'bo' }, body: JSON.stringify({ authority, reason }) })
+      send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-ficus-actor': gateway.store === a.store ? 'ana' : 'bo' },
+        body: JSON.stringify({ authority, reason }),
+      })
     expect((await put(a, '10%', 'start')).status).toBe(200)
     expect((await put(b, '50%', 'halfway')).status).toBe(200)
-    const history = JSON.parse((await send(`${a.adminUrl}/admin/history`)).body) as { entries: { version: number; actor: string; instance: string; reason: string }[] }
+    const history = JSON.parse((await send(`${a.adminUrl}/admin/history`)).body) as {
+      entries: { version: number; actor: string; instance: string; reason: string }[]
+    }
     expect(history.entries.map((entry) => [entry.version, entry.actor, entry.instance, entry.reason])).toEqual([
       [2, 'bo', 'gw-b', 'halfway'],
       [1, 'ana', 'gw-a', 'start'],

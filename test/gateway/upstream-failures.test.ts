@@ -166,4 +166,3 @@ describe('upstream failing mid-body', () => {
     expect(typeof line?.bodyError).toBe('string')
   })
 })
-

@@ -11,12 +11,22 @@ export async function readComparisons(dataDir: string): Promise<{ text: string; 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  return { text, records: text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Comparison) }
+  return {
+    text,
+    records: text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Comparison),
+  }
 }
 
 /** Waits until the comparison of a request id is written, and returns it. */
 export async function comparisonOf(dataDir: string, requestId: string, timeoutMs = 10_000): Promise<Comparison> {
   let found: Comparison | undefined
-  await until(async () => (found = (await readComparisons(dataDir)).records.find((record) => record.requestId === requestId)) !== undefined, `the comparison of request ${requestId}`, { timeoutMs })
+  await until(
+    async () => (found = (await readComparisons(dataDir)).records.find((record) => record.requestId === requestId)) !== undefined,
+    `the comparison of request ${requestId}`,
+    { timeoutMs },
+  )
   return found!
 }

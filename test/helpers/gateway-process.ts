@@ -18,13 +18,26 @@ export interface GatewayProcess {
  * shutdown timeout as given) and starts `bin/ficus.js start` on it with `env`; the data directory
  * is `dir/data`, kept between runs so a restart finds what the previous process left.
  */
-export async function startGatewayProcess(options: { dir: string; legacyUrl: string; modernUrl: string; shutdownTimeoutMs: number; env: NodeJS.ProcessEnv }): Promise<GatewayProcess> {
+export async function startGatewayProcess(options: {
+  dir: string
+  legacyUrl: string
+  modernUrl: string
+  shutdownTimeoutMs: number
+  env: NodeJS.ProcessEnv
+}): Promise<GatewayProcess> {
   const config = sampleConfig(options.legacyUrl, options.modernUrl, { gateway: { shutdownTimeoutMs: options.shutdownTimeoutMs } })
   config.slices['policy-status']!.shadow = {}
   const file = join(options.dir, 'routes.config.ts')
   await writeFile(file, `export default ${JSON.stringify(config)}\n`)
   const dataDir = join(options.dir, 'data')
-  const spawned = spawnNode([FICUS_BIN, 'start', '--config', file], { PORT: '0', HOST: '127.0.0.1', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: 'gw-process', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...options.env })
+  const spawned = spawnNode([FICUS_BIN, 'start', '--config', file], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    FICUS_DATA_DIR: dataDir,
+    FICUS_INSTANCE_ID: 'gw-process',
+    KAFKAJS_NO_PARTITIONER_WARNING: '1',
+    ...options.env,
+  })
   const listening = await spawned.logLine('gateway listening', 60_000)
   return { spawned, pid: spawned.child.pid ?? 0, url: String(listening.url), adminUrl: String(listening.adminUrl), dataDir }
 }

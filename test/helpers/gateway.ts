@@ -25,7 +25,10 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ficus-test-')))
   const { logger, lines: logs } = capturingLogger(options.logLevel)
-  const settings = readSettings({ PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: '0', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: options.instance ?? 'test-gw', ...options.env }, { isTTY: false })
+  const settings = readSettings(
+    { PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: '0', FICUS_DATA_DIR: dataDir, FICUS_INSTANCE_ID: options.instance ?? 'test-gw', ...options.env },
+    { isTTY: false },
+  )
   const config = 'upstreams' in input && input.upstreams instanceof Map ? (input as GatewayConfig) : validateConfig(input)
   const running = await startGateway(settings, { logger, config })
   return {

@@ -21,7 +21,15 @@ const KEYWORDS: Readonly<Record<string, readonly string[]>> = {
   Unknown: [],
 }
 const ANNOTATIONS = ['$schema', '$id', 'title', 'description']
-const KIND_OF_TYPE: Readonly<Record<string, string>> = { object: 'Object', array: 'Array', string: 'String', integer: 'Integer', number: 'Number', boolean: 'Boolean', null: 'Null' }
+const KIND_OF_TYPE: Readonly<Record<string, string>> = {
+  object: 'Object',
+  array: 'Array',
+  string: 'String',
+  integer: 'Integer',
+  number: 'Number',
+  boolean: 'Boolean',
+  null: 'Null',
+}
 
 function kindOf(node: Record<string, unknown>): string {
   if ('anyOf' in node) return 'Union'
@@ -39,7 +47,10 @@ function checkable(node: unknown, at: string): TSchema {
   const unknown = Object.keys(schema).filter((key) => !KEYWORDS[kind]?.includes(key) && !ANNOTATIONS.includes(key))
   if (unknown.length > 0) throw new Error(`${at}: keywords this helper cannot check: ${unknown.join(', ')}`)
   const out: Record<string | symbol, unknown> = { ...schema, [Kind]: kind }
-  if (schema.properties !== undefined) out.properties = Object.fromEntries(Object.entries(schema.properties as Record<string, unknown>).map(([key, value]) => [key, checkable(value, `${at}/properties/${key}`)]))
+  if (schema.properties !== undefined)
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties as Record<string, unknown>).map(([key, value]) => [key, checkable(value, `${at}/properties/${key}`)]),
+    )
   if (typeof schema.additionalProperties === 'object') out.additionalProperties = checkable(schema.additionalProperties, `${at}/additionalProperties`)
   if (schema.items !== undefined) out.items = checkable(schema.items, `${at}/items`)
   if (Array.isArray(schema.anyOf)) out.anyOf = schema.anyOf.map((inner: unknown, index) => checkable(inner, `${at}/anyOf/${index}`))

@@ -42,14 +42,24 @@ export async function readTopics(brokers: string, topics: readonly string[], opt
   const messages: ReceivedMessage[] = []
   await consumer.start(topics, ({ topic, partition, messages: batch }) => {
     for (const message of batch) {
-      messages.push({ topic, partition, key: message.key ?? '', value: JSON.parse(message.value?.toString() ?? '{}') as Record<string, unknown>, headers: { ...message.headers } })
+      messages.push({
+        topic,
+        partition,
+        key: message.key ?? '',
+        value: JSON.parse(message.value?.toString() ?? '{}') as Record<string, unknown>,
+        headers: { ...message.headers },
+      })
     }
     return Promise.resolve()
   })
   return {
     messages,
     until: async (predicate, what, timeoutMs = 30_000) => {
-      await until(() => predicate(messages), () => `${what}; received ${messages.length} message(s)`, { timeoutMs, intervalMs: 50 })
+      await until(
+        () => predicate(messages),
+        () => `${what}; received ${messages.length} message(s)`,
+        { timeoutMs, intervalMs: 50 },
+      )
     },
     close: () => consumer.close(),
   }
@@ -63,6 +73,12 @@ export function uniqueTopics(brokers: string): { comparisons: string; authority:
   return {
     comparisons,
     authority,
-    env: { KAFKA_BROKERS: brokers, FICUS_TOPIC_COMPARISONS: comparisons, FICUS_TOPIC_AUTHORITY_CHANGES: authority, KAFKA_TOPIC_PARTITIONS: '3', KAFKA_TOPIC_REPLICATION: '1' },
+    env: {
+      KAFKA_BROKERS: brokers,
+      FICUS_TOPIC_COMPARISONS: comparisons,
+      FICUS_TOPIC_AUTHORITY_CHANGES: authority,
+      KAFKA_TOPIC_PARTITIONS: '3',
+      KAFKA_TOPIC_REPLICATION: '1',
+    },
   }
 }

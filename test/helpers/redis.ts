@@ -61,7 +61,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
     await mkdir(dir, { recursive: true })
-    child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
+    child = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+      { stdio: 'ignore' },
+    )
     // A fresh client per attempt, each closed after it: a reused one left in its "end" state can
     // reject a pending internal command ("Connection is closed") after the wait has moved on.
     await until(

@@ -64,13 +64,28 @@ export async function kafkaDistribution(version = process.env.FICUS_TEST_KAFKA_V
   const out = join(tmpdir(), `ficus-kafka-classpath-${process.pid}-${randomBytes(4).toString('hex')}.txt`)
   const profile = usesLog4j2(version) ? ['-Dkafka4'] : []
   try {
-    await run('mvn', ['-q', '-B', '-f', POM, `-Dkafka.version=${version}`, ...profile, 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath', `-Dmdep.outputFile=${out}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    })
+    await run(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        '-f',
+        POM,
+        `-Dkafka.version=${version}`,
+        ...profile,
+        'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath',
+        `-Dmdep.outputFile=${out}`,
+      ],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    )
     return { version, classpath: (await readFile(out, 'utf8')).trim() }
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string }
-    throw new Error(`Maven could not resolve the Kafka broker (test/kafka/pom.xml): ${(stderr ?? '') + (stdout ?? '') || (err as Error).message}`, { cause: err })
+    throw new Error(`Maven could not resolve the Kafka broker (test/kafka/pom.xml): ${(stderr ?? '') + (stdout ?? '') || (err as Error).message}`, {
+      cause: err,
+    })
   } finally {
     await rm(out, { force: true })
   }
@@ -161,7 +176,17 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
   const java = ['-cp', classpath, await writeLogConfig(dir, join(logs, 'broker.log'), usesLog4j2(version))]
   try {
     // `--cluster-id=<id>`: an id may start with "-", which the tool would take for an option.
-    await run('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...java, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, `--config=${properties}`, '--ignore-formatted'])
+    await run('java', [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      ...java,
+      'kafka.tools.StorageTool',
+      'format',
+      `--cluster-id=${clusterId()}`,
+      `--config=${properties}`,
+      '--ignore-formatted',
+    ])
   } catch (err) {
     throw new Error(`formatting the Kafka log directory failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`, { cause: err })
   }
@@ -171,9 +196,13 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
   const brokers = `127.0.0.1:${port}`
   const start = async (): Promise<void> => {
     const heap = `${options.heapMb ?? 512}m`
-    child = spawn('java', [`-Xms128m`, `-Xmx${heap}`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', properties], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
+    child = spawn(
+      'java',
+      [`-Xms128m`, `-Xmx${heap}`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', properties],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    )
     const started = child
     // Never leave a JVM behind when the test process dies without its tear-down.
     const orphanGuard = (): void => {
@@ -184,7 +213,11 @@ export async function startKafkaBroker(options: { distribution?: KafkaDistributi
     child.once('exit', () => process.removeListener('exit', orphanGuard))
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)))
-    await waitUntilServing(brokers, () => started.exitCode !== null, () => `broker exited (${String(started.exitCode)}): ${stderr}; see ${join(logs, 'broker.log')}`)
+    await waitUntilServing(
+      brokers,
+      () => started.exitCode !== null,
+      () => `broker exited (${String(started.exitCode)}): ${stderr}; see ${join(logs, 'broker.log')}`,
+    )
   }
   const stop = async (): Promise<void> => {
     const running = child

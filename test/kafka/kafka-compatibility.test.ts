@@ -112,7 +112,15 @@ describe('Ficus’s Kafka client against the test broker', () => {
     const topics = { comparisons: topicName('comparisons'), 'authority-changes': topicName('authority') }
     const dir = await mkdtemp(join(tmpdir(), 'ficus-compat-'))
     const { logger } = capturingLogger()
-    const publisher = new KafkaPublisher({ brokers: [brokers], clientId: 'ficus-compat-publisher', topics, partitions: 2, replicationFactor: 1, outboxDir: dir, logger })
+    const publisher = new KafkaPublisher({
+      brokers: [brokers],
+      clientId: 'ficus-compat-publisher',
+      topics,
+      partitions: 2,
+      replicationFactor: 1,
+      outboxDir: dir,
+      logger,
+    })
     try {
       await publisher.start()
       for (let i = 0; i < 100 && !(await admin.listTopics()).includes(topics.comparisons); i++) await new Promise((resolve) => setTimeout(resolve, 50))
@@ -125,7 +133,9 @@ describe('Ficus’s Kafka client against the test broker', () => {
       expect(publisher.stats()).toMatchObject({ published: 30, dropped: 0, outboxBytes: 0 })
 
       const read: Comparison[] = []
-      const { invalid } = await readComparisonsFromKafka({ brokers: [brokers], topic: topics.comparisons, from: null, to: null, timeoutMs: 30_000 }, (record) => read.push(record))
+      const { invalid } = await readComparisonsFromKafka({ brokers: [brokers], topic: topics.comparisons, from: null, to: null, timeoutMs: 30_000 }, (record) =>
+        read.push(record),
+      )
       expect(invalid).toBe(0)
       expect(new Set(read.map((record) => record.eventId))).toEqual(new Set(records.map((record) => record.eventId)))
     } finally {

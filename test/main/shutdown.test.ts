@@ -29,7 +29,6 @@ async function startProcess(upstreamUrl: string, shutdownTimeoutMs: number) {
   return { gateway, url: String(listening.url) }
 }
 
-
 describe('graceful shutdown', () => {
   it('on SIGTERM stops accepting, finishes the request in flight, and exits 0', async () => {
     let release!: () => void

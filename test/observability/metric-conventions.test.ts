@@ -3,7 +3,6 @@ import { METRIC_NAMES } from '../../src/observability/metrics.ts'
 import { gatewayWithUpstreams } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 
-
 // Prometheus naming conventions (https://prometheus.io/docs/practices/naming/), checked on a
 // real scrape of the admin port: counters end in _total, ratios in _ratio, an enum is one series
 // per state, a level is a gauge.

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { gatewayWithUpstreams, sampleConfig, startTestGateway } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 
-
 const fixture = gatewayWithUpstreams({
   legacy: (_request, response) => {
     response.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'session=upstream-cookie-value' })
@@ -39,7 +38,14 @@ describe('request log', () => {
       body: '{"card":"4111111111111111"}',
     })
     const text = JSON.stringify(fixture.gateway.logs)
-    for (const secret of ['very-secret-token', 'client-cookie-value', 'upstream-cookie-value', '4111111111111111', 'policyholder-date-of-birth', 'query-secret']) {
+    for (const secret of [
+      'very-secret-token',
+      'client-cookie-value',
+      'upstream-cookie-value',
+      '4111111111111111',
+      'policyholder-date-of-birth',
+      'query-secret',
+    ]) {
       expect(text).not.toContain(secret)
     }
   })

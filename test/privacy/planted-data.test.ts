@@ -23,7 +23,13 @@ const TOKEN = 'tok_Zq8vN3rXp4Lm'
 const PLANTED = [NAME, EMAIL, TOKEN]
 
 /** Every form a planted string could be published in: as is, lower-case, URL- and form-encoded. */
-const FORMS = PLANTED.flatMap((value) => [value, value.toLowerCase(), encodeURIComponent(value), encodeURIComponent(value).replace(/%20/g, '+'), value.replace(/ /g, '+')])
+const FORMS = PLANTED.flatMap((value) => [
+  value,
+  value.toLowerCase(),
+  encodeURIComponent(value),
+  encodeURIComponent(value).replace(/%20/g, '+'),
+  value.replace(/ /g, '+'),
+])
 /** Distinctive fragments, looked for case-insensitively: whatever the encoding, these would show. */
 const FRAGMENTS = ['aurelia', 'quimby', 'zq8vn3rxp4lm']
 
@@ -89,7 +95,13 @@ function legacyAnswer(request: IncomingMessage, response: ServerResponse): void 
     response.end('{"a":1}')
     return
   }
-  response.writeHead(200, { 'content-type': 'application/json', 'x-holder': NAME, 'x-holder-email': EMAIL, 'x-session-token': TOKEN, 'set-cookie': `session=${TOKEN}` })
+  response.writeHead(200, {
+    'content-type': 'application/json',
+    'x-holder': NAME,
+    'x-holder-email': EMAIL,
+    'x-session-token': TOKEN,
+    'set-cookie': `session=${TOKEN}`,
+  })
   if (request.url?.startsWith('/lookup/')) {
     response.end(JSON.stringify({ [NAME]: { email: EMAIL, token: TOKEN } }))
     return
@@ -114,7 +126,13 @@ function modernAnswer(request: IncomingMessage, response: ServerResponse): void 
     response.end('{"a":2}')
     return
   }
-  response.writeHead(200, { 'content-type': 'application/json', 'x-holder': 'someone else', 'x-holder-email': EMAIL.toUpperCase(), 'x-session-token': `${TOKEN}-2`, 'set-cookie': `session=${TOKEN}-2` })
+  response.writeHead(200, {
+    'content-type': 'application/json',
+    'x-holder': 'someone else',
+    'x-holder-email': EMAIL.toUpperCase(),
+    'x-session-token': `${TOKEN}-2`,
+    'set-cookie': `session=${TOKEN}-2`,
+  })
   if (request.url?.startsWith('/lookup/')) {
     response.end(JSON.stringify({ [NAME]: { email: EMAIL.toUpperCase() }, [EMAIL]: TOKEN }))
     return
@@ -137,7 +155,13 @@ function modernAnswer(request: IncomingMessage, response: ServerResponse): void 
 /** A request carrying the planted strings in its headers and query. */
 async function plantedRequest(gateway: TestGateway, path: string, requestId: string): Promise<void> {
   const query = `?holder=${encodeURIComponent(NAME)}&email=${encodeURIComponent(EMAIL)}&token=${TOKEN}`
-  const headers = { 'x-request-id': requestId, authorization: `Bearer ${TOKEN}`, cookie: `session=${TOKEN}`, 'x-customer-name': NAME, 'x-customer-email': EMAIL }
+  const headers = {
+    'x-request-id': requestId,
+    authorization: `Bearer ${TOKEN}`,
+    cookie: `session=${TOKEN}`,
+    'x-customer-name': NAME,
+    'x-customer-email': EMAIL,
+  }
   expect((await send(`${gateway.url}${path}${query}`, { headers })).status).toBe(200)
 }
 
@@ -200,13 +224,23 @@ describe('planted personal data, embedded gateway (JSONL)', () => {
     expect(last).toMatchObject({ family: 'translation-defect', entityKey: 'P-1' })
     // Data keys are hashed, keys the config names are not; the same key, the same segment every time.
     // Two holders' claims differ: two hashed segments, the same two in every comparison.
-    const claimPaths = claims.map((record) => record.diff.map((entry) => entry.path).filter((path) => path.endsWith('/claims')).sort())
-    expect(claimPaths[0]).toEqual([expect.stringMatching(/^\/body\/byHolder\/#[0-9a-f]{16}\/claims$/) as string, expect.stringMatching(/^\/body\/byHolder\/#[0-9a-f]{16}\/claims$/) as string])
+    const claimPaths = claims.map((record) =>
+      record.diff
+        .map((entry) => entry.path)
+        .filter((path) => path.endsWith('/claims'))
+        .sort(),
+    )
+    expect(claimPaths[0]).toEqual([
+      expect.stringMatching(/^\/body\/byHolder\/#[0-9a-f]{16}\/claims$/) as string,
+      expect.stringMatching(/^\/body\/byHolder\/#[0-9a-f]{16}\/claims$/) as string,
+    ])
     expect(new Set(claimPaths.map((paths) => paths.join()))).toEqual(new Set([claimPaths[0]!.join()]))
     expect(last.diff.map((entry) => entry.path)).toContain('/headers/x-holder')
     // The status code the slice allows in clear is in clear; the other untranslated values are hashed.
     expect(last.untranslated).toContainEqual({ path: '/body/status', rule: 'values', value: 'PNDC' })
-    expect(last.untranslated.filter((item) => item.path !== '/body/status').every((item) => item.value === undefined && /^hmac-sha256:/.test(item.valueHash ?? ''))).toBe(true)
+    expect(
+      last.untranslated.filter((item) => item.path !== '/body/status').every((item) => item.value === undefined && /^hmac-sha256:/.test(item.valueHash ?? '')),
+    ).toBe(true)
     expect(last.untranslated.map((item) => item.rule).sort()).toEqual(['coerce', 'values', 'values', 'values'])
     expect(last.violations?.map((violation) => violation.rule).sort()).toEqual(['format', 'required'])
     // Noise was learned on repeated evidence, on a path the config never names: hashed all along.
@@ -260,7 +294,9 @@ describe('planted personal data, published to Kafka', () => {
       } finally {
         await reader.close()
       }
-      const report = await runFicus(['report', '--config', configFile, '--source', 'kafka', '--topic', topics.comparisons, '--format', 'json'], { KAFKA_BROKERS: brokers })
+      const report = await runFicus(['report', '--config', configFile, '--source', 'kafka', '--topic', topics.comparisons, '--format', 'json'], {
+        KAFKA_BROKERS: brokers,
+      })
       expect(report.code, report.stderr).toBe(0)
       expectNothingPlanted(report.stdout + report.stderr, 'the report read from Kafka')
       expectNothingPlanted(gateway.logs.map((line) => JSON.stringify(line)).join('\n'), 'the gateway log')

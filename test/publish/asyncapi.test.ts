@@ -23,9 +23,23 @@ interface Message {
 interface Document {
   readonly asyncapi: string
   readonly info: { readonly title: string; readonly version: string }
-  readonly servers: Readonly<Record<string, { readonly host: string; readonly protocol: string; readonly description: string; readonly variables?: Readonly<Record<string, { readonly description?: string }>> }>>
-  readonly channels: Readonly<Record<string, { readonly address: string; readonly description: string; readonly messages: Readonly<Record<string, { readonly $ref: string }>> }>>
-  readonly operations: Readonly<Record<string, { readonly action: string; readonly channel: { readonly $ref: string }; readonly messages: readonly { readonly $ref: string }[] }>>
+  readonly servers: Readonly<
+    Record<
+      string,
+      {
+        readonly host: string
+        readonly protocol: string
+        readonly description: string
+        readonly variables?: Readonly<Record<string, { readonly description?: string }>>
+      }
+    >
+  >
+  readonly channels: Readonly<
+    Record<string, { readonly address: string; readonly description: string; readonly messages: Readonly<Record<string, { readonly $ref: string }>> }>
+  >
+  readonly operations: Readonly<
+    Record<string, { readonly action: string; readonly channel: { readonly $ref: string }; readonly messages: readonly { readonly $ref: string }[] }>
+  >
 }
 
 const DOCS = new URL('../../docs/', import.meta.url)

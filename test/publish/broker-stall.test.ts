@@ -35,7 +35,8 @@ beforeEach(async () => {
 })
 afterEach(async () => {
   broker.thaw()
-  for (const gateway of processes.splice(0)) if (gateway.spawned.child.exitCode === null && gateway.spawned.child.signalCode === null) gateway.spawned.child.kill('SIGKILL')
+  for (const gateway of processes.splice(0))
+    if (gateway.spawned.child.exitCode === null && gateway.spawned.child.signalCode === null) gateway.spawned.child.kill('SIGKILL')
   await reader?.close()
   reader = undefined
   await hole?.close()
@@ -104,9 +105,16 @@ describe('a broker that accepts connections and never answers', () => {
       for (let j = 0; j < 5; j++) sink.write({ eventId: `e-${written}`, requestId: `r-${written++}` })
       await sleep(500)
       const fds = await openFds()
-      samples.push({ atMs: Math.round(performance.now() - started), connections: publisher.stats().connections, sockets: fds.sockets - baseline.sockets, fds: fds.fds - baseline.fds })
+      samples.push({
+        atMs: Math.round(performance.now() - started),
+        connections: publisher.stats().connections,
+        sockets: fds.sockets - baseline.sockets,
+        fds: fds.fds - baseline.fds,
+      })
     }
-    console.info(`blackhole, in process: ${hole.accepted} connections accepted in 8 s; open (publisher / extra sockets / extra fds) over time: ${samples.map((s) => `${s.atMs}ms ${s.connections}/${s.sockets}/${s.fds}`).join(', ')}`)
+    console.info(
+      `blackhole, in process: ${hole.accepted} connections accepted in 8 s; open (publisher / extra sockets / extra fds) over time: ${samples.map((s) => `${s.atMs}ms ${s.connections}/${s.sockets}/${s.fds}`).join(', ')}`,
+    )
     // Many attempts, each on a connection of its own; never more than a few open at once.
     expect(hole.accepted).toBeGreaterThan(8)
     expect(max(samples.map((s) => s.connections))).toBeLessThanOrEqual(3)
@@ -132,7 +140,9 @@ describe('a broker that accepts connections and never answers', () => {
     // 24 s, one sample a second, 3 requests a second. With the default deadlines an attempt takes
     // about 10 s (two request timeouts); each failed one used to leave its connection open.
     const samples = await sampleProcess(gateway.pid, 24, 1_000, async (i) => sent.push(...(await drive(gateway, `bh-${i}`, 3))))
-    console.info(`blackhole, gateway process: ${hole.accepted} connections accepted in 24 s; open sockets / fds over time: ${samples.map((s) => `${s.atMs}ms ${s.sockets}/${s.fds}`).join(', ')}`)
+    console.info(
+      `blackhole, gateway process: ${hole.accepted} connections accepted in 24 s; open sockets / fds over time: ${samples.map((s) => `${s.atMs}ms ${s.sockets}/${s.fds}`).join(', ')}`,
+    )
     expect(hole.accepted).toBeGreaterThan(1)
     const early = samples.slice(0, 3).map((s) => s.sockets)
     const late = samples.slice(-8).map((s) => s.sockets)
@@ -140,7 +150,9 @@ describe('a broker that accepts connections and never answers', () => {
     expect(hole.open).toBeLessThanOrEqual(3)
 
     const finished = await signalAndWait(gateway, 'SIGTERM')
-    console.info(`blackhole, gateway process: exited ${finished.code} ${Math.round(finished.elapsedMs)} ms after SIGTERM (shutdownTimeoutMs ${shutdownTimeoutMs})`)
+    console.info(
+      `blackhole, gateway process: exited ${finished.code} ${Math.round(finished.elapsedMs)} ms after SIGTERM (shutdownTimeoutMs ${shutdownTimeoutMs})`,
+    )
     expect(finished.code).toBe(0)
     expect(finished.elapsedMs).toBeLessThan(shutdownTimeoutMs)
     expect(finished.stdout).toContain('"msg":"gateway stopped"')
@@ -176,7 +188,9 @@ describe('a broker frozen mid-run (SIGSTOP)', () => {
     }
     const during = publisher.stats()
     broker.thaw()
-    console.info(`frozen broker, in process: publisher connections over 6 s: ${samples.map((s) => `${s.atMs}ms ${s.connections}`).join(', ')}; ${during.retried} failed attempts`)
+    console.info(
+      `frozen broker, in process: publisher connections over 6 s: ${samples.map((s) => `${s.atMs}ms ${s.connections}`).join(', ')}; ${during.retried} failed attempts`,
+    )
     expect(during.retried).toBeGreaterThan(2)
     expect(max(samples.map((s) => s.connections))).toBeLessThanOrEqual(3)
     expect(during.outboxBytes).toBeGreaterThan(0)
@@ -194,7 +208,11 @@ describe('a broker frozen mid-run (SIGSTOP)', () => {
     const shutdownTimeoutMs = 2_000
     const gateway = await gatewayProcess(topics.env, shutdownTimeoutMs)
     const before = await drive(gateway, 'warm', 10)
-    await until(async () => (await scrape(gateway)).get('ficus_event_sink_records_written_total{sink="kafka"}') === 10, 'the first 10 comparisons to be acknowledged', { timeoutMs: 20_000 })
+    await until(
+      async () => (await scrape(gateway)).get('ficus_event_sink_records_written_total{sink="kafka"}') === 10,
+      'the first 10 comparisons to be acknowledged',
+      { timeoutMs: 20_000 },
+    )
     broker.freeze()
     const during: string[] = []
     const samples = await sampleProcess(gateway.pid, 10, 1_000, async (i) => during.push(...(await drive(gateway, `frozen-${i}`, 3))))
@@ -202,7 +220,9 @@ describe('a broker frozen mid-run (SIGSTOP)', () => {
     expect(max(samples.slice(-5).map((s) => s.sockets))).toBeLessThanOrEqual(max(samples.slice(0, 3).map((s) => s.sockets)) + 1)
 
     const finished = await signalAndWait(gateway, 'SIGTERM')
-    console.info(`frozen broker, gateway process: exited ${finished.code} ${Math.round(finished.elapsedMs)} ms after SIGTERM (shutdownTimeoutMs ${shutdownTimeoutMs})`)
+    console.info(
+      `frozen broker, gateway process: exited ${finished.code} ${Math.round(finished.elapsedMs)} ms after SIGTERM (shutdownTimeoutMs ${shutdownTimeoutMs})`,
+    )
     expect(finished.code).toBe(0)
     expect(finished.elapsedMs).toBeLessThan(shutdownTimeoutMs)
     const left = await outboxRequestIds(join(gateway.dataDir, 'outbox'))

@@ -27,7 +27,8 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ficus-crash-'))
 })
 afterEach(async () => {
-  for (const gateway of processes.splice(0)) if (gateway.spawned.child.exitCode === null && gateway.spawned.child.signalCode === null) gateway.spawned.child.kill('SIGKILL')
+  for (const gateway of processes.splice(0))
+    if (gateway.spawned.child.exitCode === null && gateway.spawned.child.signalCode === null) gateway.spawned.child.kill('SIGKILL')
   await reader?.close()
   reader = undefined
   await hole?.close()
@@ -67,11 +68,16 @@ describe('a crash while the broker is unreachable', () => {
     const first = await gatewayProcess({ ...env, KAFKA_BROKERS: hole.brokers })
     const sent = await drive(first, 'crash', SENT)
     let metrics = new Map<string, number>()
-    const inSink = (): number => (metrics.get('ficus_event_sink_records_spilled_total{sink="kafka"}') ?? 0) + (metrics.get('ficus_event_sink_records_buffered{sink="kafka"}') ?? 0)
-    await until(async () => {
-      metrics = await scrape(first)
-      return inSink() === SENT
-    }, 'every comparison to reach the sink', { timeoutMs: 20_000 })
+    const inSink = (): number =>
+      (metrics.get('ficus_event_sink_records_spilled_total{sink="kafka"}') ?? 0) + (metrics.get('ficus_event_sink_records_buffered{sink="kafka"}') ?? 0)
+    await until(
+      async () => {
+        metrics = await scrape(first)
+        return inSink() === SENT
+      },
+      'every comparison to reach the sink',
+      { timeoutMs: 20_000 },
+    )
     const bufferedAtKill = metrics.get('ficus_event_sink_records_buffered{sink="kafka"}') ?? -1
     expect((await signalAndWait(first, 'SIGKILL')).signal).toBe('SIGKILL')
 

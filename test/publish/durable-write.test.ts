@@ -56,7 +56,8 @@ async function startPublisher(brokers: string, options: { outboxMaxBytes?: numbe
 async function outboxEventIds(): Promise<string[]> {
   const names = (await readdir(join(dir, 'outbox'))).filter((name) => name.startsWith('segment-')).sort()
   const ids: string[] = []
-  for (const name of names) for (const line of (await readFile(join(dir, 'outbox', name), 'utf8')).split('\n')) if (line !== '') ids.push((JSON.parse(line) as { i: string }).i)
+  for (const name of names)
+    for (const line of (await readFile(join(dir, 'outbox', name), 'utf8')).split('\n')) if (line !== '') ids.push((JSON.parse(line) as { i: string }).i)
   return ids
 }
 
@@ -86,7 +87,10 @@ describe('writeDurable, Kafka', () => {
     const started = await startPublisher(hole.brokers, { outboxMaxBytes: 300 })
     const changes = started.sink<Event>('authority-changes', (event) => event.slice)
     await changes.writeDurable({ eventId: 'a-1', slice: 's'.repeat(100) })
-    await expect(changes.writeDurable({ eventId: 'a-2', slice: 's'.repeat(100) })).rejects.toMatchObject({ code: 'FICUS_ERR_EVENT_SINK_UNAVAILABLE', statusCode: 503 })
+    await expect(changes.writeDurable({ eventId: 'a-2', slice: 's'.repeat(100) })).rejects.toMatchObject({
+      code: 'FICUS_ERR_EVENT_SINK_UNAVAILABLE',
+      statusCode: 503,
+    })
     expect(await outboxEventIds()).toEqual(['a-1'])
     await started.close(300)
     await expect(changes.writeDurable({ eventId: 'a-3', slice: 's' })).rejects.toMatchObject({ code: 'FICUS_ERR_EVENT_SINK_UNAVAILABLE' })
@@ -100,7 +104,10 @@ describe('writeDurable, JSONL', () => {
     const sink = new JsonlSink<Event>({ dir: join(dir, 'authority-changes'), prefix: 'authority-changes', logger: capturingLogger().logger })
     sink.write({ eventId: 'a-1', slice: 's' })
     await sink.writeDurable({ eventId: 'a-2', slice: 's' })
-    const ids = (await readFile(file(), 'utf8')).split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as Event).eventId)
+    const ids = (await readFile(file(), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as Event).eventId)
     expect(ids).toEqual(['a-1', 'a-2'])
     expect(sink.stats()).toMatchObject({ written: 2, buffered: 0 })
     await sink.close()
@@ -115,6 +122,11 @@ describe('writeDurable, JSONL', () => {
     await rm(file(), { recursive: true })
     await until(() => sink.stats().written === 1, 'the buffered record to be written once the disk takes it', { timeoutMs: 5_000 })
     await sink.close()
-    expect((await readFile(file(), 'utf8')).split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as Event).eventId)).toEqual(['before'])
+    expect(
+      (await readFile(file(), 'utf8'))
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as Event).eventId),
+    ).toEqual(['before'])
   })
 })

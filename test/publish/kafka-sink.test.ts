@@ -22,7 +22,14 @@ afterEach(async () => {
 function shadowedConfig() {
   const config = sampleConfig(upstreams.legacy.url, upstreams.modern.url)
   config.slices['policy-status']!.shadow = {}
-  config.slices['billing-eligibility'] = { description: 'd', authority: 'modern', routes: [{ method: 'GET', path: '/billing/:id' }], entityKey: { param: 'id' }, eventKey: 'entity', shadow: {} }
+  config.slices['billing-eligibility'] = {
+    description: 'd',
+    authority: 'modern',
+    routes: [{ method: 'GET', path: '/billing/:id' }],
+    entityKey: { param: 'id' },
+    eventKey: 'entity',
+    shadow: {},
+  }
   return config
 }
 
@@ -49,7 +56,12 @@ describe('Kafka sink against the real broker', () => {
 
     for (const message of reader.messages) {
       expect([...Value.Errors(ComparisonSchema, message.value)].map((e) => `${e.path}: ${e.message}`)).toEqual([])
-      expect(message.headers).toEqual({ 'ficus-event-type': 'ficus.comparison', 'ficus-schema-version': '1', 'ficus-event-id': message.value.eventId, 'content-type': 'application/json' })
+      expect(message.headers).toEqual({
+        'ficus-event-type': 'ficus.comparison',
+        'ficus-schema-version': '1',
+        'ficus-event-id': message.value.eventId,
+        'content-type': 'application/json',
+      })
       expect(message.key).toBe(message.value.slice === 'billing-eligibility' ? message.value.entityKey : message.value.slice)
     }
     // Per key, consumers see comparisons in the order the gateway wrote them.
@@ -62,15 +74,45 @@ describe('Kafka sink against the real broker', () => {
   it('publishes authority changes with their content', async () => {
     const topics = uniqueTopics(brokers)
     gateway = await startTestGateway(shadowedConfig(), { env: topics.env, instance: 'gw-events' })
-    const flip = await send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-ficus-actor': 'ana' }, body: JSON.stringify({ authority: '30%', reason: 'start' }) })
+    const flip = await send(`${gateway.adminUrl}/admin/slices/policy-status/authority`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-ficus-actor': 'ana' },
+      body: JSON.stringify({ authority: '30%', reason: 'start' }),
+    })
     expect(flip.status).toBe(200)
-    await send(`${gateway.adminUrl}/admin/kill-switch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ficus-actor': 'oncall' }, body: JSON.stringify({ reason: 'incident 9' }) })
+    await send(`${gateway.adminUrl}/admin/kill-switch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ficus-actor': 'oncall' },
+      body: JSON.stringify({ reason: 'incident 9' }),
+    })
     reader = await readTopics(brokers, [topics.authority])
     await reader.until((messages) => messages.length >= 3, 'three authority changes')
-    const events = reader.messages.map((m) => m.value).sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)) || String(a.slice).localeCompare(String(b.slice)))
+    const events = reader.messages
+      .map((m) => m.value)
+      .sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)) || String(a.slice).localeCompare(String(b.slice)))
     expect(events).toEqual([
-      expect.objectContaining({ eventType: 'ficus.authority-changed', schemaVersion: 1, slice: 'policy-status', before: 'legacy', after: '30%', version: 1, actor: 'ana', reason: 'start', kind: 'flip', instance: 'gw-events', configVersion: gateway.config.version }),
-      expect.objectContaining({ slice: 'billing-eligibility', before: 'modern', after: 'legacy', version: 1, actor: 'oncall', reason: 'incident 9', kind: 'kill-switch' }),
+      expect.objectContaining({
+        eventType: 'ficus.authority-changed',
+        schemaVersion: 1,
+        slice: 'policy-status',
+        before: 'legacy',
+        after: '30%',
+        version: 1,
+        actor: 'ana',
+        reason: 'start',
+        kind: 'flip',
+        instance: 'gw-events',
+        configVersion: gateway.config.version,
+      }),
+      expect.objectContaining({
+        slice: 'billing-eligibility',
+        before: 'modern',
+        after: 'legacy',
+        version: 1,
+        actor: 'oncall',
+        reason: 'incident 9',
+        kind: 'kill-switch',
+      }),
       expect.objectContaining({ slice: 'policy-status', before: '30%', after: 'legacy', version: 2, kind: 'kill-switch' }),
     ])
     expect(reader.messages.every((m) => m.key === m.value.slice && m.headers['ficus-event-type'] === 'ficus.authority-changed')).toBe(true)

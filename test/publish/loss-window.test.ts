@@ -96,10 +96,18 @@ describe('write-ahead', () => {
   })
 
   it('JSONL: the line is in the file when write returns', async () => {
-    const sink = new JsonlSink<Event>({ dir: join(dir, 'comparisons'), logger: capturingLogger().logger, durability: { mode: 'write-ahead', flushMs: 60_000, flushRecords: 1_000 } })
+    const sink = new JsonlSink<Event>({
+      dir: join(dir, 'comparisons'),
+      logger: capturingLogger().logger,
+      durability: { mode: 'write-ahead', flushMs: 60_000, flushRecords: 1_000 },
+    })
     for (let n = 0; n < 3; n++) {
       sink.write({ eventId: `e-${n}` })
-      expect(readFileSync(join(dir, 'comparisons', 'comparisons.jsonl'), 'utf8').split('\n').filter((line) => line !== '')).toHaveLength(n + 1)
+      expect(
+        readFileSync(join(dir, 'comparisons', 'comparisons.jsonl'), 'utf8')
+          .split('\n')
+          .filter((line) => line !== ''),
+      ).toHaveLength(n + 1)
     }
     expect(sink.stats()).toMatchObject({ written: 3, buffered: 0 })
     await sink.close()
@@ -129,7 +137,11 @@ describe('settings', () => {
   it('reads FICUS_EVENTS_DURABILITY, FICUS_EVENTS_FLUSH_MS and FICUS_EVENTS_FLUSH_RECORDS, with defaults', () => {
     expect(readEventDurability({})).toEqual(DEFAULT_EVENT_DURABILITY)
     expect(DEFAULT_EVENT_DURABILITY).toEqual({ mode: 'buffered', flushMs: 1_000, flushRecords: 1_000 })
-    expect(readEventDurability({ FICUS_EVENTS_DURABILITY: 'write-ahead', FICUS_EVENTS_FLUSH_MS: '250', FICUS_EVENTS_FLUSH_RECORDS: '50' })).toEqual({ mode: 'write-ahead', flushMs: 250, flushRecords: 50 })
+    expect(readEventDurability({ FICUS_EVENTS_DURABILITY: 'write-ahead', FICUS_EVENTS_FLUSH_MS: '250', FICUS_EVENTS_FLUSH_RECORDS: '50' })).toEqual({
+      mode: 'write-ahead',
+      flushMs: 250,
+      flushRecords: 50,
+    })
   })
 
   it.each([

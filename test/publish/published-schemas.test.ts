@@ -19,7 +19,17 @@ type Json = Record<string, unknown> & { primary: Record<string, unknown>; diff: 
 const comparison = (): Json => docExample('comparisons.md') as Json
 const authorityEvent = (): Record<string, unknown> => ({
   ...authorityChanged(
-    { sliceId: 'coverage-status', previous: 'legacy', authority: '25%', version: 1, updatedAt: '2026-11-23T10:41:07.215Z', actor: 'ana@platform', reason: 'parallel run at 99.8 %', instance: 'gw-1', changed: true },
+    {
+      sliceId: 'coverage-status',
+      previous: 'legacy',
+      authority: '25%',
+      version: 1,
+      updatedAt: '2026-11-23T10:41:07.215Z',
+      actor: 'ana@platform',
+      reason: 'parallel run at 99.8 %',
+      instance: 'gw-1',
+      changed: true,
+    },
     'flip',
     'sha256:0b661527ca7e',
   ),
@@ -61,7 +71,8 @@ describe('the published schemas (docs/*.schema.json)', () => {
         walk(value, `${at}/${key}`)
       }
     }
-    for (const file of ['comparison.schema.json', 'authority-changed.schema.json']) walk(JSON.parse(readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8')), file)
+    for (const file of ['comparison.schema.json', 'authority-changed.schema.json'])
+      walk(JSON.parse(readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8')), file)
     expect(closed).toEqual([])
   })
 
@@ -99,7 +110,8 @@ describe('the published schemas (docs/*.schema.json)', () => {
 describe("Ficus's own check of what it writes", () => {
   it('rejects a field the schema does not define, at every level (a typo in a record Ficus builds)', () => {
     const errors = schemaErrors(ComparisonSchema, comparisonFromLater())
-    for (const path of ['/region', '/primary/connectMs', '/diff/0/severity', '/untranslated/0/knownSince']) expect(errors).toContain(`${path}: Unexpected property`)
+    for (const path of ['/region', '/primary/connectMs', '/diff/0/severity', '/untranslated/0/knownSince'])
+      expect(errors).toContain(`${path}: Unexpected property`)
     expect(schemaErrors(AuthorityChangedSchema, { ...authorityEvent(), ticket: 'CHG-1234' })).toContain('/ticket: Unexpected property')
   })
 

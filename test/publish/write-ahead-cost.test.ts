@@ -26,7 +26,9 @@ afterEach(async () => {
 })
 
 /** Realistic records (about 1.3 KB of JSON each, like a comparison with a small diff). */
-const records: Comparison[] = Array.from({ length: RECORDS }, (_, n) => comparison({ requestId: `cost-${n}`, category: 'body-mismatch', diffPaths: ['/status', '/premium/amount', '/holder/name'] }))
+const records: Comparison[] = Array.from({ length: RECORDS }, (_, n) =>
+  comparison({ requestId: `cost-${n}`, category: 'body-mismatch', diffPaths: ['/status', '/premium/amount', '/holder/name'] }),
+)
 
 interface Figures {
   /** `write` calls per second: what the request path pays. */
@@ -36,7 +38,11 @@ interface Figures {
 }
 
 async function jsonl(mode: DurabilityMode): Promise<Figures> {
-  const sink = new JsonlSink<Comparison>({ dir: join(dir, `jsonl-${mode}`), logger: capturingLogger().logger, durability: { mode, flushMs: 1_000, flushRecords: 1_000 } })
+  const sink = new JsonlSink<Comparison>({
+    dir: join(dir, `jsonl-${mode}`),
+    logger: capturingLogger().logger,
+    durability: { mode, flushMs: 1_000, flushRecords: 1_000 },
+  })
   const started = performance.now()
   for (const record of records) sink.write(record)
   const accepted = performance.now() - started
@@ -97,7 +103,9 @@ describe('what write-ahead costs', () => {
   it('Kafka: records per second, buffered and write-ahead, until the broker acknowledged the last', async () => {
     const buffered = await kafka('buffered')
     const writeAhead = await kafka('write-ahead')
-    console.info(`Kafka, ${RECORDS} records: buffered ${buffered.acceptedPerS}/s accepted, ${buffered.completedPerS}/s acknowledged; write-ahead ${writeAhead.acceptedPerS}/s accepted, ${writeAhead.completedPerS}/s acknowledged`)
+    console.info(
+      `Kafka, ${RECORDS} records: buffered ${buffered.acceptedPerS}/s accepted, ${buffered.completedPerS}/s acknowledged; write-ahead ${writeAhead.acceptedPerS}/s accepted, ${writeAhead.completedPerS}/s acknowledged`,
+    )
     expect(writeAhead.completedPerS).toBeGreaterThan(500)
   }, 150_000)
 })

@@ -11,7 +11,11 @@ describe('latency histogram', () => {
   it('reads percentiles within its documented 2 % relative error, in constant memory', () => {
     const histogram = new LatencyHistogram()
     for (let ms = 1; ms <= 10_000; ms++) histogram.add(ms)
-    for (const [q, exact] of [[0.5, 5_000], [0.95, 9_500], [0.99, 9_900]] as const) {
+    for (const [q, exact] of [
+      [0.5, 5_000],
+      [0.95, 9_500],
+      [0.99, 9_900],
+    ] as const) {
       const read = histogram.quantile(q) ?? 0
       expect(Math.abs(read - exact) / exact, `p${q * 100}`).toBeLessThanOrEqual(0.02)
     }
@@ -49,10 +53,20 @@ describe('aggregation', () => {
 
   function stream(): ReturnType<typeof comparison>[] {
     const out: ReturnType<typeof comparison>[] = []
-    for (let i = 0; i < 900; i++) out.push(comparison({ category: 'match', eventTime: new Date(start + (i % 3) * HOUR), legacyMs: 10 + (i % 10), modernMs: 20 + (i % 10) }))
+    for (let i = 0; i < 900; i++)
+      out.push(comparison({ category: 'match', eventTime: new Date(start + (i % 3) * HOUR), legacyMs: 10 + (i % 10), modernMs: 20 + (i % 10) }))
     for (let i = 0; i < 50; i++) out.push(comparison({ category: 'noise', eventTime: new Date(start + HOUR) }))
-    for (let i = 0; i < 30; i++) out.push(comparison({ category: 'body-mismatch', diffPaths: ['/body/eligible'], requestId: `conflict-${i}`, eventTime: new Date(start + 2 * HOUR) }))
-    for (let i = 0; i < 15; i++) out.push(comparison({ category: 'untranslated', diffPaths: ['/body/status'], untranslated: [{ path: '/body/status', value: 'PNDC' }], eventTime: new Date(start + 2 * HOUR) }))
+    for (let i = 0; i < 30; i++)
+      out.push(comparison({ category: 'body-mismatch', diffPaths: ['/body/eligible'], requestId: `conflict-${i}`, eventTime: new Date(start + 2 * HOUR) }))
+    for (let i = 0; i < 15; i++)
+      out.push(
+        comparison({
+          category: 'untranslated',
+          diffPaths: ['/body/status'],
+          untranslated: [{ path: '/body/status', value: 'PNDC' }],
+          eventTime: new Date(start + 2 * HOUR),
+        }),
+      )
     for (let i = 0; i < 5; i++) out.push(comparison({ category: 'shadow-error', cause: i < 3 ? 'timeout' : 'refused', eventTime: new Date(start) }))
     out.push(comparison({ category: 'shadow-skipped', cause: 'queue-full', eventTime: new Date(start), route: 'GET /other' }))
     return out
@@ -118,7 +132,11 @@ describe('aggregation', () => {
     merged.merge(SliceAggregate.fromJSON(right.toJSON()))
     const normalise = (aggregate: SliceAggregate) => {
       const json = aggregate.toJSON()
-      return { ...json, paths: Object.fromEntries(Object.entries(json.paths).map(([path, entry]) => [path, entry.count])), untranslated: Object.values(json.untranslated).map((entry) => entry.count) }
+      return {
+        ...json,
+        paths: Object.fromEntries(Object.entries(json.paths).map(([path, entry]) => [path, entry.count])),
+        untranslated: Object.values(json.untranslated).map((entry) => entry.count),
+      }
     }
     expect(normalise(merged)).toEqual(normalise(whole))
   })

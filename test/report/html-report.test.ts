@@ -33,10 +33,24 @@ const START = NOW - 90 * 60_000
 
 /** Coverage: mostly matches, with one record of each disagreeing family now and then. */
 function coverageRecord(minute: number): Comparison {
-  const base = { slice: 'coverage-status', rulesHash: minute < 30 ? EARLIER_RULES : COVERAGE_RULES, eventTime: new Date(START + minute * 60_000), legacyMs: 20 + (minute % 7), modernMs: 30 + (minute % 11) }
-  if (minute % 9 === 0) return comparison({ ...base, category: 'body-mismatch', diffPaths: ['/body/<img src=x onerror=alert(1)>'], requestId: `req-conflict-${minute}` })
-  if (minute % 13 === 0) return comparison({ ...base, category: 'untranslated', untranslated: [{ path: '/body/status', value: 'PNDC' }], requestId: `req-untranslated-${minute}` })
-  if (minute % 17 === 0) return comparison({ ...base, category: 'rule-violation', violations: [{ path: '/body/premium/amount', rule: 'range' }], requestId: `req-violation-${minute}` })
+  const base = {
+    slice: 'coverage-status',
+    rulesHash: minute < 30 ? EARLIER_RULES : COVERAGE_RULES,
+    eventTime: new Date(START + minute * 60_000),
+    legacyMs: 20 + (minute % 7),
+    modernMs: 30 + (minute % 11),
+  }
+  if (minute % 9 === 0)
+    return comparison({ ...base, category: 'body-mismatch', diffPaths: ['/body/<img src=x onerror=alert(1)>'], requestId: `req-conflict-${minute}` })
+  if (minute % 13 === 0)
+    return comparison({ ...base, category: 'untranslated', untranslated: [{ path: '/body/status', value: 'PNDC' }], requestId: `req-untranslated-${minute}` })
+  if (minute % 17 === 0)
+    return comparison({
+      ...base,
+      category: 'rule-violation',
+      violations: [{ path: '/body/premium/amount', rule: 'range' }],
+      requestId: `req-violation-${minute}`,
+    })
   if (minute % 11 === 0) return comparison({ ...base, category: 'timing-lag', lagMs: 150 + minute * 10 })
   if (minute % 7 === 0) return comparison({ ...base, category: 'noise', noisePaths: ['/body/asOf'] })
   return comparison({ ...base, category: 'match' })
@@ -46,7 +60,9 @@ function buildSample(): Report {
   const aggregator = new ComparisonAggregator()
   for (let minute = 0; minute < 90; minute++) {
     aggregator.add(coverageRecord(minute))
-    aggregator.add(comparison({ slice: 'billing-eligibility', rulesHash: BILLING_RULES, eventTime: new Date(START + minute * 60_000 + 30_000), legacyMs: 12, modernMs: 9 }))
+    aggregator.add(
+      comparison({ slice: 'billing-eligibility', rulesHash: BILLING_RULES, eventTime: new Date(START + minute * 60_000 + 30_000), legacyMs: 12, modernMs: 9 }),
+    )
   }
   aggregator.add(comparison({ slice: ROGUE, eventTime: new Date(START) }))
   return buildReport(aggregator, config.slices, { source: 'test', window: { from: null, to: null }, now: NOW })
@@ -72,7 +88,11 @@ beforeAll(async () => {
   browser = await launchChromium()
   dir = await mkdtemp(join(tmpdir(), 'ficus-html-'))
   report = buildSample()
-  const changes = { 'coverage-status': [{ at: '2026-11-20T11:00:00.000Z', previous: 'legacy', authority: '10%', actor: 'ana@ops', reason: 'first customers on the Policy context' }] }
+  const changes = {
+    'coverage-status': [
+      { at: '2026-11-20T11:00:00.000Z', previous: 'legacy', authority: '10%', actor: 'ana@ops', reason: 'first customers on the Policy context' },
+    ],
+  }
   page = await open(renderHtml(report, { 'coverage-status': '10%', 'billing-eligibility': 'modern' }, changes), 'report.html')
 })
 afterAll(async () => {
@@ -93,7 +113,8 @@ describe('HTML report', () => {
       expect(await row.locator('th').innerText()).toContain(slice.slice)
       expect(await row.locator('.verdict').innerText()).toBe(slice.readiness.ready ? 'READY' : 'NOT READY')
       expect(await row.locator('td[data-column="samples"]').innerText()).toBe(String(slice.samples))
-      for (const family of FAMILIES) expect(await row.locator(`td[data-family="${family}"]`).innerText(), `${slice.slice} ${family}`).toBe(String(slice.families[family]))
+      for (const family of FAMILIES)
+        expect(await row.locator(`td[data-family="${family}"]`).innerText(), `${slice.slice} ${family}`).toBe(String(slice.families[family]))
     }
     const coverage = sliceOf('coverage-status')
     expect(coverage.families['genuine-conflict']).toBeGreaterThan(0)
@@ -136,7 +157,8 @@ describe('HTML report', () => {
   it('writes latency values, top paths with example request ids, untranslated values and legacy data breaking the model as text', async () => {
     const coverage = sliceOf('coverage-status')
     const latency = await section('coverage-status').locator('svg[data-chart="latency"] text').allTextContents()
-    for (const side of ['legacy', 'modern'] as const) for (const q of ['p50', 'p95', 'p99'] as const) expect(latency).toContain(`${coverage.latency[side][q]!.toFixed(1)} ms`)
+    for (const side of ['legacy', 'modern'] as const)
+      for (const q of ['p50', 'p95', 'p99'] as const) expect(latency).toContain(`${coverage.latency[side][q]!.toFixed(1)} ms`)
     const paths = section('coverage-status').locator('table.paths')
     const conflict = coverage.topPaths.find((path) => path.family === 'genuine-conflict')!
     const row = paths.locator('tbody tr', { hasText: conflict.exampleRequestId })
@@ -147,7 +169,9 @@ describe('HTML report', () => {
     expect(await section('coverage-status').locator('table.violations').innerText()).toMatch(/\/body\/premium\/amount\s+range/)
     expect(await section('coverage-status').locator('table.noise').innerText()).toContain('/body/asOf')
     expect(await section('coverage-status').locator('table.families').innerText()).toMatch(/genuine conflict\s+\d+/)
-    expect(await section('coverage-status').locator('svg[data-chart="lag"] text').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^≤ \d/)]))
+    expect(await section('coverage-status').locator('svg[data-chart="lag"] text').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^≤ \d/)]),
+    )
   })
 
   it('shows the rules versions side by side and the recent authority changes', async () => {

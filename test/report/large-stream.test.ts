@@ -31,7 +31,9 @@ describe('aggregating a large stream', () => {
     peak = Math.max(peak, process.memoryUsage().rss)
     const report = buildReport(aggregator, [], { source: 'generated', window: { from: null, to: null } })
     const growthMb = (peak - before) / 1024 / 1024
-    console.info(`aggregated ${RECORDS.toLocaleString('en')} comparisons in ${seconds.toFixed(1)} s; RSS ${Math.round(before / 1048576)} MB before, peak ${Math.round(peak / 1048576)} MB (+${growthMb.toFixed(0)} MB)`)
+    console.info(
+      `aggregated ${RECORDS.toLocaleString('en')} comparisons in ${seconds.toFixed(1)} s; RSS ${Math.round(before / 1048576)} MB before, peak ${Math.round(peak / 1048576)} MB (+${growthMb.toFixed(0)} MB)`,
+    )
     expect(report.slices.reduce((sum, slice) => sum + slice.records, 0)).toBe(RECORDS)
     expect(report.slices.find((slice) => slice.slice === 'coverage-status')?.categories['body-mismatch']).toBe(RECORDS / 50 / 2)
     // The histograms, paths and time buckets stay small; what grows is the event-id window

@@ -20,7 +20,11 @@ afterEach(async () => {
 const READINESS = { minSamples: 20, minMatchRate: 80, maxConflictRate: 0, maxShadowErrorRate: 5, latency: false, minSoakHours: 0 } as const
 
 function flip(gw: TestGateway, authority: string, extra: Record<string, unknown> = {}) {
-  return send(`${gw.adminUrl}/admin/slices/policy-status/authority`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-ficus-actor': 'ana' }, body: JSON.stringify({ authority, reason: 'move on', ...extra }) })
+  return send(`${gw.adminUrl}/admin/slices/policy-status/authority`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', 'x-ficus-actor': 'ana' },
+    body: JSON.stringify({ authority, reason: 'move on', ...extra }),
+  })
 }
 
 describe('the readiness guard', () => {
@@ -42,7 +46,11 @@ describe('the readiness guard', () => {
 
     const refused = await flip(gw, '10%')
     expect(refused.status).toBe(409)
-    const body = JSON.parse(refused.body) as { code: string; message: string; verdict: { ready: boolean; criteria: { id: string; met: boolean; detail: string }[] } }
+    const body = JSON.parse(refused.body) as {
+      code: string
+      message: string
+      verdict: { ready: boolean; criteria: { id: string; met: boolean; detail: string }[] }
+    }
     expect(body.code).toBe('FICUS_ERR_NOT_READY')
     expect(body.message).toContain('samples (0 compared samples (at least 20))')
     expect(body.verdict.criteria.find((criterion) => criterion.id === 'samples')).toMatchObject({ met: false })
@@ -50,7 +58,11 @@ describe('the readiness guard', () => {
 
     for (let i = 0; i < 25; i++) await send(`${gw.url}/policy/P-${i}/status`, { headers: { 'x-request-id': `ev-${i}` } })
     await comparisonOf(gw.dataDir, 'ev-24')
-    const report = JSON.parse((await send(`${gw.adminUrl}/admin/slices/policy-status/report`)).body) as { samples: number; evidence: string; readiness: { ready: boolean } }
+    const report = JSON.parse((await send(`${gw.adminUrl}/admin/slices/policy-status/report`)).body) as {
+      samples: number
+      evidence: string
+      readiness: { ready: boolean }
+    }
     expect(report).toMatchObject({ samples: 25, evidence: 'local', readiness: { ready: true } })
 
     const allowed = await flip(gw, '10%')
@@ -74,7 +86,9 @@ describe('the readiness guard', () => {
     const env = { FICUS_ADMIN_URL: gw.adminUrl, FICUS_ADMIN_TOKEN: 'guard-test-token-0123456789', FICUS_ACTOR: 'ana@platform' }
     const refused = await runFicus(['flip', 'policy-status', 'modern', '--reason', 'go'], env)
     expect(refused.code).toBe(1)
-    expect(refused.stderr).toMatch(/^ficus: FICUS_ERR_NOT_READY: slice "policy-status" is not ready for more modern traffic: match-rate \(.*\); conflicts \(25 genuine conflict/)
+    expect(refused.stderr).toMatch(
+      /^ficus: FICUS_ERR_NOT_READY: slice "policy-status" is not ready for more modern traffic: match-rate \(.*\); conflicts \(25 genuine conflict/,
+    )
     const forced = await runFicus(['flip', 'policy-status', 'modern', '--reason', 'vendor deadline, accepted risk', '--force'], env)
     expect(forced.stderr).toBe('')
     expect(forced.code).toBe(0)
@@ -84,8 +98,13 @@ describe('the readiness guard', () => {
     const events = (await readComparisons(gw.dataDir)).records
     expect(events.length).toBe(25)
     const { readFile } = await import('node:fs/promises')
-    const changes = (await readFile(`${gw.dataDir}/authority-changes/authority-changes.jsonl`, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
-    expect(changes).toMatchObject([{ slice: 'policy-status', before: 'legacy', after: 'modern', forced: true, actor: 'ana@platform', reason: 'vendor deadline, accepted risk' }])
+    const changes = (await readFile(`${gw.dataDir}/authority-changes/authority-changes.jsonl`, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(changes).toMatchObject([
+      { slice: 'policy-status', before: 'legacy', after: 'modern', forced: true, actor: 'ana@platform', reason: 'vendor deadline, accepted risk' },
+    ])
     gateway = undefined
   })
 })

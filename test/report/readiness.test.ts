@@ -37,7 +37,16 @@ function aggregate(parts: Part[]): SliceAggregate {
   for (const part of parts) {
     for (let i = 0; i < part.count; i++) {
       const time = (part.startAt ?? START) + ((part.hours ?? 3) * HOUR * i) / Math.max(1, part.count - 1)
-      result.add(comparison({ slice: 's', category: part.category, legacyMs: 10, modernMs: part.modernMs ?? 11, eventTime: new Date(time), ...(part.lagMs === undefined ? {} : { lagMs: part.lagMs }) }))
+      result.add(
+        comparison({
+          slice: 's',
+          category: part.category,
+          legacyMs: 10,
+          modernMs: part.modernMs ?? 11,
+          eventTime: new Date(time),
+          ...(part.lagMs === undefined ? {} : { lagMs: part.lagMs }),
+        }),
+      )
     }
   }
   return result
@@ -56,7 +65,12 @@ describe('readiness verdict', () => {
   it('is ready when every criterion is met, and says so with figures and the evidence it judged', () => {
     const result = judge([{ category: 'match', count: 400 }])
     expect(result.ready).toBe(true)
-    expect(result.evidence).toEqual({ rulesHash: 'sha256:0123456789abcdef', from: new Date(START + 4 * HOUR - 7 * 24 * HOUR).toISOString(), to: new Date(START + 4 * HOUR).toISOString(), windowDays: 7 })
+    expect(result.evidence).toEqual({
+      rulesHash: 'sha256:0123456789abcdef',
+      from: new Date(START + 4 * HOUR - 7 * 24 * HOUR).toISOString(),
+      to: new Date(START + 4 * HOUR).toISOString(),
+      windowDays: 7,
+    })
     expect(result.criteria.map((criterion) => criterion.detail)).toEqual([
       '400 compared samples (at least 100)',
       expect.stringMatching(/^agreement 100\.00 %, 95 % lower bound 99\.\d\d % \(at least 95 %\); without forgiving noise 100\.00 %$/) as string,
@@ -75,26 +89,89 @@ describe('readiness verdict', () => {
   it('flips each criterion on its own: one per family, lag and latency', () => {
     const cases: [CriterionId, Part[]][] = [
       ['samples', [{ category: 'match', count: 99 }]],
-      ['match-rate', [{ category: 'match', count: 380 }, { category: 'noise', count: 0 }, { category: 'rule-violation', count: 3 }, { category: 'timing-lag', count: 17, lagMs: 100 }]],
-      ['conflicts', [{ category: 'match', count: 399 }, { category: 'body-mismatch', count: 1 }]],
-      ['translation-defects', [{ category: 'match', count: 399 }, { category: 'untranslated', count: 1 }]],
-      ['source-data-defects', [{ category: 'match', count: 395 }, { category: 'rule-violation', count: 5 }]],
-      ['not-compared', [{ category: 'match', count: 400 }, { category: 'not-compared', count: 30 }]],
-      ['shadow-errors', [{ category: 'match', count: 400 }, { category: 'shadow-error', count: 10 }]],
-      ['lag-rate', [{ category: 'match', count: 370 }, { category: 'timing-lag', count: 30, lagMs: 200 }]],
-      ['lag-p95', [{ category: 'match', count: 395 }, { category: 'timing-lag', count: 5, lagMs: 4_000 }]],
+      [
+        'match-rate',
+        [
+          { category: 'match', count: 380 },
+          { category: 'noise', count: 0 },
+          { category: 'rule-violation', count: 3 },
+          { category: 'timing-lag', count: 17, lagMs: 100 },
+        ],
+      ],
+      [
+        'conflicts',
+        [
+          { category: 'match', count: 399 },
+          { category: 'body-mismatch', count: 1 },
+        ],
+      ],
+      [
+        'translation-defects',
+        [
+          { category: 'match', count: 399 },
+          { category: 'untranslated', count: 1 },
+        ],
+      ],
+      [
+        'source-data-defects',
+        [
+          { category: 'match', count: 395 },
+          { category: 'rule-violation', count: 5 },
+        ],
+      ],
+      [
+        'not-compared',
+        [
+          { category: 'match', count: 400 },
+          { category: 'not-compared', count: 30 },
+        ],
+      ],
+      [
+        'shadow-errors',
+        [
+          { category: 'match', count: 400 },
+          { category: 'shadow-error', count: 10 },
+        ],
+      ],
+      [
+        'lag-rate',
+        [
+          { category: 'match', count: 370 },
+          { category: 'timing-lag', count: 30, lagMs: 200 },
+        ],
+      ],
+      [
+        'lag-p95',
+        [
+          { category: 'match', count: 395 },
+          { category: 'timing-lag', count: 5, lagMs: 4_000 },
+        ],
+      ],
       ['latency', [{ category: 'match', count: 400, modernMs: 30 }]],
       ['soak', [{ category: 'match', count: 400, hours: 1 }]],
     ]
     for (const [criterion, parts] of cases) {
-      const result = met(judge(parts, criterion === 'match-rate' ? { ...THRESHOLDS, maxLagRatePercent: 10, maxSourceDataDefectRatePercent: 5, minMatchRatePercent: 99 } : THRESHOLDS))
+      const result = met(
+        judge(
+          parts,
+          criterion === 'match-rate' ? { ...THRESHOLDS, maxLagRatePercent: 10, maxSourceDataDefectRatePercent: 5, minMatchRatePercent: 99 } : THRESHOLDS,
+        ),
+      )
       expect(result[criterion], criterion).toBe(false)
-      expect(Object.entries(result).filter(([id, ok]) => id !== criterion && !ok).map(([id]) => id), criterion).toEqual([])
+      expect(
+        Object.entries(result)
+          .filter(([id, ok]) => id !== criterion && !ok)
+          .map(([id]) => id),
+        criterion,
+      ).toEqual([])
     }
   })
 
   it('counts skips and open breakers as neither errors nor samples', () => {
-    const result = judge([{ category: 'match', count: 400 }, { category: 'shadow-skipped', count: 300 }])
+    const result = judge([
+      { category: 'match', count: 400 },
+      { category: 'shadow-skipped', count: 300 },
+    ])
     expect(met(result)['shadow-errors']).toBe(true)
     expect(result.criteria.find((criterion) => criterion.id === 'samples')?.actual).toBe(400)
   })

@@ -32,8 +32,18 @@ const OLD_RULES = 'sha256:00000000000000aa'
 function records(): Comparison[] {
   const out: Comparison[] = []
   // 150 samples five hours ago, 50 half an hour ago.
-  for (let i = 0; i < 200; i++) out.push(comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date(now - (i < 150 ? 5 * HOUR : HOUR / 2) + i * 1_000) }))
-  for (let i = 0; i < 100; i++) out.push(comparison({ slice: 'billing-eligibility', rulesHash: RULES, category: i % 4 === 0 ? 'body-mismatch' : 'match', diffPaths: i % 4 === 0 ? ['/body/eligible'] : [], eventTime: new Date(now - 3 * HOUR + i * 60_000) }))
+  for (let i = 0; i < 200; i++)
+    out.push(comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date(now - (i < 150 ? 5 * HOUR : HOUR / 2) + i * 1_000) }))
+  for (let i = 0; i < 100; i++)
+    out.push(
+      comparison({
+        slice: 'billing-eligibility',
+        rulesHash: RULES,
+        category: i % 4 === 0 ? 'body-mismatch' : 'match',
+        diffPaths: i % 4 === 0 ? ['/body/eligible'] : [],
+        eventTime: new Date(now - 3 * HOUR + i * 60_000),
+      }),
+    )
   return out
 }
 
@@ -42,7 +52,13 @@ beforeAll(async () => {
   await mkdir(join(dir, 'data', 'comparisons'), { recursive: true })
   const all = records()
   // Two files as the sink leaves them: a rotated one and the current one, one record twice.
-  await writeFile(join(dir, 'data', 'comparisons', 'comparisons-2026-11-20T00-00-00-000Z-000001.jsonl'), `${all.slice(0, 150).map((r) => JSON.stringify(r)).join('\n')}\n`)
+  await writeFile(
+    join(dir, 'data', 'comparisons', 'comparisons-2026-11-20T00-00-00-000Z-000001.jsonl'),
+    `${all
+      .slice(0, 150)
+      .map((r) => JSON.stringify(r))
+      .join('\n')}\n`,
+  )
   await writeFile(join(dir, 'data', 'comparisons', 'comparisons.jsonl'), `${[...all.slice(150), all[0]].map((r) => JSON.stringify(r)).join('\n')}\nnot json\n`)
   config = join(dir, 'routes.config.ts')
   await writeFile(config, `export default ${JSON.stringify(CONFIG)}\n`)
@@ -66,7 +82,10 @@ describe('ficus report from JSONL', () => {
   })
 
   it('gives a stable JSON shape, Markdown and a window', async () => {
-    const json = JSON.parse((await runFicus([...base(), '--format', 'json'])).stdout) as { reportVersion: number; slices: { slice: string; samples: number; readiness: { ready: boolean; criteria: { id: string; met: boolean }[] } }[] }
+    const json = JSON.parse((await runFicus([...base(), '--format', 'json'])).stdout) as {
+      reportVersion: number
+      slices: { slice: string; samples: number; readiness: { ready: boolean; criteria: { id: string; met: boolean }[] } }[]
+    }
     expect(json.reportVersion).toBe(1)
     expect(json.slices.map((slice) => [slice.slice, slice.samples, slice.readiness.ready])).toEqual([
       ['coverage-status', 200, true],
@@ -91,11 +110,29 @@ describe('ficus report from JSONL', () => {
     const versioned = join(dir, 'versioned')
     await mkdir(join(versioned, 'comparisons'), { recursive: true })
     // Under old rules: 40 conflicts. Under the current rules: 60 matches.
-    const old = Array.from({ length: 40 }, (_, i) => comparison({ slice: 'coverage-status', rulesHash: OLD_RULES, category: 'body-mismatch', diffPaths: ['/body/status'], eventTime: new Date(now - 4 * HOUR + i * 1_000) }))
-    const fresh = Array.from({ length: 60 }, (_, i) => comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date(now - 2 * HOUR + i * 120_000) }))
+    const old = Array.from({ length: 40 }, (_, i) =>
+      comparison({
+        slice: 'coverage-status',
+        rulesHash: OLD_RULES,
+        category: 'body-mismatch',
+        diffPaths: ['/body/status'],
+        eventTime: new Date(now - 4 * HOUR + i * 1_000),
+      }),
+    )
+    const fresh = Array.from({ length: 60 }, (_, i) =>
+      comparison({ slice: 'coverage-status', rulesHash: RULES, eventTime: new Date(now - 2 * HOUR + i * 120_000) }),
+    )
     await writeFile(join(versioned, 'comparisons', 'comparisons.jsonl'), `${[...old, ...fresh].map((record) => JSON.stringify(record)).join('\n')}\n`)
     const args = ['report', '--config', config, '--data-dir', versioned, '--slice', 'coverage-status', '--format', 'json']
-    type Shown = { slices: { rulesHash: string; samples: number; families: Record<string, number>; readiness: { ready: boolean; evidence: { rulesHash: string } }; rulesVersions: { rulesHash: string; current: boolean; samples: number }[] }[] }
+    type Shown = {
+      slices: {
+        rulesHash: string
+        samples: number
+        families: Record<string, number>
+        readiness: { ready: boolean; evidence: { rulesHash: string } }
+        rulesVersions: { rulesHash: string; current: boolean; samples: number }[]
+      }[]
+    }
     const current = (JSON.parse((await runFicus(args)).stdout) as Shown).slices[0]!
     expect(current).toMatchObject({ rulesHash: RULES, samples: 60, readiness: { ready: true, evidence: { rulesHash: RULES } } })
     expect(current.rulesVersions.map((version) => [version.rulesHash, version.current, version.samples])).toEqual([
@@ -103,8 +140,15 @@ describe('ficus report from JSONL', () => {
       [OLD_RULES, false, 40],
     ])
     const older = (JSON.parse((await runFicus([...args, '--rules', '00000000000000aa'])).stdout) as Shown).slices[0]!
-    expect(older).toMatchObject({ rulesHash: OLD_RULES, samples: 40, families: { 'genuine-conflict': 40 }, readiness: { ready: true, evidence: { rulesHash: RULES } } })
-    expect((await runFicus(['report', '--config', config, '--data-dir', versioned, '--slice', 'coverage-status'])).stdout).toContain('other rules versions: 00000000')
+    expect(older).toMatchObject({
+      rulesHash: OLD_RULES,
+      samples: 40,
+      families: { 'genuine-conflict': 40 },
+      readiness: { ready: true, evidence: { rulesHash: RULES } },
+    })
+    expect((await runFicus(['report', '--config', config, '--data-dir', versioned, '--slice', 'coverage-status'])).stdout).toContain(
+      'other rules versions: 00000000',
+    )
   })
 
   it('shows in HTML the authority and recent flips of a running gateway named with --admin-url', async () => {
@@ -161,7 +205,10 @@ describe('ficus report from Kafka', () => {
     await producer.close()
 
     const env = { KAFKA_BROKERS: brokers }
-    const all = JSON.parse((await runFicus(['report', '--config', config, '--topic', topic, '--format', 'json'], env)).stdout) as { source: string; slices: { samples: number }[] }
+    const all = JSON.parse((await runFicus(['report', '--config', config, '--topic', topic, '--format', 'json'], env)).stdout) as {
+      source: string
+      slices: { samples: number }[]
+    }
     expect(all.source).toBe(`kafka ${topic}`)
     expect(all.slices[0]!.samples).toBe(50)
     const windowed = await runFicus(['report', '--config', config, '--topic', topic, '--format', 'json', '--from', from], env)

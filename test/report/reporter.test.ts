@@ -33,7 +33,6 @@ async function publish(records: Comparison[]): Promise<void> {
   await producer.close()
 }
 
-
 describe('the reporter', () => {
   it('keeps rolling aggregates in Redis and never counts a comparison twice across a restart', async () => {
     const store = new RedisReportStateStore(REDIS_URL, prefix)
@@ -42,13 +41,18 @@ describe('the reporter', () => {
     const config = sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9')
     config.slices['coverage-status'] = { description: 'In force?', authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] }
     const rulesHash = validateConfig(config).slices.find((slice) => slice.id === 'coverage-status')!.compare.rulesHash
-    const records = (slice: string, count: number, category: 'match' | 'body-mismatch' = 'match') => Array.from({ length: count }, () => comparison({ slice, category, rulesHash, diffPaths: category === 'match' ? [] : ['/body/x'] }))
-    const recordsOf = async (slice: string): Promise<number> => [...((await aggregates.versions(slice))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
+    const records = (slice: string, count: number, category: 'match' | 'body-mismatch' = 'match') =>
+      Array.from({ length: count }, () => comparison({ slice, category, rulesHash, diffPaths: category === 'match' ? [] : ['/body/x'] }))
+    const recordsOf = async (slice: string): Promise<number> =>
+      [...((await aggregates.versions(slice))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
 
     await publish([...records('coverage-status', 30), ...records('billing-eligibility', 12, 'body-mismatch')])
     const first = new ReporterService({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
     await first.start()
-    await until(async () => (await recordsOf('coverage-status')) === 30 && (await recordsOf('billing-eligibility')) === 12, 'the first 42 comparisons', { timeoutMs: 30_000, intervalMs: 100 })
+    await until(async () => (await recordsOf('coverage-status')) === 30 && (await recordsOf('billing-eligibility')) === 12, 'the first 42 comparisons', {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    })
     await first.stop()
 
     await publish(records('coverage-status', 20))
@@ -64,10 +68,21 @@ describe('the reporter', () => {
 
     // A gateway with Kafka and Redis judges readiness on the reporter's aggregates.
     const gateway = await startTestGateway(config, {
-      env: { KAFKA_BROKERS: brokers, REDIS_URL, FICUS_REDIS_PREFIX: prefix, FICUS_TOPIC_COMPARISONS: topic, FICUS_TOPIC_AUTHORITY_CHANGES: `${topic}-changes`, KAFKA_TOPIC_REPLICATION: '1' },
+      env: {
+        KAFKA_BROKERS: brokers,
+        REDIS_URL,
+        FICUS_REDIS_PREFIX: prefix,
+        FICUS_TOPIC_COMPARISONS: topic,
+        FICUS_TOPIC_AUTHORITY_CHANGES: `${topic}-changes`,
+        KAFKA_TOPIC_REPLICATION: '1',
+      },
     })
     try {
-      const report = JSON.parse((await send(`${gateway.adminUrl}/admin/slices/coverage-status/report`)).body) as { evidence: string; records: number; samples: number }
+      const report = JSON.parse((await send(`${gateway.adminUrl}/admin/slices/coverage-status/report`)).body) as {
+        evidence: string
+        records: number
+        samples: number
+      }
       expect(report).toMatchObject({ evidence: 'reporter', records: 50, samples: 50 })
     } finally {
       await gateway.stop()

@@ -16,7 +16,14 @@ const config = validateConfig({
     },
     'policy-search': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/policies/search/status' }] },
     'document-access': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/documents/*' }] },
-    'claim-lodgement': { description: 'd', authority: 'legacy', routes: [{ method: 'POST', path: '/claims' }, { method: 'GET', path: '/' }] },
+    'claim-lodgement': {
+      description: 'd',
+      authority: 'legacy',
+      routes: [
+        { method: 'POST', path: '/claims' },
+        { method: 'GET', path: '/' },
+      ],
+    },
   },
 })
 const table = new RouteTable(config)

@@ -70,7 +70,10 @@ async function ensureRedis(): Promise<void> {
   try {
     execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   } catch (err) {
-    throw new Error(`Redis is not running on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install it (Debian: apt-get install redis-server)`, { cause: err })
+    throw new Error(
+      `Redis is not running on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install it (Debian: apt-get install redis-server)`,
+      { cause: err },
+    )
   }
   await until(redisAnswers, 'redis-server, once started, to answer on 127.0.0.1:6379', { timeoutMs: 5_000, intervalMs: 100 })
 }

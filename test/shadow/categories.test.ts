@@ -30,7 +30,16 @@ async function categoryOf(path: string, requestId: string) {
 
 describe('every family, from the example insurer', () => {
   it('match: billing eligibility agrees once Y/N and amounts are translated', async () => {
-    expect(await categoryOf('/pas/v1/billing/P-1001/eligibility', 'cat-match')).toMatchObject({ category: 'match', family: 'match', outcome: 'agree', primary: { side: 'modern', upstream: 'billing-context' }, shadow: { side: 'legacy', upstream: 'legacy-pas' }, translationVersion: 'billing-eligibility/1', entityKey: 'P-1001', rulesHash: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) as string })
+    expect(await categoryOf('/pas/v1/billing/P-1001/eligibility', 'cat-match')).toMatchObject({
+      category: 'match',
+      family: 'match',
+      outcome: 'agree',
+      primary: { side: 'modern', upstream: 'billing-context' },
+      shadow: { side: 'legacy', upstream: 'legacy-pas' },
+      translationVersion: 'billing-eligibility/1',
+      entityKey: 'P-1001',
+      rulesHash: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) as string,
+    })
   })
 
   it('noise: only once repeated double-asks show asOf changing on its own; until then a conflict, and kept in the record', async () => {
@@ -38,12 +47,24 @@ describe('every family, from the example insurer', () => {
     expect(first).toMatchObject({ family: 'genuine-conflict', diff: [{ path: '/body/asOf' }] })
     for (let i = 1; i <= 3; i++) await categoryOf('/pas/v1/policy/P-1002/status', `cat-noise-${i}`)
     const record = await categoryOf('/pas/v1/policy/P-1001/status', 'cat-noise')
-    expect(record).toMatchObject({ category: 'noise', family: 'noise', outcome: 'agree', diff: [], noisePaths: ['/body/asOf'], noiseDiff: [{ path: '/body/asOf', kind: 'changed' }] })
+    expect(record).toMatchObject({
+      category: 'noise',
+      family: 'noise',
+      outcome: 'agree',
+      diff: [],
+      noisePaths: ['/body/asOf'],
+      noiseDiff: [{ path: '/body/asOf', kind: 'changed' }],
+    })
   })
 
   it('translation defect: PNDC is a legacy status the translation does not know', async () => {
     const record = await categoryOf('/pas/v1/policy/P-1004/status', 'cat-untranslated')
-    expect(record).toMatchObject({ category: 'untranslated', family: 'translation-defect', outcome: 'disagree', untranslated: [{ path: '/body/status', rule: 'values', value: 'PNDC' }] })
+    expect(record).toMatchObject({
+      category: 'untranslated',
+      family: 'translation-defect',
+      outcome: 'disagree',
+      untranslated: [{ path: '/body/status', rule: 'values', value: 'PNDC' }],
+    })
     expect(record.diff.map((entry) => entry.path)).toEqual(['/body/status'])
   })
 
@@ -57,7 +78,13 @@ describe('every family, from the example insurer', () => {
 
   it('source-data defect: the legacy record breaks the new model (a negative premium), told apart from a conflict', async () => {
     const record = await categoryOf('/pas/v1/policy/P-1007/status', 'cat-source')
-    expect(record).toMatchObject({ category: 'rule-violation', family: 'source-data-defect', outcome: 'disagree', cause: 'range /body/premium/amount', violations: [{ path: '/body/premium/amount', rule: 'range' }] })
+    expect(record).toMatchObject({
+      category: 'rule-violation',
+      family: 'source-data-defect',
+      outcome: 'disagree',
+      cause: 'range /body/premium/amount',
+      violations: [{ path: '/body/premium/amount', rule: 'range' }],
+    })
   })
 
   it('not compared: an answer over the capture cap is never a conflict', async () => {
@@ -67,13 +94,22 @@ describe('every family, from the example insurer', () => {
 
   it('genuine conflict: small arrears, decided differently', async () => {
     const record = await categoryOf('/pas/v1/billing/P-1006/eligibility', 'cat-conflict')
-    expect(record).toMatchObject({ category: 'body-mismatch', family: 'genuine-conflict', outcome: 'disagree', diff: [{ path: '/body/eligible', kind: 'changed' }] })
+    expect(record).toMatchObject({
+      category: 'body-mismatch',
+      family: 'genuine-conflict',
+      outcome: 'disagree',
+      diff: [{ path: '/body/eligible', kind: 'changed' }],
+    })
     expect(record.diff[0]).not.toHaveProperty('legacy')
     expect(record.diff[0]?.legacyHash).toMatch(/^hmac-sha256:[0-9a-f]{32}$/)
   })
 
   it('match for a write shadowed as a dry run, through the translate escape hatch', async () => {
-    const response = await send(`${gateway.url}/pas/v1/claims`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'cat-write' }, body: '{"pol_no":"P-1001","loss_dt":"2026-11-20"}' })
+    const response = await send(`${gateway.url}/pas/v1/claims`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'cat-write' },
+      body: '{"pol_no":"P-1001","loss_dt":"2026-11-20"}',
+    })
     expect(response.status).toBe(201)
     expect(await comparisonOf(gateway.dataDir, 'cat-write')).toMatchObject({ category: 'match', method: 'POST', translationVersion: 'claim-lodgement/2' })
   })
@@ -102,7 +138,11 @@ describe('the records', () => {
   it('all validate against the published JSON Schema', async () => {
     const { records } = await readComparisons(gateway.dataDir)
     expect(records.length).toBeGreaterThanOrEqual(7)
-    for (const record of records) expect([...Value.Errors(ComparisonSchema, record)].map((e) => `${e.path}: ${e.message}`), record.requestId).toEqual([])
+    for (const record of records)
+      expect(
+        [...Value.Errors(ComparisonSchema, record)].map((e) => `${e.path}: ${e.message}`),
+        record.requestId,
+      ).toEqual([])
   })
 })
 
@@ -118,7 +158,11 @@ describe('status-mismatch', () => {
     const own = await startTestGateway(config)
     try {
       await send(`${own.url}/policy/P-1/status`, { headers: { 'x-request-id': 'cat-status' } })
-      expect(await comparisonOf(own.dataDir, 'cat-status')).toMatchObject({ category: 'status-mismatch', family: 'genuine-conflict', diff: [{ path: '/status', kind: 'changed' }] })
+      expect(await comparisonOf(own.dataDir, 'cat-status')).toMatchObject({
+        category: 'status-mismatch',
+        family: 'genuine-conflict',
+        diff: [{ path: '/status', kind: 'changed' }],
+      })
     } finally {
       await own.stop()
       await legacy.close()

@@ -21,8 +21,18 @@ beforeAll(async () => {
   const config = sampleConfig(legacy.url, modern.url)
   config.slices['policy-status']!.shadow = {}
   // Keys in clear (clearKeys), so the values policy is seen on readable paths.
-  config.slices['policy-status']!.compare = { headers: ['content-type', 'set-cookie', 'x-build'], values: { include: true, redact: ['/secret', '/nested/*'] }, clearKeys: ['/*', '/nested/*'] }
-  config.slices['hidden-values'] = { description: 'not opted in', authority: 'legacy', routes: [{ method: 'GET', path: '/hidden/:id' }], shadow: {}, compare: { headers: ['x-build'] } }
+  config.slices['policy-status']!.compare = {
+    headers: ['content-type', 'set-cookie', 'x-build'],
+    values: { include: true, redact: ['/secret', '/nested/*'] },
+    clearKeys: ['/*', '/nested/*'],
+  }
+  config.slices['hidden-values'] = {
+    description: 'not opted in',
+    authority: 'legacy',
+    routes: [{ method: 'GET', path: '/hidden/:id' }],
+    shadow: {},
+    compare: { headers: ['x-build'] },
+  }
   gateway = await startTestGateway(config)
 })
 afterAll(async () => {

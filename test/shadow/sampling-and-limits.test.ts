@@ -52,10 +52,16 @@ describe('bounded shadow work', () => {
   it('skips and counts shadows beyond the concurrency cap and queue, without touching the client', async () => {
     const legacy = await upstream('legacy')
     const releases: (() => void)[] = []
-    const modern = await upstream('modern', (_request, response) => new Promise<void>((resolve) => releases.push(() => {
-      response.end('{}')
-      resolve()
-    })))
+    const modern = await upstream(
+      'modern',
+      (_request, response) =>
+        new Promise<void>((resolve) =>
+          releases.push(() => {
+            response.end('{}')
+            resolve()
+          }),
+        ),
+    )
     const config = sampleConfig(legacy.url, modern.url, { gateway: { shadow: { concurrency: 1, queue: 1 } } })
     config.slices['policy-status']!.shadow = { timeoutMs: 10_000 }
     gateway = await startTestGateway(config)

@@ -30,7 +30,14 @@ afterEach(async () => {
 
 const SLICE: Partial<SliceInput> = {
   shadow: { timeoutMs: 800 },
-  translate: { version: 't1', legacy: { rename: { '/pol_no': '/policyNumber', '/stat_cd': '/status', '/prem_amt': '/premium' }, values: { '/status': { ACTV: 'ACTIVE' } }, coerce: { '/premium': 'number' } } },
+  translate: {
+    version: 't1',
+    legacy: {
+      rename: { '/pol_no': '/policyNumber', '/stat_cd': '/status', '/prem_amt': '/premium' },
+      values: { '/status': { ACTV: 'ACTIVE' } },
+      coerce: { '/premium': 'number' },
+    },
+  },
 }
 
 async function withModern(handler: Handler | string, slice: Partial<SliceInput> = {}, modernUpstream: Partial<UpstreamInput> = {}): Promise<TestGateway> {
@@ -73,7 +80,15 @@ describe('the client never pays for the shadow', () => {
     const { response } = await timed(`${gw.url}/policy/P-1/status`, 'ok-1')
     expectAuthoritative(response)
     const record = await comparisonOf(gw.dataDir, 'ok-1')
-    expect(record).toMatchObject({ slice: 'policy-status', outcome: 'agree', category: 'match', diff: [], translationVersion: 't1', primary: { side: 'legacy', status: 200 }, shadow: { side: 'modern', status: 200 } })
+    expect(record).toMatchObject({
+      slice: 'policy-status',
+      outcome: 'agree',
+      category: 'match',
+      diff: [],
+      translationVersion: 't1',
+      primary: { side: 'legacy', status: 200 },
+      shadow: { side: 'modern', status: 200 },
+    })
     expect(modern!.requests[0]).toMatchObject({ url: '/policies/P-1' })
     expect(modern!.requests[0]!.headers['x-ficus-traffic']).toBe('shadow')
     expect(modern!.requests[0]!.headers['x-request-id']).toBe('ok-1')
@@ -84,7 +99,12 @@ describe('the client never pays for the shadow', () => {
     const { response, ms } = await timed(`${gw.url}/policy/P-1/status`, 'hang-1')
     expectAuthoritative(response)
     expect(ms).toBeLessThan(600)
-    expect(await comparisonOf(gw.dataDir, 'hang-1')).toMatchObject({ outcome: 'not-compared', category: 'shadow-error', cause: 'timeout', shadow: { status: null, error: 'timeout' } })
+    expect(await comparisonOf(gw.dataDir, 'hang-1')).toMatchObject({
+      outcome: 'not-compared',
+      category: 'shadow-error',
+      cause: 'timeout',
+      shadow: { status: null, error: 'timeout' },
+    })
   })
 
   it('a shadow that is slow to answer does not slow the client', async () => {
@@ -129,10 +149,18 @@ describe('the client never pays for the shadow', () => {
     }
     expectAuthoritative((await timed(`${gw.url}/policy/P-1/status`, 'burst-open')).response)
     // No call was made: a skip, not another failure of the modern side.
-    expect(await comparisonOf(gw.dataDir, 'burst-open')).toMatchObject({ category: 'shadow-skipped', family: 'shadow-skipped', cause: 'breaker-open', shadow: { status: null, error: 'breaker-open' } })
+    expect(await comparisonOf(gw.dataDir, 'burst-open')).toMatchObject({
+      category: 'shadow-skipped',
+      family: 'shadow-skipped',
+      cause: 'breaker-open',
+      shadow: { status: null, error: 'breaker-open' },
+    })
     expect(modern!.requests).toHaveLength(3)
     const slices = JSON.parse((await send(`${gw.adminUrl}/admin/slices`)).body) as { slices: { breakers: Record<string, unknown> }[] }
-    expect(slices.slices[0]!.breakers).toEqual({ legacy: { upstream: 'legacy', primary: 'closed', shadow: 'closed' }, modern: { upstream: 'modern', primary: 'closed', shadow: 'open' } })
+    expect(slices.slices[0]!.breakers).toEqual({
+      legacy: { upstream: 'legacy', primary: 'closed', shadow: 'closed' },
+      modern: { upstream: 'modern', primary: 'closed', shadow: 'open' },
+    })
     const metrics = (await send(`${gw.adminUrl}/metrics`)).body
     expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",slice="policy-status",state="open"\} 1$/m)
     expect(metrics).toMatch(/^ficus_breaker_state\{upstream="modern",traffic="shadow",slice="policy-status",state="closed"\} 0$/m)
@@ -167,7 +195,13 @@ describe('the client never pays for the shadow', () => {
     expectAuthoritative(response)
     expect(ms).toBeLessThan(1_000)
     const record = await comparisonOf(gw.dataDir, 'big-1')
-    expect(record).toMatchObject({ category: 'not-compared', family: 'not-compared', cause: 'over-capture-cap', shadow: { status: 200, bodyBytes: 50 * 1024 * 1024 }, diff: [] })
+    expect(record).toMatchObject({
+      category: 'not-compared',
+      family: 'not-compared',
+      cause: 'over-capture-cap',
+      shadow: { status: 200, bodyBytes: 50 * 1024 * 1024 },
+      diff: [],
+    })
     // Published salted: the whole body's hash, though only the capture was kept.
     expect(record.shadow.bodyHash).toMatch(/^hmac-sha256:[0-9a-f]{32}$/)
   })
@@ -194,7 +228,12 @@ describe('the client never pays for the shadow', () => {
       const response = await send(`${gateway.url}/policy/P-1/status`, { headers: { 'x-request-id': 'primary-1' } })
       expect(response.status).toBe(500)
       expect(response.body).toBe('legacy broke')
-      expect(await comparisonOf(gateway.dataDir, 'primary-1')).toMatchObject({ category: 'primary-error', cause: '5xx', primary: { status: 500 }, shadow: { status: 200 } })
+      expect(await comparisonOf(gateway.dataDir, 'primary-1')).toMatchObject({
+        category: 'primary-error',
+        cause: '5xx',
+        primary: { status: 500 },
+        shadow: { status: 200 },
+      })
     } finally {
       await failing.close()
     }

@@ -12,10 +12,12 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step()
 })
 
-const json = (body: unknown, status = 200): Handler => (_request, response) => {
-  response.writeHead(status, { 'content-type': 'application/json' })
-  response.end(JSON.stringify(body))
-}
+const json =
+  (body: unknown, status = 200): Handler =>
+  (_request, response) => {
+    response.writeHead(status, { 'content-type': 'application/json' })
+    response.end(JSON.stringify(body))
+  }
 
 async function upstream(name: string, handler: Handler): Promise<TestUpstream> {
   const server = await startUpstream(name, handler)
@@ -53,8 +55,12 @@ describe('noise needs repeated evidence', () => {
     expect(records.filter((record) => record.family === 'noise')).toHaveLength(0)
     // The evidence is visible: one self-difference in 31 double-asks, not learned. The slice names
     // no field, so `status` is published hashed — and the evidence still adds up under one segment.
-    const listing = (await (await fetch(`${running.adminUrl}/admin/slices/policy-status/noise`)).json()) as { paths: { path: string; state: string; selfDifferences: number; doubleAsks: number }[] }
-    expect(listing.paths).toEqual([expect.objectContaining({ path: expect.stringMatching(/^\/body\/#[0-9a-f]{16}$/) as string, state: 'watching', selfDifferences: 1, doubleAsks: 31 })])
+    const listing = (await (await fetch(`${running.adminUrl}/admin/slices/policy-status/noise`)).json()) as {
+      paths: { path: string; state: string; selfDifferences: number; doubleAsks: number }[]
+    }
+    expect(listing.paths).toEqual([
+      expect.objectContaining({ path: expect.stringMatching(/^\/body\/#[0-9a-f]{16}$/) as string, state: 'watching', selfDifferences: 1, doubleAsks: 31 }),
+    ])
     expect(new Set(records.map((record) => record.diff[0]?.path))).toEqual(new Set([listing.paths[0]?.path]))
   })
 })
@@ -87,10 +93,22 @@ describe('what was never compared is not a conflict', () => {
     }
     const running = await gateway(config)
     for (const kind of ['big', 'bomb', 'zstd']) await send(`${running.url}/${kind}/1`, { headers: { 'x-request-id': `nc-${kind}` } })
-    expect(await comparisonOf(running.dataDir, 'nc-big')).toMatchObject({ family: 'not-compared', category: 'not-compared', outcome: 'not-compared', cause: 'over-capture-cap', diff: [] })
-    expect(await comparisonOf(running.dataDir, 'nc-bomb')).toMatchObject({ family: 'not-compared', cause: expect.stringMatching(/^gzip body could not be decoded/) as string })
+    expect(await comparisonOf(running.dataDir, 'nc-big')).toMatchObject({
+      family: 'not-compared',
+      category: 'not-compared',
+      outcome: 'not-compared',
+      cause: 'over-capture-cap',
+      diff: [],
+    })
+    expect(await comparisonOf(running.dataDir, 'nc-bomb')).toMatchObject({
+      family: 'not-compared',
+      cause: expect.stringMatching(/^gzip body could not be decoded/) as string,
+    })
     expect(await comparisonOf(running.dataDir, 'nc-zstd')).toMatchObject({ family: 'not-compared', cause: 'content-encoding zstd' })
-    const report = (await (await fetch(`${running.adminUrl}/admin/slices/policy-status/report`)).json()) as { families: Record<string, number>; notCompared: Record<string, number> }
+    const report = (await (await fetch(`${running.adminUrl}/admin/slices/policy-status/report`)).json()) as {
+      families: Record<string, number>
+      notCompared: Record<string, number>
+    }
     expect(report.families).toMatchObject({ 'not-compared': 3, 'genuine-conflict': 0 })
     expect(Object.values(report.notCompared).reduce((sum, count) => sum + count, 0)).toBe(3)
   })
@@ -102,7 +120,16 @@ describe('evidence belongs to the rules it was made under', () => {
     const modern = await upstream('modern', json({ status: 'ACTIVE' }))
     const base = (values: Record<string, string>): GatewayConfigInput => {
       const config = sampleConfig(legacy.url, modern.url, {
-        readiness: { minSamples: 20, minMatchRate: 80, maxConflictRate: 0, maxTranslationDefectRate: 0, maxShadowErrorRate: 0, latency: false, minSoakHours: 0, windowDays: 7 },
+        readiness: {
+          minSamples: 20,
+          minMatchRate: 80,
+          maxConflictRate: 0,
+          maxTranslationDefectRate: 0,
+          maxShadowErrorRate: 0,
+          latency: false,
+          minSoakHours: 0,
+          windowDays: 7,
+        },
       })
       config.slices['policy-status']!.shadow = {}
       config.slices['policy-status']!.translate = { version: 'status/1', legacy: { rename: { '/stat': '/status' }, values: { '/status': values } } }
@@ -117,7 +144,11 @@ describe('evidence belongs to the rules it was made under', () => {
 
     const fixed = await gateway(base({ ACTV: 'ACTIVE' }), { dataDir })
     const flip = async (): Promise<Response> =>
-      fetch(`${fixed.adminUrl}/admin/slices/policy-status/authority`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ authority: 'modern', reason: 'translation fixed' }) })
+      fetch(`${fixed.adminUrl}/admin/slices/policy-status/authority`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ authority: 'modern', reason: 'translation fixed' }),
+      })
     expect((await flip()).status).toBe(409)
     await sendMany(fixed.url, 25, 'v2')
     await comparisonOf(dataDir, 'v2-24')
@@ -149,7 +180,9 @@ describe('lag is measured', () => {
       firstSeen.set(id, first)
       void json({ status: Date.now() - first < lagFor(request) ? 'SUSPENDED' : 'ACTIVE' })(request, response, Buffer.alloc(0))
     })
-    const config = sampleConfig(legacy.url, modern.url, { readiness: { minSamples: 1, minMatchRate: 0, maxLagRate: 100, maxLagP95Ms: 100, latency: false, minSoakHours: 0 } })
+    const config = sampleConfig(legacy.url, modern.url, {
+      readiness: { minSamples: 1, minMatchRate: 0, maxLagRate: 100, maxLagP95Ms: 100, latency: false, minSoakHours: 0 },
+    })
     config.slices['policy-status'] = {
       description: 'd',
       authority: 'legacy',
@@ -166,7 +199,10 @@ describe('lag is measured', () => {
     await send(`${running.url}/slow/1`, { headers: { 'x-request-id': 'lag-2' } })
     expect(await comparisonOf(running.dataDir, 'lag-2', 15_000)).toMatchObject({ family: 'genuine-conflict', cause: 'not-converged', lagMs: null, reasks: 4 })
 
-    const report = (await (await fetch(`${running.adminUrl}/admin/slices/policy-status/report`)).json()) as { lag: { count: number; p95: number }; readiness: { criteria: { id: string; met: boolean }[] } }
+    const report = (await (await fetch(`${running.adminUrl}/admin/slices/policy-status/report`)).json()) as {
+      lag: { count: number; p95: number }
+      readiness: { criteria: { id: string; met: boolean }[] }
+    }
     expect(report.lag.count).toBe(1)
     expect(report.lag.p95).toBeGreaterThan(250)
     expect(report.readiness.criteria.find((criterion) => criterion.id === 'lag-p95')?.met).toBe(false)
@@ -201,7 +237,10 @@ describe('shadow breakers are per slice', () => {
     expect(states.slices.find((slice) => slice.id === 'failing')?.breakers.modern.shadow).toBe('open')
     expect(states.slices.find((slice) => slice.id === 'healthy')?.breakers.modern.shadow).toBe('closed')
     // The report's modern error rate counts the 5xx answers, not the calls the open breaker never made.
-    const report = (await (await fetch(`${running.adminUrl}/admin/slices/failing/report`)).json()) as { errorRate: { modern: number }; families: Record<string, number> }
+    const report = (await (await fetch(`${running.adminUrl}/admin/slices/failing/report`)).json()) as {
+      errorRate: { modern: number }
+      families: Record<string, number>
+    }
     const errors = failing.filter((record) => record.family === 'shadow-error').length
     expect(report.errorRate.modern).toBe(1)
     expect(report.families['shadow-error']).toBe(errors)

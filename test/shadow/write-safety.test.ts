@@ -20,7 +20,14 @@ afterEach(async () => {
 
 async function withSlice(slice: Partial<SliceInput>, adjust: (config: GatewayConfigInput) => void = () => undefined): Promise<TestGateway> {
   const config = sampleConfig(upstreams.legacy.url, upstreams.modern.url)
-  config.slices['policy-status'] = { ...config.slices['policy-status']!, routes: [{ method: 'GET', path: '/policy/:id/status', rewrite: { modern: '/policies/:id' } }, { method: 'POST', path: '/claims', rewrite: { modern: '/v2/claims' } }], ...slice }
+  config.slices['policy-status'] = {
+    ...config.slices['policy-status']!,
+    routes: [
+      { method: 'GET', path: '/policy/:id/status', rewrite: { modern: '/policies/:id' } },
+      { method: 'POST', path: '/claims', rewrite: { modern: '/v2/claims' } },
+    ],
+    ...slice,
+  }
   adjust(config)
   gateway = await startTestGateway(config)
   return gateway
@@ -69,7 +76,12 @@ describe('safe by default', () => {
     const gw = await withSlice({ shadow: { maxRequestBodyBytes: 1024, writes: { dryRunHeader: {} } } })
     const big = JSON.stringify({ pol_no: 'P-1', notes: 'n'.repeat(10_000) })
     expect((await post(gw, 'big-write', big)).status).toBe(200)
-    expect(await comparisonOf(gw.dataDir, 'big-write')).toMatchObject({ outcome: 'not-compared', category: 'shadow-skipped', cause: 'request-body-over-cap', shadow: { status: null } })
+    expect(await comparisonOf(gw.dataDir, 'big-write')).toMatchObject({
+      outcome: 'not-compared',
+      category: 'shadow-skipped',
+      cause: 'request-body-over-cap',
+      shadow: { status: null },
+    })
     expect(upstreams.legacy.requests[0]!.bodyLength).toBe(Buffer.byteLength(big))
     expect(upstreams.modern.requests).toHaveLength(0)
     expect((await send(`${gw.adminUrl}/metrics`)).body).toMatch(/^ficus_shadow_skipped_total\{slice="policy-status",reason="request-body-over-cap"\} 1$/m)

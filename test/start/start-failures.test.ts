@@ -17,7 +17,9 @@ const BOUND_MS = 15_000
 const VALID = {
   sides: { legacy: 'legacy', modern: 'modern' },
   upstreams: { legacy: { url: 'http://127.0.0.1:4101' }, modern: { url: 'http://127.0.0.1:4102' } },
-  slices: { 'coverage-status': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/policy/:id', rewrite: { modern: '/policies/:id' } }] } },
+  slices: {
+    'coverage-status': { description: 'd', authority: 'legacy', routes: [{ method: 'GET', path: '/policy/:id', rewrite: { modern: '/policies/:id' } }] },
+  },
 }
 
 let dir: string
@@ -94,7 +96,8 @@ async function ficus(args: readonly string[], env: NodeJS.ProcessEnv = {}): Prom
     ...env,
   })
   // A port the test chose (in use, or invalid) is checked when it is one; the free one otherwise.
-  const chosen = (text: string | undefined, fallback: number): number => (text !== undefined && /^\d{1,5}$/.test(text) && Number(text) <= 65_535 ? Number(text) : fallback)
+  const chosen = (text: string | undefined, fallback: number): number =>
+    text !== undefined && /^\d{1,5}$/.test(text) && Number(text) <= 65_535 ? Number(text) : fallback
   return { ...finished, ms: Date.now() - started, ports: { port: chosen(env.PORT, ports.port), adminPort: chosen(env.ADMIN_PORT, ports.adminPort) } }
 }
 
@@ -242,7 +245,11 @@ describe('environment', () => {
     ['REDIS_URL', 'redis://cache:99999', /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL \(got "redis:\/\/cache:99999"\)$/],
     ['KAFKA_BROKERS', 'kafka-1;kafka-2', /KAFKA_BROKERS: must be host:port\[,host:port...\] \(got "kafka-1;kafka-2"\)$/],
     ['KAFKA_BROKERS', 'kafka:99999', /KAFKA_BROKERS: must be host:port\[,host:port...\] \(got "kafka:99999"\)$/],
-    ['FICUS_ADMIN_HOSTS', 'https://admin.example.com', /FICUS_ADMIN_HOSTS: must be host names or IP addresses, comma-separated, without scheme, port or path \(got "https:\/\/admin.example.com"\)$/],
+    [
+      'FICUS_ADMIN_HOSTS',
+      'https://admin.example.com',
+      /FICUS_ADMIN_HOSTS: must be host names or IP addresses, comma-separated, without scheme, port or path \(got "https:\/\/admin.example.com"\)$/,
+    ],
     ['FICUS_ADMIN_HOSTS', 'admin.example.com:9090', /FICUS_ADMIN_HOSTS: .* \(got "admin.example.com:9090"\)$/],
     ['FICUS_ADMIN_HOSTS', '*.example.com', /FICUS_ADMIN_HOSTS: .* \(got "\*.example.com"\)$/],
     ['FICUS_CONFIG_TIMEOUT_MS', 'soon', /FICUS_CONFIG_TIMEOUT_MS: must be a whole number of milliseconds from 1 to 2147483647 \(got "soon"\)$/],
@@ -252,7 +259,10 @@ describe('environment', () => {
   })
 
   it('accepts host names, IP addresses and bracketed IPv6 in FICUS_ADMIN_HOSTS', () => {
-    const settings = readSettings({ FICUS_ADMIN_TOKEN: 'a-long-enough-admin-token', FICUS_ADMIN_HOSTS: 'admin.example.com, ficus_admin,10.0.0.7,[fd00::7],fd00::8' }, { isTTY: false })
+    const settings = readSettings(
+      { FICUS_ADMIN_TOKEN: 'a-long-enough-admin-token', FICUS_ADMIN_HOSTS: 'admin.example.com, ficus_admin,10.0.0.7,[fd00::7],fd00::8' },
+      { isTTY: false },
+    )
     expect(settings.adminHosts).toEqual(expect.arrayContaining(['admin.example.com', 'ficus_admin', '10.0.0.7', '[fd00::7]', 'fd00::8']))
   })
 })
@@ -265,7 +275,11 @@ describe('ficus validate', () => {
 
   it('a config whose top-level await never settles: one line after FICUS_CONFIG_TIMEOUT_MS, exit 1', async () => {
     const file = await configFile('validate-hangs.config.ts', `await new Promise(() => {})\nexport default ${JSON.stringify(VALID)}\n`)
-    await expectOneLineFailure(await ficus(['validate', file], { FICUS_CONFIG_TIMEOUT_MS: '1000' }), 'FICUS_ERR_CONFIG_TIMEOUT', new RegExp(`${file}: did not finish loading within 1000 ms`))
+    await expectOneLineFailure(
+      await ficus(['validate', file], { FICUS_CONFIG_TIMEOUT_MS: '1000' }),
+      'FICUS_ERR_CONFIG_TIMEOUT',
+      new RegExp(`${file}: did not finish loading within 1000 ms`),
+    )
   })
 
   it('a valid config that leaves a timer running: prints the route table and exits 0', async () => {

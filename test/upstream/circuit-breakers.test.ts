@@ -6,7 +6,10 @@ function breakers(breaker: Record<string, unknown> = {}): CircuitBreakers {
   const config = validateConfig({
     sides: { legacy: 'legacy', modern: 'modern' },
     upstreams: {
-      legacy: { url: 'http://127.0.0.1:1', breaker: { primary: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 5_000, ...breaker }, shadow: { enabled: false } } },
+      legacy: {
+        url: 'http://127.0.0.1:1',
+        breaker: { primary: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 5_000, ...breaker }, shadow: { enabled: false } },
+      },
       modern: { url: 'http://127.0.0.1:2' },
     },
     slices: {},
@@ -51,7 +54,8 @@ describe('circuit breakers', () => {
   it('do not count 4xx answers or calls the client abandoned', async () => {
     subject = breakers()
     for (let i = 0; i < 10; i++) await subject.call('legacy', 'primary', () => Promise.resolve({ status: 404 }), 's')
-    for (let i = 0; i < 10; i++) await expect(subject.call('legacy', 'primary', () => Promise.reject(new UncountedError(new Error('aborted'))), 's')).rejects.toThrow('aborted')
+    for (let i = 0; i < 10; i++)
+      await expect(subject.call('legacy', 'primary', () => Promise.reject(new UncountedError(new Error('aborted'))), 's')).rejects.toThrow('aborted')
     expect(subject.state('legacy', 'primary', 's')).toBe('closed')
   })
 

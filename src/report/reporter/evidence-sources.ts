@@ -70,7 +70,9 @@ export class ReporterEvidence implements EvidenceSource {
     try {
       states = await this.#store.all(this.#topic)
     } catch (err) {
-      throw fail.evidenceUnavailable(`readiness evidence is unavailable: the reporter's aggregates cannot be read from Redis (${(err as Error).message})`, { cause: err })
+      throw fail.evidenceUnavailable(`readiness evidence is unavailable: the reporter's aggregates cannot be read from Redis (${(err as Error).message})`, {
+        cause: err,
+      })
     }
     return mergeSlice(states, sliceId)
   }

@@ -11,7 +11,8 @@ export async function comparisonFiles(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw fail.reportSource(`${dir}: no comparisons here (no such directory); run traffic through a shadowed slice, or pass --data-dir`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw fail.reportSource(`${dir}: no comparisons here (no such directory); run traffic through a shadowed slice, or pass --data-dir`)
     throw err
   }
   const rotated = names.filter((name) => /^comparisons-.+\.jsonl$/.test(name)).sort()
@@ -22,7 +23,11 @@ export async function comparisonFiles(dir: string): Promise<string[]> {
  * Streams every comparison of a JSONL sink directory, a line at a time (memory does not grow with
  * the files). Lines that do not parse are counted and skipped.
  */
-export async function readComparisonsFromJsonl(dir: string, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ files: number; invalid: number }> {
+export async function readComparisonsFromJsonl(
+  dir: string,
+  onRecord: (record: Comparison) => void,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ files: number; invalid: number }> {
   const files = await comparisonFiles(dir)
   const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size))
   const total = sizes.reduce((sum, size) => sum + size, 0)

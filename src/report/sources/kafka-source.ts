@@ -18,7 +18,11 @@ export interface KafkaReadOptions {
  * beginning) to the offset of `to` (or the end when reading began), in a throwaway consumer group
  * that commits nothing and is deleted afterwards. Records are handed over one by one.
  */
-export async function readComparisonsFromKafka(options: KafkaReadOptions, onRecord: (record: Comparison) => void, onProgress?: (done: number, total: number) => void): Promise<{ invalid: number }> {
+export async function readComparisonsFromKafka(
+  options: KafkaReadOptions,
+  onRecord: (record: Comparison) => void,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ invalid: number }> {
   const kafka = createKafkaClient({ clientId: 'ficus-report', brokers: options.brokers, connectionTimeoutMs: 3_000, retry: { retries: 2 } })
   const groupId = `ficus-report-${randomUUID()}`
   let admin: KafkaAdmin
@@ -45,7 +49,13 @@ export async function readComparisonsFromKafka(options: KafkaReadOptions, onReco
     if (pending.size === 0) return { invalid }
 
     // Small fetches: memory stays bounded whatever the size of the topic.
-    const consumer = kafka.consumer({ groupId, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, maxBytesPerPartition: 1024 * 1024, maxBytes: 2 * 1024 * 1024 })
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 1_000,
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 2 * 1024 * 1024,
+    })
     try {
       const timeoutMs = options.timeoutMs ?? 600_000
       let timer: NodeJS.Timeout | undefined
