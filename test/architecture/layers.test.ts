@@ -41,6 +41,19 @@ async function layers(): Promise<string[]> {
     .filter((name) => name !== '')
 }
 
+/** Each folder's line of the fenced block under "## What each folder imports": folder → the folders it imports. */
+async function statedImports(): Promise<Map<string, string[]>> {
+  const text = await readFile(join(ROOT, 'ARCHITECTURE.md'), 'utf8')
+  const block = /## What each folder imports[\s\S]*?```\n([\s\S]*?)```/.exec(text)?.[1]
+  if (!block) throw new Error('ARCHITECTURE.md has no fenced block under "## What each folder imports"')
+  const stated = new Map<string, string[]>()
+  for (const line of block.split('\n')) {
+    const [folder, ...imports] = line.trim().split(/\s+/)
+    if (folder) stated.set(folder, imports.sort())
+  }
+  return stated
+}
+
 const folderOf = (file: string): string => (file.includes('/') ? (file.split('/')[0] as string) : '(entry)')
 
 describe('the architecture', () => {
@@ -86,5 +99,16 @@ describe('the architecture', () => {
     }
     for (const file of graph.keys()) visit(file, [])
     expect(cycles).toEqual([])
+  })
+
+  it('ARCHITECTURE.md states exactly the folders each folder imports', async () => {
+    const graph = await importGraph()
+    const actual = new Map<string, Set<string>>((await layers()).map((folder) => [folder, new Set<string>()]))
+    for (const [file, targets] of graph) {
+      const from = folderOf(file)
+      for (const target of targets) if (folderOf(target) !== from) actual.get(from)?.add(folderOf(target))
+    }
+    const stated = await statedImports()
+    expect(Object.fromEntries(stated)).toEqual(Object.fromEntries([...actual].map(([folder, imports]) => [folder, [...imports].sort()])))
   })
 })
