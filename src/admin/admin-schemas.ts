@@ -1,18 +1,26 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { NOISE_DECISION_KINDS } from '../decisions/noise-decisions.ts'
+import { MAX_TEXT_LENGTH } from '../authority/authority-store.ts'
 import type { ErrorCode } from '../errors/errors.ts'
+import { AUTHORITY_VALUES } from '../model/authority-value.ts'
 
 // The bodies and query strings of the admin API, as fastify validates them (request-validation.ts)
 // before a handler runs. They hold the shape only: whether an authority value, a slice, a route or
-// an audit text makes sense is checked by the code that knows, after them.
+// an audit text makes sense is checked by the code that knows, after them — with the same words,
+// so that a field gets one message whichever check refuses it.
 //
-// Two annotations word the refusal (request-validation.ts reads them): `expected` completes
-// "<field>: must be …" where the field's type alone would say too little, and `errorCode` names the
-// code of a refused field, on the field or for the whole body; FICUS_ERR_BAD_REQUEST when neither does.
+// Annotations word the refusal (request-validation.ts reads them): `expected` completes
+// "<field>: must be …" where the field's type alone would say too little; `echo` adds what was sent
+// ("(got …)", bodies only: a query string's values are never echoed); `refusal` replaces the whole
+// text after "<field>: " for any refusal of the field, missing or wrong; `errorCode` names the code
+// of a refused field, on the field or for the whole body (FICUS_ERR_BAD_REQUEST when neither does).
+// When several fields are wrong, the first in the schema's order is named.
 
 /** The annotations request-validation.ts reads from a schema. */
 export interface RefusalWording {
   readonly expected?: string
+  readonly echo?: boolean
+  readonly refusal?: string
   readonly errorCode?: ErrorCode
 }
 
@@ -22,15 +30,19 @@ type BodyWording = RefusalWording & { readonly additionalProperties: false }
 export const DEFAULT_HISTORY_LIMIT = 50
 export const MAX_HISTORY_LIMIT = 1_000
 
-const reason = Type.String({ expected: 'a non-empty text' } satisfies RefusalWording)
-const actor = Type.Optional(Type.String())
+const auditText = {
+  refusal: `is required, a non-empty text of at most ${MAX_TEXT_LENGTH} characters`,
+  errorCode: 'FICUS_ERR_AUTHORITY_INVALID',
+} satisfies RefusalWording
+const reason = Type.String(auditText)
+const actor = Type.Optional(Type.String({ errorCode: 'FICUS_ERR_AUTHORITY_INVALID' } satisfies RefusalWording))
 
 /** PUT /admin/slices/:id/authority */
 export const FlipBody = Type.Object(
   {
-    authority: Type.String({ expected: '"legacy", "modern" or a percentage of modern traffic from "0%" to "100%"' } satisfies RefusalWording),
+    authority: Type.String({ expected: AUTHORITY_VALUES, echo: true } satisfies RefusalWording),
     reason,
-    expectedVersion: Type.Optional(Type.Integer({ minimum: 0 })),
+    expectedVersion: Type.Optional(Type.Integer({ minimum: 0, ...({ echo: true } satisfies RefusalWording) })),
     actor,
     force: Type.Optional(Type.Boolean({ errorCode: 'FICUS_ERR_BAD_REQUEST' } satisfies RefusalWording)),
   },
@@ -49,25 +61,31 @@ export const KillSwitchBody = Type.Object(
 )
 export type KillSwitchBody = Static<typeof KillSwitchBody>
 
+const decisionText = { ...auditText, errorCode: 'FICUS_ERR_DECISION_INVALID' } satisfies RefusalWording
+
 /** POST /admin/slices/:id/noise */
 export const NoiseDecisionBody = Type.Object(
   {
-    route: Type.String({ expected: 'a route of the slice as its config names it, "<METHOD> <path>"' } satisfies RefusalWording),
-    path: Type.String({ expected: 'a JSON pointer into an answer, /body/... or /headers/<name>' } satisfies RefusalWording),
-    decision: Type.Union(NOISE_DECISION_KINDS.map((kind) => Type.Literal(kind))),
-    reason,
-    actor,
+    route: Type.String({ expected: 'a route of the slice as its config names it, "<METHOD> <path>"', echo: true } satisfies RefusalWording),
+    path: Type.String({ expected: 'a JSON pointer into an answer, /body/... or /headers/<name>', echo: true } satisfies RefusalWording),
+    decision: Type.Union(
+      NOISE_DECISION_KINDS.map((kind) => Type.Literal(kind)),
+      { echo: true } satisfies RefusalWording,
+    ),
+    reason: Type.String(decisionText),
+    actor: Type.Optional(Type.String({ errorCode: 'FICUS_ERR_DECISION_INVALID' } satisfies RefusalWording)),
   },
   { additionalProperties: false, errorCode: 'FICUS_ERR_DECISION_INVALID' } satisfies BodyWording,
 )
 export type NoiseDecisionBody = Static<typeof NoiseDecisionBody>
 
-/** GET /admin/history and /admin/noise-decisions: newest first, `limit` entries at most. */
-export const AuditTrailQuery = Type.Object(
-  {
-    slice: Type.Optional(Type.String({ expected: 'one slice id' } satisfies RefusalWording)),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
-  },
-  { additionalProperties: false },
-)
+/**
+ * GET /admin/history and /admin/noise-decisions: newest first, `limit` entries at most. Other
+ * parameters are ignored (a cache-buster such as `_=…` is common); `slice` is checked against the
+ * config before this schema runs (a repeated or unknown one is an unknown slice, 404).
+ */
+export const AuditTrailQuery = Type.Object({
+  slice: Type.Optional(Type.Unknown()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
+})
 export type AuditTrailQuery = Static<typeof AuditTrailQuery>

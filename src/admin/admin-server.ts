@@ -184,6 +184,11 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         },
       )
 
+      // The audit trails' `slice` parameter, before the schema checks the rest: one known slice id, or a 404.
+      const knownSliceParameter = (request: FastifyRequest<{ Querystring: AuditTrailQuery }>): Promise<void> => {
+        const { slice } = request.query
+        return slice === undefined || (typeof slice === 'string' && sliceIds.has(slice)) ? Promise.resolve() : Promise.reject(unknownSliceParameter())
+      }
       // No body at all reads as an empty one, so that it is told what is missing (the reason).
       const noBodyIsEmpty = (request: FastifyRequest): Promise<void> => {
         request.body ??= {}
@@ -243,17 +248,23 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         },
       )
 
-      admin.get<{ Querystring: AuditTrailQuery }>('/noise-decisions', { schema: { querystring: AuditTrailQuery } }, async (request) => {
-        const { slice, limit = DEFAULT_HISTORY_LIMIT } = request.query
-        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSliceParameter()
-        return { entries: await deps.decisions.history({ ...(slice === undefined ? {} : { slice }), limit }) }
-      })
+      admin.get<{ Querystring: AuditTrailQuery }>(
+        '/noise-decisions',
+        { schema: { querystring: AuditTrailQuery }, preValidation: knownSliceParameter },
+        async (request) => {
+          const { slice, limit = DEFAULT_HISTORY_LIMIT } = request.query as { slice?: string; limit?: number }
+          return { entries: await deps.decisions.history({ ...(slice === undefined ? {} : { slice }), limit }) }
+        },
+      )
 
-      admin.get<{ Querystring: AuditTrailQuery }>('/history', { schema: { querystring: AuditTrailQuery } }, async (request) => {
-        const { slice, limit = DEFAULT_HISTORY_LIMIT } = request.query
-        if (slice !== undefined && !sliceIds.has(slice)) throw unknownSliceParameter()
-        return { entries: await store.history({ ...(slice === undefined ? {} : { slice }), limit }) }
-      })
+      admin.get<{ Querystring: AuditTrailQuery }>(
+        '/history',
+        { schema: { querystring: AuditTrailQuery }, preValidation: knownSliceParameter },
+        async (request) => {
+          const { slice, limit = DEFAULT_HISTORY_LIMIT } = request.query as { slice?: string; limit?: number }
+          return { entries: await store.history({ ...(slice === undefined ? {} : { slice }), limit }) }
+        },
+      )
       done()
     },
     { prefix: '/admin' },

@@ -17,12 +17,13 @@ interface PartSchema extends FieldSchema {
 
 type Part = 'body' | 'querystring'
 
-const ANNOTATIONS = ['expected', 'errorCode']
+const ANNOTATIONS = ['expected', 'echo', 'refusal', 'errorCode']
 
 // One validator per part, as fastify's docs show for parts that need different options. A body is
 // JSON: a value of the wrong type is refused, never coerced ("5" is not 5, 1 is not true). A query
 // string is text: its numbers are read as numbers. Neither drops an unknown field (fastify's default
-// does, silently): it is refused. Every error is collected so that the answer names the most useful
+// does, silently): a body's is refused, a query string's is left to the schema (the admin API's
+// ignore them). Every error is collected so that the answer names the most useful
 // one (an unknown field before a missing one), not whichever ajv met first; the body limit (64 KiB)
 // bounds how many there can be.
 const VALIDATORS: Record<Part, Ajv> = {
@@ -37,7 +38,7 @@ const VALIDATORS: Record<Part, Ajv> = {
 export const adminValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   if (httpPart !== 'body' && httpPart !== 'querystring') throw new Error(`the admin API validates bodies and query strings only, not ${String(httpPart)}`)
   const validate = VALIDATORS[httpPart].compile(schema)
-  return (data: unknown) => (validate(data) ? true : { error: refusal(validate.errors ?? [], schema as PartSchema, httpPart) })
+  return (data: unknown) => (validate(data) ? true : { error: refusal(validate.errors ?? [], schema as PartSchema, httpPart, data) })
 }
 
 /**
@@ -45,7 +46,7 @@ export const adminValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema,
  * the code its schema names. A query string's values, and the names of its unknown parameters, are
  * never echoed: they would reach the log (docs/front-door.md, "The admin port").
  */
-export function refusal(errors: readonly ErrorObject[], schema: PartSchema, part: Part): FicusError {
+export function refusal(errors: readonly ErrorObject[], schema: PartSchema, part: Part, data: unknown): FicusError {
   const fields = Object.keys(schema.properties ?? {})
   const rank = (error: ErrorObject): number => {
     if (error.instancePath === '' && error.keyword === 'type') return 0
@@ -65,8 +66,24 @@ export function refusal(errors: readonly ErrorObject[], schema: PartSchema, part
   }
   const field = fieldOf(error)
   const fieldSchema = schema.properties?.[field] ?? {}
-  const message = error.keyword === 'required' ? `${field}: is required, ${expectation(fieldSchema)}` : `${field}: must be ${expectation(fieldSchema)}`
-  return new FicusError(fieldSchema.errorCode ?? schema.errorCode ?? 'FICUS_ERR_BAD_REQUEST', message, { details: { field } })
+  const code = fieldSchema.errorCode ?? schema.errorCode ?? 'FICUS_ERR_BAD_REQUEST'
+  return new FicusError(code, `${field}: ${fieldRefusal(fieldSchema, error.keyword === 'required', part === 'body' ? valueOf(data, field) : undefined)}`, {
+    details: { field },
+  })
+}
+
+/** What is wrong with a field: its `refusal`, "is required", or what it must be (with what was sent, where `echo` says). */
+function fieldRefusal(schema: FieldSchema, missing: boolean, sent: { readonly value: unknown } | undefined): string {
+  if (schema.refusal !== undefined) return schema.refusal
+  if (missing) return 'is required'
+  const got = schema.echo === true && sent ? ` (got ${JSON.stringify(sent.value) ?? 'nothing'})` : ''
+  return `must be ${expectation(schema)}${got}`
+}
+
+function valueOf(data: unknown, field: string): { readonly value: unknown } | undefined {
+  return data !== null && typeof data === 'object' && Object.prototype.hasOwnProperty.call(data, field)
+    ? { value: (data as Record<string, unknown>)[field] }
+    : undefined
 }
 
 /** The top-level field an error is about: the missing one, or the first step of its path. */

@@ -133,7 +133,8 @@ export async function flip(
   return state
 }
 
-const MAX_TEXT_LENGTH = 500
+/** The longest actor or reason an audit entry keeps. */
+export const MAX_TEXT_LENGTH = 500
 
 export interface CheckedChange {
   readonly current: AuthorityState

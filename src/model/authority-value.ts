@@ -13,6 +13,9 @@ const PERCENT = /^(\d{1,3})(?:\.(\d{1,2}))?%$/
 
 export type ParsedAuthority = { ok: true; authority: Authority; modernBasisPoints: number } | { ok: false; error: string }
 
+/** What an authority value may be, in words. */
+export const AUTHORITY_VALUES = '"legacy", "modern" or a percentage of modern traffic from "0%" to "100%" in steps of 0.01'
+
 /** Parses and canonicalises an authority value (`"25.50%"` → `"25.5%"`). */
 export function parseAuthority(value: unknown): ParsedAuthority {
   if (value === 'legacy') return { ok: true, authority: 'legacy', modernBasisPoints: 0 }
@@ -24,7 +27,7 @@ export function parseAuthority(value: unknown): ParsedAuthority {
   }
   return {
     ok: false,
-    error: `must be "legacy", "modern" or a percentage of modern traffic from "0%" to "100%" in steps of 0.01 (got ${JSON.stringify(value) ?? 'nothing'})`,
+    error: `must be ${AUTHORITY_VALUES} (got ${JSON.stringify(value) ?? 'nothing'})`,
   }
 }
 

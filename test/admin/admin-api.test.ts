@@ -98,7 +98,11 @@ describe('admin API', () => {
       [{ reason: 'r' }, 'FICUS_ERR_AUTHORITY_INVALID', 'authority: is required'],
       [{ authority: 'modern' }, 'FICUS_ERR_AUTHORITY_INVALID', 'reason: is required'],
       [{ authority: 'modern', reason: '   ' }, 'FICUS_ERR_AUTHORITY_INVALID', 'reason: is required'],
-      [{ authority: 'modern', reason: 'r', expectedVersion: 'one' }, 'FICUS_ERR_AUTHORITY_INVALID', 'expectedVersion: must be a whole number'],
+      [{ authority: 'modern', reason: 'r', expectedVersion: 'one' }, 'FICUS_ERR_AUTHORITY_INVALID', 'expectedVersion: must be a whole number ≥ 0 (got "one")'],
+      [{ authority: 5, reason: 'r' }, 'FICUS_ERR_AUTHORITY_INVALID', 'in steps of 0.01 (got 5)'],
+      [{ authority: 'modern', reason: 5 }, 'FICUS_ERR_AUTHORITY_INVALID', 'reason: is required, a non-empty text of at most 500 characters'],
+      [{ authority: 'modern', reason: 'r', actor: 5 }, 'FICUS_ERR_AUTHORITY_INVALID', 'actor: must be a string'],
+      [{ authority: 'modern', reason: 'r', force: 'yes' }, 'FICUS_ERR_BAD_REQUEST', 'force: must be true or false'],
       [{ authority: 'modern', reason: 'r', priority: 1 }, 'FICUS_ERR_BAD_REQUEST', 'priority: unknown field'],
       [[1, 2], 'FICUS_ERR_BAD_REQUEST', 'body: must be a JSON object'],
       ['{"authority": ', 'FICUS_ERR_BAD_REQUEST', ''],
@@ -114,6 +118,20 @@ describe('admin API', () => {
     const limit = await admin('GET', '/admin/history?limit=0')
     expect(limit.status).toBe(400)
     expect(json(limit).message).toContain('limit: must be a whole number from 1 to 1000')
+  })
+
+  it("reads the audit trails' query strings as before the route schemas: other parameters ignored, one known slice or 404 first", async () => {
+    expect((await admin('GET', '/admin/history?_=1700000000000&limit=2')).status).toBe(200)
+    for (const query of ['slice=policy-status&slice=policy-status', 'slice=nope&limit=0', 'slice[]=x&slice=nope']) {
+      const response = await admin('GET', `/admin/history?${query}`)
+      expect(response.status, query).toBe(404)
+      expect(json(response).code).toBe('FICUS_ERR_UNKNOWN_SLICE')
+      expect(response.body).not.toContain('nope')
+    }
+    expect((await admin('GET', '/admin/noise-decisions?slice=policy-status&slice=claim-lodgement')).status).toBe(404)
+    const limit = await admin('GET', '/admin/noise-decisions?limit=abc&cache=1')
+    expect(limit.status).toBe(400)
+    expect(json(limit).message).toBe('limit: must be a whole number from 1 to 1000')
   })
 
   it('answers 401 without a hint when the token is missing or wrong', async () => {
