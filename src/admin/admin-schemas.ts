@@ -3,6 +3,7 @@ import { NOISE_DECISION_KINDS } from '../decisions/noise-decisions.ts'
 import { MAX_TEXT_LENGTH } from '../authority/authority-store.ts'
 import type { ErrorCode } from '../errors/errors.ts'
 import { AUTHORITY_VALUES } from '../model/authority-value.ts'
+import { REGISTERED_FAMILIES } from '../register/discrepancy-signature.ts'
 
 // The bodies and query strings of the admin API, as fastify validates them (request-validation.ts)
 // before a handler runs. They hold the shape only: whether an authority value, a slice, a route or
@@ -89,3 +90,11 @@ export const AuditTrailQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
 })
 export type AuditTrailQuery = Static<typeof AuditTrailQuery>
+
+/** GET /admin/discrepancies: the register's signatures, newest first; `slice` is checked like the audit trails'. */
+export const DiscrepancyListQuery = Type.Object({
+  slice: Type.Optional(Type.Unknown()),
+  family: Type.Optional(Type.Union(REGISTERED_FAMILIES.map((family) => Type.Literal(family)))),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
+})
+export type DiscrepancyListQuery = Static<typeof DiscrepancyListQuery>

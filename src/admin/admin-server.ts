@@ -12,10 +12,12 @@ import type { EventSinks } from '../publish/open-sinks.ts'
 import { modernBasisPoints, parseAuthority } from '../model/authority-value.ts'
 import type { EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { checkNoiseDecision, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
+import type { DiscrepancyRegister } from '../register/discrepancy-register.ts'
+import type { RegisteredFamily } from '../register/discrepancy-signature.ts'
 import type { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { sliceReport, type SliceReport } from '../report/report.ts'
 import { adminRequestLog, guardAdminOrigin } from './admin-guard.ts'
-import { AuditTrailQuery, DEFAULT_HISTORY_LIMIT, FlipBody, KillSwitchBody, NoiseDecisionBody } from './admin-schemas.ts'
+import { AuditTrailQuery, DEFAULT_HISTORY_LIMIT, DiscrepancyListQuery, FlipBody, KillSwitchBody, NoiseDecisionBody } from './admin-schemas.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { registerDashboard } from './dashboard-routes.ts'
 import { adminValidatorCompiler } from './request-validation.ts'
@@ -40,6 +42,8 @@ export interface AdminDeps {
   readonly shadow: Pick<ShadowRunner, 'noise'>
   /** Operators' noise decisions, shared by every instance. */
   readonly decisions: NoiseDecisionStore
+  /** The discrepancy register: differing comparisons grouped by signature. */
+  readonly register: Pick<DiscrepancyRegister, 'list' | 'get' | 'stats'>
   readonly logger: Logger
   /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
   readonly token: string | undefined
@@ -185,7 +189,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
       )
 
       // The audit trails' `slice` parameter, before the schema checks the rest: one known slice id, or a 404.
-      const knownSliceParameter = (request: FastifyRequest<{ Querystring: AuditTrailQuery }>): Promise<void> => {
+      const knownSliceParameter = (request: FastifyRequest<{ Querystring: { slice?: unknown } }>): Promise<void> => {
         const { slice } = request.query
         return slice === undefined || (typeof slice === 'string' && sliceIds.has(slice)) ? Promise.resolve() : Promise.reject(unknownSliceParameter())
       }
@@ -265,6 +269,23 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
           return { entries: await store.history({ ...(slice === undefined ? {} : { slice }), limit }) }
         },
       )
+
+      // The discrepancy register: signatures newest first, filtered by slice and family.
+      admin.get<{ Querystring: DiscrepancyListQuery }>(
+        '/discrepancies',
+        { schema: { querystring: DiscrepancyListQuery }, preValidation: knownSliceParameter },
+        async (request) => {
+          const { slice, family, limit = DEFAULT_HISTORY_LIMIT } = request.query as { slice?: string; family?: RegisteredFamily; limit?: number }
+          const entries = await deps.register.list({ ...(slice === undefined ? {} : { slice }), ...(family === undefined ? {} : { family }), limit })
+          return { register: deps.register.stats(), entries }
+        },
+      )
+
+      admin.get<{ Params: { id: string } }>('/discrepancies/:id', async (request) => {
+        const entry = await deps.register.get(request.params.id)
+        if (!entry) throw fail.adminNotFound('no discrepancy with this id in the register (it may have been evicted to keep the register bounded)')
+        return entry
+      })
       done()
     },
     { prefix: '/admin' },

@@ -13,6 +13,8 @@ export const AUDIT_FILE = 'audit.jsonl'
 /** With Redis, the last snapshot seen, to start from when Redis is unreachable at start. */
 export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
 export const NOISE_DECISIONS_FILE = 'noise-decisions.jsonl'
+/** The discrepancy register without Redis (src/register/file-discrepancy-register.ts). */
+export const DISCREPANCIES_FILE = 'discrepancies.json'
 /** Authority changes in progress, until their AuthorityChanged events are on disk (src/publish/authority-change-journal.ts). */
 export const CHANGE_JOURNAL_FILE = 'authority-journal.jsonl'
 export { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR }

@@ -17,6 +17,7 @@ import {
   AUTHORITY_FILE,
   CHANGE_JOURNAL_FILE,
   COMPARISONS_DIR,
+  DISCREPANCIES_FILE,
   loadSalt,
   NOISE_DECISIONS_FILE,
   prepareDataDir,
@@ -27,6 +28,8 @@ import { buildGateway } from '../proxy/gateway.ts'
 import { createLogger } from '../observability/logger.ts'
 import { Metrics } from '../observability/metrics.ts'
 import { openEventSinks } from '../publish/open-sinks.ts'
+import { feedRegister, type DiscrepancyRegister } from '../register/discrepancy-register.ts'
+import { FileDiscrepancyRegister } from '../register/file-discrepancy-register.ts'
 import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
@@ -128,11 +131,16 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     reportStore && settings.kafka ? new ReporterEvidence(reportStore, settings.kafka.topics.comparisons) : (local as LocalEvidence)
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
   if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
+  // The discrepancy register, fed from the comparisons this instance writes.
+  const register: DiscrepancyRegister = new FileDiscrepancyRegister({ file: join(settings.dataDir, DISCREPANCIES_FILE), logger })
+  await register.open()
+  opened.push(() => register.close())
+  const comparisons = feedRegister(register, sinks.comparisons)
   const shadow = new ShadowRunner({
     config,
     pools,
     breakers,
-    sink: local ? local.tee(sinks.comparisons) : sinks.comparisons,
+    sink: local ? local.tee(comparisons) : comparisons,
     logger,
     instance: settings.instance,
     salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)),
@@ -162,6 +170,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
   const releaseAll = async (): Promise<void> => {
     await sinks.close(config.shutdownTimeoutMs)
+    await register.close()
     await reportStore?.close()
     await decisions.close()
     await pools.close()
@@ -181,6 +190,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     readiness,
     shadow,
     decisions,
+    register,
     journal,
     token: settings.adminToken,
     allowedHosts: settings.adminHosts,

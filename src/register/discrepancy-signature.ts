@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto'
+import type { Family } from '../compare/classify.ts'
+import type { Comparison } from '../compare/comparison.ts'
+import { canonicalJson } from '../compare/json-diff.ts'
+import { generalise } from '../compare/noise-evidence.ts'
+
+/** The families a register keeps: the comparisons that differ (outcome `disagree`). */
+export const REGISTERED_FAMILIES = ['genuine-conflict', 'translation-defect', 'source-data-defect'] as const satisfies readonly Family[]
+export type RegisteredFamily = (typeof REGISTERED_FAMILIES)[number]
+
+/** At most this many paths name a signature; a difference on more is the same signature as its first ones. */
+export const MAX_SIGNATURE_PATHS = 20
+
+/**
+ * What makes two differences the same discrepancy: the slice and route, the family, the JSON paths
+ * involved (array indexes generalised to `*`, sorted), and for a translation defect the value that
+ * has no translation (in clear, or its hash when values are not published).
+ */
+export interface DiscrepancySignature {
+  /** Stable id: the first 16 hex digits of the SHA-256 of the other fields in canonical JSON. */
+  readonly id: string
+  readonly slice: string
+  /** `GET /pas/v1/policy/:policyNumber/status` */
+  readonly route: string
+  readonly family: RegisteredFamily
+  readonly paths: readonly string[]
+  /** Translation defects only: the untranslated value (JSON text) or its hash; null otherwise. */
+  readonly value: string | null
+}
+
+const isRegistered = (family: Family): family is RegisteredFamily => (REGISTERED_FAMILIES as readonly string[]).includes(family)
+
+/** The signature of a comparison that differs; undefined for one that agrees or was not compared. Pure. */
+export function signatureOf(record: Comparison): DiscrepancySignature | undefined {
+  const { family } = record
+  if (!isRegistered(family)) return undefined
+  let paths: string[]
+  let value: string | null = null
+  if (family === 'translation-defect') {
+    paths = record.untranslated.map((entry) => entry.path)
+    const first = record.untranslated[0]
+    if (first) value = first.value !== undefined ? canonicalJson(first.value) : (first.valueHash ?? null)
+  } else if (family === 'source-data-defect') {
+    paths = record.violations.map((violation) => `${violation.path} (${violation.rule})`)
+  } else {
+    paths = record.diff.map((entry) => entry.path)
+  }
+  const general = [...new Set(paths.map(generalisePath))].sort().slice(0, MAX_SIGNATURE_PATHS)
+  const fields = { slice: record.slice, route: record.route, family, paths: general, value }
+  return { id: createHash('sha256').update(canonicalJson(fields)).digest('hex').slice(0, 16), ...fields }
+}
+
+/** A JSON pointer with array indexes as `*`; a violation's "(rule)" suffix is kept. */
+function generalisePath(path: string): string {
+  const suffix = / \([a-z]+\)$/.exec(path)?.[0] ?? ''
+  const pointer = suffix === '' ? path : path.slice(0, -suffix.length)
+  try {
+    return generalise(pointer) + suffix
+  } catch {
+    return pointer + suffix
+  }
+}
