@@ -14,6 +14,8 @@ const INTEGRATION = [
   'test/authority/redis-outage.test.ts',
   'test/authority/store-faults.test.ts',
   'test/gateway/two-instances.test.ts',
+  'test/register/redis-discrepancy-register.test.ts',
+  'test/register/redis-triage-store.test.ts',
   // Redis, Kafka and Chromium
   'test/authority/admin-without-evidence.test.ts',
   // Kafka (and Redis for the reporter)

@@ -4,6 +4,7 @@ import { MAX_TEXT_LENGTH } from '../authority/authority-store.ts'
 import type { ErrorCode } from '../errors/errors.ts'
 import { AUTHORITY_VALUES } from '../model/authority-value.ts'
 import { REGISTERED_FAMILIES } from '../register/discrepancy-signature.ts'
+import { TRIAGE_ACTIONS, TRIAGE_STATES, type TriageAction } from '../register/triage.ts'
 
 // The bodies and query strings of the admin API, as fastify validates them (request-validation.ts)
 // before a handler runs. They hold the shape only: whether an authority value, a slice, a route or
@@ -95,6 +96,33 @@ export type AuditTrailQuery = Static<typeof AuditTrailQuery>
 export const DiscrepancyListQuery = Type.Object({
   slice: Type.Optional(Type.Unknown()),
   family: Type.Optional(Type.Union(REGISTERED_FAMILIES.map((family) => Type.Literal(family)))),
+  state: Type.Optional(Type.Union(TRIAGE_STATES.map((state) => Type.Literal(state)))),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
 })
 export type DiscrepancyListQuery = Static<typeof DiscrepancyListQuery>
+
+/** GET /admin/discrepancies/:id/history */
+export const TriageHistoryQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
+})
+export type TriageHistoryQuery = Static<typeof TriageHistoryQuery>
+
+const triageText = { errorCode: 'FICUS_ERR_DECISION_INVALID' } satisfies RefusalWording
+
+/** POST /admin/discrepancies/:id/triage: what each action needs besides a reason is checked after the schema. */
+export const TriageBody = Type.Object(
+  {
+    action: Type.Union(
+      (Object.keys(TRIAGE_ACTIONS) as TriageAction[]).map((action) => Type.Literal(action)),
+      { echo: true } satisfies RefusalWording,
+    ),
+    reason: Type.String(decisionText),
+    actor: Type.Optional(Type.String(triageText)),
+    assignee: Type.Optional(Type.String({ ...triageText, maxLength: MAX_TEXT_LENGTH })),
+    approver: Type.Optional(Type.String({ ...triageText, maxLength: MAX_TEXT_LENGTH })),
+    expiresAt: Type.Optional(Type.String({ ...triageText, maxLength: 40 })),
+    ticket: Type.Optional(Type.String({ ...triageText, maxLength: MAX_TEXT_LENGTH })),
+  },
+  { additionalProperties: false, errorCode: 'FICUS_ERR_DECISION_INVALID' } satisfies BodyWording,
+)
+export type TriageBody = Static<typeof TriageBody>

@@ -13,13 +13,14 @@ import { modernBasisPoints, parseAuthority } from '../model/authority-value.ts'
 import type { EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { checkNoiseDecision, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
 import type { DiscrepancyRegister } from '../register/discrepancy-register.ts'
-import type { RegisteredFamily } from '../register/discrepancy-signature.ts'
+import type { TriageStore } from '../register/triage-store.ts'
 import type { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { sliceReport, type SliceReport } from '../report/report.ts'
 import { adminRequestLog, guardAdminOrigin } from './admin-guard.ts'
-import { AuditTrailQuery, DEFAULT_HISTORY_LIMIT, DiscrepancyListQuery, FlipBody, KillSwitchBody, NoiseDecisionBody } from './admin-schemas.ts'
+import { AuditTrailQuery, DEFAULT_HISTORY_LIMIT, FlipBody, KillSwitchBody, NoiseDecisionBody } from './admin-schemas.ts'
 import { bearerMatches } from './bearer-auth.ts'
 import { registerDashboard } from './dashboard-routes.ts'
+import { registerDiscrepancyRoutes } from './discrepancy-routes.ts'
 import { adminValidatorCompiler } from './request-validation.ts'
 import { sliceView } from './slice-view.ts'
 
@@ -33,7 +34,7 @@ export interface AdminDeps {
   readonly metrics: Metrics
   readonly breakers: Pick<CircuitBreakers, 'state'>
   /** The event sinks: their state is shown, accepted changes are published through them. */
-  readonly sinks: Pick<EventSinks, 'status'>
+  readonly sinks: Pick<EventSinks, 'status' | 'triageActions'>
   /** Applies changes with their AuthorityChanged events on disk before they are acknowledged. */
   readonly journal: ChangeJournal
   /** The evidence readiness is judged on: this instance's comparisons, or the reporter's aggregates. */
@@ -44,6 +45,8 @@ export interface AdminDeps {
   readonly decisions: NoiseDecisionStore
   /** The discrepancy register: differing comparisons grouped by signature. */
   readonly register: Pick<DiscrepancyRegister, 'list' | 'get' | 'stats'>
+  /** Triage of the register's signatures: status and audited actions. */
+  readonly triage: TriageStore
   readonly logger: Logger
   /** Bearer token every /admin request must carry; none means the port is bound to loopback only. */
   readonly token: string | undefined
@@ -270,22 +273,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         },
       )
 
-      // The discrepancy register: signatures newest first, filtered by slice and family.
-      admin.get<{ Querystring: DiscrepancyListQuery }>(
-        '/discrepancies',
-        { schema: { querystring: DiscrepancyListQuery }, preValidation: knownSliceParameter },
-        async (request) => {
-          const { slice, family, limit = DEFAULT_HISTORY_LIMIT } = request.query as { slice?: string; family?: RegisteredFamily; limit?: number }
-          const entries = await deps.register.list({ ...(slice === undefined ? {} : { slice }), ...(family === undefined ? {} : { family }), limit })
-          return { register: deps.register.stats(), entries }
-        },
-      )
-
-      admin.get<{ Params: { id: string } }>('/discrepancies/:id', async (request) => {
-        const entry = await deps.register.get(request.params.id)
-        if (!entry) throw fail.adminNotFound('no discrepancy with this id in the register (it may have been evicted to keep the register bounded)')
-        return entry
-      })
+      registerDiscrepancyRoutes(admin, { register: deps.register, triage: deps.triage, knownSliceParameter, actorOf, events: deps.sinks.triageActions })
       done()
     },
     { prefix: '/admin' },

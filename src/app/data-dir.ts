@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fail, type FicusError } from '../errors/errors.ts'
-import { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR } from '../publish/open-sinks.ts'
+import { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR, TRIAGE_ACTIONS_DIR } from '../publish/open-sinks.ts'
 
 // The instance's own directory (FICUS_DATA_DIR): checked before anything opens, so a problem with
 // it is one FICUS_ERR_DATA_DIR line at start, and the salt of published hashes kept in it.
@@ -15,9 +15,11 @@ export const AUTHORITY_CACHE_FILE = 'authority-cache.json'
 export const NOISE_DECISIONS_FILE = 'noise-decisions.jsonl'
 /** The discrepancy register without Redis (src/register/file-discrepancy-register.ts). */
 export const DISCREPANCIES_FILE = 'discrepancies.json'
+/** Triage actions on the register's signatures (src/register/triage-store.ts). */
+export const TRIAGE_FILE = 'triage.jsonl'
 /** Authority changes in progress, until their AuthorityChanged events are on disk (src/publish/authority-change-journal.ts). */
 export const CHANGE_JOURNAL_FILE = 'authority-journal.jsonl'
-export { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR }
+export { AUTHORITY_CHANGES_DIR, COMPARISONS_DIR, OUTBOX_DIR, TRIAGE_ACTIONS_DIR }
 
 /**
  * The salt of published value hashes: kept in the data directory (created once, readable by the
@@ -43,7 +45,7 @@ export async function loadSalt(dataDir: string): Promise<string> {
 
 /** The folders the gateway writes in under the data directory, with these settings. */
 function dataFolders(settings: { readonly kafka: unknown }): string[] {
-  return settings.kafka ? [OUTBOX_DIR] : [COMPARISONS_DIR, AUTHORITY_CHANGES_DIR]
+  return settings.kafka ? [OUTBOX_DIR] : [COMPARISONS_DIR, AUTHORITY_CHANGES_DIR, TRIAGE_ACTIONS_DIR]
 }
 
 /**

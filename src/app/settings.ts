@@ -124,6 +124,7 @@ function readKafkaSettings(env: NodeJS.ProcessEnv, instance: string): KafkaSetti
     topics: {
       comparisons: env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons,
       'authority-changes': env.FICUS_TOPIC_AUTHORITY_CHANGES ?? DEFAULT_TOPICS['authority-changes'],
+      'triage-actions': env.FICUS_TOPIC_TRIAGE_ACTIONS ?? DEFAULT_TOPICS['triage-actions'],
     },
     partitions: positive('KAFKA_TOPIC_PARTITIONS'),
     replicationFactor: positive('KAFKA_TOPIC_REPLICATION', true),

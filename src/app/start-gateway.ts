@@ -18,6 +18,7 @@ import {
   CHANGE_JOURNAL_FILE,
   COMPARISONS_DIR,
   DISCREPANCIES_FILE,
+  TRIAGE_FILE,
   loadSalt,
   NOISE_DECISIONS_FILE,
   prepareDataDir,
@@ -30,6 +31,9 @@ import { Metrics } from '../observability/metrics.ts'
 import { openEventSinks } from '../publish/open-sinks.ts'
 import { feedRegister, type DiscrepancyRegister } from '../register/discrepancy-register.ts'
 import { FileDiscrepancyRegister } from '../register/file-discrepancy-register.ts'
+import { RedisDiscrepancyRegister } from '../register/redis-discrepancy-register.ts'
+import { RedisTriageStore } from '../register/redis-triage-store.ts'
+import { FileTriageStore, type TriageStore } from '../register/triage-store.ts'
 import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
@@ -132,9 +136,17 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
   if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
   // The discrepancy register, fed from the comparisons this instance writes.
-  const register: DiscrepancyRegister = new FileDiscrepancyRegister({ file: join(settings.dataDir, DISCREPANCIES_FILE), logger })
+  // With Redis the register and its triage are shared by every instance, else kept in the data directory.
+  const register: DiscrepancyRegister = settings.redisUrl
+    ? new RedisDiscrepancyRegister({ url: settings.redisUrl, prefix: settings.redisPrefix, logger })
+    : new FileDiscrepancyRegister({ file: join(settings.dataDir, DISCREPANCIES_FILE), logger })
   await register.open()
   opened.push(() => register.close())
+  const triage: TriageStore = settings.redisUrl
+    ? new RedisTriageStore({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: settings.instance, logger })
+    : new FileTriageStore(join(settings.dataDir, TRIAGE_FILE), settings.instance)
+  await triage.open()
+  opened.push(() => triage.close())
   const comparisons = feedRegister(register, sinks.comparisons)
   const shadow = new ShadowRunner({
     config,
@@ -171,6 +183,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   const releaseAll = async (): Promise<void> => {
     await sinks.close(config.shutdownTimeoutMs)
     await register.close()
+    await triage.close()
     await reportStore?.close()
     await decisions.close()
     await pools.close()
@@ -191,6 +204,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     shadow,
     decisions,
     register,
+    triage,
     journal,
     token: settings.adminToken,
     allowedHosts: settings.adminHosts,

@@ -3,6 +3,7 @@ import type { parseArgs, ParseArgsConfig } from 'node:util'
 import { loadConfig } from '../config/load.ts'
 import type { GatewayConfig } from '../config/types.ts'
 import { flipCommand, historyCommand, killSwitchCommand, noiseCommand, statusCommand } from './admin-commands.ts'
+import { triageCommand } from './triage-command.ts'
 import { parseCliArgs, usageError } from './args.ts'
 import { isFicusError } from '../errors/errors.ts'
 import { printable } from '../text/printable-text.ts'
@@ -44,6 +45,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await historyCommand(rest, io)
       case 'noise':
         return await noiseCommand(rest, io)
+      case 'triage':
+        return await triageCommand(rest, io)
       case 'report':
         return await reportCommand(rest, io)
       case 'reporter':

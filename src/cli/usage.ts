@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_FILE } from '../config/load.ts'
 
-export const COMMANDS = ['start', 'validate', 'flip', 'kill-switch', 'status', 'history', 'noise', 'report', 'reporter', 'help', 'version'] as const
+export const COMMANDS = ['start', 'validate', 'flip', 'kill-switch', 'status', 'history', 'noise', 'triage', 'report', 'reporter', 'help', 'version'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export function isCommand(name: string | undefined): name is Command {
@@ -70,6 +70,23 @@ The audit trail of authority changes, newest first (every slice, or the one name
 
 Options:
   --limit N   how many entries (1–1000, default 50)
+
+${ADMIN_CLIENT}
+`,
+  triage: `Usage: ficus triage list [--slice S] [--family F] [--state S] [--limit N] [--json]
+       ficus triage show <id> [--json]
+       ficus triage assign <id> <assignee> --reason "…"
+       ficus triage accept <id> --approver NAME --expires YYYY-MM-DD --reason "…"
+       ficus triage expect-fix <id> --reason "…"
+       ficus triage mark-defect <id> modern|legacy-data --ticket REF --reason "…"
+       ficus triage wont-fix <id> --reason "…"
+       ficus triage reopen <id> --reason "…"
+
+The discrepancy register of the gateway you ask: every difference grouped by signature (slice,
+route, family, paths), with its count, entities, examples and triage state — open, investigating,
+accepted (until its expiry), fix-expected (a regression if it recurs under new rules),
+modern-defect, legacy-data-defect, wont-fix. Every action is audited with its reason and actor
+(FICUS_ACTOR, else user@host) and shown by \`show\`.
 
 ${ADMIN_CLIENT}
 `,
@@ -143,7 +160,7 @@ Commands:
   status                                         the live authority of every slice
   history [slice] [--limit N]                    the audit trail of authority changes, newest first
   noise <slice> [confirm|reject|clear …]         learned noise with its evidence; an operator's decision
-  noise <slice> [confirm|reject|clear …]         learned noise with its evidence; an operator's decision
+  triage list|show|assign|accept|…               the discrepancy register and its triage
   report [options]                               shadow-run report per slice, with readiness verdicts
   reporter [--config FILE]                       consume comparisons from Kafka into rolling per-slice
                                                  aggregates (Redis, else memory); serves reports on REPORTER_PORT

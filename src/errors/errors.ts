@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   FICUS_ERR_REPORT_SOURCE: { status: undefined, title: 'Comparisons could not be read' },
   FICUS_ERR_NOT_READY: { status: 409, title: 'Slice not ready' },
   FICUS_ERR_EVIDENCE_UNAVAILABLE: { status: 503, title: 'Readiness evidence unavailable' },
+  FICUS_ERR_REGISTER_UNAVAILABLE: { status: 503, title: 'Discrepancy register unavailable' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   FICUS_ERR_UPSTREAM_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },
@@ -130,6 +131,8 @@ export const fail = {
   reportSource: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REPORT_SOURCE', message, options),
   /** FICUS_ERR_NOT_READY: Slice not ready. */
   notReady: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_NOT_READY', message, options),
+  /** FICUS_ERR_REGISTER_UNAVAILABLE: Discrepancy register unavailable. */
+  registerUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REGISTER_UNAVAILABLE', message, options),
   /** FICUS_ERR_EVIDENCE_UNAVAILABLE: Readiness evidence unavailable. */
   evidenceUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_EVIDENCE_UNAVAILABLE', message, options),
   /** FICUS_ERR_UPSTREAM_UNAVAILABLE: Upstream unavailable. */

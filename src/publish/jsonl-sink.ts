@@ -43,6 +43,7 @@ export class JsonlSink<T> implements EventSink<T> {
   readonly #options: Required<Omit<JsonlSinkOptions, 'logger'>> & { logger: Logger }
   readonly #file = new AppendTarget()
   #sequence: SequenceFile | undefined
+  #closing: Promise<void> | undefined
   #failing = false
   #buffer: string[] = []
   #written = 0
@@ -120,7 +121,13 @@ export class JsonlSink<T> implements EventSink<T> {
     return { kind: this.kind, state: this.#failing ? 'disconnected' : this.#buffer.length > 0 ? 'buffering' : 'connected', outboxBytes: 0 }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // Idempotent: a second close waits for the first instead of closing the file twice (EBADF).
+    this.#closing ??= this.#closeOnce()
+    return this.#closing
+  }
+
+  async #closeOnce(): Promise<void> {
     this.#closed = true
     clearTimeout(this.#retry)
     this.#retry = undefined

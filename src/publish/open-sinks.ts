@@ -4,12 +4,13 @@ import type { Comparison } from '../compare/comparison.ts'
 import type { GatewayConfig } from '../config/types.ts'
 import type { EventDurability } from './event-durability.ts'
 import type { EventSink, SinkStatus } from './event-sink.ts'
-import type { AuthorityChanged, Stream } from './events.ts'
+import type { AuthorityChanged, Stream, TriageActionEvent } from './events.ts'
 import { JsonlSink } from './jsonl-sink.ts'
 import { KafkaPublisher, type PublisherStats } from './kafka-publisher.ts'
 
 export const COMPARISONS_DIR = 'comparisons'
 export const AUTHORITY_CHANGES_DIR = 'authority-changes'
+export const TRIAGE_ACTIONS_DIR = 'triage-actions'
 export const OUTBOX_DIR = 'outbox'
 
 export interface KafkaSettings {
@@ -21,10 +22,11 @@ export interface KafkaSettings {
   readonly outboxMaxBytes: number | undefined
 }
 
-/** The sinks of both event streams, and what the operator sees of them. */
+/** The sinks of the three event streams, and what the operator sees of them. */
 export interface EventSinks {
   readonly comparisons: EventSink<Comparison>
   readonly authorityChanges: EventSink<AuthorityChanged>
+  readonly triageActions: EventSink<TriageActionEvent>
   status(): SinkStatus
   /**
    * Counters for metrics: `written`, `dropped`, `buffered`, `lost` (what the previous process lost
@@ -50,16 +52,17 @@ export async function openEventSinks(options: {
   if (!kafka) {
     const comparisons = new JsonlSink<Comparison>({ dir: join(dataDir, COMPARISONS_DIR), prefix: 'comparisons', logger, durability })
     const authorityChanges = new JsonlSink<AuthorityChanged>({ dir: join(dataDir, AUTHORITY_CHANGES_DIR), prefix: 'authority-changes', logger, durability })
+    const triageActions = new JsonlSink<TriageActionEvent>({ dir: join(dataDir, TRIAGE_ACTIONS_DIR), prefix: 'triage-actions', logger, durability })
+    const all = [comparisons, authorityChanges, triageActions]
+    const sum = (field: 'written' | 'dropped' | 'buffered' | 'lost'): number => all.reduce((total, sink) => total + sink.stats()[field], 0)
     return {
       comparisons,
       authorityChanges,
+      triageActions,
       status: () => comparisons.status(),
-      counters: () => {
-        const [a, b] = [comparisons.stats(), authorityChanges.stats()]
-        return { written: a.written + b.written, dropped: a.dropped + b.dropped, buffered: a.buffered + b.buffered, lost: a.lost + b.lost }
-      },
+      counters: () => ({ written: sum('written'), dropped: sum('dropped'), buffered: sum('buffered'), lost: sum('lost') }),
       close: async () => {
-        await Promise.all([comparisons.close(), authorityChanges.close()])
+        await Promise.all(all.map((sink) => sink.close()))
       },
     }
   }
@@ -82,6 +85,8 @@ export async function openEventSinks(options: {
       byEntity.has(record.slice) && record.entityKey !== null ? record.entityKey : record.slice,
     ),
     authorityChanges: publisher.sink<AuthorityChanged>('authority-changes', (event) => event.slice),
+    // One signature's actions share a key, and so a partition and an order.
+    triageActions: publisher.sink<TriageActionEvent>('triage-actions', (event) => event.signature),
     status: () => publisher.status(),
     counters: () => {
       const stats: PublisherStats = publisher.stats()

@@ -66,17 +66,20 @@ export async function readTopics(brokers: string, topics: readonly string[], opt
 }
 
 /** Topic names of their own for one test, and the environment that makes a gateway use them. */
-export function uniqueTopics(brokers: string): { comparisons: string; authority: string; env: NodeJS.ProcessEnv } {
+export function uniqueTopics(brokers: string): { comparisons: string; authority: string; triage: string; env: NodeJS.ProcessEnv } {
   const id = randomUUID().slice(0, 8)
   const comparisons = `test.comparisons.${id}`
   const authority = `test.authority-changes.${id}`
+  const triage = `test.triage-actions.${id}`
   return {
     comparisons,
     authority,
+    triage,
     env: {
       KAFKA_BROKERS: brokers,
       FICUS_TOPIC_COMPARISONS: comparisons,
       FICUS_TOPIC_AUTHORITY_CHANGES: authority,
+      FICUS_TOPIC_TRIAGE_ACTIONS: triage,
       KAFKA_TOPIC_PARTITIONS: '3',
       KAFKA_TOPIC_REPLICATION: '1',
     },

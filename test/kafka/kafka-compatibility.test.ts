@@ -109,7 +109,7 @@ describe('Ficus’s Kafka client against the test broker', () => {
   })
 
   it('the publisher creates its topics at start, before any event, and the report reader reads back what it published', async () => {
-    const topics = { comparisons: topicName('comparisons'), 'authority-changes': topicName('authority') }
+    const topics = { comparisons: topicName('comparisons'), 'authority-changes': topicName('authority'), 'triage-actions': topicName('triage') }
     const dir = await mkdtemp(join(tmpdir(), 'ficus-compat-'))
     const { logger } = capturingLogger()
     const publisher = new KafkaPublisher({

@@ -45,7 +45,11 @@ interface Document {
 const DOCS = new URL('../../docs/', import.meta.url)
 const text = readFileSync(new URL('asyncapi.yaml', DOCS), 'utf8')
 const doc = parse(text) as Document
-const TOPIC_ENV: Readonly<Record<Stream, string>> = { comparisons: 'FICUS_TOPIC_COMPARISONS', 'authority-changes': 'FICUS_TOPIC_AUTHORITY_CHANGES' }
+const TOPIC_ENV: Readonly<Record<Stream, string>> = {
+  comparisons: 'FICUS_TOPIC_COMPARISONS',
+  'authority-changes': 'FICUS_TOPIC_AUTHORITY_CHANGES',
+  'triage-actions': 'FICUS_TOPIC_TRIAGE_ACTIONS',
+}
 
 /** Follows a local reference such as `#/components/messages/comparison`. */
 function resolve(ref: string): unknown {
@@ -69,8 +73,7 @@ describe('docs/asyncapi.yaml', () => {
     expect(doc.asyncapi).toBe('3.0.0')
     expect(doc.info.title).not.toBe('')
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+$/)
-    expect(Number(doc.info.version.split('.')[0])).toBe(SCHEMA_VERSIONS.comparisons)
-    expect(Number(doc.info.version.split('.')[0])).toBe(SCHEMA_VERSIONS['authority-changes'])
+    for (const stream of STREAMS) expect(Number(doc.info.version.split('.')[0]), stream).toBe(SCHEMA_VERSIONS[stream])
   })
 
   it('names the brokers by KAFKA_BROKERS, never a real host', () => {
@@ -125,6 +128,7 @@ describe('docs/asyncapi.yaml', () => {
   it('describes the message key', () => {
     expect(messageOf('comparisons').bindings.kafka.key.description).toMatch(/slice id[\s\S]*entity key/)
     expect(messageOf('authority-changes').bindings.kafka.key.description).toMatch(/slice id/)
+    expect(messageOf('triage-actions').bindings.kafka.key.description).toMatch(/signature id/)
     for (const stream of STREAMS) expect(messageOf(stream).bindings.kafka.key.type).toBe('string')
   })
 

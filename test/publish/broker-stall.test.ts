@@ -45,11 +45,11 @@ afterEach(async () => {
 })
 
 /** Time compressed: attempts every few hundred milliseconds instead of every few seconds. */
-function fastPublisher(brokers: string, topics: { comparisons: string; authority: string }): KafkaPublisher {
+function fastPublisher(brokers: string, topics: { comparisons: string; authority: string; triage: string }): KafkaPublisher {
   const options: KafkaPublisherOptions = {
     brokers: [brokers],
     clientId: 'ficus-stall-test',
-    topics: { comparisons: topics.comparisons, 'authority-changes': topics.authority },
+    topics: { comparisons: topics.comparisons, 'authority-changes': topics.authority, 'triage-actions': topics.triage },
     partitions: 1,
     replicationFactor: 1,
     outboxDir: join(dir, 'outbox'),

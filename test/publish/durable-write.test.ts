@@ -38,7 +38,7 @@ async function startPublisher(brokers: string, options: { outboxMaxBytes?: numbe
   publisher = new KafkaPublisher({
     brokers: [brokers],
     clientId: 'ficus-durable-test',
-    topics: { comparisons: topics.comparisons, 'authority-changes': topics.authority },
+    topics: { comparisons: topics.comparisons, 'authority-changes': topics.authority, 'triage-actions': topics.triage },
     partitions: 1,
     replicationFactor: 1,
     outboxDir: join(dir, 'outbox'),

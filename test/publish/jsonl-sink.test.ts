@@ -51,6 +51,8 @@ describe('JSONL sink', () => {
   it('drops records beyond its buffer, counts them and logs the count', async () => {
     const sink = new JsonlSink({ dir: join(dir, 'comparisons'), logger: logger(), maxBuffered: 5 })
     for (let n = 0; n < 20; n++) sink.write(record(n))
+    // Closed twice (a shutdown racing a failed start): the second waits for the first, never EBADF.
+    await Promise.all([sink.close(), sink.close()])
     await sink.close()
     const stats = sink.stats()
     expect(stats.written + stats.dropped).toBe(20)

@@ -1,8 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { ComparisonSchema } from '../../src/compare/comparison-schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
 import { AuthorityChangedSchema } from '../../src/publish/authority-changed-schema.ts'
+import { DEFAULT_EVENT_DURABILITY } from '../../src/publish/event-durability.ts'
+import { triageActionEvent } from '../../src/publish/events.ts'
+import { openEventSinks, type EventSinks } from '../../src/publish/open-sinks.ts'
+import { publishedSchema, schemaErrors } from '../helpers/json-schema.ts'
 import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { capturingLogger } from '../helpers/logs.ts'
 import { send } from '../helpers/http-client.ts'
 import { readTopics, uniqueTopics, type TopicReader } from '../helpers/kafka.ts'
 import { upstreamPair } from '../helpers/upstream-server.ts'
@@ -136,5 +145,69 @@ describe('Kafka sink against the real broker', () => {
     expect(ready.sink).toEqual({ kind: 'kafka', state: 'connected', outboxBytes: 0 })
     const slices = JSON.parse((await send(`${gw.adminUrl}/admin/slices`)).body) as { sink: unknown }
     expect(slices.sink).toEqual({ kind: 'kafka', state: 'connected', outboxBytes: 0 })
+  })
+})
+
+describe('triage actions on Kafka', () => {
+  let dir: string | undefined
+  let sinks: EventSinks | undefined
+
+  afterEach(async () => {
+    await reader?.close()
+    reader = undefined
+    await sinks?.close(2_000)
+    sinks = undefined
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+    dir = undefined
+  })
+
+  it('publishes triage actions written durably on their own topic, keyed by signature, with their headers, valid against the published schema', async () => {
+    const topics = uniqueTopics(brokers)
+    dir = await mkdtemp(join(tmpdir(), 'ficus-triage-kafka-'))
+    sinks = await openEventSinks({
+      kafka: {
+        brokers: [brokers],
+        clientId: 'ficus-triage-test',
+        topics: { comparisons: topics.comparisons, 'authority-changes': topics.authority, 'triage-actions': topics.triage },
+        partitions: 3,
+        replicationFactor: 1,
+        outboxMaxBytes: undefined,
+      },
+      dataDir: dir,
+      config: validateConfig(sampleConfig('http://127.0.0.1:1', 'http://127.0.0.1:2')),
+      logger: capturingLogger().logger,
+      durability: DEFAULT_EVENT_DURABILITY,
+    })
+    const signature = { slice: 'policy-status', route: 'GET /policy/:id/status', family: 'genuine-conflict' } as const
+    const base = { actor: 'ana', reason: 'r', at: '2026-11-24T09:12:00.000Z', instance: 'gw-triage' }
+    const events = [
+      triageActionEvent({ ...base, id: '6a4f2b10-9c3e-4e8d-b1a7-5d2c0e9f8a41', signature: 'aaaaaaaaaaaaaaaa', action: 'assign', assignee: 'bo' }, signature),
+      triageActionEvent(
+        { ...base, id: '0f8e1c52-3b7a-4d1e-9a64-2c5d8e7f1b30', signature: 'aaaaaaaaaaaaaaaa', action: 'mark-modern-defect', ticket: 'MOD-1' },
+        signature,
+      ),
+      triageActionEvent({ ...base, id: '9d3c7e21-5b4a-4f6e-8c1d-0a2b3c4d5e6f', signature: 'bbbbbbbbbbbbbbbb', action: 'wont-fix' }, signature),
+    ]
+    for (const event of events) await sinks.triageActions.writeDurable(event)
+    reader = await readTopics(brokers, [topics.triage, topics.authority, topics.comparisons])
+    await reader.until((messages) => messages.length >= 3, 'three triage actions')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(reader.messages.map((m) => m.topic)).toEqual([topics.triage, topics.triage, topics.triage])
+    expect(reader.messages.map((m) => m.value).sort((a, b) => String(a.eventId).localeCompare(String(b.eventId)))).toEqual(
+      [...events].sort((a, b) => a.eventId.localeCompare(b.eventId)),
+    )
+    // One signature's actions keep their order (same key, same partition).
+    expect(reader.messages.filter((m) => m.key === 'aaaaaaaaaaaaaaaa').map((m) => m.value.action)).toEqual(['assign', 'mark-modern-defect'])
+    const published = publishedSchema('triage-action.schema.json')
+    for (const message of reader.messages) {
+      expect(message.key).toBe(message.value.signature)
+      expect(message.headers).toEqual({
+        'ficus-event-type': 'ficus.triage-action',
+        'ficus-schema-version': '1',
+        'ficus-event-id': message.value.eventId,
+        'content-type': 'application/json',
+      })
+      expect(schemaErrors(published, message.value)).toEqual([])
+    }
   })
 })

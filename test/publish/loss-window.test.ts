@@ -40,7 +40,7 @@ async function stuckPublisher(durability: EventDurability): Promise<KafkaPublish
   publisher = new KafkaPublisher({
     brokers: [hole.brokers],
     clientId: 'ficus-window-test',
-    topics: { comparisons: 'c', 'authority-changes': 'a' },
+    topics: { comparisons: 'c', 'authority-changes': 'a', 'triage-actions': 't' },
     outboxDir: join(dir, 'outbox'),
     requestTimeoutMs: 30_000,
     sendTimeoutMs: 30_000,

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ComparisonSchema } from '../../src/compare/comparison-schema.ts'
 import { AuthorityChangedSchema } from '../../src/publish/authority-changed-schema.ts'
-import { authorityChanged } from '../../src/publish/events.ts'
+import { authorityChanged, triageActionEvent } from '../../src/publish/events.ts'
+import { TriageActionSchema } from '../../src/publish/triage-action-schema.ts'
 import { publishedSchema, schemaErrors } from '../helpers/json-schema.ts'
 
 // Within v1 fields are only added (docs/events.md): a consumer validating with today's published
@@ -35,6 +36,23 @@ const authorityEvent = (): Record<string, unknown> => ({
   ),
 })
 
+const triageEvent = (): Record<string, unknown> => ({
+  ...triageActionEvent(
+    {
+      id: '0f8e1c52-3b7a-4d1e-9a64-2c5d8e7f1b30',
+      signature: '3f9a1c0b7d2e4a65',
+      action: 'accept',
+      actor: 'ana@platform',
+      reason: 'modern rounds to the cent on purpose',
+      at: '2026-11-24T09:12:00.000Z',
+      instance: 'gw-1',
+      approver: 'product-owner',
+      expiresAt: '2027-03-31',
+    },
+    { slice: 'coverage-status', route: 'GET /pas/v1/policy/:policyNumber/status', family: 'genuine-conflict' },
+  ),
+})
+
 /** The comparison with a field added at every object level a later v1 could extend. */
 function comparisonFromLater(): Json {
   const record = comparison()
@@ -47,11 +65,13 @@ function comparisonFromLater(): Json {
 
 const publishedComparison = publishedSchema('comparison.schema.json')
 const publishedAuthorityChanged = publishedSchema('authority-changed.schema.json')
+const publishedTriageAction = publishedSchema('triage-action.schema.json')
 
 describe('the published schemas (docs/*.schema.json)', () => {
   it('accept the records Ficus writes today', () => {
     expect(schemaErrors(publishedComparison, comparison())).toEqual([])
     expect(schemaErrors(publishedAuthorityChanged, authorityEvent())).toEqual([])
+    expect(schemaErrors(publishedTriageAction, triageEvent())).toEqual([])
   })
 
   it('accept a comparison carrying fields added later, at the top level and nested', () => {
@@ -60,6 +80,11 @@ describe('the published schemas (docs/*.schema.json)', () => {
 
   it('accept an authority change carrying a field added later', () => {
     expect(schemaErrors(publishedAuthorityChanged, { ...authorityEvent(), ticket: 'CHG-1234' })).toEqual([])
+  })
+
+  it('accept a triage action carrying a field, an action or a state added later', () => {
+    expect(schemaErrors(publishedTriageAction, { ...triageEvent(), team: 'billing' })).toEqual([])
+    expect(schemaErrors(publishedTriageAction, { ...triageEvent(), action: 'snooze', state: 'snoozed' })).toEqual([])
   })
 
   it('close no object to additional properties', () => {
@@ -71,7 +96,7 @@ describe('the published schemas (docs/*.schema.json)', () => {
         walk(value, `${at}/${key}`)
       }
     }
-    for (const file of ['comparison.schema.json', 'authority-changed.schema.json'])
+    for (const file of ['comparison.schema.json', 'authority-changed.schema.json', 'triage-action.schema.json'])
       walk(JSON.parse(readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8')), file)
     expect(closed).toEqual([])
   })
@@ -84,6 +109,11 @@ describe('the published schemas (docs/*.schema.json)', () => {
     expect(schemaErrors(publishedComparison, record)).toContain('/primary/status: Expected required property')
     const { reason: _reason, ...withoutReason } = authorityEvent()
     expect(schemaErrors(publishedAuthorityChanged, withoutReason)).toContain('/reason: Expected required property')
+    const { signature: _signature, ...withoutSignature } = triageEvent()
+    expect(schemaErrors(publishedTriageAction, withoutSignature)).toContain('/signature: Expected required property')
+    expect(schemaErrors(publishedTriageAction, { ...triageEvent(), rulesHash: 'md5:1' })).toContain(
+      "/rulesHash: Expected string to match '^sha256:[0-9a-f]{16}$'",
+    )
   })
 
   it('still reject a wrong type or value, also next to an added field', () => {
@@ -113,10 +143,13 @@ describe("Ficus's own check of what it writes", () => {
     for (const path of ['/region', '/primary/connectMs', '/diff/0/severity', '/untranslated/0/knownSince'])
       expect(errors).toContain(`${path}: Unexpected property`)
     expect(schemaErrors(AuthorityChangedSchema, { ...authorityEvent(), ticket: 'CHG-1234' })).toContain('/ticket: Unexpected property')
+    expect(schemaErrors(TriageActionSchema, { ...triageEvent(), team: 'billing' })).toContain('/team: Unexpected property')
+    expect(schemaErrors(TriageActionSchema, { ...triageEvent(), action: 'snooze' }).length).toBeGreaterThan(0)
   })
 
   it('accepts the records as they are', () => {
     expect(schemaErrors(ComparisonSchema, comparison())).toEqual([])
     expect(schemaErrors(AuthorityChangedSchema, authorityEvent())).toEqual([])
+    expect(schemaErrors(TriageActionSchema, triageEvent())).toEqual([])
   })
 })

@@ -57,7 +57,7 @@ async function kafka(mode: DurabilityMode): Promise<Figures> {
   const publisher = new KafkaPublisher({
     brokers: [liveBrokers],
     clientId: 'ficus-cost-test',
-    topics: { comparisons: topics.comparisons, 'authority-changes': topics.authority },
+    topics: { comparisons: topics.comparisons, 'authority-changes': topics.authority, 'triage-actions': topics.triage },
     partitions: 3,
     replicationFactor: 1,
     outboxDir: join(dir, `outbox-${mode}`),

@@ -1,0 +1,130 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { EventSink } from '../publish/event-sink.ts'
+import { triageActionEvent, type TriageActionEvent } from '../publish/events.ts'
+import { checkAuditText } from '../authority/authority-store.ts'
+import { fail, type FicusError } from '../errors/errors.ts'
+import { DEFAULT_MAX_SIGNATURES, type DiscrepancyEntry, type DiscrepancyRegister } from '../register/discrepancy-register.ts'
+import type { RegisteredFamily } from '../register/discrepancy-signature.ts'
+import type { TriageStore } from '../register/triage-store.ts'
+import { triageView, UNTRIAGED, type TriageAction, type TriageState, type TriageView } from '../register/triage.ts'
+import { DEFAULT_HISTORY_LIMIT, DiscrepancyListQuery, TriageBody, TriageHistoryQuery } from './admin-schemas.ts'
+
+export interface DiscrepancyRouteDeps {
+  readonly register: Pick<DiscrepancyRegister, 'list' | 'get' | 'stats'>
+  readonly triage: TriageStore
+  /** Checks the `slice` query parameter (a 404 for a repeated or unknown one), before the schema. */
+  readonly knownSliceParameter: (request: FastifyRequest<{ Querystring: { slice?: unknown } }>) => Promise<void>
+  /** Who the audit names when the body does not. */
+  readonly actorOf: (request: FastifyRequest, actor: string | undefined) => string
+  /** Where triage actions are published (their own topic, or JSON lines). */
+  readonly events: Pick<EventSink<TriageActionEvent>, 'writeDurable'>
+}
+
+/** A register entry with its triage as it stands now. */
+export type TriagedEntry = DiscrepancyEntry & { readonly triage: TriageView }
+
+/**
+ * The discrepancy register and its triage on the admin API: the signatures (filtered by slice,
+ * family and triage state), one signature, its action history, and the actions a team takes.
+ */
+export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: DiscrepancyRouteDeps): void {
+  const triaged = async (entries: readonly DiscrepancyEntry[], now = new Date()): Promise<TriagedEntry[]> => {
+    const statuses = await deps.triage.statuses(entries.map((entry) => entry.id))
+    return entries.map((entry) => ({ ...entry, triage: triageView(statuses.get(entry.id) ?? UNTRIAGED, entry, now) }))
+  }
+  const triagedOne = async (entry: DiscrepancyEntry): Promise<TriagedEntry> => (await triaged([entry]))[0] as TriagedEntry
+  const entryOr404 = async (id: string): Promise<DiscrepancyEntry> => {
+    const entry = await deps.register.get(id)
+    if (!entry) throw fail.adminNotFound('no discrepancy with this id in the register (it may have been evicted to keep the register bounded)')
+    return entry
+  }
+
+  admin.get<{ Querystring: DiscrepancyListQuery }>(
+    '/discrepancies',
+    { schema: { querystring: DiscrepancyListQuery }, preValidation: deps.knownSliceParameter },
+    async (request) => {
+      const {
+        slice,
+        family,
+        state,
+        limit = DEFAULT_HISTORY_LIMIT,
+      } = request.query as { slice?: string; family?: RegisteredFamily; state?: TriageState; limit?: number }
+      // A state filter looks through the whole register (it is bounded), the others stop at the limit.
+      const found = await deps.register.list({
+        ...(slice === undefined ? {} : { slice }),
+        ...(family === undefined ? {} : { family }),
+        limit: state === undefined ? limit : DEFAULT_MAX_SIGNATURES,
+      })
+      const entries = (await triaged(found)).filter((entry) => state === undefined || entry.triage.state === state)
+      return { register: deps.register.stats(), entries: entries.slice(0, limit) }
+    },
+  )
+
+  admin.get<{ Params: { id: string } }>('/discrepancies/:id', async (request) => triagedOne(await entryOr404(request.params.id)))
+
+  admin.get<{ Params: { id: string }; Querystring: TriageHistoryQuery }>(
+    '/discrepancies/:id/history',
+    { schema: { querystring: TriageHistoryQuery } },
+    async (request) => {
+      await entryOr404(request.params.id)
+      return { entries: await deps.triage.history({ signature: request.params.id, limit: request.query.limit ?? DEFAULT_HISTORY_LIMIT }) }
+    },
+  )
+
+  admin.post<{ Params: { id: string }; Body: TriageBody }>('/discrepancies/:id/triage', { schema: { body: TriageBody } }, async (request) => {
+    const entry = await entryOr404(request.params.id)
+    const { action, reason, actor, assignee, approver, expiresAt, ticket } = request.body
+    const who = deps.actorOf(request, actor)
+    checkTriageAction(action, { reason, actor: who, assignee, approver, expiresAt, ticket })
+    const record = await deps.triage.act({
+      signature: entry.id,
+      action,
+      actor: who,
+      reason,
+      ...(action === 'assign' ? { assignee } : {}),
+      ...(action === 'accept' ? { approver, expiresAt } : {}),
+      ...(action === 'mark-modern-defect' || action === 'mark-legacy-data-defect' ? { ticket } : {}),
+      ...(action === 'expect-fix' && entry.rulesHashes.length > 0 ? { rulesHash: entry.rulesHashes.at(-1) } : {}),
+    })
+    request.log.info({ signature: entry.id, slice: entry.slice, action: record.action, actor: record.actor }, 'triage action')
+    // The action stands once recorded; its event is then made durable, and the answer says if it could not be.
+    const event = await deps.events.writeDurable(triageActionEvent(record, entry)).then(
+      () => ({ published: true }),
+      (err: unknown) => {
+        request.log.error({ err, signature: entry.id, action: record.id }, 'triage action recorded, but its event could not be made durable')
+        return { published: false, reason: (err as Error).message }
+      },
+    )
+    return { action: record, discrepancy: await triagedOne(entry), event }
+  })
+}
+
+interface ActionFields {
+  readonly reason: string
+  readonly actor: string
+  readonly assignee: string | undefined
+  readonly approver: string | undefined
+  readonly expiresAt: string | undefined
+  readonly ticket: string | undefined
+}
+
+/** What each action needs besides a reason: an assignee, an approver and a future expiry, a ticket. */
+function checkTriageAction(action: TriageAction, fields: ActionFields): void {
+  try {
+    checkAuditText(fields)
+  } catch (err) {
+    throw fail.decisionInvalid((err as Error).message, { details: (err as FicusError).details })
+  }
+  const missing = (field: string, what: string): FicusError => fail.decisionInvalid(`${field}: is required to ${action}, ${what}`, { details: { field } })
+  if (action === 'assign' && !nonEmpty(fields.assignee)) throw missing('assignee', 'who investigates')
+  if (action === 'accept') {
+    if (!nonEmpty(fields.approver)) throw missing('approver', 'who approved the difference as intended')
+    const expiry = fields.expiresAt === undefined ? Number.NaN : Date.parse(fields.expiresAt)
+    if (!Number.isFinite(expiry)) throw missing('expiresAt', 'the date (YYYY-MM-DD, or an ISO time) until which the difference is accepted')
+    if (expiry <= Date.now()) throw fail.decisionInvalid('expiresAt: must be in the future', { details: { field: 'expiresAt' } })
+  }
+  if ((action === 'mark-modern-defect' || action === 'mark-legacy-data-defect') && !nonEmpty(fields.ticket))
+    throw missing('ticket', 'the reference of the ticket that tracks the fix')
+}
+
+const nonEmpty = (value: string | undefined): value is string => value !== undefined && value.trim() !== ''

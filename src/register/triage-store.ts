@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto'
+import { mkdir, open, readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { fail } from '../errors/errors.ts'
+import { applyAction, UNTRIAGED, type TriageRecord, type TriageStatus } from './triage.ts'
+
+export type TriageInput = Omit<TriageRecord, 'id' | 'at' | 'instance'>
+
+/** Where triage actions are kept: the audit of every action, and each signature's status from them. */
+export interface TriageStore {
+  readonly kind: 'file' | 'redis'
+  open(): Promise<void>
+  /** The status the last action on each signature left (open when none). */
+  statuses(signatures: readonly string[]): Promise<Map<string, TriageStatus>>
+  /** Records an action once it is durable, and answers it. */
+  act(input: TriageInput): Promise<TriageRecord>
+  /** Actions, newest first. */
+  history(query: { signature?: string; limit: number }): Promise<TriageRecord[]>
+  close(): Promise<void>
+}
+
+/** The embedded default: an append-only JSON-lines log in the data directory, fsync'd before an action counts. */
+export class FileTriageStore implements TriageStore {
+  readonly kind = 'file'
+  readonly #file: string
+  readonly #instance: string
+  readonly #log: TriageRecord[] = []
+  readonly #status = new Map<string, TriageStatus>()
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(file: string, instance: string) {
+    this.#file = file
+    this.#instance = instance
+  }
+
+  async open(): Promise<void> {
+    let text = ''
+    try {
+      text = await readFile(this.#file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue
+      try {
+        this.#apply(JSON.parse(line) as TriageRecord)
+      } catch {
+        // A line torn by a crash: its action was never acknowledged.
+      }
+    }
+  }
+
+  statuses(signatures: readonly string[]): Promise<Map<string, TriageStatus>> {
+    return Promise.resolve(new Map(signatures.map((signature) => [signature, this.#status.get(signature) ?? UNTRIAGED])))
+  }
+
+  act(input: TriageInput): Promise<TriageRecord> {
+    const record: TriageRecord = { id: randomUUID(), ...input, at: new Date().toISOString(), instance: this.#instance }
+    const write = this.#queue.then(async () => {
+      await mkdir(dirname(this.#file), { recursive: true })
+      const handle = await open(this.#file, 'a')
+      try {
+        await handle.appendFile(`${JSON.stringify(record)}\n`)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      this.#apply(record)
+      return record
+    })
+    this.#queue = write.catch(() => undefined)
+    return write.catch((err: unknown) => {
+      throw fail.authorityStateWrite(`the triage action could not be written to ${this.#file}: ${(err as Error).message}`, { cause: err })
+    })
+  }
+
+  history(query: { signature?: string; limit: number }): Promise<TriageRecord[]> {
+    const found: TriageRecord[] = []
+    for (let at = this.#log.length - 1; at >= 0 && found.length < query.limit; at--) {
+      const record = this.#log[at] as TriageRecord
+      if (query.signature === undefined || record.signature === query.signature) found.push(record)
+    }
+    return Promise.resolve(found)
+  }
+
+  async close(): Promise<void> {
+    await this.#queue
+  }
+
+  #apply(record: TriageRecord): void {
+    this.#log.push(record)
+    this.#status.set(record.signature, applyAction(this.#status.get(record.signature) ?? UNTRIAGED, record))
+  }
+}
