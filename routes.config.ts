@@ -23,6 +23,7 @@ export default defineGateway({
   slices: {
     'coverage-status': {
       description: 'Is this policy in force today, and for which period?',
+      owner: { team: 'policy-platform', contact: '#policy-platform' },
       authority: 'legacy',
       // The customer portal sends its customer id: a percentage rollout moves whole customers,
       // and each keeps the side it got (`npm run clients` shows who is on which side).
@@ -79,6 +80,7 @@ export default defineGateway({
     },
     'billing-eligibility': {
       description: 'May this policy be billed and renewed, given its arrears?',
+      owner: { team: 'billing', contact: 'billing-team@insurer.example' },
       authority: 'modern',
       stickyKey: { header: 'x-customer-id' },
       routes: [
@@ -104,6 +106,7 @@ export default defineGateway({
     },
     'claim-lodgement': {
       description: 'May a claim be lodged against this policy for this loss date, and lodging it.',
+      owner: { team: 'claims', contact: '#claims-migration' },
       authority: 'legacy',
       stickyKey: { header: 'x-customer-id' },
       routes: [

@@ -273,7 +273,15 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         },
       )
 
-      registerDiscrepancyRoutes(admin, { register: deps.register, triage: deps.triage, knownSliceParameter, actorOf, events: deps.sinks.triageActions })
+      const ownerOf = (slice: string): string | null => config.slices.find((candidate) => candidate.id === slice)?.owner?.team ?? null
+      registerDiscrepancyRoutes(admin, {
+        register: deps.register,
+        triage: deps.triage,
+        knownSliceParameter,
+        actorOf,
+        ownerOf,
+        events: deps.sinks.triageActions,
+      })
       done()
     },
     { prefix: '/admin' },

@@ -16,12 +16,14 @@ export interface DiscrepancyRouteDeps {
   readonly knownSliceParameter: (request: FastifyRequest<{ Querystring: { slice?: unknown } }>) => Promise<void>
   /** Who the audit names when the body does not. */
   readonly actorOf: (request: FastifyRequest, actor: string | undefined) => string
+  /** The team that owns a slice's decision: new signatures are assigned to it until someone acts. */
+  readonly ownerOf: (slice: string) => string | null
   /** Where triage actions are published (their own topic, or JSON lines). */
   readonly events: Pick<EventSink<TriageActionEvent>, 'writeDurable'>
 }
 
-/** A register entry with its triage as it stands now. */
-export type TriagedEntry = DiscrepancyEntry & { readonly triage: TriageView }
+/** A register entry with its slice's decision owner and its triage as it stands now. */
+export type TriagedEntry = DiscrepancyEntry & { readonly owner: string | null; readonly triage: TriageView }
 
 /**
  * The discrepancy register and its triage on the admin API: the signatures (filtered by slice,
@@ -30,7 +32,12 @@ export type TriagedEntry = DiscrepancyEntry & { readonly triage: TriageView }
 export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: DiscrepancyRouteDeps): void {
   const triaged = async (entries: readonly DiscrepancyEntry[], now = new Date()): Promise<TriagedEntry[]> => {
     const statuses = await deps.triage.statuses(entries.map((entry) => entry.id))
-    return entries.map((entry) => ({ ...entry, triage: triageView(statuses.get(entry.id) ?? UNTRIAGED, entry, now) }))
+    return entries.map((entry) => {
+      const owner = deps.ownerOf(entry.slice)
+      const status = statuses.get(entry.id) ?? UNTRIAGED
+      // Untriaged, a signature is the owner's to look at.
+      return { ...entry, owner, triage: triageView(status.since === null ? { ...status, assignee: owner } : status, entry, now) }
+    })
   }
   const triagedOne = async (entry: DiscrepancyEntry): Promise<TriagedEntry> => (await triaged([entry]))[0] as TriagedEntry
   const entryOr404 = async (id: string): Promise<DiscrepancyEntry> => {

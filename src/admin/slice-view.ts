@@ -1,12 +1,14 @@
 import type { AuthorityState } from '../authority/authority-store.ts'
 import { modernBasisPoints } from '../model/authority-value.ts'
-import type { SliceConfig, StickyKey } from '../config/types.ts'
+import type { SliceConfig, SliceOwner, StickyKey } from '../config/types.ts'
 import type { BreakerState, CircuitBreakers } from '../upstream/circuit-breakers.ts'
 
 /** A slice as the admin API shows it: config, live authority, and where each side sends each route. */
 export interface SliceView {
   readonly id: string
   readonly description: string
+  /** The team that owns the slice's decision, and its contact; null when the config names none. */
+  readonly owner: SliceOwner | null
   readonly authority: string
   /** Share of requests the modern side answers, in percent. */
   readonly modernPercent: number
@@ -42,6 +44,7 @@ export function sliceView(slice: SliceConfig, state: AuthorityState | undefined,
   return {
     id: slice.id,
     description: slice.description,
+    owner: slice.owner,
     authority,
     modernPercent: modernBasisPoints(authority) / 100,
     version: state?.version ?? 0,

@@ -84,6 +84,10 @@ export const ComparisonSchema = Type.Object(
     instance: Type.String({ description: 'The gateway instance.' }),
     primary: Side,
     shadow: Side,
+    // Added within v1 (schema 1.3), optional for the same reason as the 1.1 fields below.
+    owner: Type.Optional(
+      nullable(Type.String({ description: "The team that owns the slice's decision (the config's owner.team); null when none is named. Since 1.3." })),
+    ),
     // Added within v1 (schema 1.1): optional here so that records written before still validate;
     // Ficus's own records always carry them (the Comparison type requires them).
     rulesHash: Type.Optional(

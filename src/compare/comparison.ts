@@ -59,6 +59,8 @@ export interface Comparison {
   /** Gateway time spent capturing, translating, diffing and classifying (not waiting for upstreams). */
   readonly processingMs: number
   readonly slice: string
+  /** The team that owns the slice's decision (its config's `owner.team`); null when none is named. Since 1.3. */
+  readonly owner: string | null
   readonly route: string
   readonly method: string
   readonly entityKey: string | null

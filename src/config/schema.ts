@@ -301,9 +301,22 @@ const StickyKeySchema = Type.Object(
 /** Where a percentage rollout finds the key it buckets a request by (exactly one of these). */
 export type StickyKeyInput = Static<typeof StickyKeySchema>
 
+/** Who owns a slice's decision: the team that says when authority may move, and how to reach it. */
+const OwnerSchema = Type.Object(
+  {
+    /** The team, as the organisation names it, e.g. `claims-platform`. */
+    team: Type.String({ minLength: 1, maxLength: 100 }),
+    /** How to reach it: an address, a chat channel, a page. */
+    contact: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  strict,
+)
+
 const SliceSchema = Type.Object(
   {
     description: Type.String({ minLength: 1 }),
+    /** The team that owns this slice's decision (shown in comparisons, reports, the dashboard and triage). */
+    owner: Type.Optional(OwnerSchema),
     /**
      * Initial authority: `legacy`, `modern`, or a sticky percentage of modern traffic such as `25%`.
      * The live value is held by the authority store.

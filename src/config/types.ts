@@ -135,9 +135,17 @@ export interface StickyKey {
   readonly name: string
 }
 
+/** The team that owns a slice's decision, and how to reach it. */
+export interface SliceOwner {
+  readonly team: string
+  readonly contact: string
+}
+
 export interface SliceConfig {
   readonly id: string
   readonly description: string
+  /** Null when the config names no owner. */
+  readonly owner: SliceOwner | null
   /** Initial authority (the store holds the live one). */
   readonly authority: Authority
   /** Bucketing key of percentage rollouts; null means the client address. */

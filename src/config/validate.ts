@@ -262,6 +262,7 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     slices.push({
       id,
       description: slice.description,
+      owner: slice.owner ?? null,
       authority: authority.ok ? authority.authority : 'legacy',
       stickyKey,
       entityKey,

@@ -206,6 +206,7 @@ export function sliceSection(
   return `<section class="slice">
 <header class="slice-head"><h2>${escapeHtml(slice.slice)}</h2>${head.verdict}${head.authority}</header>
 ${slice.description ? `<p class="description">${escapeHtml(slice.description)}</p>` : ''}
+${slice.owner ? `<p class="owner">Decision owner: ${escapeHtml(slice.owner.team)} · ${escapeHtml(slice.owner.contact)}</p>` : ''}
 ${keyFigures(slice)}
 ${criteriaBlock(slice)}
 ${changesBlock(changes)}

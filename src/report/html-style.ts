@@ -64,6 +64,7 @@ section.slice { margin-top: 2.5rem; padding-top: 1rem; border-top: 3px solid #1f
 .slice-head .verdict { font-size: 1rem; }
 .slice-head .authority { margin-left: auto; font-weight: 600; }
 .description { margin: .3rem 0 .6rem; font-size: 1rem; }
+.owner { margin: -.3rem 0 .6rem; color: var(--muted, #57606a); }
 .tiles { display: grid; grid-template-columns: repeat(6, 1fr); gap: .6rem; margin: .6rem 0; }
 .tile { border: 1px solid var(--line); border-radius: .4rem; padding: .45rem .6rem; background: var(--head); }
 .tile .label { font-size: .78rem; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .03em; }

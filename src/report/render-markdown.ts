@@ -27,6 +27,7 @@ export function renderMarkdown(report: Report): string {
   for (const slice of report.slices) {
     out.push('', `## ${cell(slice.slice)}`, '')
     if (slice.description) out.push(cell(slice.description), '')
+    if (slice.owner) out.push(`Owner: ${cell(slice.owner.team)} (${cell(slice.owner.contact)})`, '')
     out.push(
       `Rules \`${slice.rulesHash}\`${slice.translationVersion ? ` (translation ${cell(slice.translationVersion)})` : ''}; agreement without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}.`,
       '',

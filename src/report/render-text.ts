@@ -10,6 +10,7 @@ function sliceLines(slice: SliceReport, mark: { ok: string; no: string }): strin
   const rate = slice.matchRate
   const lines = [
     `${slice.slice}  ${slice.readiness.ready ? 'READY' : 'NOT READY'}${slice.description ? `  — ${slice.description}` : ''}`,
+    ...(slice.owner ? [`  owner ${slice.owner.team} (${slice.owner.contact})`] : []),
     `  rules ${short(slice.rulesHash)}${slice.translationVersion ? ` (translation ${slice.translationVersion})` : ''}: ${slice.records} comparisons, ${slice.samples} compared; agreement ${percent(rate?.value)}${rate ? ` (95 % CI ${percent(rate.lower)} – ${percent(rate.upper)})` : ''}, without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}`,
     `  ${
       FAMILIES.filter((family) => slice.families[family] > 0)

@@ -1,6 +1,6 @@
 import { FAMILIES, type Category, type Family } from '../compare/classify.ts'
 import type { Comparison } from '../compare/comparison.ts'
-import type { SliceConfig } from '../config/types.ts'
+import type { SliceConfig, SliceOwner } from '../config/types.ts'
 import { EventDedup } from './event-dedup.ts'
 import { compared, DEFAULT_READINESS, evidenceWindow, verdict, wilson, type RateInterval, type ReadinessThresholds, type Verdict } from './readiness.ts'
 import { rulesOf, SliceAggregate, UNVERSIONED } from './slice-aggregate.ts'
@@ -88,6 +88,8 @@ export interface RulesVersionSummary {
 export interface SliceReport {
   readonly slice: string
   readonly description: string | null
+  /** The team that owns the slice's decision and its contact (from the config); null when none is named. */
+  readonly owner: SliceOwner | null
   /** The rules version this report is of (the slice's current one unless chosen), and every version seen. */
   readonly rulesHash: string
   readonly translationVersion: string | null
@@ -195,7 +197,7 @@ function resolveRules(versions: ReadonlyMap<string, SliceAggregate> | undefined,
 export function sliceReport(
   sliceId: string,
   versions: ReadonlyMap<string, SliceAggregate> | undefined,
-  slice: Pick<SliceConfig, 'description' | 'readiness' | 'compare'> | undefined,
+  slice: Pick<SliceConfig, 'description' | 'owner' | 'readiness' | 'compare'> | undefined,
   options: { now?: number; rulesHash?: string } = {},
 ): SliceReport {
   const now = options.now ?? Date.now()
@@ -215,6 +217,7 @@ export function sliceReport(
   return {
     slice: sliceId,
     description: slice?.description ?? null,
+    owner: slice?.owner ?? null,
     rulesHash: shown,
     translationVersion: aggregate.translationVersion ?? slice?.compare.translationVersion ?? null,
     rulesVersions: [...(versions?.values() ?? [])]

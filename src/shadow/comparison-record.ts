@@ -117,6 +117,7 @@ export function comparisonRecord(
     requestTime: request.requestTime.toISOString(),
     processingMs: Math.round(processingMs * 10) / 10,
     slice: slice.id,
+    owner: slice.owner?.team ?? null,
     route: `${request.route.method} ${request.route.path.source}`,
     method: request.method,
     entityKey: request.entityKey,

@@ -105,6 +105,9 @@ describe('dashboard', () => {
     expect(await page.locator('tr[data-slice="coverage-status"] summary').textContent()).toBe('✘ Not ready')
     expect(await page.locator('tr[data-slice="agent-directory"] th').innerText()).toContain('<script>window.hacked = true</script> Who is the agent?')
     expect(await page.evaluate('window.hacked')).toBeUndefined()
+    // Each slice names the team that owns its decision (routes.config.ts), and one without an owner shows none.
+    expect(await page.locator('tr[data-slice="coverage-status"] .owner').textContent()).toBe('owner: policy-platform')
+    expect(await page.locator('tr[data-slice="agent-directory"] .owner').count()).toBe(0)
     // The token is in session storage, not in a cookie or the URL.
     expect(await page.evaluate('document.cookie')).toBe('')
     expect(page.url()).not.toContain(TOKEN)

@@ -23,6 +23,13 @@ function withSlice(slice: Record<string, unknown>, id = 'policy-status'): Record
 }
 
 describe('config validation', () => {
+  it('takes a slice owner (team and contact), null when none is named, and names what is wrong with one', () => {
+    expect(validateConfig(sampleConfig(LEGACY, MODERN)).slices[0]?.owner).toBeNull()
+    expect(validateConfig(withSlice({ owner: { team: 'claims', contact: '#claims' } })).slices[0]?.owner).toEqual({ team: 'claims', contact: '#claims' })
+    expect(problems(withSlice({ owner: { team: '' } })).join('\n')).toMatch(/slices\.policy-status\.owner\.(team|contact)/)
+    expect(problems(withSlice({ owner: { team: 'claims', contact: '#c', pager: 'x' } })).join('\n')).toContain('slices.policy-status.owner')
+  })
+
   it('accepts a valid config and fills in documented defaults', () => {
     const config = validateConfig(sampleConfig(LEGACY, MODERN))
     expect(config.fallthrough).toBe('legacy')

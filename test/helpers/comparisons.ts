@@ -11,9 +11,11 @@ export async function readComparisons(dataDir: string): Promise<{ text: string; 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
+  // The sink may be writing as we read: a last line without its newline is not complete yet.
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1)
   return {
     text,
-    records: text
+    records: complete
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as Comparison),

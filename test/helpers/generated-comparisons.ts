@@ -37,6 +37,7 @@ export function comparison(options: GeneratedOptions = {}): Comparison {
     requestTime: time,
     processingMs: 0.2,
     slice: options.slice ?? 'coverage-status',
+    owner: null,
     route: options.route ?? 'GET /policies/:id',
     method: 'GET',
     entityKey: null,

@@ -25,6 +25,7 @@ const fixture = gatewayWithUpstreams({
     const slice = config.slices['policy-status']!
     slice.shadow = {}
     slice.entityKey = { param: 'id' }
+    slice.owner = { team: 'policy-team', contact: '#policy-migration' }
     return config
   },
 })
@@ -32,7 +33,7 @@ const fixture = gatewayWithUpstreams({
 describe('the discrepancy register through the gateway', () => {
   it('groups the live differences into one signature with its count, entities and examples, listed and shown on the admin API', async () => {
     for (let i = 0; i < 6; i++) await send(`${fixture.gateway.url}/policy/P-${i % 3}/status`, { headers: { 'x-request-id': `reg-${i}` } })
-    await comparisonOf(fixture.gateway.dataDir, 'reg-5')
+    expect(await comparisonOf(fixture.gateway.dataDir, 'reg-5')).toMatchObject({ owner: 'policy-team' })
     const listed = (await (await fetch(`${fixture.gateway.adminUrl}/admin/discrepancies?slice=policy-status`)).json()) as {
       register: { signatures: number }
       entries: DiscrepancyEntry[]
@@ -44,8 +45,15 @@ describe('the discrepancy register through the gateway', () => {
     expect(entry?.paths).toHaveLength(1)
     expect(entry?.paths[0]).toMatch(/\/\*\//)
     expect(entry?.examples).toEqual(['reg-5', 'reg-4', 'reg-3', 'reg-2', 'reg-1'])
+    // Untriaged, the signature is the slice owner's.
+    expect(entry).toMatchObject({ owner: 'policy-team', triage: { state: 'open', assignee: 'policy-team', since: null } })
     const shown = await fetch(`${fixture.gateway.adminUrl}/admin/discrepancies/${entry?.id ?? ''}`)
     expect(await shown.json()).toEqual(entry)
+    // The owner is on the slice's view and its report too.
+    const slices = (await (await fetch(`${fixture.gateway.adminUrl}/admin/slices`)).json()) as { slices: { id: string; owner: unknown }[] }
+    expect(slices.slices.find((slice) => slice.id === 'policy-status')?.owner).toEqual({ team: 'policy-team', contact: '#policy-migration' })
+    const report = (await (await fetch(`${fixture.gateway.adminUrl}/admin/slices/policy-status/report`)).json()) as { owner: unknown }
+    expect(report.owner).toEqual({ team: 'policy-team', contact: '#policy-migration' })
   })
 
   it('answers a bad filter with 400 or 404 and an unknown id with 404', async () => {

@@ -195,6 +195,7 @@ function sliceRow(slice) {
   open.type = 'button'
   open.addEventListener('click', () => showDetail(slice.id))
   name.append(open, element('div', slice.description, 'muted'))
+  if (slice.owner) name.append(element('div', `owner: ${slice.owner.team}`, 'muted owner'))
   row.append(name)
   row.append(element('td', slice.authority === 'legacy' || slice.authority === 'modern' ? slice.authority : `${slice.authority} modern`, 'authority'))
   row.append(element('td', slice.version, 'version'))
@@ -309,6 +310,7 @@ async function renderDetail() {
   const report = slice.report
   $('detail-title').textContent = `${slice.id} — ${slice.authority} (version ${slice.version})`
   $('detail-description').textContent = slice.description
+  $('detail-owner').textContent = slice.owner ? `Decision owner: ${slice.owner.team} · ${slice.owner.contact}` : 'No decision owner named in the config'
   const conflicts = conflictOnModern(slice)
   $('detail-warning').hidden = conflicts === 0
   $('detail-warning').textContent = conflicts === 0 ? '' : conflictWarning(slice, conflicts)
