@@ -2,6 +2,8 @@ import { ERROR_CODES, type ErrorCode, fail, FicusError } from '../errors/errors.
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090'
 const TIMEOUT_MS = 10_000
+/** Printable Latin-1, no control characters: what a header field value may hold as it is. */
+const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/
 
 export interface AdminClientOptions {
   readonly baseUrl: string
@@ -20,7 +22,10 @@ export class AdminClient {
 
   async call<T>(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<T> {
     const url = new URL(path, this.#options.baseUrl.endsWith('/') ? this.#options.baseUrl : `${this.#options.baseUrl}/`)
-    const headers: Record<string, string> = { accept: 'application/json', 'x-ficus-actor': this.#options.actor }
+    const headers: Record<string, string> = { accept: 'application/json' }
+    // The actor travels in the body (JSON takes any text); the header, for GETs and older gateways, only when it is a valid field value.
+    if (HEADER_SAFE.test(this.#options.actor)) headers['x-ficus-actor'] = this.#options.actor
+    if (body !== null && typeof body === 'object' && !Array.isArray(body) && !('actor' in body)) body = { ...body, actor: this.#options.actor }
     if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`
     if (body !== undefined) headers['content-type'] = 'application/json'
     let response: Response

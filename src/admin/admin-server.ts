@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino'
 import { checkAuditText, type AuthorityStore, type ChangeKind } from '../authority/authority-store.ts'
 import type { ChangeJournal } from '../publish/authority-change-journal.ts'
-import type { GatewayConfig } from '../config/types.ts'
+import type { GatewayConfig, SliceConfig } from '../config/types.ts'
 import { sendError } from '../http/error-reply.ts'
 import { fail, FicusError } from '../errors/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
@@ -273,13 +273,16 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         },
       )
 
-      const ownerOf = (slice: string): string | null => config.slices.find((candidate) => candidate.id === slice)?.owner?.team ?? null
+      const sliceOf = (id: string): SliceConfig | undefined => config.slices.find((candidate) => candidate.id === id)
+      const ownerOf = (slice: string): string | null => sliceOf(slice)?.owner?.team ?? null
+      const rulesOf = (slice: string): string | undefined => sliceOf(slice)?.compare.rulesHash
       registerDiscrepancyRoutes(admin, {
         register: deps.register,
         triage: deps.triage,
         knownSliceParameter,
         actorOf,
         ownerOf,
+        rulesOf,
         events: deps.sinks.triageActions,
       })
       done()

@@ -18,6 +18,8 @@ export interface DiscrepancyRouteDeps {
   readonly actorOf: (request: FastifyRequest, actor: string | undefined) => string
   /** The team that owns a slice's decision: new signatures are assigned to it until someone acts. */
   readonly ownerOf: (slice: string) => string | null
+  /** The rules hash of a slice's config, as comparisons carry it. */
+  readonly rulesOf: (slice: string) => string | undefined
   /** Where triage actions are published (their own topic, or JSON lines). */
   readonly events: Pick<EventSink<TriageActionEvent>, 'writeDurable'>
 }
@@ -73,8 +75,10 @@ export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: Discrepa
     '/discrepancies/:id/history',
     { schema: { querystring: TriageHistoryQuery } },
     async (request) => {
-      await entryOr404(request.params.id)
-      return { entries: await deps.triage.history({ signature: request.params.id, limit: request.query.limit ?? DEFAULT_HISTORY_LIMIT }) }
+      const entries = await deps.triage.history({ signature: request.params.id, limit: request.query.limit ?? DEFAULT_HISTORY_LIMIT })
+      // A signature dropped from the bounded register keeps its history.
+      if (entries.length === 0) await entryOr404(request.params.id)
+      return { entries }
     },
   )
 
@@ -89,9 +93,10 @@ export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: Discrepa
       actor: who,
       reason,
       ...(action === 'assign' ? { assignee } : {}),
-      ...(action === 'accept' ? { approver, expiresAt } : {}),
+      ...(action === 'accept' ? { approver, expiresAt: expiryInstant(expiresAt as string) } : {}),
       ...(action === 'mark-modern-defect' || action === 'mark-legacy-data-defect' ? { ticket } : {}),
-      ...(action === 'expect-fix' && entry.rulesHashes.length > 0 ? { rulesHash: entry.rulesHashes.at(-1) } : {}),
+      // The rules in force for the slice now (this instance's config); the fix is expected under later ones.
+      ...(action === 'expect-fix' ? { rulesHash: deps.rulesOf(entry.slice) ?? entry.rulesHashes.at(-1) } : {}),
     })
     request.log.info({ signature: entry.id, slice: entry.slice, action: record.action, actor: record.actor }, 'triage action')
     // The action stands once recorded; its event is then made durable, and the answer says if it could not be.
@@ -99,7 +104,7 @@ export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: Discrepa
       () => ({ published: true }),
       (err: unknown) => {
         request.log.error({ err, signature: entry.id, action: record.id }, 'triage action recorded, but its event could not be made durable')
-        return { published: false, reason: (err as Error).message }
+        return { published: false, reason: 'the event could not be made durable (the gateway log says why); the action itself is recorded' }
       },
     )
     return { action: record, discrepancy: await triagedOne(entry), event }
@@ -126,12 +131,29 @@ function checkTriageAction(action: TriageAction, fields: ActionFields): void {
   if (action === 'assign' && !nonEmpty(fields.assignee)) throw missing('assignee', 'who investigates')
   if (action === 'accept') {
     if (!nonEmpty(fields.approver)) throw missing('approver', 'who approved the difference as intended')
-    const expiry = fields.expiresAt === undefined ? Number.NaN : Date.parse(fields.expiresAt)
-    if (!Number.isFinite(expiry)) throw missing('expiresAt', 'the date (YYYY-MM-DD, or an ISO time) until which the difference is accepted')
-    if (expiry <= Date.now()) throw fail.decisionInvalid('expiresAt: must be in the future', { details: { field: 'expiresAt' } })
+    if (fields.expiresAt === undefined) throw missing('expiresAt', EXPIRY_FORMS)
+    if (expiryInstant(fields.expiresAt) === undefined) throw fail.decisionInvalid(`expiresAt: must be ${EXPIRY_FORMS}`, { details: { field: 'expiresAt' } })
+    if ((expiryInstant(fields.expiresAt) as string) <= new Date().toISOString())
+      throw fail.decisionInvalid('expiresAt: must be in the future', { details: { field: 'expiresAt' } })
   }
   if ((action === 'mark-modern-defect' || action === 'mark-legacy-data-defect') && !nonEmpty(fields.ticket))
     throw missing('ticket', 'the reference of the ticket that tracks the fix')
 }
 
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value.trim() !== ''
+
+const EXPIRY_FORMS = 'a date YYYY-MM-DD (accepted through the end of that day, UTC) or an ISO 8601 time with its zone (2026-12-31T18:00:00Z)'
+const LAST_EXPIRY = Date.parse('9999-12-31T00:00:00Z')
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+const TIME = /^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/
+
+/** The instant an acceptance ends, as an ISO time; undefined for anything but the two documented forms of a real date. */
+export function expiryInstant(text: string): string | undefined {
+  const date = DATE.exec(text)?.[0] ?? TIME.exec(text)?.[1]
+  const midnight = date === undefined ? Number.NaN : Date.parse(`${date}T00:00:00Z`)
+  // 2026-02-30 parses as 2 March: only a date that reads back the same is real.
+  if (!Number.isFinite(midnight) || new Date(midnight).toISOString().slice(0, 10) !== date) return undefined
+  const instant = DATE.test(text) ? midnight + 86_400_000 : Date.parse(text)
+  // Four-digit years only, so that every expiry reads back in the same form (no "+010000-…").
+  return Number.isFinite(instant) && instant < LAST_EXPIRY ? new Date(instant).toISOString() : undefined
+}

@@ -137,6 +137,10 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
   // The discrepancy register, fed from the comparisons this instance writes.
   // With Redis the register and its triage are shared by every instance, else kept in the data directory.
+  if (settings.redisUrl && settings.hashSalt === undefined)
+    logger.warn(
+      'FICUS_HASH_SALT is not set: each instance hashes data-derived path keys with its own salt, so instances sharing Redis record the same discrepancy under different signatures; set the same FICUS_HASH_SALT on every instance',
+    )
   const register: DiscrepancyRegister = settings.redisUrl
     ? new RedisDiscrepancyRegister({ url: settings.redisUrl, prefix: settings.redisPrefix, logger })
     : new FileDiscrepancyRegister({ file: join(settings.dataDir, DISCREPANCIES_FILE), logger })
@@ -144,7 +148,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   opened.push(() => register.close())
   const triage: TriageStore = settings.redisUrl
     ? new RedisTriageStore({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: settings.instance, logger })
-    : new FileTriageStore(join(settings.dataDir, TRIAGE_FILE), settings.instance)
+    : new FileTriageStore(join(settings.dataDir, TRIAGE_FILE), settings.instance, logger)
   await triage.open()
   opened.push(() => triage.close())
   const comparisons = feedRegister(register, sinks.comparisons)

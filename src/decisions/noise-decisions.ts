@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readFile } from 'node:fs/promises'
+import { mkdir, open, readFile, truncate } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { checkAuditText } from '../authority/authority-store.ts'
 import { generalise, NOISE_DECISIONS } from '../compare/noise-evidence.ts'
@@ -139,7 +139,11 @@ export class FileNoiseDecisionStore implements NoiseDecisionStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
-    for (const line of text.split('\n')) {
+    // A last line without its newline was torn by a crash (never acknowledged): cut off, so that the
+    // next decision starts a line of its own instead of being glued to the fragment and lost.
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1)
+    if (complete.length < text.length) await truncate(this.#file, Buffer.byteLength(complete))
+    for (const line of complete.split('\n')) {
       if (line.trim() === '') continue
       try {
         const record = JSON.parse(line) as NoiseDecisionRecord

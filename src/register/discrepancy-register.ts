@@ -20,6 +20,8 @@ export interface DiscrepancyEntry extends DiscrepancySignature {
   readonly examples: readonly string[]
   /** Rules hashes (translation and comparison rules) under which it was seen, newest last (at most 5). */
   readonly rulesHashes: readonly string[]
+  /** The same, each with the latest request time it was seen under (ISO). */
+  readonly rulesSeen: readonly { readonly rulesHash: string; readonly lastSeen: string }[]
 }
 
 export interface DiscrepancyQuery {

@@ -54,8 +54,9 @@ export class DistinctCount {
       if (register === 0) zeros++
     }
     const estimate = (ALPHA * REGISTERS * REGISTERS) / sum
-    if (estimate <= 2.5 * REGISTERS && zeros > 0) return Math.round(REGISTERS * Math.log(REGISTERS / zeros))
-    return Math.round(estimate)
+    const counted = estimate <= 2.5 * REGISTERS && zeros > 0 ? REGISTERS * Math.log(REGISTERS / zeros) : estimate
+    // Past the exact range there were more values than it holds, whatever the estimate says.
+    return Math.max(Math.round(counted), EXACT_UP_TO + 1)
   }
 
   toBase64(): string {

@@ -24,11 +24,14 @@ interface Held {
   lastSeen: string
   readonly entities: DistinctCount
   examples: string[]
-  rulesHashes: string[]
+  /** rules hash → the latest request time seen under it (ISO), the newest MAX_RULES_HASHES. */
+  readonly rules: Map<string, string>
 }
 
-interface StoredEntry extends Omit<DiscrepancyEntry, 'entities'> {
+interface StoredEntry extends Omit<DiscrepancyEntry, 'entities' | 'rulesSeen'> {
   readonly entities: string
+  /** Absent from files written before it was kept. */
+  readonly rulesSeen?: DiscrepancyEntry['rulesSeen']
 }
 
 export interface FileRegisterOptions {
@@ -78,7 +81,7 @@ export class FileDiscrepancyRegister implements DiscrepancyRegister {
         lastSeen: comparison.requestTime,
         entities: new DistinctCount(),
         examples: [],
-        rulesHashes: [],
+        rules: new Map(),
       }
       this.#makeRoom()
     }
@@ -88,8 +91,9 @@ export class FileDiscrepancyRegister implements DiscrepancyRegister {
     if (comparison.requestTime > held.lastSeen) held.lastSeen = comparison.requestTime
     if (comparison.entityKey !== null) held.entities.add(comparison.entityKey)
     held.examples = [comparison.requestId, ...held.examples.filter((id) => id !== comparison.requestId)].slice(0, MAX_EXAMPLES)
-    if (held.rulesHashes.at(-1) !== comparison.rulesHash)
-      held.rulesHashes = [...held.rulesHashes.filter((hash) => hash !== comparison.rulesHash), comparison.rulesHash].slice(-MAX_RULES_HASHES)
+    const seenUnder = held.rules.get(comparison.rulesHash)
+    if (seenUnder === undefined || seenUnder < comparison.requestTime) held.rules.set(comparison.rulesHash, comparison.requestTime)
+    if (held.rules.size > MAX_RULES_HASHES) held.rules.delete(oldestRules(held.rules))
   }
 
   list(query: DiscrepancyQuery): Promise<DiscrepancyEntry[]> {
@@ -127,13 +131,14 @@ export class FileDiscrepancyRegister implements DiscrepancyRegister {
   }
 
   async #load(): Promise<void> {
-    const { file, logger } = this.#options
+    const { file } = this.#options
     let text: string
     try {
       text = await readFile(file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw err
+      await this.#setAside(err)
+      return
     }
     try {
       const stored = JSON.parse(text) as { version: number; entries: StoredEntry[] }
@@ -147,15 +152,26 @@ export class FileDiscrepancyRegister implements DiscrepancyRegister {
           lastSeen: entry.lastSeen,
           entities: DistinctCount.fromBase64(entry.entities),
           examples: [...entry.examples],
-          rulesHashes: [...entry.rulesHashes],
+          rules: new Map(
+            (entry.rulesSeen ?? entry.rulesHashes.map((rulesHash) => ({ rulesHash, lastSeen: entry.lastSeen }))).map((seen) => [seen.rulesHash, seen.lastSeen]),
+          ),
         })
       }
     } catch (err) {
-      // Unreadable: kept aside for a person to look at, and the register starts empty rather than not at all.
-      const aside = `${file}.unreadable-${Date.now()}`
-      await rename(file, aside)
       this.#held.clear()
+      await this.#setAside(err)
+    }
+  }
+
+  /** An unreadable register file is kept aside for a person to look at; the register starts empty rather than not at all. */
+  async #setAside(err: unknown): Promise<void> {
+    const { file, logger } = this.#options
+    const aside = `${file}.unreadable-${Date.now()}`
+    try {
+      await rename(file, aside)
       logger.error({ err, file, aside }, 'discrepancy register file unreadable: moved aside, starting empty')
+    } catch (renameErr) {
+      logger.error({ err, renameErr, file }, 'discrepancy register file unreadable and cannot be moved aside: starting empty, writes will be retried')
     }
   }
 
@@ -187,6 +203,18 @@ function entryOf(held: Held): DiscrepancyEntry {
     lastSeen: held.lastSeen,
     entities: held.entities.count(),
     examples: held.examples,
-    rulesHashes: held.rulesHashes,
+    ...rulesOf(held.rules),
   }
+}
+
+/** The rules hashes of an entry, oldest first by the last time each was seen. */
+function rulesOf(rules: ReadonlyMap<string, string>): Pick<DiscrepancyEntry, 'rulesHashes' | 'rulesSeen'> {
+  const rulesSeen = [...rules]
+    .map(([rulesHash, lastSeen]) => ({ rulesHash, lastSeen }))
+    .sort((a, b) => (a.lastSeen < b.lastSeen ? -1 : a.lastSeen > b.lastSeen ? 1 : 0))
+  return { rulesHashes: rulesSeen.map((seen) => seen.rulesHash), rulesSeen }
+}
+
+function oldestRules(rules: ReadonlyMap<string, string>): string {
+  return rulesOf(rules).rulesHashes[0] as string
 }

@@ -392,13 +392,17 @@ export class RedisDiscrepancyRegister implements DiscrepancyRegister {
         .hgetall(`${this.#base}sig:${id}`)
         .pfcount(`${this.#base}entities:${id}`)
         .zrevrange(`${this.#base}examples:${id}`, 0, -1)
-        .zrange(`${this.#base}rules:${id}`, '0', '-1')
+        .zrange(`${this.#base}rules:${id}`, '0', '-1', 'WITHSCORES')
     const replies = results(await pipeline.exec())
     return ids.flatMap((_id, index) => {
       const [hash, entities, examples, rules] = replies.slice(index * 4, index * 4 + 4) as [Record<string, string>, number, string[], string[]]
       const signature = parseSignature(hash.signature)
       if (!signature || hash.count === undefined || hash.firstSeen === undefined || hash.lastSeen === undefined) return []
-      return [{ ...signature, count: Number(hash.count), firstSeen: hash.firstSeen, lastSeen: hash.lastSeen, entities, examples, rulesHashes: rules }]
+      const rulesSeen: { rulesHash: string; lastSeen: string }[] = []
+      for (let at = 0; at + 1 < rules.length; at += 2)
+        rulesSeen.push({ rulesHash: rules[at] as string, lastSeen: new Date(Number(rules[at + 1])).toISOString() })
+      const rulesHashes = rulesSeen.map((seen) => seen.rulesHash)
+      return [{ ...signature, count: Number(hash.count), firstSeen: hash.firstSeen, lastSeen: hash.lastSeen, entities, examples, rulesHashes, rulesSeen }]
     })
   }
 }

@@ -71,9 +71,18 @@ export class RedisTriageStore implements TriageStore {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await this.#command(() => this.#client.hget(this.#statusKey, record.signature))
       const next = JSON.stringify(applyAction(parseStatus(current), record))
-      const written = await this.#command(() =>
-        this.#client.eval(CAS_LUA, 2, this.#statusKey, this.#logKey, record.signature, current ?? '', next, JSON.stringify(record), MAX_LOG),
-      )
+      let written: unknown
+      try {
+        written = await this.#command(() =>
+          this.#client.eval(CAS_LUA, 2, this.#statusKey, this.#logKey, record.signature, current ?? '', next, JSON.stringify(record), MAX_LOG),
+        )
+      } catch (err) {
+        // No answer in time: the script may still have run. The status says whether it did.
+        if (await this.#landed(record.signature, next)) return record
+        throw fail.registerUnavailable('Redis did not confirm the triage action in time: it may have been recorded; read the history before retrying', {
+          cause: err,
+        })
+      }
       if (written === 1) return record
       await sleep(5 + Math.random() * 20)
     }
@@ -93,6 +102,16 @@ export class RedisTriageStore implements TriageStore {
       if (page.length < 1_000) break
     }
     return found
+  }
+
+  /** Whether a signature's status is the one an action wrote (asked a few times while Redis catches up). */
+  async #landed(signature: string, next: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await sleep(250 * (attempt + 1))
+      const now = await this.#command(() => this.#client.hget(this.#statusKey, signature)).catch(() => undefined)
+      if (now !== undefined) return now === next
+    }
+    return false
   }
 
   close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readFile } from 'node:fs/promises'
+import { mkdir, open, readFile, truncate } from 'node:fs/promises'
+import type { Logger } from 'pino'
 import { dirname } from 'node:path'
 import { fail } from '../errors/errors.ts'
 import { applyAction, UNTRIAGED, type TriageRecord, type TriageStatus } from './triage.ts'
@@ -28,9 +29,12 @@ export class FileTriageStore implements TriageStore {
   readonly #status = new Map<string, TriageStatus>()
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor(file: string, instance: string) {
+  readonly #logger: Logger
+
+  constructor(file: string, instance: string, logger: Logger) {
     this.#file = file
     this.#instance = instance
+    this.#logger = logger
   }
 
   async open(): Promise<void> {
@@ -38,16 +42,28 @@ export class FileTriageStore implements TriageStore {
     try {
       text = await readFile(this.#file, 'utf8')
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fail.dataDir(`${this.#file} cannot be read: ${(err as Error).message}`, { cause: err })
     }
-    for (const line of text.split('\n')) {
+    // A last line without its newline was torn by a crash (never acknowledged): cut off, so that the
+    // next action starts a line of its own instead of being glued to the fragment and lost.
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1)
+    if (complete.length < text.length) {
+      await truncate(this.#file, Buffer.byteLength(complete))
+      this.#logger.warn(
+        { file: this.#file, bytes: Buffer.byteLength(text) - Buffer.byteLength(complete) },
+        'triage log ended in a torn line (a crash mid-write): cut off',
+      )
+    }
+    let unreadable = 0
+    for (const line of complete.split('\n')) {
       if (line.trim() === '') continue
       try {
         this.#apply(JSON.parse(line) as TriageRecord)
       } catch {
-        // A line torn by a crash: its action was never acknowledged.
+        unreadable++
       }
     }
+    if (unreadable > 0) this.#logger.error({ file: this.#file, lines: unreadable }, 'triage log has lines that cannot be read: skipped')
   }
 
   statuses(signatures: readonly string[]): Promise<Map<string, TriageStatus>> {
@@ -70,7 +86,10 @@ export class FileTriageStore implements TriageStore {
     })
     this.#queue = write.catch(() => undefined)
     return write.catch((err: unknown) => {
-      throw fail.authorityStateWrite(`the triage action could not be written to ${this.#file}: ${(err as Error).message}`, { cause: err })
+      throw fail.registerUnavailable(
+        `the triage action could not be written to the data directory (${(err as NodeJS.ErrnoException).code ?? 'error'}); nothing was changed`,
+        { cause: err },
+      )
     })
   }
 

@@ -87,15 +87,14 @@ export function applyAction(previous: TriageStatus, record: TriageRecord): Triag
 }
 
 /** The triage of an entry now: expiry and regressions applied. Pure. */
-export function triageView(status: TriageStatus, entry: Pick<DiscrepancyEntry, 'lastSeen' | 'rulesHashes'>, now: Date): TriageView {
+export function triageView(status: TriageStatus, entry: Pick<DiscrepancyEntry, 'rulesSeen'>, now: Date): TriageView {
   const expired = status.state === 'accepted' && status.expiresAt !== null && Date.parse(status.expiresAt) <= now.getTime()
-  const latestRules = entry.rulesHashes.at(-1)
+  // Seen, after the fix was promised, under rules other than the ones in force then: the fix did not hold.
+  const since = status.since
   const regression =
     status.state === 'fix-expected' &&
-    status.since !== null &&
-    entry.lastSeen > status.since &&
-    latestRules !== undefined &&
+    since !== null &&
     status.rulesHash !== null &&
-    latestRules !== status.rulesHash
+    entry.rulesSeen.some((seen) => seen.rulesHash !== status.rulesHash && seen.lastSeen > since)
   return { ...status, state: expired || regression ? 'open' : status.state, expired, regression }
 }

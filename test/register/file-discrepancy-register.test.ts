@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -67,6 +67,15 @@ describe('the embedded discrepancy register', () => {
     const third = await opened()
     expect(await third.register.list({ limit: 10 })).toMatchObject([{ count: 6, entities: 5, lastSeen: '2026-11-01T00:09:00.000Z' }])
     await third.register.close()
+
+    // A directory where the file should be: set aside too, never a failed start.
+    await rm(join(dir, 'discrepancies.json'))
+    await mkdir(join(dir, 'discrepancies.json'))
+    const blocked = await opened()
+    expect(await blocked.register.list({ limit: 10 })).toEqual([])
+    expect(blocked.lines.some((line) => String(line.msg).startsWith('discrepancy register file unreadable'))).toBe(true)
+    await blocked.register.close()
+    await rm(join(dir, 'discrepancies.json'), { recursive: true, force: true })
 
     await writeFile(join(dir, 'discrepancies.json'), '{"version":1,"entries":[{"id":')
     const broken = await opened()

@@ -23,7 +23,7 @@ describe('triage', () => {
 
   it('reopens an accepted difference once its acceptance expires', () => {
     const accepted = applyAction(UNTRIAGED, action({ action: 'accept', approver: 'cy', expiresAt: '2026-11-15' }, 1))
-    const entry = { lastSeen: at(5), rulesHashes: ['sha256:r1'] }
+    const entry = { rulesSeen: [{ rulesHash: 'sha256:r1', lastSeen: at(5) }] }
     expect(triageView(accepted, entry, new Date('2026-11-14T23:59:59Z'))).toMatchObject({ state: 'accepted', expired: false })
     expect(triageView(accepted, entry, new Date('2026-11-15T00:00:00Z'))).toMatchObject({ state: 'open', expired: true, approver: 'cy' })
   })
@@ -31,9 +31,14 @@ describe('triage', () => {
   it('reopens a promised fix as a regression when it recurs under other rules, not while the old rules still run', () => {
     const promised = applyAction(UNTRIAGED, action({ action: 'expect-fix', rulesHash: 'sha256:r1' }, 10))
     const now = new Date(at(60))
-    expect(triageView(promised, { lastSeen: at(5), rulesHashes: ['sha256:r1'] }, now)).toMatchObject({ state: 'fix-expected', regression: false })
-    expect(triageView(promised, { lastSeen: at(20), rulesHashes: ['sha256:r1'] }, now)).toMatchObject({ state: 'fix-expected', regression: false })
-    expect(triageView(promised, { lastSeen: at(20), rulesHashes: ['sha256:r1', 'sha256:r2'] }, now)).toMatchObject({ state: 'open', regression: true })
+    const seen = (...pairs: [string, number][]) => ({ rulesSeen: pairs.map(([rulesHash, minute]) => ({ rulesHash, lastSeen: at(minute) })) })
+    expect(triageView(promised, seen(['sha256:r1', 5]), now)).toMatchObject({ state: 'fix-expected', regression: false })
+    expect(triageView(promised, seen(['sha256:r1', 20]), now)).toMatchObject({ state: 'fix-expected', regression: false })
+    // Under the old rules before the promise, and again after it: still not a regression.
+    expect(triageView(promised, seen(['sha256:r2', 5], ['sha256:r1', 30]), now)).toMatchObject({ state: 'fix-expected', regression: false })
+    expect(triageView(promised, seen(['sha256:r1', 5], ['sha256:r2', 20]), now)).toMatchObject({ state: 'open', regression: true })
+    // A later occurrence on an instance still on the old rules does not hide the regression.
+    expect(triageView(promised, seen(['sha256:r2', 20], ['sha256:r1', 30]), now)).toMatchObject({ state: 'open', regression: true })
   })
 
   it("keeps a defect's ticket and drops it when the signature moves on", () => {
