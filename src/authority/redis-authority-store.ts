@@ -127,10 +127,13 @@ export class RedisAuthorityStore implements AuthorityStore {
       // Exponential backoff with jitter, capped: reconnect attempts never stop.
       retryStrategy: (times: number) => backoffDelay(times, { baseMs: 50, maxMs: MAX_RECONNECT_DELAY_MS }),
     }
-    const subscriber = new Redis(this.#options.url, { ...common, enableOfflineQueue: true })
+    // Subscribed again by us on every ready, with the rejection handled: ioredis's own resubscribe
+    // leaves its promise unhandled when the connection drops right after coming back.
+    const subscriber = new Redis(this.#options.url, { ...common, enableOfflineQueue: true, autoResubscribe: false })
     subscriber.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'subscriber connection error'))
     subscriber.on('message', (_channel: string, message: string) => this.#applyMessage(message))
     subscriber.on('ready', () => {
+      subscriber.subscribe(this.#keys.channel).catch((err: unknown) => this.#log.debug({ err }, 'subscribe failed; retried on the next connection'))
       // A message published while the subscriber was away is caught by the client's resync.
       if (this.#client?.status === 'ready') void this.#resync()
     })
@@ -156,7 +159,6 @@ export class RedisAuthorityStore implements AuthorityStore {
     this.#resyncTimer = setInterval(() => void this.#resync(), interval)
     this.#resyncTimer.unref()
     const synced = new Promise<void>((resolve) => (this.#firstSync = resolve))
-    subscriber.subscribe(this.#keys.channel).catch((err: unknown) => this.#log.debug({ err }, 'subscribe deferred'))
     subscriber.connect().catch(() => undefined)
     client.connect().catch(() => undefined)
     const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readFile, truncate } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import { checkAuditText } from '../authority/authority-store.ts'
 import { generalise, NOISE_DECISIONS } from '../compare/noise-evidence.ts'
 import type { SliceConfig } from '../config/types.ts'
 import { fail, type FicusError } from '../errors/errors.ts'
+import { appendDurableLine, readDurableLines } from '../publish/durable-lines.ts'
 
 export const NOISE_DECISION_KINDS = [...NOISE_DECISIONS, 'clear'] as const
 export type NoiseDecisionKind = (typeof NOISE_DECISION_KINDS)[number]
@@ -133,23 +132,12 @@ export class FileNoiseDecisionStore implements NoiseDecisionStore {
   }
 
   async open(): Promise<void> {
-    let text = ''
-    try {
-      text = await readFile(this.#file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
-    // A last line without its newline was torn by a crash (never acknowledged): cut off, so that the
-    // next decision starts a line of its own instead of being glued to the fragment and lost.
-    const complete = text.slice(0, text.lastIndexOf('\n') + 1)
-    if (complete.length < text.length) await truncate(this.#file, Buffer.byteLength(complete))
-    for (const line of complete.split('\n')) {
-      if (line.trim() === '') continue
+    for (const line of (await readDurableLines(this.#file)).lines) {
       try {
         const record = JSON.parse(line) as NoiseDecisionRecord
         if (this.#state.apply(record)) this.#log.push(record)
       } catch {
-        // A line torn by a crash: its decision was never acknowledged.
+        // Not a decision this version can read: skipped.
       }
     }
   }
@@ -170,14 +158,7 @@ export class FileNoiseDecisionStore implements NoiseDecisionStore {
   decide(input: NoiseDecisionInput): Promise<NoiseDecisionRecord> {
     const record: NoiseDecisionRecord = { id: randomUUID(), ...input, at: new Date().toISOString(), instance: this.#instance }
     const write = this.#queue.then(async () => {
-      await mkdir(dirname(this.#file), { recursive: true })
-      const handle = await open(this.#file, 'a')
-      try {
-        await handle.appendFile(`${JSON.stringify(record)}\n`)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
+      await appendDurableLine(this.#file, JSON.stringify(record))
       this.#state.apply(record)
       this.#log.push(record)
       this.#listeners.emit(this.#state.latest(record) ?? record)

@@ -41,7 +41,8 @@ export class RedisNoiseDecisionStore implements NoiseDecisionStore {
       retryStrategy: (attempt: number) => Math.min(2_000, 100 * 2 ** attempt),
     }
     this.#client = new Redis(options.url, common)
-    this.#subscriber = new Redis(options.url, { ...common, commandTimeout: undefined })
+    // Subscribed on every ready below; ioredis's own resubscribe would leave a rejection unhandled.
+    this.#subscriber = new Redis(options.url, { ...common, commandTimeout: undefined, autoResubscribe: false })
     for (const connection of [this.#client, this.#subscriber]) connection.on('error', () => undefined)
     // Every (re)connection replays the stream: decisions taken while this instance was away apply.
     this.#client.on('ready', () => void this.#replay())

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readFile, truncate } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { dirname } from 'node:path'
 import { fail } from '../errors/errors.ts'
+import { appendDurableLine, readDurableLines } from '../publish/durable-lines.ts'
 import { applyAction, UNTRIAGED, type TriageRecord, type TriageStatus } from './triage.ts'
 
 export type TriageInput = Omit<TriageRecord, 'id' | 'at' | 'instance'>
@@ -38,25 +37,15 @@ export class FileTriageStore implements TriageStore {
   }
 
   async open(): Promise<void> {
-    let text = ''
+    let read: Awaited<ReturnType<typeof readDurableLines>>
     try {
-      text = await readFile(this.#file, 'utf8')
+      read = await readDurableLines(this.#file)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fail.dataDir(`${this.#file} cannot be read: ${(err as Error).message}`, { cause: err })
+      throw fail.dataDir(`${this.#file} cannot be read: ${(err as Error).message}`, { cause: err })
     }
-    // A last line without its newline was torn by a crash (never acknowledged): cut off, so that the
-    // next action starts a line of its own instead of being glued to the fragment and lost.
-    const complete = text.slice(0, text.lastIndexOf('\n') + 1)
-    if (complete.length < text.length) {
-      await truncate(this.#file, Buffer.byteLength(complete))
-      this.#logger.warn(
-        { file: this.#file, bytes: Buffer.byteLength(text) - Buffer.byteLength(complete) },
-        'triage log ended in a torn line (a crash mid-write): cut off',
-      )
-    }
+    if (read.tornBytes > 0) this.#logger.warn({ file: this.#file, bytes: read.tornBytes }, 'triage log ended in a torn line (a crash mid-write): cut off')
     let unreadable = 0
-    for (const line of complete.split('\n')) {
-      if (line.trim() === '') continue
+    for (const line of read.lines) {
       try {
         this.#apply(JSON.parse(line) as TriageRecord)
       } catch {
@@ -73,14 +62,7 @@ export class FileTriageStore implements TriageStore {
   act(input: TriageInput): Promise<TriageRecord> {
     const record: TriageRecord = { id: randomUUID(), ...input, at: new Date().toISOString(), instance: this.#instance }
     const write = this.#queue.then(async () => {
-      await mkdir(dirname(this.#file), { recursive: true })
-      const handle = await open(this.#file, 'a')
-      try {
-        await handle.appendFile(`${JSON.stringify(record)}\n`)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
+      await appendDurableLine(this.#file, JSON.stringify(record))
       this.#apply(record)
       return record
     })
