@@ -191,6 +191,9 @@ export class RedisAuthorityStore implements AuthorityStore {
   }
 
   async apply(request: ChangeRequest): Promise<AppliedChange[]> {
+    // A repair of the store in progress (Redis came back, perhaps from an older save) goes first:
+    // the change then lands on the repaired store, and the trail has the restore before it.
+    if (this.#resyncing) await this.#resyncing
     const client = this.#readyClient()
     // Versions are compared inside the script, against Redis, not against this instance's snapshot.
     const checked = checkRequest(request, (id) => this.#states.get(id), { versions: false })
