@@ -45,3 +45,24 @@ export interface EventSink<T> {
   /** Writes out everything buffered (or keeps it on disk for the next start), then releases the destination. */
   close(): Promise<void>
 }
+
+/**
+ * The sink with `observe` called on every record written through it: before a buffered write, and
+ * once a durable write is on disk (never for one that failed).
+ */
+export function observeSink<T>(sink: EventSink<T>, observe: (record: T) => void): EventSink<T> {
+  return {
+    kind: sink.kind,
+    write: (record) => {
+      observe(record)
+      sink.write(record)
+    },
+    writeDurable: async (record) => {
+      await sink.writeDurable(record)
+      observe(record)
+    },
+    stats: () => sink.stats(),
+    status: () => sink.status(),
+    close: () => sink.close(),
+  }
+}

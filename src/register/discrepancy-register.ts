@@ -1,9 +1,11 @@
 import type { Comparison } from '../compare/comparison.ts'
-import type { EventSink } from '../publish/event-sink.ts'
+import { observeSink, type EventSink } from '../publish/event-sink.ts'
 import type { DiscrepancySignature, RegisteredFamily } from './discrepancy-signature.ts'
 
 /** Request ids kept per signature, newest first. */
 export const MAX_EXAMPLES = 5
+/** Rules hashes kept per signature, the most recently seen. */
+export const MAX_RULES_HASHES = 5
 /** Signatures a register keeps by default; past it, the one seen least recently makes room. */
 export const DEFAULT_MAX_SIGNATURES = 10_000
 
@@ -55,18 +57,5 @@ export interface DiscrepancyRegister {
 
 /** The comparison sink with the register fed from it: every record written is also recorded. */
 export function feedRegister(register: DiscrepancyRegister, sink: EventSink<Comparison>): EventSink<Comparison> {
-  return {
-    kind: sink.kind,
-    write: (record) => {
-      register.record(record)
-      sink.write(record)
-    },
-    writeDurable: async (record) => {
-      await sink.writeDurable(record)
-      register.record(record)
-    },
-    stats: () => sink.stats(),
-    status: () => sink.status(),
-    close: () => sink.close(),
-  }
+  return observeSink(sink, (record) => register.record(record))
 }

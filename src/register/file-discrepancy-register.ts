@@ -5,6 +5,7 @@ import type { Comparison } from '../compare/comparison.ts'
 import {
   DEFAULT_MAX_SIGNATURES,
   MAX_EXAMPLES,
+  MAX_RULES_HASHES,
   type DiscrepancyEntry,
   type DiscrepancyQuery,
   type DiscrepancyRegister,
@@ -15,7 +16,6 @@ import { DistinctCount } from './distinct-count.ts'
 
 const FILE_VERSION = 1
 const DEFAULT_PERSIST_INTERVAL_MS = 5_000
-const MAX_RULES_HASHES = 5
 
 interface Held {
   readonly signature: DiscrepancySignature

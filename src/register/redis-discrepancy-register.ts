@@ -7,6 +7,7 @@ import { backoffDelay } from '../retry/backoff.ts'
 import {
   DEFAULT_MAX_SIGNATURES,
   MAX_EXAMPLES,
+  MAX_RULES_HASHES,
   type DiscrepancyEntry,
   type DiscrepancyQuery,
   type DiscrepancyRegister,
@@ -16,8 +17,6 @@ import { signatureOf, type DiscrepancySignature } from './discrepancy-signature.
 
 export const DEFAULT_REGISTER_FLUSH_INTERVAL_MS = 1_000
 export const DEFAULT_REGISTER_MAX_PENDING = 10_000
-/** As the file register: rules hashes kept per signature, newest last. */
-const MAX_RULES_HASHES = 5
 const COMMAND_TIMEOUT_MS = 2_000
 const MAX_RECONNECT_DELAY_MS = 1_000
 /** How long `close` waits for the last flush before giving up on what is still pending. */

@@ -1,6 +1,6 @@
 import type { Comparison } from '../../compare/comparison.ts'
 import { fail } from '../../errors/errors.ts'
-import type { EventSink } from '../../publish/event-sink.ts'
+import { observeSink, type EventSink } from '../../publish/event-sink.ts'
 import { readComparisonsFromJsonl } from '../sources/jsonl-source.ts'
 import { mergeSlice, type ReportStateStore } from './report-state.ts'
 import { ComparisonAggregator } from '../report.ts'
@@ -24,20 +24,7 @@ export class LocalEvidence implements EvidenceSource {
 
   /** Wraps a sink so that every comparison written through it is also counted here. */
   tee(sink: EventSink<Comparison>): EventSink<Comparison> {
-    return {
-      kind: sink.kind,
-      write: (record) => {
-        this.#aggregator.add(record)
-        sink.write(record)
-      },
-      writeDurable: async (record) => {
-        await sink.writeDurable(record)
-        this.#aggregator.add(record)
-      },
-      stats: () => sink.stats(),
-      status: () => sink.status(),
-      close: () => sink.close(),
-    }
+    return observeSink(sink, (record) => this.#aggregator.add(record))
   }
 
   /** Counts the comparisons already written to a JSONL directory (a restart keeps the evidence). */
