@@ -81,6 +81,12 @@ const TranslationRulesSchema = Type.Object(
     remove: Type.Optional(Type.Array(Type.String())),
     // The escape hatch: checked to be a function during validation (a message of our own, not the schema's).
     fn: Type.Optional(Type.Unsafe<(body: JsonValue) => JsonValue>(Type.Unknown())),
+    /**
+     * Ids inside this side's body mapped to the other side's ids through an identity map, before the
+     * other rules: JSON pointer in this side's own shape (`*` segments) → map name, e.g.
+     * `{ '/claimNumber': 'claim-ids' }` in `legacy` turns legacy claim numbers into new claim ids.
+     */
+    ids: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),
   },
   strict,
 )
@@ -254,6 +260,8 @@ const ReadinessSchema = Type.Object(
     ),
     /** Hours between the first and last sample. Default 24. */
     minSoakHours: Type.Optional(Type.Number({ minimum: 0 })),
+    /** Days a genuine conflict seen in the evidence may stay open in the register's triage. Default 7. */
+    maxOpenConflictAgeDays: Type.Optional(Type.Number({ minimum: 0 })),
   },
   strict,
 )
@@ -274,6 +282,22 @@ const TranslateSchema = Type.Object(
 /** The anti-corruption layer of a slice: translation of each side's JSON body into the new language. */
 export type TranslateInput = Static<typeof TranslateSchema>
 
+const IdentityParamSchema = Type.Object(
+  {
+    /** A path parameter of the route (exactly one of param, query, header). */
+    param: Type.Optional(Type.String({ minLength: 1 })),
+    query: Type.Optional(Type.String({ minLength: 1 })),
+    header: Type.Optional(Type.String({ minLength: 1 })),
+    /** The identity map (`identityMaps`) that links the two sides' ids. */
+    map: Type.String({ minLength: 1 }),
+    /** Whose ids the client sends; the other side's call gets the mapped value. Default `legacy`. */
+    client: Type.Optional(literals(SIDES)),
+  },
+  strict,
+)
+/** A request value mapped through an identity map before the other side is called. */
+export type IdentityParamInput = Static<typeof IdentityParamSchema>
+
 const RouteSchema = Type.Object(
   {
     method: literals(ROUTE_METHODS),
@@ -281,6 +305,12 @@ const RouteSchema = Type.Object(
     path: Type.String(),
     /** Path template per side; defaults to `path`. May use the parameters `path` declares. */
     rewrite: Type.Optional(Type.Object({ legacy: Type.Optional(Type.String()), modern: Type.Optional(Type.String()) }, strict)),
+    /**
+     * Ids the client sends (in legacy's ids unless `client` says otherwise) that the other side knows
+     * by other ids: each value is looked up in an identity map and replaced before that side is
+     * called, for authoritative and shadow calls alike.
+     */
+    ids: Type.Optional(Type.Array(IdentityParamSchema)),
   },
   strict,
 )
@@ -340,6 +370,13 @@ const SliceSchema = Type.Object(
     translate: Type.Optional(TranslateSchema),
     /** Readiness thresholds of this slice, over the gateway-wide `readiness`. */
     readiness: Type.Optional(ReadinessSchema),
+    /**
+     * When the side that holds authority needs a mapped id (a route's `ids`) and the map has none, or
+     * cannot answer in time: `error` answers 404 FICUS_ERR_IDENTITY_MISSING (503
+     * FICUS_ERR_IDENTITY_UNAVAILABLE when the map cannot answer), `client-side` lets the side whose ids
+     * the client sent (legacy, usually) answer instead. Default `error`. The shadow is never affected: it is `not-compared`.
+     */
+    missingIdentity: Type.Optional(literals(['error', 'client-side'])),
   },
   strict,
 )
@@ -423,6 +460,35 @@ const GatewaySettingsSchema = Type.Object(
   strict,
 )
 
+const IdentityMapSchema = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    /**
+     * A file of pairs loaded at start: CSV with the header `legacy,modern`, or JSON lines
+     * `{"legacy":"…","modern":"…"}` (by its extension `.csv` / `.jsonl`). Relative to the working directory.
+     */
+    file: Type.Optional(Type.String({ minLength: 1 })),
+    /** Kept in Redis (REDIS_URL), shared and updated live: the hashes `<prefix>ids:<name>:to-modern` and `:to-legacy`. */
+    redis: Type.Optional(Type.Literal(true)),
+    /** Redis lookups remembered: at most `entries` (default 10000), found ids for `ttlMs` (default 60000), misses for `missTtlMs` (default 5000). */
+    cache: Type.Optional(
+      Type.Object(
+        {
+          entries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+          ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
+          missTtlMs: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        strict,
+      ),
+    ),
+    /** Longest wait for a lookup on the request path; beyond, the map counts as unavailable. Default 50. */
+    lookupTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  },
+  strict,
+)
+/** An identity map: pairs of one entity's legacy id and new id (exactly one of `file` or `redis`). */
+export type IdentityMapInput = Static<typeof IdentityMapSchema>
+
 /** JSON Schema of routes.config.ts (before defaults and cross-reference checks). */
 export const GatewayConfigSchema = Type.Object(
   {
@@ -435,6 +501,8 @@ export const GatewayConfigSchema = Type.Object(
     sides: Type.Object({ legacy: Type.String({ minLength: 1 }), modern: Type.String({ minLength: 1 }) }, strict),
     upstreams: Type.Record(Type.String(), UpstreamSchema),
     slices: Type.Record(Type.String(), SliceSchema),
+    /** Identity maps between legacy and new ids, by name (kebab-case), that routes and translation rules use. */
+    identityMaps: Type.Optional(Type.Record(Type.String(), IdentityMapSchema)),
     /** Readiness thresholds of every slice (a slice may override each). */
     readiness: Type.Optional(ReadinessSchema),
   },

@@ -24,6 +24,39 @@ export interface GatewayConfig {
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>
   /** In declaration order. */
   readonly slices: readonly SliceConfig[]
+  /** Identity maps by name. */
+  readonly identityMaps: ReadonlyMap<string, IdentityMapConfig>
+}
+
+/** Pairs of one entity's legacy id and new id, and where they are kept. */
+export interface IdentityMapConfig {
+  readonly name: string
+  readonly description: string
+  /** A file loaded at start (path as configured, relative to the working directory), or Redis. */
+  readonly source: { readonly kind: 'file'; readonly file: string; readonly format: 'csv' | 'jsonl' } | { readonly kind: 'redis' }
+  /** Redis lookups remembered (entries 0: none). */
+  readonly cache: { readonly entries: number; readonly ttlMs: number; readonly missTtlMs: number }
+  readonly lookupTimeoutMs: number
+}
+
+/** Whose ids a value is in, and so which way a lookup goes. */
+export type IdDirection = 'to-modern' | 'to-legacy'
+
+/** A request value (path parameter, query parameter or header) mapped before the other side is called. */
+export interface IdentityParam {
+  readonly from: 'param' | 'query' | 'header'
+  /** Parameter name, query parameter name, or lower-case header name. */
+  readonly name: string
+  readonly map: string
+  /** The side whose call gets the mapped value (the other side's ids are what the client sends). */
+  readonly side: Side
+}
+
+/** Ids inside one side's body mapped before translation: pointer segments (`*` allowed) and the map. */
+export interface BodyIds {
+  readonly path: string
+  readonly segments: readonly string[]
+  readonly map: string
 }
 
 export interface UpstreamConfig {
@@ -112,6 +145,8 @@ export interface CompareConfig {
   readonly values: { readonly include: boolean; readonly redact: readonly string[]; readonly clearUntranslated: readonly string[] }
   /** Which object keys in diff paths are published in clear (the others are hashed). */
   readonly keys: KeyDeclarations
+  /** Ids in each side's body mapped to the other side's ids before translation (translate.<side>.ids). */
+  readonly bodyIds: Readonly<Record<Side, readonly BodyIds[]>>
 }
 
 export interface SideTarget {
@@ -127,6 +162,8 @@ export interface RouteConfig {
   readonly path: PathTemplate
   /** Path template each side is called with (the client path when the config gives no rewrite). */
   readonly rewrite: Readonly<Record<Side, PathTemplate>>
+  /** Request values mapped through identity maps for one side's calls (empty: none). */
+  readonly ids: readonly IdentityParam[]
 }
 
 export interface StickyKey {
@@ -162,4 +199,6 @@ export interface SliceConfig {
   readonly readiness: ReadinessThresholds
   readonly routes: readonly RouteConfig[]
   readonly sides: Readonly<Record<Side, SideTarget>>
+  /** When the authoritative side needs an id the identity map does not give: an error, or the client's side answers. */
+  readonly missingIdentity: 'error' | 'client-side'
 }

@@ -8,6 +8,8 @@ import { compileTranslation, dateParser, type Translate, type TranslationRules }
 import { compileModelRules, compileSchema, formatTest, type CheckModel, type ModelRules } from '../compare/model-rules.ts'
 import { DEFAULT_NOISE } from '../compare/noise-evidence.ts'
 import { declaredKeys } from './declared-keys.ts'
+import { resolveBodyIds, resolveIdentityMaps, resolveRouteIds } from './identity-config.ts'
+import { HEADER_NAME, KEBAB_ID, MAX_ID_LENGTH } from './names.ts'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_COMPARED_HEADERS,
@@ -20,6 +22,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_REQUEST_BODY_BYTES,
   DEFAULT_MAX_RESPONSE_BODY_BYTES,
+  DEFAULT_MISSING_IDENTITY,
   DEFAULT_PRIMARY_BREAKER,
   DEFAULT_PUBLISH_VALUES,
   DEFAULT_REASK_FACTOR,
@@ -58,6 +61,7 @@ import type {
   BreakerConfig,
   CompareConfig,
   GatewayConfig,
+  IdentityMapConfig,
   RouteConfig,
   ShadowConfig,
   SideTarget,
@@ -68,11 +72,7 @@ import type {
   WriteSafety,
 } from './types.ts'
 
-const SLICE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
 const UPSTREAM_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/
-const MAX_ID_LENGTH = 64
-// RFC 9110 §5.1 field-name token.
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // Headers the gateway itself manages on the way to an upstream (RFC 9110 §7.6.1 hop-by-hop fields,
 // the one list the proxy drops; framing; and lineage); a slice may not add or remove them.
 const MANAGED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'content-length', 'x-request-id', 'forwarded'])
@@ -93,7 +93,8 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
   // References are checked against every declared name, so a bad URL is reported once, not again at each use.
   const declared = new Set(Object.keys(config.upstreams))
   for (const side of SIDES) checkUpstreamRef(config.sides[side], ['sides', side], declared, issues)
-  const slices = resolveSlices(config, declared, issues)
+  const identityMaps = resolveIdentityMaps(config.identityMaps, issues)
+  const slices = resolveSlices(config, declared, identityMaps, issues)
   const limits = { ...DEFAULT_LIMITS, ...config.gateway?.limits }
   if (limits.requestTimeoutMs !== 0 && limits.requestTimeoutMs < limits.headerTimeoutMs) {
     issues.push({
@@ -124,6 +125,7 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
     limits,
     upstreams,
     slices,
+    identityMaps,
   })
 }
 
@@ -226,11 +228,16 @@ function checkUpstreamRef(name: string, at: (string | number)[], declared: Reado
   issues.push({ path: formatPath(at), message: `unknown upstream ${JSON.stringify(name)} (declared: ${known})` })
 }
 
-function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>, issues: ConfigIssue[]): SliceConfig[] {
+function resolveSlices(
+  config: GatewayConfigInput,
+  declared: ReadonlySet<string>,
+  maps: ReadonlyMap<string, IdentityMapConfig>,
+  issues: ConfigIssue[],
+): SliceConfig[] {
   const claimed = new Map<string, string>() // "GET /a/:" → path of the route that claimed it
   const slices: SliceConfig[] = []
   for (const [id, slice] of Object.entries(config.slices)) {
-    if (!SLICE_ID.test(id) || id.length > MAX_ID_LENGTH) {
+    if (!KEBAB_ID.test(id) || id.length > MAX_ID_LENGTH) {
       issues.push({
         path: formatPath(['slices', id]),
         message: 'slice id must be kebab-case: lower-case letters and digits separated by "-" (at most 64), named after the business decision',
@@ -240,7 +247,7 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     for (const side of SIDES) sides[side] = resolveSideTarget(config, slice, id, side, declared, issues)
     const routes: RouteConfig[] = []
     slice.routes.forEach((route, index) => {
-      const resolved = resolveRoute(route, ['slices', id, 'routes', index], issues)
+      const resolved = resolveRoute(route, ['slices', id, 'routes', index], maps, issues)
       if (!resolved) return
       const key = `${route.method} ${templateShape(resolved.path)}`
       const here = formatPath(['slices', id, 'routes', index])
@@ -255,7 +262,7 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
     // An entity key is recorded where a route has it: one route declaring the parameter is enough.
     const entityKey = resolveKey(slice.entityKey, ['slices', id, 'entityKey'], routes, issues, 'some')
     const shadow = resolveShadow(slice.shadow, ['slices', id, 'shadow'], declared, issues)
-    const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], issues)
+    const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], maps, issues)
     if (slice.eventKey === 'entity' && entityKey === null)
       issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
     const readiness = resolveReadiness(config.readiness, slice.readiness)
@@ -273,6 +280,7 @@ function resolveSlices(config: GatewayConfigInput, declared: ReadonlySet<string>
       readiness,
       routes,
       sides,
+      missingIdentity: slice.missingIdentity ?? DEFAULT_MISSING_IDENTITY,
     })
   }
   return slices
@@ -339,6 +347,7 @@ function resolveReadiness(gateway: ReadinessInput | undefined, slice: ReadinessI
     maxLagRatePercent: pick('maxLagRate') ?? DEFAULT_READINESS.maxLagRatePercent,
     maxLagP95Ms: pick('maxLagP95Ms') ?? DEFAULT_READINESS.maxLagP95Ms,
     windowDays: pick('windowDays') ?? DEFAULT_READINESS.windowDays,
+    maxOpenConflictAgeDays: pick('maxOpenConflictAgeDays') ?? DEFAULT_READINESS.maxOpenConflictAgeDays,
   }
 }
 
@@ -509,7 +518,13 @@ function canonical(value: unknown): string {
   })
 }
 
-function resolveCompare(input: CompareInput | undefined, translate: TranslateInput | undefined, at: (string | number)[], issues: ConfigIssue[]): CompareConfig {
+function resolveCompare(
+  input: CompareInput | undefined,
+  translate: TranslateInput | undefined,
+  at: (string | number)[],
+  maps: ReadonlyMap<string, IdentityMapConfig>,
+  issues: ConfigIssue[],
+): CompareConfig {
   const where = [...at, 'compare']
   checkPointers(input?.ignore ?? [], [...where, 'ignore'], issues)
   checkPointers(
@@ -551,6 +566,7 @@ function resolveCompare(input: CompareInput | undefined, translate: TranslateInp
       clearUntranslated: (input?.clearUntranslated ?? []).map((path) => `/body${path}`),
     },
     keys: { named: declaredKeys(input, translate), clear: (input?.clearKeys ?? []).map((path) => `/body${path}`) },
+    bodyIds: resolveBodyIds(translate, at, maps, issues),
   }
 }
 
@@ -593,7 +609,12 @@ function checkHeaderName(name: string, at: (string | number)[], issues: ConfigIs
   return true
 }
 
-function resolveRoute(route: RouteInput, at: (string | number)[], issues: ConfigIssue[]): RouteConfig | undefined {
+function resolveRoute(
+  route: RouteInput,
+  at: (string | number)[],
+  maps: ReadonlyMap<string, IdentityMapConfig>,
+  issues: ConfigIssue[],
+): RouteConfig | undefined {
   const path = parseTemplate(route.path, [...at, 'path'], issues)
   if (!path) return undefined
   const rewrite = {} as Record<Side, PathTemplate>
@@ -614,7 +635,7 @@ function resolveRoute(route: RouteInput, at: (string | number)[], issues: Config
     }
     rewrite[side] = template
   }
-  return { method: route.method, path, rewrite }
+  return { method: route.method, path, rewrite, ids: resolveRouteIds(route.ids, path, at, maps, issues) }
 }
 
 function parseTemplate(source: string, at: (string | number)[], issues: ConfigIssue[]): PathTemplate | undefined {

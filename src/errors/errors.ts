@@ -29,6 +29,9 @@ export const ERROR_CODES = {
   FICUS_ERR_NOT_READY: { status: 409, title: 'Slice not ready' },
   FICUS_ERR_EVIDENCE_UNAVAILABLE: { status: 503, title: 'Readiness evidence unavailable' },
   FICUS_ERR_REGISTER_UNAVAILABLE: { status: 503, title: 'Discrepancy register unavailable' },
+  FICUS_ERR_IDENTITY_MAP_UNREADABLE: { status: undefined, title: 'Identity map could not be read' },
+  FICUS_ERR_IDENTITY_MISSING: { status: 404, title: 'No mapped identity' },
+  FICUS_ERR_IDENTITY_UNAVAILABLE: { status: 503, title: 'Identity map unavailable' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   FICUS_ERR_UPSTREAM_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },
@@ -135,6 +138,12 @@ export const fail = {
   registerUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REGISTER_UNAVAILABLE', message, options),
   /** FICUS_ERR_EVIDENCE_UNAVAILABLE: Readiness evidence unavailable. */
   evidenceUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_EVIDENCE_UNAVAILABLE', message, options),
+  /** FICUS_ERR_IDENTITY_MAP_UNREADABLE: Identity map could not be read. */
+  identityMapUnreadable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_IDENTITY_MAP_UNREADABLE', message, options),
+  /** FICUS_ERR_IDENTITY_MISSING: No mapped identity. */
+  identityMissing: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_IDENTITY_MISSING', message, options),
+  /** FICUS_ERR_IDENTITY_UNAVAILABLE: Identity map unavailable. */
+  identityUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_IDENTITY_UNAVAILABLE', message, options),
   /** FICUS_ERR_UPSTREAM_UNAVAILABLE: Upstream unavailable. */
   upstreamUnavailable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', message, options),
   /** FICUS_ERR_UPSTREAM_TIMEOUT: Upstream timed out. */

@@ -29,6 +29,7 @@ export const METRIC_NAMES = {
   sinkLost: 'ficus_event_sink_records_lost_total',
   sinkBuffered: 'ficus_event_sink_records_buffered',
   outboxBytes: 'ficus_outbox_bytes',
+  identityLookups: 'ficus_identity_lookups_total',
 } as const
 
 /** The `state` label of `ficus_breaker_state`: one series each, 1 for the breaker's current state. */
@@ -98,6 +99,7 @@ export class Metrics {
   readonly #retries: Counter<'upstream'>
   readonly #upgrades: Counter<'slice' | 'side' | 'outcome'>
   readonly #tunnels: Gauge<'slice'>
+  readonly #identityLookups: Counter<'map' | 'result' | 'cached'>
 
   #sources: MetricsSources
 
@@ -169,6 +171,12 @@ export class Metrics {
         const status = sources.store()
         this.set({ store: status.kind }, status.connected ? 1 : 0)
       },
+    })
+    this.#identityLookups = new Counter({
+      name: METRIC_NAMES.identityLookups,
+      help: 'Identity map lookups, by map, result (found, missing, unavailable: no answer in time) and whether the cache answered.',
+      labelNames: ['map', 'result', 'cached'],
+      registers,
     })
     this.#comparisons = new Counter({
       name: METRIC_NAMES.comparisons,
@@ -292,6 +300,10 @@ export class Metrics {
   /** A WebSocket connection opened (+1) or closed (-1). */
   trackTunnel(slice: string | null, delta: 1 | -1): void {
     this.#tunnels.inc({ slice: slice ?? NO_SLICE }, delta)
+  }
+
+  recordIdentityLookup(map: string, result: string, cached: boolean): void {
+    this.#identityLookups.inc({ map, result, cached: cached ? 'true' : 'false' })
   }
 
   recordChange(slice: string, kind: string): void {

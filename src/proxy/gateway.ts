@@ -7,6 +7,7 @@ import { fail, type FicusError } from '../errors/errors.ts'
 import { sendError } from '../http/error-reply.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { RouteTable } from '../routing/route-table.ts'
+import type { IdentityMaps } from '../identity/identity-maps.ts'
 import type { ShadowRunner } from '../shadow/shadow-runner.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { droppedRequestHeaders } from '../upstream/forward-headers.ts'
@@ -30,6 +31,8 @@ export interface GatewayDeps {
   readonly breakers: CircuitBreakers
   /** The parallel run; without it nothing is shadowed. */
   readonly shadow?: ShadowRunner
+  /** The config's identity maps, opened (routes with `ids` need them). */
+  readonly identity?: IdentityMaps
   readonly metrics?: Pick<Metrics, 'recordRequest' | 'recordRetry' | 'recordUpgrade' | 'trackTunnel'>
 }
 
@@ -117,6 +120,7 @@ function proxyContext(config: GatewayConfig, deps: GatewayDeps): ProxyContext {
     pools: deps.pools,
     breakers: deps.breakers,
     shadow: deps.shadow,
+    identity: deps.identity,
     metrics: deps.metrics,
     authorityOf: (sliceId) => deps.authority.get(sliceId),
     fallthrough: fallthroughTargets(config),

@@ -5,6 +5,7 @@ import { beginShadow } from './begin-shadow.ts'
 import { ClientGone, forward } from './forward.ts'
 import { elapsedMs, type ProxyContext, type RequestRouting } from './proxy-context.ts'
 import { requestBody } from './request-body.ts'
+import { mapIdentity, needsIdentity } from './map-identity.ts'
 import { markSliceAndSide, respond } from './respond.ts'
 import { selectTarget, type Target } from './select-target.ts'
 import { splitUrl } from './split-url.ts'
@@ -34,14 +35,24 @@ export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, repl
     const requestTime = new Date()
     // 2. Select the target: slice, side, upstream and rewritten path (pure).
     const { path, query } = splitUrl(request.raw.url ?? '/')
-    const chosen = selectTarget(ctx.config, ctx.table, ctx.authorityOf, ctx.fallthrough, {
+    const selected = selectTarget(ctx.config, ctx.table, ctx.authorityOf, ctx.fallthrough, {
       method: request.method,
       path,
       query,
       headers: request.headers,
       ip: request.ip,
     })
-    const routing = routingOf(chosen)
+    const selectedRouting = routingOf(selected)
+    request.routing = selectedRouting
+    // 2b. Map the ids the authoritative side knows by other ids (only routes that declare `ids`).
+    const {
+      chosen,
+      query: upstreamQuery,
+      headers: mappedHeaders,
+    } = needsIdentity(selected)
+      ? await mapIdentity(ctx.identity, selected, { query, headers: request.headers })
+      : { chosen: selected, query, headers: undefined }
+    const routing = chosen === selected ? selectedRouting : routingOf(chosen)
     request.routing = routing
     markSliceAndSide(ctx, reply, routing.slice, routing.side)
     // 3. Tee to the parallel run.
@@ -64,12 +75,13 @@ export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, repl
         host: request.host,
         dropped: ctx.dropped,
       })
+      if (mappedHeaders) Object.assign(headers, mappedHeaders)
       const onRetry = ctx.metrics ? (upstream: string) => ctx.metrics?.recordRetry(upstream) : undefined
       response = await forward(ctx.breakers, {
         client,
         slice: routing.slice,
         method: request.method,
-        path: client.config.basePath + chosen.upstreamPath + query,
+        path: client.config.basePath + chosen.upstreamPath + upstreamQuery,
         headers,
         body,
         signal,

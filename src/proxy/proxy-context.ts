@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { AuthorityState } from '../authority/authority-store.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, SideTarget } from '../config/types.ts'
+import type { IdentityMaps } from '../identity/identity-maps.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { RouteTable } from '../routing/route-table.ts'
 import type { ShadowRunner } from '../shadow/shadow-runner.ts'
@@ -16,6 +17,8 @@ export interface ProxyContext {
   readonly breakers: CircuitBreakers
   /** The parallel run; without it nothing is shadowed. */
   readonly shadow: ShadowRunner | undefined
+  /** Identity maps of routes that declare `ids`; without them such a route's mapped side cannot be called. */
+  readonly identity: IdentityMaps | undefined
   readonly metrics: Pick<Metrics, 'recordRequest' | 'recordRetry' | 'recordUpgrade' | 'trackTunnel'> | undefined
   /** The authority snapshot of a slice (a synchronous read: the request path never waits for a store). */
   readonly authorityOf: (sliceId: string) => AuthorityState | undefined

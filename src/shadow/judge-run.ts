@@ -4,13 +4,18 @@ import type { SkipReason } from '../compare/comparison.ts'
 import { judgePair, type Judgement } from '../compare/judge-pair.ts'
 import type { NoiseEvidence } from '../compare/noise-evidence.ts'
 import type { PublishedPaths } from '../compare/published-paths.ts'
-import type { ReaskSchedule } from '../config/types.ts'
+import type { Side } from '../config/schema.ts'
+import type { ReaskSchedule, SliceConfig } from '../config/types.ts'
+import type { IdentityMaps } from '../identity/identity-maps.ts'
+import { mapBodyIds } from '../identity/map-body.ts'
 import { verdictOf, type RunVerdict } from './comparison-record.ts'
 import { askTwice } from './noise-learning.ts'
 import { snapshot, type ProcessingClock } from './processing-clock.ts'
 import { reaskUntilConverged } from './reask.ts'
 import { SAFE_METHODS } from './shadow-call.ts'
-import type { PrimaryResult, ShadowRequest, ShadowResult } from './shadow-run.ts'
+import type { IdentityCause, PrimaryResult, ShadowRequest, ShadowResult } from './shadow-run.ts'
+
+const IDENTITY_CAUSES: ReadonlySet<string> = new Set(['missing-identity', 'identity-unavailable'] satisfies IdentityCause[])
 
 /** Decoded bodies may be this many times their capture cap (compressed JSON), no more. */
 const DECODE_FACTOR = 8
@@ -24,6 +29,8 @@ export interface JudgeTools {
   readonly doubleAsk: boolean
   readonly paths: PublishedPaths
   readonly clock: ProcessingClock
+  /** Identity maps of the slice's body ids (translate.<side>.ids). */
+  readonly identity: IdentityMaps | undefined
 }
 
 /** The verdict of a run and the shadow answer the record keeps (the converged one after a lag). */
@@ -37,6 +44,8 @@ function settledWithoutComparing(primary: PrimaryResult, shadowAnswer: ShadowRes
   if (skipReason) return { verdict: verdictOf('shadow-skipped', skipReason), shadowUsed: undefined }
   if (!primary.ok || primary.status >= 500) return { verdict: verdictOf('primary-error', primary.ok ? '5xx' : primary.cause), shadowUsed: shadowAnswer }
   if (!shadowAnswer) return { verdict: verdictOf('shadow-error', 'error'), shadowUsed: undefined }
+  // The other side knows the entity by an id the map does not give: a key-linkage problem, not an answer to judge.
+  if (!shadowAnswer.ok && IDENTITY_CAUSES.has(shadowAnswer.cause)) return { verdict: verdictOf('not-compared', shadowAnswer.cause), shadowUsed: undefined }
   // An open breaker made no call: a skip, not a failure of the side.
   if (!shadowAnswer.ok && shadowAnswer.cause === 'breaker-open') return { verdict: verdictOf('shadow-skipped', 'breaker-open'), shadowUsed: undefined }
   if (!shadowAnswer.ok || shadowAnswer.status >= 500)
@@ -66,6 +75,11 @@ export async function judgeRun(
   const shadowSnapshot = await clock.timeAsync(() => snapshot(shadowAnswer, maxDecoded))
   if (primarySnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('primary-error', 'invalid-json'), shadowUsed: shadowAnswer }
   if (shadowSnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('shadow-error', 'invalid-json'), shadowUsed: shadowAnswer }
+  const shadowSide = request.primarySide === 'legacy' ? 'modern' : 'legacy'
+  const primaryIds = await withBodyIds(tools.identity, slice, request.primarySide, primarySnapshot)
+  const shadowIds = await withBodyIds(tools.identity, slice, shadowSide, shadowSnapshot)
+  if (typeof primaryIds === 'string' || typeof shadowIds === 'string')
+    return { verdict: verdictOf('not-compared', typeof primaryIds === 'string' ? primaryIds : (shadowIds as IdentityCause)), shadowUsed: shadowAnswer }
 
   const routeKey = `${request.route.method} ${request.route.path.source}`
   const safe = SAFE_METHODS.has(request.method)
@@ -73,19 +87,33 @@ export async function judgeRun(
     await askTwice(request, primarySnapshot, routeKey, { noise: tools.noise, paths: tools.paths, askAgain: () => tools.call('primary'), maxDecoded, clock })
   }
   const judge = (shadowSnap: ResponseSnapshot): Judgement => {
-    const [legacy, modern] = request.primarySide === 'legacy' ? [primarySnapshot, shadowSnap] : [shadowSnap, primarySnapshot]
+    const [legacy, modern] = request.primarySide === 'legacy' ? [primaryIds, shadowSnap] : [shadowSnap, primaryIds]
     return clock.time(() => judgePair(legacy, modern, slice.compare.rules, tools.noise?.noisy(routeKey, Date.now()) ?? new Set(), tools.paths))
   }
-  const first = judge(shadowSnapshot)
+  const first = judge(shadowIds)
   const reask = slice.shadow?.reask
   if (!safe || !reask || first.family !== 'genuine-conflict')
     return { verdict: { ...verdictBase(first), category: first.category, reasks: 0, lagMs: null }, shadowUsed: shadowAnswer }
   return await reaskForLag(reask, first, shadowAnswer, async () => {
     const again = await tools.call('shadow')
     if (!again.ok || again.status >= 500) return undefined
-    const snap = await clock.timeAsync(() => snapshot(again, maxDecoded))
-    return { again, judgement: judge(snap) }
+    const snap = await withBodyIds(tools.identity, slice, shadowSide, await clock.timeAsync(() => snapshot(again, maxDecoded)))
+    return typeof snap === 'string' ? undefined : { again, judgement: judge(snap) }
   })
+}
+
+/** A side's answer with the ids in its body mapped to the other side's (translate.<side>.ids), or why they could not be. */
+async function withBodyIds(
+  identity: IdentityMaps | undefined,
+  slice: SliceConfig,
+  side: Side,
+  snap: ResponseSnapshot,
+): Promise<ResponseSnapshot | IdentityCause> {
+  const rules = slice.compare.bodyIds[side]
+  if (rules.length === 0 || snap.body.kind !== 'json') return snap
+  if (!identity) return 'identity-unavailable'
+  const mapped = await mapBodyIds(identity, rules, side === 'legacy' ? 'to-modern' : 'to-legacy', snap.body.value)
+  return mapped.kind === 'mapped' ? { ...snap, body: { kind: 'json', value: mapped.body } } : mapped.kind
 }
 
 /** What a verdict takes from the first judgement of the pair. */

@@ -6,8 +6,10 @@ import { CountedFailure, type CircuitBreakers } from '../upstream/circuit-breake
 import { upstreamRequestHeaders } from '../upstream/forward-headers.ts'
 import { failureCause } from '../upstream/upstream-error.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
+import type { IdentityMaps } from '../identity/identity-maps.ts'
+import { mapRequestIds, type MappedRequest } from '../identity/map-request.ts'
 import { BodyTap } from './body-capture.ts'
-import type { ShadowRequest, ShadowResult } from './shadow-run.ts'
+import type { IdentityCause, ShadowRequest, ShadowResult } from './shadow-run.ts'
 
 /** Every shadow request carries this header, so the other side can tell it from client traffic. */
 export const SHADOW_MARKER_HEADER = 'x-ficus-traffic'
@@ -17,6 +19,8 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD'])
 export interface ShadowCallDeps {
   readonly pools: UpstreamPools
   readonly breakers: CircuitBreakers
+  /** Identity maps of routes that declare `ids`. */
+  readonly identity: IdentityMaps | undefined
   /** Gateway-owned header names: never passed on from the client. */
   readonly dropped: ReadonlySet<string>
   readonly recordLatency?: (slice: string, side: Side, seconds: number) => void
@@ -38,6 +42,8 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
   if (write && safety === null) throw new Error(`a write shadowed to ${side} without its write safety`)
   const upstream = safety?.kind === 'sandbox' ? safety.upstream : target.upstream
   const client = deps.pools.get(upstream)
+  const mapped = await mappedFor(deps.identity, request, side)
+  if (mapped.kind !== 'mapped') return { ok: false, cause: mapped.kind, status: null, latencyMs: null, upstream }
   const headers = upstreamRequestHeaders(request.headers, target, {
     requestId: request.requestId,
     peerAddress: request.peerAddress,
@@ -45,10 +51,11 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
     host: request.host,
     dropped: deps.dropped,
   })
+  Object.assign(headers, mapped.headers)
   headers[SHADOW_MARKER_HEADER] = SHADOW_MARKER_VALUE
   if (safety?.kind === 'dry-run-header') headers[safety.name] = safety.value
   if (body) headers['content-length'] = String(body.length)
-  const path = client.config.basePath + renderPathTemplate(request.route.rewrite[side], request.params) + request.query
+  const path = client.config.basePath + renderPathTemplate(request.route.rewrite[side], mapped.params) + mapped.query
   const started = performance.now()
   // One deadline for the whole call, body included: a slow drip is cut like a hang. A timer we
   // clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success.
@@ -76,6 +83,14 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
   } finally {
     signal.clear()
   }
+}
+
+/** The request values this side is called with: its ids mapped where the route declares `ids` for it. */
+async function mappedFor(identity: IdentityMaps | undefined, request: ShadowRequest, side: Side): Promise<MappedRequest | { kind: IdentityCause }> {
+  const { ids } = request.route
+  if (!ids.some((id) => id.side === side)) return { kind: 'mapped', params: request.params, query: request.query, headers: {} }
+  if (!identity) return { kind: 'identity-unavailable' }
+  return await mapRequestIds(identity, ids, side, request)
 }
 
 /** A per-call deadline undici accepts as its signal (an emitter): cleared when the call is done. */

@@ -31,6 +31,9 @@ export interface ShadowRequest {
 /** How the authoritative side's call ended. */
 export type PrimaryResult = SideResult
 
+/** Why a side was not called: the identity map has no id for it, or did not answer in time (`not-compared`, never a conflict). */
+export type IdentityCause = 'missing-identity' | 'identity-unavailable'
+
 /** How a call to the other side ended. */
 export type ShadowResult =
   | {
@@ -41,7 +44,13 @@ export type ShadowResult =
       readonly latencyMs: number
       readonly upstream: string
     }
-  | { readonly ok: false; readonly cause: FailureCause; readonly status: number | null; readonly latencyMs: number | null; readonly upstream: string }
+  | {
+      readonly ok: false
+      readonly cause: FailureCause | IdentityCause
+      readonly status: number | null
+      readonly latencyMs: number | null
+      readonly upstream: string
+    }
 
 /** One shadowed request, from the gateway's side: the request path reports to it and never waits on it. */
 export interface ShadowRun {

@@ -6,6 +6,7 @@ import { NoiseEvidence, type NoisePath } from '../compare/noise-evidence.ts'
 import { PublishedPaths } from '../compare/published-paths.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, SliceConfig } from '../config/types.ts'
+import type { IdentityMaps } from '../identity/identity-maps.ts'
 import type { EventSink } from '../publish/event-sink.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { droppedRequestHeaders } from '../upstream/forward-headers.ts'
@@ -36,6 +37,8 @@ export interface ShadowDeps {
   /** Salt of every published hash: values, data keys in diff paths, bodies. */
   readonly salt: string
   readonly metrics?: ShadowMetrics
+  /** Identity maps of routes and translation rules that declare ids. */
+  readonly identity?: IdentityMaps
 }
 
 function sampled(namespace: string, requestId: string, basisPoints: number): boolean {
@@ -69,6 +72,7 @@ export class ShadowRunner {
     this.#calls = {
       pools: deps.pools,
       breakers: deps.breakers,
+      identity: deps.identity,
       dropped: droppedRequestHeaders(deps.config.ownedHeaders),
       ...(deps.metrics ? { recordLatency: (slice: string, side: Side, seconds: number) => deps.metrics?.recordShadowLatency(slice, side, seconds) } : {}),
     }
@@ -150,6 +154,7 @@ export class ShadowRunner {
       doubleAsk: slice.shadow !== null && sampled(`noise:${slice.id}`, request.requestId, slice.shadow.noiseBasisPoints),
       paths: this.#pathsOf(slice),
       clock,
+      identity: this.#deps.identity,
     })
     const { salt } = this.#deps
     const shadowRecord = shadowUsed ? sideRecord(shadowSide, shadowUsed, salt) : uncalledSide(shadowSide, slice.sides[shadowSide].upstream, verdict.cause)
