@@ -14,6 +14,7 @@ const INTEGRATION = [
   'test/authority/redis-outage.test.ts',
   'test/authority/store-faults.test.ts',
   'test/gateway/two-instances.test.ts',
+  'test/identity/redis-identity.test.ts',
   'test/register/redis-discrepancy-register.test.ts',
   'test/register/redis-triage-store.test.ts',
   // Redis, Kafka and Chromium
@@ -31,6 +32,7 @@ const INTEGRATION = [
   'test/report/reporter.test.ts',
   // Chromium
   'test/admin/dashboard.test.ts',
+  'test/admin/dashboard-backlog.test.ts',
   'test/report/html-report.test.ts',
   // Ficus, the CLI, a build or a benchmark as a process
   'test/authority/change-events-durable.test.ts',

@@ -101,6 +101,16 @@ export const DiscrepancyListQuery = Type.Object({
 })
 export type DiscrepancyListQuery = Static<typeof DiscrepancyListQuery>
 
+/**
+ * GET /admin/discrepancies/backlog: the triage backlog per slice and family over the whole (bounded)
+ * register; `slice` is checked like the audit trails'.
+ */
+export const DiscrepancyBacklogQuery = Type.Object({
+  slice: Type.Optional(Type.Unknown()),
+  family: Type.Optional(Type.Union(REGISTERED_FAMILIES.map((family) => Type.Literal(family)))),
+})
+export type DiscrepancyBacklogQuery = Static<typeof DiscrepancyBacklogQuery>
+
 /** GET /admin/discrepancies/:id/history */
 export const TriageHistoryQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),

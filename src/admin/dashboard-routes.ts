@@ -12,6 +12,7 @@ export const DASHBOARD_CSP =
 const ASSETS = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
+  '/discrepancy-backlog.js': { file: 'discrepancy-backlog.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' },
 } as const
 

@@ -7,7 +7,8 @@ import { DEFAULT_MAX_SIGNATURES, type DiscrepancyEntry, type DiscrepancyRegister
 import type { RegisteredFamily } from '../register/discrepancy-signature.ts'
 import type { TriageStore } from '../register/triage-store.ts'
 import { triageView, UNTRIAGED, type TriageAction, type TriageState, type TriageView } from '../register/triage.ts'
-import { DEFAULT_HISTORY_LIMIT, DiscrepancyListQuery, TriageBody, TriageHistoryQuery } from './admin-schemas.ts'
+import { DEFAULT_HISTORY_LIMIT, DiscrepancyBacklogQuery, DiscrepancyListQuery, TriageBody, TriageHistoryQuery } from './admin-schemas.ts'
+import { triageBacklog } from './triage-backlog.ts'
 
 export interface DiscrepancyRouteDeps {
   readonly register: Pick<DiscrepancyRegister, 'list' | 'get' | 'stats'>
@@ -29,7 +30,8 @@ export type TriagedEntry = DiscrepancyEntry & { readonly owner: string | null; r
 
 /**
  * The discrepancy register and its triage on the admin API: the signatures (filtered by slice,
- * family and triage state), one signature, its action history, and the actions a team takes.
+ * family and triage state), the backlog per slice and family, one signature, its action history,
+ * and the actions a team takes.
  */
 export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: DiscrepancyRouteDeps): void {
   const triaged = async (entries: readonly DiscrepancyEntry[], now = new Date()): Promise<TriagedEntry[]> => {
@@ -66,6 +68,22 @@ export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: Discrepa
       })
       const entries = (await triaged(found)).filter((entry) => state === undefined || entry.triage.state === state)
       return { register: deps.register.stats(), entries: entries.slice(0, limit) }
+    },
+  )
+
+  // Over the whole register (bounded by DEFAULT_MAX_SIGNATURES), not one page of it: a backlog that stops at a limit would hide its oldest items.
+  admin.get<{ Querystring: DiscrepancyBacklogQuery }>(
+    '/discrepancies/backlog',
+    { schema: { querystring: DiscrepancyBacklogQuery }, preValidation: deps.knownSliceParameter },
+    async (request) => {
+      const { slice, family } = request.query as { slice?: string; family?: RegisteredFamily }
+      const found = await deps.register.list({
+        ...(slice === undefined ? {} : { slice }),
+        ...(family === undefined ? {} : { family }),
+        limit: DEFAULT_MAX_SIGNATURES,
+      })
+      const at = new Date()
+      return { at: at.toISOString(), register: deps.register.stats(), rows: triageBacklog(await triaged(found, at), at) }
     },
   )
 

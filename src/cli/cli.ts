@@ -3,6 +3,7 @@ import type { parseArgs, ParseArgsConfig } from 'node:util'
 import { loadConfig } from '../config/load.ts'
 import type { GatewayConfig } from '../config/types.ts'
 import { flipCommand, historyCommand, killSwitchCommand, noiseCommand, statusCommand } from './admin-commands.ts'
+import { idsCommand } from './ids-command.ts'
 import { triageCommand } from './triage-command.ts'
 import { parseCliArgs, usageError } from './args.ts'
 import { isFicusError } from '../errors/errors.ts'
@@ -47,6 +48,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await noiseCommand(rest, io)
       case 'triage':
         return await triageCommand(rest, io)
+      case 'ids':
+        return await idsCommand(rest, io)
       case 'report':
         return await reportCommand(rest, io)
       case 'reporter':

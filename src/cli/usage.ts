@@ -1,6 +1,20 @@
 import { DEFAULT_CONFIG_FILE } from '../config/load.ts'
 
-export const COMMANDS = ['start', 'validate', 'flip', 'kill-switch', 'status', 'history', 'noise', 'triage', 'report', 'reporter', 'help', 'version'] as const
+export const COMMANDS = [
+  'start',
+  'validate',
+  'flip',
+  'kill-switch',
+  'status',
+  'history',
+  'noise',
+  'triage',
+  'ids',
+  'report',
+  'reporter',
+  'help',
+  'version',
+] as const
 export type Command = (typeof COMMANDS)[number]
 
 export function isCommand(name: string | undefined): name is Command {
@@ -90,6 +104,18 @@ modern-defect, legacy-data-defect, wont-fix. Every action is audited with its re
 
 ${ADMIN_CLIENT}
 `,
+  ids: `Usage: ficus ids import <map> <file.csv|file.jsonl|-> [--format csv|jsonl] [--json]
+       ficus ids lookup <map> <id> [--to modern|legacy] [--json]
+       ficus ids count [<map>] [--json]
+
+The identity maps of the routes config (--config FILE or FICUS_CONFIG), where they are kept: the
+map's file, or Redis (REDIS_URL, FICUS_REDIS_PREFIX). A pair links one entity's legacy id and new
+id; a file holds CSV with the header legacy,modern, or JSON lines {"legacy":"…","modern":"…"}.
+\`import\` adds pairs one-to-one: a pair whose id is already mapped to another is refused, listed,
+and the exit status is 1 (nothing is overwritten); a bad line imports nothing. A running gateway
+reads a file map at start and a Redis map live. \`lookup\` prints the other side's id (--to modern:
+the id given is legacy's; exit status 1 when there is none). \`count\` prints the pairs per map.
+`,
   noise: `Usage: ficus noise <slice> [--json]
        ficus noise <slice> confirm|reject|clear --route "GET /…" --path /body/… --reason "…"
 
@@ -161,6 +187,7 @@ Commands:
   history [slice] [--limit N]                    the audit trail of authority changes, newest first
   noise <slice> [confirm|reject|clear …]         learned noise with its evidence; an operator's decision
   triage list|show|assign|accept|…               the discrepancy register and its triage
+  ids import|lookup|count                        identity maps between legacy and new ids
   report [options]                               shadow-run report per slice, with readiness verdicts
   reporter [--config FILE]                       consume comparisons from Kafka into rolling per-slice
                                                  aggregates (Redis, else memory); serves reports on REPORTER_PORT

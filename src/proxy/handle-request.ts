@@ -25,6 +25,39 @@ function routingOf(chosen: Target): RequestRouting {
   }
 }
 
+/** Where a request goes, with what its authoritative call is sent. */
+interface Routed {
+  readonly chosen: Target
+  readonly routing: RequestRouting
+  readonly upstreamQuery: string
+  /** Headers set to mapped ids; undefined when nothing was mapped. */
+  readonly mappedHeaders: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * Stage 2, select the target: slice, side, upstream and rewritten path (pure); then, for routes that
+ * declare `ids`, the ids the authoritative side knows by other ids mapped (which may change the side).
+ */
+function routeRequest(ctx: ProxyContext, request: FastifyRequest, path: string, query: string): Routed | Promise<Routed> {
+  const selected = selectTarget(ctx.config, ctx.table, ctx.authorityOf, ctx.fallthrough, {
+    method: request.method,
+    path,
+    query,
+    headers: request.headers,
+    ip: request.ip,
+  })
+  const routing = routingOf(selected)
+  // Set before the lookups: an error answer of a failed mapping names the slice.
+  request.routing = routing
+  // Most routes map nothing: no promise, no extra turn of the event loop.
+  if (!needsIdentity(selected)) return { chosen: selected, routing, upstreamQuery: query, mappedHeaders: undefined }
+  return mapIdentity(ctx.identity, selected, { query, headers: request.headers }).then((mapped) => {
+    const remapped = routingOf(mapped.chosen)
+    request.routing = remapped
+    return { chosen: mapped.chosen, routing: remapped, upstreamQuery: mapped.query, mappedHeaders: mapped.headers }
+  })
+}
+
 /**
  * The client-facing handler, as its stages (stage 1, the front door, ran as a hook; stage 7, the
  * log line, runs when the response closes): select the target → tee to the parallel run → read
@@ -33,27 +66,9 @@ function routingOf(chosen: Target): RequestRouting {
 export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
   return async (request, reply) => {
     const requestTime = new Date()
-    // 2. Select the target: slice, side, upstream and rewritten path (pure).
     const { path, query } = splitUrl(request.raw.url ?? '/')
-    const selected = selectTarget(ctx.config, ctx.table, ctx.authorityOf, ctx.fallthrough, {
-      method: request.method,
-      path,
-      query,
-      headers: request.headers,
-      ip: request.ip,
-    })
-    const selectedRouting = routingOf(selected)
-    request.routing = selectedRouting
-    // 2b. Map the ids the authoritative side knows by other ids (only routes that declare `ids`).
-    const {
-      chosen,
-      query: upstreamQuery,
-      headers: mappedHeaders,
-    } = needsIdentity(selected)
-      ? await mapIdentity(ctx.identity, selected, { query, headers: request.headers })
-      : { chosen: selected, query, headers: undefined }
-    const routing = chosen === selected ? selectedRouting : routingOf(chosen)
-    request.routing = routing
+    const routed = routeRequest(ctx, request, path, query)
+    const { chosen, routing, upstreamQuery, mappedHeaders } = routed instanceof Promise ? await routed : routed
     markSliceAndSide(ctx, reply, routing.slice, routing.side)
     // 3. Tee to the parallel run.
     const shadow = beginShadow(ctx, request, chosen, query, requestTime)

@@ -2,6 +2,8 @@
 // page with textContent (never innerHTML), so names and paths containing markup show as text.
 // The admin token lives in sessionStorage and travels in the Authorization header only.
 
+import { discrepancyBacklog } from './discrepancy-backlog.js'
+
 const TOKEN_KEY = 'ficus-admin-token'
 const REFRESH_MS = 4000
 const SVG = 'http://www.w3.org/2000/svg'
@@ -15,6 +17,8 @@ let selected = null
 let pendingFlip = null
 let pendingNoise = null
 let timer = null
+// Its helpers are the function declarations below (hoisted).
+const backlog = discrepancyBacklog({ api, element, when, fillTable })
 
 function element(tag, text, className) {
   const node = document.createElement(tag)
@@ -82,6 +86,8 @@ function signOut(message) {
   clearInterval(timer)
   $('slices').hidden = true
   $('detail').hidden = true
+  $('backlog').hidden = true
+  backlog.reset()
   $('kill-switch').hidden = true
   $('sign-out').hidden = true
   $('login').hidden = false
@@ -379,7 +385,7 @@ function askNoiseDecision(path, decision) {
   $('noise-dialog').showModal()
 }
 
-async function refresh() {
+async function refreshSlices() {
   try {
     overview = await api('GET', '/admin/overview')
     renderSlices()
@@ -387,6 +393,11 @@ async function refresh() {
   } catch (err) {
     if (err.message !== 'unauthorized') $('notice').textContent = `Could not refresh: ${err.message}`
   }
+}
+
+// The slices and the discrepancy backlog each show what they can: one unreadable never blanks the other.
+async function refresh() {
+  await Promise.all([refreshSlices(), backlog.refresh()])
 }
 
 async function showDetail(id) {
@@ -418,6 +429,7 @@ function showVerdict(verdict) {
 async function start() {
   $('login').hidden = true
   $('slices').hidden = false
+  $('backlog').hidden = false
   $('kill-switch').hidden = false
   $('sign-out').hidden = false
   await refresh()
