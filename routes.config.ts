@@ -4,6 +4,7 @@
 // Clients keep calling the legacy URLs; each slice says which of them it owns and where the new
 // context answers the same question. Addresses come from the environment (defaults match
 // `npm run examples`); nothing secret belongs in this file.
+import { fileURLToPath } from 'node:url'
 import { defineGateway } from 'ficus'
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback
@@ -140,6 +141,43 @@ export default defineGateway({
       },
       // A lodged claim gets a number from whichever side commits it; dry runs answer without one.
       compare: { ignore: ['/claimNumber', '/dryRun'] },
+    },
+    'claim-status': {
+      description: 'Where does a lodged claim stand?',
+      owner: { team: 'claims', contact: '#claims-migration' },
+      authority: 'legacy',
+      stickyKey: { header: 'x-customer-id' },
+      // Clients know claims by legacy claim numbers; the Claims context keys them by ids of its own.
+      // The identity map carries each call across — shadow calls now, authoritative ones after the flip.
+      routes: [
+        {
+          method: 'GET',
+          path: '/pas/v1/claims/:claimNumber',
+          rewrite: { modern: '/claims/v1/claims/:claimNumber' },
+          ids: [{ param: 'claimNumber', map: 'claim-ids' }],
+        },
+      ],
+      modern: { upstream: 'claims-context' },
+      entityKey: { param: 'claimNumber' },
+      // A claim the map does not know yet is answered by legacy even after the flip (and never compared).
+      missingIdentity: 'client-side',
+      shadow: { sample: 100 },
+      translate: {
+        version: 'claim-status/1',
+        legacy: {
+          ids: { '/clm_no': 'claim-ids' },
+          rename: { '/clm_no': '/claimId', '/pol_no': '/policyNumber', '/loss_dt': '/lossDate', '/clm_stat': '/status' },
+          values: { '/status': { OPN: 'OPEN', CLS: 'CLOSED', REJ: 'REJECTED' } },
+          coerce: { '/lossDate': 'date:YYYYMMDD' },
+        },
+      },
+    },
+  },
+  identityMaps: {
+    // Exported when the claims were migrated; `npx ficus ids import claim-ids <file>` adds pairs.
+    'claim-ids': {
+      description: 'Legacy PAS claim numbers ↔ Claims context claim ids',
+      file: fileURLToPath(new URL('./examples/claim-ids.csv', import.meta.url)),
     },
   },
 })

@@ -1,10 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { claimById } from './claim-data.ts'
 import { findPolicy } from './policy-data.ts'
 
 /** Requests carrying this header are validated but never committed (for shadowed writes). */
 export const DRY_RUN_HEADER = 'x-ficus-shadow'
 
-/** The new Claims context: may a claim be lodged, and lodging it. */
+/** The new Claims context: may a claim be lodged, lodging it, and where a claim stands (by its new id). */
 export function createClaimsContext(): FastifyInstance {
   const app = Fastify({ logger: false })
   let claimSequence = 90_000
@@ -24,6 +25,13 @@ export function createClaimsContext(): FastifyInstance {
       return { policyNumber: policy.number, permitted: reason === null, reason }
     },
   )
+
+  // Claims are known here by their own ids only (examples/claim-ids.csv links them to legacy numbers).
+  app.get<{ Params: { claimId: string } }>('/claims/v1/claims/:claimId', async (request, reply) => {
+    const claim = claimById(request.params.claimId)
+    if (!claim?.id) return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Not Found', status: 404 })
+    return { claimId: claim.id, policyNumber: claim.policyNumber, lossDate: claim.lossDate, status: claim.status }
+  })
 
   // Accepts the legacy request shape: the anti-corruption layer of intake lives here for now.
   app.post<{ Body: { pol_no?: string; loss_dt?: string } }>('/claims/v1/claims', async (request, reply) => {

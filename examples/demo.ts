@@ -20,6 +20,7 @@ import { renderText } from '../src/report/render-text.ts'
 import { buildReport, ComparisonAggregator } from '../src/report/report.ts'
 import { textTable } from '../src/text/text-table.ts'
 import { CUSTOMER_COUNT, CUSTOMER_HEADER, customerRound, describeRound, FIRST_CUSTOMER } from './example-clients.ts'
+import { triageDemoDifferences } from './demo-triage.ts'
 import { startExampleServices } from './example-services.ts'
 
 interface Sample {
@@ -42,6 +43,8 @@ const SAMPLES: readonly Sample[] = [
   { method: 'GET', path: '/pas/v1/billing/P-1001/eligibility', note: 'billing already moved to the Billing context' },
   { method: 'GET', path: '/pas/v1/billing/P-1006/eligibility', note: 'small arrears: the sides disagree (conflict)' },
   { method: 'GET', path: '/pas/v1/policy/P-1003/claims/lodgement-check?loss_date=2024-05-01', note: 'lapsed policy' },
+  { method: 'GET', path: '/pas/v1/claims/C-4002', note: 'the Claims context knows this claim by its own id' },
+  { method: 'GET', path: '/pas/v1/claims/C-4004', note: 'lodged after the id map was exported: no new id' },
   { method: 'POST', path: '/pas/v1/claims', body: { pol_no: 'P-1001', loss_dt: '2026-11-20' }, note: 'lodging a claim' },
   { method: 'GET', path: '/pas/v1/agents/A-77', note: 'no slice claims agents: falls through to legacy' },
 ]
@@ -177,6 +180,9 @@ async function run(): Promise<number> {
   const run = randomUUID().slice(0, 8)
   for (const [index, sample] of SAMPLES.entries()) outcomes.push(await send(client, gateway.url, sample, `demo-${run}-${index}`))
   await client.close()
+  // The teams' first triage decisions on the register the traffic filled.
+  await sleep(COMPARISON_WAIT_MS)
+  const triaged = await triageDemoDifferences(gateway.adminUrl)
 
   const stop = async (): Promise<void> => {
     await gateway.close()
@@ -195,6 +201,7 @@ async function run(): Promise<number> {
   process.stdout.write(
     `\n${CUSTOMER_COUNT} example customers, each asking every slice once (${CUSTOMER_HEADER} is the slices' sticky key):\n${describeRound(round)}\n`,
   )
+  process.stdout.write(`\nTriage of the discrepancy register (npx ficus triage list):\n${triaged.join('\n')}\n`)
   // The report of everything in the data directory (this run and earlier ones): `npx ficus report`.
   const aggregator = new ComparisonAggregator()
   await readComparisonsFromJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))

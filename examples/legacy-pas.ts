@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { claimByNumber } from './claim-data.ts'
 import { AGENTS, findPolicy, LEGACY_ARREARS_TOLERANCE_CENTS, legacyAmount, legacyDate } from './policy-data.ts'
 
 const NOT_FOUND = { err_cd: 'E404', err_msg: 'POLICY NOT FOUND' }
@@ -29,6 +30,12 @@ export function createLegacyPas(): FastifyInstance {
   }
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-served-by', 'legacy-pas')
+  })
+
+  app.get<{ Params: { clmNo: string } }>('/pas/v1/claims/:clmNo', async (request, reply) => {
+    const claim = claimByNumber(request.params.clmNo)
+    if (!claim) return reply.code(404).send({ err_cd: 'E404', err_msg: 'CLAIM NOT FOUND' })
+    return { clm_no: claim.number, pol_no: claim.policyNumber, loss_dt: legacyDate(claim.lossDate), clm_stat: claim.legacyStatus }
   })
 
   app.get<{ Params: { polNo: string } }>('/pas/v1/policy/:polNo/status', async (request, reply) => {

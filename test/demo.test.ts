@@ -41,6 +41,12 @@ describe('npm run demo -- --once', () => {
     expect(result.stdout).toContain('Ficus shadow-run report')
     expect(result.stdout).toMatch(/^coverage-status {2}NOT READY/m)
     expect(result.stdout).toContain('untranslated: /body/status = PNDC')
+    // A context keyed by new ids, shadowed through the identity map; an id it lacks is never a conflict.
+    expect(result.stdout).toMatch(/GET \/pas\/v1\/claims\/C-4002\s+claim-status\s+legacy\s+legacy-pas\s+200\s+match/)
+    expect(result.stdout).toMatch(/GET \/pas\/v1\/claims\/C-4004\s+claim-status\s+legacy\s+legacy-pas\s+200\s+not-compared \(missing-identity\)/)
+    // The teams' triage decisions, taken through the admin API.
+    expect(result.stdout).toMatch(/[0-9a-f]{16} {2}billing-eligibility genuine-conflict on \/body\/eligible: accepted as intended/)
+    expect(result.stdout).toMatch(/[0-9a-f]{16} {2}coverage-status source-data-defect on \/body\/premium\/amount \(range\): marked a legacy data defect/)
   })
 
   it('starts from a clean state every time, and never clears a folder it did not make', async () => {

@@ -15,6 +15,7 @@ import type { OutgoingHeaders } from '../http/hop-by-hop.ts'
 import { tlsOptions, type UpstreamPools } from '../upstream/upstream-pools.ts'
 import { checkHead, requestId, writeRawError } from './front-door.ts'
 import { checkPath } from './path-safety.ts'
+import { needsIdentity } from './map-identity.ts'
 import { selectTarget } from './select-target.ts'
 import { splitUrl } from './split-url.ts'
 
@@ -138,6 +139,9 @@ function admitUpgrade(upgrade: Upgrade): UpgradeRoute | undefined {
   const routing = { slice: chosen.match?.slice.id ?? null, side: chosen.side }
   if (chosen.match && !chosen.match.slice.websocket)
     return refuse(fail.upgradeRefused(`slice ${chosen.match.slice.id} does not take WebSocket upgrades`), routing)
+  // A tunnel is not mapped through identity maps: the side would get ids it does not know.
+  if (needsIdentity(chosen))
+    return refuse(fail.upgradeRefused(`the ${chosen.side} side of this route needs mapped ids, which WebSocket upgrades do not get`), routing)
   return { path, query, chosen, routing }
 }
 

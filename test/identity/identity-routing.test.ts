@@ -126,6 +126,14 @@ describe('a modern context keyed by new ids, clients sending legacy ids', () => 
       expect(missing.body).not.toContain('CLM-4040')
       expect(ctx.modern.requests).toEqual([])
       expect(ctx.legacy.requests).toEqual([])
+
+      // A tunnel cannot carry mapped ids: the upgrade is refused, not sent with a legacy id.
+      const upgrade = await send(`${ctx.gateway.url}/claims/CLM-1001`, {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+      })
+      expect(upgrade.status).toBe(501)
+      expect(upgrade.body).toContain('needs mapped ids')
+      expect(ctx.modern.requests).toEqual([])
     } finally {
       await flip(ctx.gateway.store, 'claim-status', { authority: 'legacy', actor: 'test', reason: 'back' })
     }
