@@ -16,6 +16,7 @@ import type { DiscrepancyRegister } from '../register/discrepancy-register.ts'
 import type { TriageStore } from '../register/triage-store.ts'
 import type { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { sliceReport, type SliceReport } from '../report/report.ts'
+import { readTriage } from '../report/sources/triage-source.ts'
 import { adminRequestLog, guardAdminOrigin } from './admin-guard.ts'
 import { AuditTrailQuery, DEFAULT_HISTORY_LIMIT, FlipBody, KillSwitchBody, NoiseDecisionBody } from './admin-schemas.ts'
 import { bearerMatches } from './bearer-auth.ts'
@@ -289,11 +290,12 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     },
     { prefix: '/admin' },
   )
-  /** The report of one slice from the readiness source. */
+  /** The report of one slice from the readiness source, with the triage of its register's signatures. */
   async function report(id: string): Promise<SliceReport & { evidence: string }> {
     const slice = config.slices.find((candidate) => candidate.id === id)
     if (!slice) throw unknownSlice(id)
-    return { ...sliceReport(id, await deps.readiness.versions(id), slice), evidence: deps.readiness.kind }
+    const [versions, triage] = await Promise.all([deps.readiness.versions(id), readTriage(deps, id)])
+    return { ...sliceReport(id, versions, slice, { triage: triage(id) }), evidence: deps.readiness.kind }
   }
 
   /**

@@ -241,10 +241,15 @@ export interface ReportSettings {
   /** A running gateway's admin API, for the HTML report's live authority (FICUS_ADMIN_URL); undefined: none. */
   readonly adminUrl: string | undefined
   readonly adminToken: string | undefined
+  /** The shared discrepancy register and triage (REDIS_URL); undefined: the data directory's. */
+  readonly redisUrl: string | undefined
+  readonly redisPrefix: string
 }
 
 export function readReportSettings(env: NodeJS.ProcessEnv): ReportSettings {
   return {
+    redisUrl: env.REDIS_URL === '' ? undefined : env.REDIS_URL,
+    redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     brokers: readBrokers(env),
     topic: env.FICUS_TOPIC_COMPARISONS ?? DEFAULT_TOPICS.comparisons,
     dataDir: env.FICUS_DATA_DIR ?? DEFAULT_DATA_DIR,

@@ -17,23 +17,19 @@ import {
   AUTHORITY_FILE,
   CHANGE_JOURNAL_FILE,
   COMPARISONS_DIR,
-  DISCREPANCIES_FILE,
-  TRIAGE_FILE,
   loadSalt,
   NOISE_DECISIONS_FILE,
   prepareDataDir,
 } from './data-dir.ts'
+import { triageStores } from './triage-stores.ts'
+import { IdentityMaps } from '../identity/identity-maps.ts'
 import { LOOPBACK, MIN_TOKEN_LENGTH, type Settings } from './settings.ts'
 import { fail, isFicusError } from '../errors/errors.ts'
 import { buildGateway } from '../proxy/gateway.ts'
 import { createLogger } from '../observability/logger.ts'
 import { Metrics } from '../observability/metrics.ts'
 import { openEventSinks } from '../publish/open-sinks.ts'
-import { feedRegister, type DiscrepancyRegister } from '../register/discrepancy-register.ts'
-import { FileDiscrepancyRegister } from '../register/file-discrepancy-register.ts'
-import { RedisDiscrepancyRegister } from '../register/redis-discrepancy-register.ts'
-import { RedisTriageStore } from '../register/redis-triage-store.ts'
-import { FileTriageStore, type TriageStore } from '../register/triage-store.ts'
+import { feedRegister } from '../register/discrepancy-register.ts'
 import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
@@ -135,24 +131,28 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     reportStore && settings.kafka ? new ReporterEvidence(reportStore, settings.kafka.topics.comparisons) : (local as LocalEvidence)
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
   if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
-  // The discrepancy register, fed from the comparisons this instance writes.
-  // With Redis the register and its triage are shared by every instance, else kept in the data directory.
+  // The discrepancy register and its triage: shared by every instance through Redis, else kept in the data directory.
   if (settings.redisUrl && settings.hashSalt === undefined)
     logger.warn(
       'FICUS_HASH_SALT is not set: each instance hashes data-derived path keys with its own salt, so instances sharing Redis record the same discrepancy under different signatures; set the same FICUS_HASH_SALT on every instance',
     )
-  const register: DiscrepancyRegister = settings.redisUrl
-    ? new RedisDiscrepancyRegister({ url: settings.redisUrl, prefix: settings.redisPrefix, logger })
-    : new FileDiscrepancyRegister({ file: join(settings.dataDir, DISCREPANCIES_FILE), logger })
+  const { register, triage } = triageStores(settings, logger)
   await register.open()
   opened.push(() => register.close())
-  const triage: TriageStore = settings.redisUrl
-    ? new RedisTriageStore({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: settings.instance, logger })
-    : new FileTriageStore(join(settings.dataDir, TRIAGE_FILE), settings.instance, logger)
   await triage.open()
   opened.push(() => triage.close())
-  const comparisons = feedRegister(register, sinks.comparisons)
+  // Fed from the comparisons this instance writes — unless a reporter aggregates the comparisons
+  // topic for every instance (Kafka and Redis): then it feeds the shared register, once per comparison.
+  const comparisons = reportStore ? sinks.comparisons : feedRegister(register, sinks.comparisons)
+  // Identity maps: file maps read whole now (a bad file refuses the start), Redis maps looked up live.
+  const identity = await IdentityMaps.open({
+    configs: config.identityMaps,
+    redis: settings.redisUrl ? { url: settings.redisUrl, prefix: settings.redisPrefix } : undefined,
+    onLookup: (map, result, cached) => metrics.recordIdentityLookup(map, result, cached),
+  })
+  opened.push(() => identity.close())
   const shadow = new ShadowRunner({
+    identity,
     config,
     pools,
     breakers,
@@ -190,12 +190,13 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     await triage.close()
     await reportStore?.close()
     await decisions.close()
+    await identity.close()
     await pools.close()
     breakers.shutdown()
     await store.close()
   }
   let serving = false
-  const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow })
+  const app = await buildGateway(config, { authority: store, logger, metrics, pools, breakers, shadow, identity })
   opened.push(() => app.close())
   const admin = await buildAdminServer({
     config,

@@ -5,7 +5,10 @@ import { loadConfig } from '../config/load.ts'
 import { fail, type FicusError } from '../errors/errors.ts'
 import { sendError } from '../http/error-reply.ts'
 import { createLogger } from '../observability/logger.ts'
+import { RedisDiscrepancyRegister } from '../register/redis-discrepancy-register.ts'
+import { RedisTriageStore } from '../register/redis-triage-store.ts'
 import { sliceReport } from '../report/report.ts'
+import { readTriage } from '../report/sources/triage-source.ts'
 import { ReporterEvidence } from '../report/reporter/evidence-sources.ts'
 import { MemoryReportStateStore, RedisReportStateStore } from '../report/reporter/report-state.ts'
 import { DEFAULT_REPORTER_GROUP, ReporterService } from '../report/reporter/reporter.ts'
@@ -29,7 +32,15 @@ export async function startReporter(settings: ReporterSettings, cwd: string): Pr
     : new MemoryReportStateStore()
   const storeKind = settings.redisUrl ? 'redis' : 'memory'
   const evidenceDays = Math.max(...config.slices.map((slice) => slice.readiness.windowDays), 1) + 1
+  // With Redis the gateways' register and triage are shared: the reporter feeds the register from
+  // the comparisons topic (the gateways do not, when their evidence is the reporter's), and the
+  // report judges with the triage.
+  const shared = settings.redisUrl ? { url: settings.redisUrl, prefix: settings.redisPrefix, logger } : undefined
+  const triage = shared && { register: new RedisDiscrepancyRegister(shared), triage: new RedisTriageStore({ ...shared, instance: 'reporter' }) }
+  await triage?.register.open()
+  await triage?.triage.open()
   const reporter = new ReporterService({
+    ...(triage ? { register: triage.register } : {}),
     brokers: settings.brokers,
     topic: settings.topic,
     groupId: settings.groupId ?? DEFAULT_REPORTER_GROUP,
@@ -51,7 +62,8 @@ export async function startReporter(settings: ReporterSettings, cwd: string): Pr
     }
     const slice = config.slices.find((candidate) => candidate.id === request.params.id)
     if (!slice) throw fail.unknownSlice(`unknown slice ${JSON.stringify(request.params.id)}`)
-    return { ...sliceReport(slice.id, await aggregates.versions(slice.id), slice), evidence: 'reporter' }
+    const triaged = triage ? (await readTriage(triage, slice.id))(slice.id) : undefined
+    return { ...sliceReport(slice.id, await aggregates.versions(slice.id), slice, triaged ? { triage: triaged } : {}), evidence: 'reporter' }
   })
 
   await reporter.start()
@@ -63,6 +75,8 @@ export async function startReporter(settings: ReporterSettings, cwd: string): Pr
       await app.close()
       await reporter.stop()
       await store.close()
+      await triage?.register.close()
+      await triage?.triage.close()
     },
   }
 }

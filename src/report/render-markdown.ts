@@ -1,6 +1,7 @@
 import { FAMILIES } from '../compare/classify.ts'
 import { printable } from '../text/printable-text.ts'
 import type { Report } from './report.ts'
+import { acceptedLine, triageLines } from './triage-text.ts'
 
 const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)
 const ms = (value: number | null): string => (value === null ? '–' : value.toFixed(1))
@@ -17,11 +18,11 @@ export function renderMarkdown(report: Report): string {
     '',
     `Generated ${report.generatedAt} from ${cell(report.source)}; window ${report.window.from ?? 'beginning'} → ${report.window.to ?? 'now'}; ${report.read} record(s), ${report.duplicates} duplicate(s) counted once.`,
     '',
-    '| slice | ready | compared | agreement (95 % CI) | genuine conflicts | translation defects | source-data defects | timing lags | not compared | shadow errors |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| slice | ready | compared | agreement (95 % CI) | genuine conflicts | translation defects | source-data defects | timing lags | not compared | shadow errors | accepted |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.slices.map(
       (slice) =>
-        `| ${cell(slice.slice)} | ${slice.readiness.ready ? 'yes' : '**no**'} | ${slice.samples} | ${percent(slice.matchRate?.value)} (${percent(slice.matchRate?.lower)} – ${percent(slice.matchRate?.upper)}) | ${slice.families['genuine-conflict']} | ${slice.families['translation-defect']} | ${slice.families['source-data-defect']} | ${slice.families['timing-lag']} | ${slice.families['not-compared']} | ${slice.families['shadow-error']} |`,
+        `| ${cell(slice.slice)} | ${slice.readiness.ready ? 'yes' : '**no**'} | ${slice.samples} | ${percent(slice.matchRate?.value)} (${percent(slice.matchRate?.lower)} – ${percent(slice.matchRate?.upper)}) | ${slice.families['genuine-conflict']} | ${slice.families['translation-defect']} | ${slice.families['source-data-defect']} | ${slice.families['timing-lag']} | ${slice.families['not-compared']} | ${slice.families['shadow-error']} | ${slice.accepted} |`,
     ),
   ]
   for (const slice of report.slices) {
@@ -29,7 +30,7 @@ export function renderMarkdown(report: Report): string {
     if (slice.description) out.push(cell(slice.description), '')
     if (slice.owner) out.push(`Owner: ${cell(slice.owner.team)} (${cell(slice.owner.contact)})`, '')
     out.push(
-      `Rules \`${slice.rulesHash}\`${slice.translationVersion ? ` (translation ${cell(slice.translationVersion)})` : ''}; agreement without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}.`,
+      `Rules \`${slice.rulesHash}\`${slice.translationVersion ? ` (translation ${cell(slice.translationVersion)})` : ''}; agreement without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}; ${acceptedLine(slice)}.`,
       '',
     )
     out.push('| family | count |', '| --- | --- |', ...FAMILIES.map((family) => `| ${family} | ${slice.families[family]} |`), '')
@@ -64,6 +65,10 @@ export function renderMarkdown(report: Report): string {
       `**Readiness: ${slice.readiness.ready ? 'ready' : 'not ready'}** (rules \`${slice.readiness.evidence.rulesHash}\`, last ${slice.readiness.evidence.windowDays} days)`,
       '',
       ...slice.readiness.criteria.map((criterion) => `- [${criterion.met ? 'x' : ' '}] ${criterion.id}: ${cell(criterion.detail)}`),
+      '',
+      '### Triage',
+      '',
+      ...triageLines(slice.triage).map((line) => (line.startsWith('  ') ? `  - ${cell(line.trim())}` : `- ${cell(line)}`)),
     )
   }
   return `${out.map(printable).join('\n')}\n`

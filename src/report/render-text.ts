@@ -1,6 +1,7 @@
 import { FAMILIES } from '../compare/classify.ts'
 import { printable } from '../text/printable-text.ts'
 import type { Report, SliceReport } from './report.ts'
+import { acceptedLine, triageLines } from './triage-text.ts'
 
 const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)
 const ms = (value: number | null): string => (value === null ? '–' : value.toFixed(1))
@@ -17,6 +18,7 @@ function sliceLines(slice: SliceReport, mark: { ok: string; no: string }): strin
         .map((family) => `${family} ${slice.families[family]}`)
         .join(', ') || 'no comparisons in the window'
     }`,
+    `  ${acceptedLine(slice)}`,
   ]
   const causes = Object.entries(slice.causes).flatMap(([family, counts]) => Object.entries(counts).map(([cause, count]) => `${family}/${cause} ${count}`))
   if (causes.length > 0) lines.push(`  causes: ${causes.join(', ')}`)
@@ -48,6 +50,7 @@ function sliceLines(slice: SliceReport, mark: { ok: string; no: string }): strin
   const evidence = slice.readiness.evidence
   lines.push(`  readiness, on rules ${short(evidence.rulesHash)} over the last ${evidence.windowDays} d (${evidence.from} → ${evidence.to}):`)
   for (const criterion of slice.readiness.criteria) lines.push(`    ${criterion.met ? mark.ok : mark.no} ${criterion.id}: ${criterion.detail}`)
+  for (const line of triageLines(slice.triage)) lines.push(`  ${line}`)
   return lines
 }
 

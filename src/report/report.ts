@@ -4,6 +4,7 @@ import type { SliceConfig, SliceOwner } from '../config/types.ts'
 import { EventDedup } from './event-dedup.ts'
 import { compared, DEFAULT_READINESS, evidenceWindow, verdict, wilson, type RateInterval, type ReadinessThresholds, type Verdict } from './readiness.ts'
 import { rulesOf, SliceAggregate, UNVERSIONED } from './slice-aggregate.ts'
+import { acceptedOf, TRIAGE_NOT_READ, triageSection, triageViews, type SliceTriage, type TriageSection } from './slice-triage.ts'
 import type { LatencyHistogram } from './latency-histogram.ts'
 
 export const REPORT_VERSION = 1
@@ -95,9 +96,13 @@ export interface SliceReport {
   readonly translationVersion: string | null
   readonly rulesVersions: readonly RulesVersionSummary[]
   readonly records: number
-  /** Compared samples: agree + the three disagreeing families. */
+  /** Compared samples agreement is taken over: agree + the three disagreeing families, accepted differences set apart. */
   readonly samples: number
-  /** Agreement (noise forgiven), and without forgiving noise. */
+  /** Differing comparisons (the three disagreeing families) not accepted. */
+  readonly disagreements: number
+  /** Differing comparisons whose signature is accepted now: counted apart, in neither agreement nor disagreement. */
+  readonly accepted: number
+  /** Agreement (noise forgiven), and without forgiving noise, over `samples`. */
   readonly matchRate: RateInterval | null
   readonly matchRateWithoutNoise: RateInterval | null
   readonly families: Readonly<Record<Family, number>>
@@ -134,6 +139,8 @@ export interface SliceReport {
   readonly firstSample: string | null
   readonly lastSample: string | null
   readonly readiness: Verdict & { readonly thresholds: ReadinessThresholds }
+  /** The slice's discrepancy register as triaged at the report's time: open, accepted, regressions. */
+  readonly triage: TriageSection
 }
 
 export interface Report {
@@ -198,7 +205,7 @@ export function sliceReport(
   sliceId: string,
   versions: ReadonlyMap<string, SliceAggregate> | undefined,
   slice: Pick<SliceConfig, 'description' | 'owner' | 'readiness' | 'compare'> | undefined,
-  options: { now?: number; rulesHash?: string } = {},
+  options: { now?: number; rulesHash?: string; triage?: SliceTriage } = {},
 ): SliceReport {
   const now = options.now ?? Date.now()
   const current = currentRules(versions, slice)
@@ -207,7 +214,9 @@ export function sliceReport(
   const thresholds = slice?.readiness ?? DEFAULT_READINESS
   const window = evidenceWindow(thresholds, now)
   const judged = versions?.get(current) ?? new SliceAggregate(sliceId, current)
-  const counts = compared(aggregate.families)
+  const triage = options.triage ?? TRIAGE_NOT_READ
+  const views = triageViews(triage, now)
+  const counts = compared(aggregate.families, acceptedOf(aggregate.signatures, views))
   const causes: Partial<Record<Family, Record<string, number>>> = {}
   for (const family of FAMILIES) {
     const found = causesOf(aggregate, family)
@@ -238,6 +247,8 @@ export function sliceReport(
       }),
     records: aggregate.records,
     samples: counts.samples,
+    disagreements: counts.conflicts + counts.translationDefects + counts.sourceDataDefects,
+    accepted: counts.accepted,
     matchRate: wilson(counts.agree, counts.samples),
     matchRateWithoutNoise: wilson(counts.agreeWithoutNoise, counts.samples),
     families: { ...aggregate.families },
@@ -291,7 +302,8 @@ export function sliceReport(
     })),
     firstSample: iso(aggregate.first),
     lastSample: iso(aggregate.last),
-    readiness: { ...verdict(judged.windowed(window.from, window.to), thresholds, { rulesHash: current, ...window }), thresholds },
+    readiness: { ...verdict(judged.windowed(window.from, window.to), thresholds, { rulesHash: current, ...window }, triage), thresholds },
+    triage: triageSection(triage, views, (id) => aggregate.signatures.get(id)?.count ?? 0, now),
   }
 }
 
@@ -299,7 +311,7 @@ export function sliceReport(
 export function buildReport(
   aggregator: ComparisonAggregator,
   slices: readonly SliceConfig[],
-  options: { source: string; window: Window; slice?: string; rulesHash?: string; now?: number },
+  options: { source: string; window: Window; slice?: string; rulesHash?: string; now?: number; triage?: (slice: string) => SliceTriage },
 ): Report {
   const byId = new Map(slices.map((slice) => [slice.id, slice]))
   const ids = [...new Set([...slices.map((slice) => slice.id), ...aggregator.slices.keys()])].filter(
@@ -314,7 +326,11 @@ export function buildReport(
     window: { from: iso(options.window.from), to: iso(options.window.to) },
     ...aggregator.counts,
     slices: ids.map((id) =>
-      sliceReport(id, aggregator.slices.get(id), byId.get(id), { now, ...(options.rulesHash === undefined ? {} : { rulesHash: options.rulesHash }) }),
+      sliceReport(id, aggregator.slices.get(id), byId.get(id), {
+        now,
+        ...(options.rulesHash === undefined ? {} : { rulesHash: options.rulesHash }),
+        ...(options.triage === undefined ? {} : { triage: options.triage(id) }),
+      }),
     ),
   }
 }

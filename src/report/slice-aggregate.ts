@@ -1,5 +1,6 @@
 import { CATEGORIES, FAMILIES, FAMILY_OF, OUTCOME_OF_FAMILY, type Category, type Family } from '../compare/classify.ts'
 import type { Comparison, SideRecord } from '../compare/comparison.ts'
+import { signatureOf, type RegisteredFamily } from '../register/discrepancy-signature.ts'
 import { LatencyHistogram, type HistogramJson } from './latency-histogram.ts'
 import { Timeline, type TimelineJson } from './timeline.ts'
 
@@ -9,6 +10,11 @@ export const MAX_TRACKED_PATHS = 500
 export const EVIDENCE_BUCKET_MS = 60 * 60 * 1000
 /** The rules hash of records written before comparisons carried one. */
 export const UNVERSIONED = 'unversioned'
+/**
+ * Discrepancy signatures counted apart per aggregate; the differing comparisons of any other (and
+ * of records without a signature) are counted as unsigned, which no triage can accept.
+ */
+export const MAX_SIGNATURES = 1_000
 
 type Side = 'legacy' | 'modern'
 type CategoryCounts = Record<Category, number>
@@ -38,6 +44,9 @@ export interface EvidenceBucket {
   readonly errors: Record<Side, number>
   readonly latency: Record<Side, LatencyHistogram>
   readonly lag: LatencyHistogram
+  /** Signature id → differing comparisons of it; those of no counted signature go to `unsigned`. */
+  readonly signatures: Map<string, number>
+  unsigned: number
   first: number
   last: number
 }
@@ -48,6 +57,8 @@ interface EvidenceBucketJson {
   readonly errors: Record<Side, number>
   readonly latency: Record<Side, HistogramJson>
   readonly lag: HistogramJson
+  readonly signatures?: Record<string, number>
+  readonly unsigned?: number
   readonly first: number
   readonly last: number
 }
@@ -59,13 +70,20 @@ function emptyBucket(time: number): EvidenceBucket {
     errors: { legacy: 0, modern: 0 },
     latency: { legacy: new LatencyHistogram(), modern: new LatencyHistogram() },
     lag: new LatencyHistogram(),
+    signatures: new Map(),
+    unsigned: 0,
     first: time,
     last: time,
   }
 }
 
-function mergeBucket(into: EvidenceBucket, from: EvidenceBucket): void {
+/** Merges `from` into `into`; signatures `counted` does not admit are counted as unsigned. */
+function mergeBucket(into: EvidenceBucket, from: EvidenceBucket, counted: (id: string) => boolean = () => true): void {
   add(into.families, from.families)
+  for (const [id, count] of from.signatures)
+    if (counted(id)) into.signatures.set(id, (into.signatures.get(id) ?? 0) + count)
+    else into.unsigned += count
+  into.unsigned += from.unsigned
   for (const side of ['legacy', 'modern'] as const) {
     into.calls[side] += from.calls[side]
     into.errors[side] += from.errors[side]
@@ -76,8 +94,19 @@ function mergeBucket(into: EvidenceBucket, from: EvidenceBucket): void {
   into.last = Math.max(into.last, from.last)
 }
 
-/** The evidence of a window, summed: families, side calls and errors, latencies, lags, span. */
-export type Evidence = Omit<EvidenceBucket, 'first' | 'last'> & { readonly first: number | null; readonly last: number | null }
+/** Differing comparisons of one signature in a window, and the start of the first hour it was seen in. */
+export interface WindowedSignature {
+  readonly family: RegisteredFamily
+  readonly count: number
+  readonly first: number
+}
+
+/** The evidence of a window, summed: families, side calls and errors, latencies, lags, signatures, span. */
+export type Evidence = Omit<EvidenceBucket, 'first' | 'last' | 'signatures'> & {
+  readonly signatures: ReadonlyMap<string, WindowedSignature>
+  readonly first: number | null
+  readonly last: number | null
+}
 
 export interface SliceAggregateJson {
   readonly slice: string
@@ -99,6 +128,8 @@ export interface SliceAggregateJson {
   readonly errors: Record<Side, number>
   readonly timeline?: TimelineJson
   readonly evidence?: Record<string, EvidenceBucketJson>
+  readonly signatures?: Record<string, { family: RegisteredFamily; count: number }>
+  readonly unsigned?: number
   readonly first: number | null
   readonly last: number | null
 }
@@ -134,6 +165,10 @@ export class SliceAggregate {
   readonly errors: Record<Side, number> = { legacy: 0, modern: 0 }
   readonly timeline = new Timeline()
   readonly evidence = new Map<number, EvidenceBucket>()
+  /** Signature id → its family and differing comparisons (at most MAX_SIGNATURES), for triage. */
+  readonly signatures = new Map<string, { readonly family: RegisteredFamily; count: number }>()
+  /** Differing comparisons of no counted signature: always disagreement. */
+  unsigned = 0
   first: number | null = null
   last: number | null = null
 
@@ -187,6 +222,7 @@ export class SliceAggregate {
       bucket.first = Math.min(bucket.first, time)
       bucket.last = Math.max(bucket.last, time)
     }
+    if (outcome === 'disagree') this.#countSignature(record, bucket)
     for (const side of [record.primary, record.shadow]) this.#side(side, bucket)
     if (family === 'timing-lag' && typeof record.lagMs === 'number') {
       this.lag.add(record.lagMs)
@@ -197,6 +233,7 @@ export class SliceAggregate {
   /** The evidence of `[from, to)` (ms; by hour), for readiness. */
   windowed(from: number | null, to: number | null): Evidence {
     const sum = emptyBucket(0)
+    const signatures = new Map<string, WindowedSignature>()
     let first: number | null = null
     let last: number | null = null
     for (const [start, bucket] of this.evidence) {
@@ -204,8 +241,33 @@ export class SliceAggregate {
       mergeBucket(sum, bucket)
       first = first === null ? bucket.first : Math.min(first, bucket.first)
       last = last === null ? bucket.last : Math.max(last, bucket.last)
+      for (const [id, count] of bucket.signatures) {
+        const family = this.signatures.get(id)?.family
+        const seen = signatures.get(id)
+        if (family !== undefined) signatures.set(id, { family, count: (seen?.count ?? 0) + count, first: Math.min(seen?.first ?? start, start) })
+      }
     }
-    return { ...sum, first, last }
+    return { ...sum, signatures, first, last }
+  }
+
+  /** Counts a differing comparison under its signature, or as unsigned once MAX_SIGNATURES are counted. */
+  #countSignature(record: Comparison, bucket: EvidenceBucket | undefined): void {
+    const signature = signatureOf(record)
+    const counted = signature === undefined ? undefined : this.#admit(signature.id, signature.family)
+    if (!signature || !counted) {
+      this.unsigned += 1
+      if (bucket) bucket.unsigned += 1
+      return
+    }
+    counted.count += 1
+    bucket?.signatures.set(signature.id, (bucket.signatures.get(signature.id) ?? 0) + 1)
+  }
+
+  /** The counter of a signature, made when there is room; undefined when there is none. */
+  #admit(id: string, family: RegisteredFamily): { count: number } | undefined {
+    let counted = this.signatures.get(id)
+    if (!counted && this.signatures.size < MAX_SIGNATURES) this.signatures.set(id, (counted = { family, count: 0 }))
+    return counted
   }
 
   /** Drops evidence buckets that end before `time` (the reporter keeps a bounded history). */
@@ -261,12 +323,19 @@ export class SliceAggregate {
     }
     this.lag.merge(other.lag)
     this.timeline.merge(other.timeline)
+    for (const [id, { family, count }] of other.signatures) {
+      const counted = this.#admit(id, family)
+      if (counted) counted.count += count
+      else this.unsigned += count
+    }
+    this.unsigned += other.unsigned
+    const counted = (id: string): boolean => this.signatures.has(id)
     for (const [start, bucket] of other.evidence) {
       const mine = this.evidence.get(start)
-      if (mine) mergeBucket(mine, bucket)
+      if (mine) mergeBucket(mine, bucket, counted)
       else {
         const copy = emptyBucket(bucket.first)
-        mergeBucket(copy, bucket)
+        mergeBucket(copy, bucket, counted)
         this.evidence.set(start, copy)
       }
     }
@@ -303,11 +372,15 @@ export class SliceAggregate {
             errors: { ...bucket.errors },
             latency: { legacy: bucket.latency.legacy.toJSON(), modern: bucket.latency.modern.toJSON() },
             lag: bucket.lag.toJSON(),
+            signatures: Object.fromEntries(bucket.signatures),
+            unsigned: bucket.unsigned,
             first: bucket.first,
             last: bucket.last,
           },
         ]),
       ),
+      signatures: Object.fromEntries([...this.signatures].map(([id, { family, count }]) => [id, { family, count }])),
+      unsigned: this.unsigned,
       first: this.first,
       last: this.last,
     }
@@ -344,9 +417,14 @@ export class SliceAggregate {
         restored.latency[side].merge(LatencyHistogram.fromJSON(bucket.latency[side]))
       }
       restored.lag.merge(LatencyHistogram.fromJSON(bucket.lag))
+      for (const [id, count] of Object.entries(bucket.signatures ?? {})) restored.signatures.set(id, count)
+      restored.unsigned = bucket.unsigned ?? 0
       restored.last = bucket.last
       aggregate.evidence.set(Number(start), restored)
     }
+    // Aggregates saved before signatures were counted have none: their differences stay disagreement.
+    for (const [id, { family, count }] of Object.entries(json.signatures ?? {})) aggregate.signatures.set(id, { family, count })
+    aggregate.unsigned = json.unsigned ?? 0
     aggregate.first = json.first
     aggregate.last = json.last
     return aggregate

@@ -143,7 +143,9 @@ describe('config validation', () => {
     expect(problems({ ...base, upstreams: { ...base.upstreams, legacy: { url: LEGACY, timeout: 5 } } })).toEqual([
       'upstreams.legacy.timeout: unknown key (allowed: url, connectTimeoutMs, timeoutMs, bodyTimeoutMs, connections, breaker, retry, tls)',
     ])
-    expect(problems({ ...base, routez: [] })[0]).toBe('routez: unknown key (allowed: name, version, gateway, sides, upstreams, slices, readiness)')
+    expect(problems({ ...base, routez: [] })[0]).toBe(
+      'routez: unknown key (allowed: name, version, gateway, sides, upstreams, slices, identityMaps, readiness)',
+    )
   })
 
   it('reports a missing required field and a wrong type', () => {
@@ -178,6 +180,7 @@ describe('config validation', () => {
       maxLatencyRatio: 2,
       minSoakHours: 24,
       windowDays: 3,
+      maxOpenConflictAgeDays: 7,
     })
   })
 

@@ -103,6 +103,10 @@ describe('a modern context keyed by new ids, clients sending legacy ids', () => 
     const record = await comparisonOf(ctx.gateway.dataDir, String(response.headers['x-request-id']))
     expect(record).toMatchObject({ family: 'not-compared', category: 'not-compared', cause: 'missing-identity' })
     expect(ctx.modern.requests).toEqual([])
+    // A key-linkage problem the register collects, one signature per route, apart from the differences.
+    const listed = await send(`${ctx.gateway.adminUrl}/admin/discrepancies?slice=claim-status&family=missing-identity`)
+    const { entries } = JSON.parse(listed.body) as { entries: { family: string; route: string; count: number }[] }
+    expect(entries).toEqual([expect.objectContaining({ family: 'missing-identity', route: 'GET /claims/:claimNo', count: 1 })])
   })
 
   it('after the flip, modern answers clients that still send legacy ids, and legacy is the shadow', async () => {

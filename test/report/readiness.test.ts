@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Category } from '../../src/compare/classify.ts'
 import { DEFAULT_READINESS, verdict, type CriterionId, type ReadinessThresholds } from '../../src/report/readiness.ts'
 import { SliceAggregate } from '../../src/report/slice-aggregate.ts'
+import type { SliceTriage } from '../../src/report/slice-triage.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 
 const HOUR = 3_600_000
@@ -52,9 +53,12 @@ function aggregate(parts: Part[]): SliceAggregate {
   return result
 }
 
+/** A register read, with nothing triaged in it. */
+const EMPTY_REGISTER: SliceTriage = { available: true, source: 'file', signatures: [] }
+
 function judge(parts: Part[], thresholds = THRESHOLDS, now = START + 4 * HOUR): ReturnType<typeof verdict> {
   const from = now - thresholds.windowDays * 24 * HOUR
-  return verdict(aggregate(parts).windowed(from, now), thresholds, { rulesHash: 'sha256:0123456789abcdef', from, to: now })
+  return verdict(aggregate(parts).windowed(from, now), thresholds, { rulesHash: 'sha256:0123456789abcdef', from, to: now }, EMPTY_REGISTER)
 }
 
 function met(result: ReturnType<typeof verdict>): Record<CriterionId, boolean> {
@@ -83,6 +87,7 @@ describe('readiness verdict', () => {
       'no timing lag measured (p95 at most 1000 ms)',
       expect.stringMatching(/^p95 modern 1\d\.\d ms vs legacy \d+\.\d ms \(modern at most 1\.5× legacy\)$/) as string,
       'samples span 3.0 h of the window (at least 2 h)',
+      'no open genuine conflict (at most 7 d), no regression',
     ])
   })
 

@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { createKafkaClient } from '../../src/kafka/index.ts'
 import { validateConfig } from '../../src/config/validate.ts'
+import { DISCREPANCIES_FILE, TRIAGE_FILE } from '../../src/app/data-dir.ts'
+import { createLogger } from '../../src/observability/logger.ts'
+import { FileDiscrepancyRegister } from '../../src/register/file-discrepancy-register.ts'
+import { FileTriageStore } from '../../src/register/triage-store.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { PERMISSIVE_READINESS, startTestGateway } from '../helpers/gateway.ts'
 import { runFicus } from '../helpers/processes.ts'
@@ -91,7 +95,12 @@ describe('ficus report from JSONL', () => {
       ['coverage-status', 200, true],
       ['billing-eligibility', 100, false],
     ])
-    expect(json.slices[1]!.readiness.criteria.filter((criterion) => !criterion.met).map((criterion) => criterion.id)).toEqual(['match-rate', 'conflicts'])
+    // No register in the data directory: the backlog of billing's conflicts cannot be judged, so it does not pass.
+    expect(json.slices[1]!.readiness.criteria.filter((criterion) => !criterion.met).map((criterion) => criterion.id)).toEqual([
+      'match-rate',
+      'conflicts',
+      'open-backlog',
+    ])
     const md = (await runFicus([...base(), '--format', 'md'])).stdout
     expect(md).toContain('| coverage-status | yes | 200 |')
     const windowed = JSON.parse((await runFicus([...base(), '--format', 'json', '--since', '2h'])).stdout) as { slices: { samples: number }[] }
@@ -101,9 +110,32 @@ describe('ficus report from JSONL', () => {
   it('exits non-zero with --require-ready for a slice that is not ready, zero for one that is', async () => {
     const unready = await runFicus([...base(), '--require-ready', 'billing-eligibility', '--out', join(dir, 'r.md'), '--format', 'md'])
     expect(unready.code).toBe(3)
-    expect(unready.stderr).toContain('slice billing-eligibility is not ready (unmet: match-rate, conflicts)')
+    expect(unready.stderr).toContain('slice billing-eligibility is not ready (unmet: match-rate, conflicts, open-backlog)')
     expect(await readFile(join(dir, 'r.md'), 'utf8')).toContain('# Ficus shadow-run report')
     expect((await runFicus([...base(), '--require-ready', 'coverage-status'])).code).toBe(0)
+  })
+
+  it('reads triage from the data directory: an accepted signature is set apart, with its reason and expiry', async () => {
+    const data = join(dir, 'triaged')
+    await mkdir(join(data, 'comparisons'), { recursive: true })
+    const billing = records().filter((record) => record.slice === 'billing-eligibility')
+    await writeFile(join(data, 'comparisons', 'comparisons.jsonl'), `${billing.map((record) => JSON.stringify(record)).join('\n')}\n`)
+    const logger = createLogger({ level: 'silent' })
+    const register = new FileDiscrepancyRegister({ file: join(data, DISCREPANCIES_FILE), logger })
+    await register.open()
+    for (const record of billing) register.record(record)
+    const [entry] = await register.list({ limit: 1 })
+    await register.close()
+    const triage = new FileTriageStore(join(data, TRIAGE_FILE), 'test', logger)
+    const expiresAt = new Date(now + 24 * HOUR).toISOString()
+    await triage.act({ signature: entry!.id, action: 'accept', actor: 'ana', reason: 'eligibility rule changed on purpose', approver: 'cy', expiresAt })
+    await triage.close()
+
+    const result = await runFicus(['report', '--config', config, '--data-dir', data, '--slice', 'billing-eligibility'])
+    expect(result.stdout).toContain('  disagreement 0, accepted 25 (')
+    expect(result.stdout).toContain(`"eligibility rule changed on purpose" approved by cy, until ${expiresAt}`)
+    expect(result.stdout).toMatch(/\[x\] conflicts: 0 genuine conflict\(s\)/)
+    expect(result.stdout).toContain('[x] open-backlog: no open genuine conflict')
   })
 
   it('shows every rules version side by side and judges readiness on the current one; --rules shows another', async () => {

@@ -5,6 +5,7 @@ import { createKafkaClient } from '../../src/kafka/index.ts'
 import { ReporterEvidence } from '../../src/report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../../src/report/reporter/report-state.ts'
 import { ReporterService } from '../../src/report/reporter/reporter.ts'
+import { RedisDiscrepancyRegister } from '../../src/register/redis-discrepancy-register.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { sampleConfig, startTestGateway } from '../helpers/gateway.ts'
@@ -40,6 +41,7 @@ describe('the reporter', () => {
     // The gateway below judges the evidence made under its slice's rules: the records carry them.
     const config = sampleConfig('http://127.0.0.1:9', 'http://127.0.0.1:9')
     config.slices['coverage-status'] = { description: 'In force?', authority: 'legacy', routes: [{ method: 'GET', path: '/c/:id' }] }
+    config.slices['billing-eligibility'] = { description: 'Eligible?', authority: 'legacy', routes: [{ method: 'GET', path: '/b/:id' }] }
     const rulesHash = validateConfig(config).slices.find((slice) => slice.id === 'coverage-status')!.compare.rulesHash
     const records = (slice: string, count: number, category: 'match' | 'body-mismatch' = 'match') =>
       Array.from({ length: count }, () => comparison({ slice, category, rulesHash, diffPaths: category === 'match' ? [] : ['/body/x'] }))
@@ -47,7 +49,10 @@ describe('the reporter', () => {
       [...((await aggregates.versions(slice))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
 
     await publish([...records('coverage-status', 30), ...records('billing-eligibility', 12, 'body-mismatch')])
-    const first = new ReporterService({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
+    // The shared discrepancy register is fed by the reporter in a multi-instance deployment.
+    const register = new RedisDiscrepancyRegister({ url: REDIS_URL, prefix, logger: capturingLogger().logger })
+    await register.open()
+    const first = new ReporterService({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, register, logger: capturingLogger().logger })
     await first.start()
     await until(async () => (await recordsOf('coverage-status')) === 30 && (await recordsOf('billing-eligibility')) === 12, 'the first 42 comparisons', {
       timeoutMs: 30_000,
@@ -56,7 +61,7 @@ describe('the reporter', () => {
     await first.stop()
 
     await publish(records('coverage-status', 20))
-    const second = new ReporterService({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, logger: capturingLogger().logger })
+    const second = new ReporterService({ brokers: [brokers], topic, groupId: `reporter-${prefix}`, store, register, logger: capturingLogger().logger })
     await second.start()
     await until(async () => (await recordsOf('coverage-status')) === 50, 'the 20 new comparisons', { timeoutMs: 30_000, intervalMs: 100 })
     // A moment more: anything counted twice would show now.
@@ -65,6 +70,12 @@ describe('the reporter', () => {
     expect(await recordsOf('billing-eligibility')).toBe(12)
     expect(second.counted).toBe(20)
     await second.stop()
+    // One signature for the twelve conflicts, counted once across the restart.
+    await until(async () => (await register.list({ slice: 'billing-eligibility', limit: 10 }))[0]?.count === 12, 'the register fed with 12 conflicts', {
+      timeoutMs: 10_000,
+    })
+    expect(await register.list({ slice: 'billing-eligibility', limit: 10 })).toHaveLength(1)
+    await register.close()
 
     // A gateway with Kafka and Redis judges readiness on the reporter's aggregates.
     const gateway = await startTestGateway(config, {
@@ -84,6 +95,9 @@ describe('the reporter', () => {
         samples: number
       }
       expect(report).toMatchObject({ evidence: 'reporter', records: 50, samples: 50 })
+      // The gateway reads the register the reporter fed.
+      const listed = JSON.parse((await send(`${gateway.adminUrl}/admin/discrepancies?slice=billing-eligibility`)).body) as { entries: { count: number }[] }
+      expect(listed.entries.map((entry) => entry.count)).toEqual([12])
     } finally {
       await gateway.stop()
       await store.close()

@@ -217,7 +217,8 @@ function sliceRow(slice) {
   row.append(numberCell(families['source-data-defect']))
   row.append(numberCell(families['not-compared']))
   row.append(numberCell(report.lag.count === 0 ? '–' : ms(report.lag.p95)))
-  const shadowCalls = report.samples + families['not-compared'] + families['shadow-error']
+  // Accepted differences are set apart from the samples, but their shadow calls were made.
+  const shadowCalls = report.samples + (report.accepted ?? 0) + families['not-compared'] + families['shadow-error']
   row.append(numberCell(shadowCalls === 0 ? '–' : percent(families['shadow-error'] / shadowCalls)))
   row.append(element('td', `${ms(report.latency.legacy.p95)} / ${ms(report.latency.modern.p95)}`))
   row.append(element('td', breakerText(slice.breakers)))

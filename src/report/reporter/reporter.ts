@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Comparison } from '../../compare/comparison.ts'
 import { createKafkaClient, type ConsumedBatch, type KafkaGroupConsumer } from '../../kafka/index.ts'
+import type { DiscrepancyRegister } from '../../register/discrepancy-register.ts'
 import type { ReportStateStore } from './report-state.ts'
 import { ComparisonAggregator } from '../report.ts'
 import { SliceAggregate } from '../slice-aggregate.ts'
@@ -15,6 +16,8 @@ export interface ReporterOptions {
   readonly logger: Logger
   /** Evidence older than this many days is dropped from the saved state (the longest readiness window, and a day). */
   readonly evidenceDays?: number
+  /** The shared discrepancy register, fed with every comparison counted (multi-instance: the gateways do not feed it). */
+  readonly register?: Pick<DiscrepancyRegister, 'record'>
 }
 
 interface PartitionProgress {
@@ -81,7 +84,9 @@ export class ReporterService {
       // Counted before a restart or a rebalance: the saved state already holds it.
       if (offset < progress.nextOffset) continue
       try {
-        progress.aggregator.add(JSON.parse(message.value?.toString('utf8') ?? '') as Comparison)
+        const record = JSON.parse(message.value?.toString('utf8') ?? '') as Comparison
+        progress.aggregator.add(record)
+        this.#options.register?.record(record)
         this.#counted += 1
       } catch {
         this.#log.warn({ partition: batch.partition, offset: String(message.offset) }, 'skipped a message that is not a comparison')
