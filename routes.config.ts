@@ -174,7 +174,7 @@ export default defineGateway({
     },
   },
   identityMaps: {
-    // Exported when the claims were migrated; `npx ficus ids import claim-ids <file>` adds pairs.
+    // Exported when the claims were migrated; `npx ficus ids import claim-ids <file>` appends pairs to it.
     'claim-ids': {
       description: 'Legacy PAS claim numbers ↔ Claims context claim ids',
       file: fileURLToPath(new URL('./examples/claim-ids.csv', import.meta.url)),

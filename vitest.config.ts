@@ -15,6 +15,7 @@ const INTEGRATION = [
   'test/authority/store-faults.test.ts',
   'test/gateway/two-instances.test.ts',
   'test/identity/redis-identity.test.ts',
+  'test/identity/redis-identity-hostile.test.ts',
   'test/register/redis-discrepancy-register.test.ts',
   'test/register/redis-triage-store.test.ts',
   // Redis, Kafka and Chromium

@@ -19,7 +19,8 @@ beforeAll(async () => {
     cwd: ROOT,
   })
   await cp(join(ROOT, 'src/admin/dashboard'), join(app, 'dist/admin/dashboard'), { recursive: true })
-  for (const entry of ['bin', 'package.json', 'routes.config.ts']) await cp(join(ROOT, entry), join(app, entry), { recursive: true })
+  // As the image copies them: the example config reads its identity map from examples/.
+  for (const entry of ['bin', 'package.json', 'routes.config.ts', 'examples/claim-ids.csv']) await cp(join(ROOT, entry), join(app, entry), { recursive: true })
   await symlink(join(ROOT, 'node_modules'), join(app, 'node_modules'))
 }, 120_000)
 afterAll(async () => {

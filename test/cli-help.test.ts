@@ -70,7 +70,7 @@ describe('ficus validate --json', () => {
       fallthrough: unknown
     }
     expect(summary.valid).toBe(true)
-    expect(summary.slices.map((slice) => slice.id)).toEqual(['coverage-status', 'billing-eligibility', 'claim-lodgement'])
+    expect(summary.slices.map((slice) => slice.id)).toEqual(['coverage-status', 'billing-eligibility', 'claim-lodgement', 'claim-status'])
     expect(summary.slices[0]!.routes[0]!.modern).toEqual({ upstream: 'policy-context', path: '/policies/:policyNumber/coverage' })
     expect(summary.fallthrough).toEqual({ side: 'legacy', upstream: 'legacy-pas' })
   })

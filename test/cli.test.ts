@@ -31,7 +31,7 @@ describe('ficus validate', () => {
   it('accepts the example routes.config.ts and prints where each route goes', async () => {
     const result = await runFicus(['validate'])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('routes.config.ts: valid — 3 slice(s), 4 route(s), 4 upstream(s)')
+    expect(result.stdout).toContain('routes.config.ts: valid — 4 slice(s), 5 route(s), 4 upstream(s)')
     expect(result.stdout).toMatch(/modern → policy-context \/policies\/:policyNumber\/coverage/)
     expect(result.stdout).toContain('unmatched requests → legacy (legacy-pas)')
   })

@@ -25,6 +25,9 @@ export interface IdsIo {
   readonly cwd: string
 }
 
+/** Longest wait for one Redis command of an import or a count. */
+const CLI_COMMAND_TIMEOUT_MS = 30_000
+
 /** Conflicts printed by an import; the count says how many there were in all. */
 const SHOWN_CONFLICTS = 20
 
@@ -46,6 +49,8 @@ export async function idsCommand(args: readonly string[], io: IdsIo): Promise<nu
     redis: settings.redisUrl ? { url: settings.redisUrl, prefix: settings.redisPrefix } : undefined,
     cwd: io.cwd,
     missingFilesOk: action === 'import',
+    // Off the request path: a batch of 500 pairs may take longer than a lookup's bound.
+    commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS,
   })
   try {
     if (action === 'count' && rest.length === 0) return await count(maps, values.json, io)

@@ -1,7 +1,7 @@
 import type { ConfigIssue } from '../errors/errors.ts'
 import { parsePointer } from '../compare/json-pointer.ts'
 import { DEFAULT_IDENTITY_CACHE, DEFAULT_IDENTITY_LOOKUP_TIMEOUT_MS } from './defaults.ts'
-import { HEADER_NAME, KEBAB_ID, MAX_ID_LENGTH } from './names.ts'
+import { HEADER_NAME, isManagedHeader, KEBAB_ID, MAX_ID_LENGTH } from './names.ts'
 import type { PathTemplate } from './path-template.ts'
 import { formatPath } from './schema-errors.ts'
 import { SIDES, type IdentityMapInput, type IdentityParamInput, type Side, type TranslateInput } from './schema.ts'
@@ -72,6 +72,10 @@ export function resolveRouteIds(
       issues.push({ path: formatPath([...where, 'param']), message: `":${name}" is not a parameter of the route path ${JSON.stringify(path.source)}` })
     if (from === 'header' && !HEADER_NAME.test(name))
       issues.push({ path: formatPath([...where, 'header']), message: `${JSON.stringify(name)} is not a valid header name` })
+    else if (from === 'header' && isManagedHeader(name))
+      issues.push({ path: formatPath([...where, 'header']), message: `${JSON.stringify(name)} is managed by the gateway and cannot be mapped` })
+    const twice = resolved.find((earlier) => earlier.from === from && earlier.name === (from === 'header' ? name.toLowerCase() : name))
+    if (twice) issues.push({ path: formatPath(where), message: `maps the ${from} ${JSON.stringify(name)} a second time` })
     checkMap(entry.map, [...where, 'map'], maps, issues)
     const client: Side = entry.client ?? 'legacy'
     const side = SIDES.find((candidate) => candidate !== client) ?? 'modern'
@@ -99,6 +103,13 @@ export function resolveBodyIds(
       result[side].push({ path, segments: parsePointer(path), map })
     }
   }
+  // Mapping one place on both sides swaps the ids in both bodies: they could never agree.
+  for (const { path } of result.legacy)
+    if (result.modern.some((other) => other.path === path))
+      issues.push({
+        path: formatPath([...at, 'translate', 'modern', 'ids', path]),
+        message: `maps ${path} as translate.legacy.ids does too: map an id in one side's body only`,
+      })
   return result
 }
 

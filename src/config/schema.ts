@@ -374,7 +374,7 @@ const SliceSchema = Type.Object(
      * When the side that holds authority needs a mapped id (a route's `ids`) and the map has none, or
      * cannot answer in time: `error` answers 404 FICUS_ERR_IDENTITY_MISSING (503
      * FICUS_ERR_IDENTITY_UNAVAILABLE when the map cannot answer), `client-side` lets the side whose ids
-     * the client sent (legacy, usually) answer instead. Default `error`. The shadow is never affected: it is `not-compared`.
+     * the client sent (legacy, usually) answer a read instead (a write still gets the error). Default `error`. The shadow is never affected: it is `not-compared`.
      */
     missingIdentity: Type.Optional(literals(['error', 'client-side'])),
   },

@@ -9,7 +9,7 @@ import { compileModelRules, compileSchema, formatTest, type CheckModel, type Mod
 import { DEFAULT_NOISE } from '../compare/noise-evidence.ts'
 import { declaredKeys } from './declared-keys.ts'
 import { resolveBodyIds, resolveIdentityMaps, resolveRouteIds } from './identity-config.ts'
-import { HEADER_NAME, KEBAB_ID, MAX_ID_LENGTH } from './names.ts'
+import { HEADER_NAME, isManagedHeader, KEBAB_ID, MAX_ID_LENGTH } from './names.ts'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_COMPARED_HEADERS,
@@ -56,7 +56,6 @@ import {
   type UpstreamInput,
 } from './schema.ts'
 import { DEFAULT_READINESS, type ReadinessThresholds } from './readiness-thresholds.ts'
-import { HOP_BY_HOP } from '../http/hop-by-hop.ts'
 import type {
   BreakerConfig,
   CompareConfig,
@@ -73,12 +72,6 @@ import type {
 } from './types.ts'
 
 const UPSTREAM_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/
-// Headers the gateway itself manages on the way to an upstream (RFC 9110 §7.6.1 hop-by-hop fields,
-// the one list the proxy drops; framing; and lineage); a slice may not add or remove them.
-const MANAGED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'content-length', 'x-request-id', 'forwarded'])
-const MANAGED_PREFIX = 'x-forwarded-'
-/** Every `x-ficus-*` header belongs to the gateway (upstream/forward-headers.ts drops them from client requests). */
-const OWNED_PREFIX = 'x-ficus-'
 
 /**
  * Validates a routes config and returns it resolved (defaults applied, references checked) and
@@ -601,8 +594,7 @@ function checkHeaderName(name: string, at: (string | number)[], issues: ConfigIs
     issues.push({ path: formatPath(at), message: `${JSON.stringify(name)} is not a valid header name` })
     return false
   }
-  const lower = name.toLowerCase()
-  if (MANAGED_HEADERS.has(lower) || lower.startsWith(MANAGED_PREFIX) || lower.startsWith(OWNED_PREFIX)) {
+  if (isManagedHeader(name)) {
     issues.push({ path: formatPath(at), message: `${JSON.stringify(name)} is managed by the gateway and cannot be added or removed` })
     return false
   }

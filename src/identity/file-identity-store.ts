@@ -1,4 +1,4 @@
-import { appendFile, stat } from 'node:fs/promises'
+import { appendFile, open, stat } from 'node:fs/promises'
 import type { IdDirection, IdentityStore, IdPair, ImportResult } from './identity-store.ts'
 import { PairFileError, pairLine, readPairs, type PairFormat } from './pair-file.ts'
 
@@ -67,19 +67,31 @@ export class FileIdentityStore implements IdentityStore {
         }
       }
     }
-    if (lines.length > 0) {
-      const empty = await stat(this.#file).then(
-        (info) => info.size === 0,
-        () => true,
-      )
-      const header = empty && this.#format === 'csv' ? 'legacy,modern\n' : ''
-      await appendFile(this.#file, `${header}${lines.join('\n')}\n`)
-    }
+    if (lines.length > 0) await appendFile(this.#file, `${await this.#lead()}${lines.join('\n')}\n`)
     return { added: lines.length, unchanged, conflicts }
   }
 
   close(): Promise<void> {
     return Promise.resolve()
+  }
+
+  /** What goes before appended lines: the CSV header in a new file, a newline after a last line without one. */
+  async #lead(): Promise<string> {
+    let size = 0
+    try {
+      size = (await stat(this.#file)).size
+    } catch {
+      // no file yet
+    }
+    if (size === 0) return this.#format === 'csv' ? 'legacy,modern\n' : ''
+    const handle = await open(this.#file, 'r')
+    try {
+      const last = Buffer.alloc(1)
+      await handle.read(last, 0, 1, size - 1)
+      return last[0] === 0x0a ? '' : '\n'
+    } finally {
+      await handle.close()
+    }
   }
 
   /** The pair already holding one of these ids, when it maps it elsewhere. */

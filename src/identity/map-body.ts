@@ -18,7 +18,7 @@ export async function mapBodyIds(maps: IdentityMaps, rules: readonly BodyIds[], 
   if (rules.length === 0 || body === null || typeof body !== 'object') return { kind: 'mapped', body }
   const found = rules.flatMap((rule) =>
     expand(body, [...rule.segments]).flatMap(({ segments, value }) =>
-      typeof value === 'string' || typeof value === 'number' ? [{ rule, segments, id: String(value) }] : [],
+      typeof value === 'string' || typeof value === 'number' ? [{ rule, segments, value, id: String(value) }] : [],
     ),
   )
   if (found.length > MAX_BODY_IDS) return { kind: 'identity-unavailable', map: found[0]?.rule.map ?? '', path: `more than ${MAX_BODY_IDS} ids` }
@@ -29,7 +29,14 @@ export async function mapBodyIds(maps: IdentityMaps, rules: readonly BodyIds[], 
     if (!place) continue
     if (lookup.kind !== 'found')
       return { kind: lookup.kind === 'missing' ? 'missing-identity' : 'identity-unavailable', map: place.rule.map, path: place.rule.path }
-    setAt(mapped, place.segments, lookup.id)
+    setAt(mapped, place.segments, sameType(place.value, lookup.id))
   }
   return { kind: 'mapped', body: mapped }
+}
+
+/** The mapped id as the JSON type the body had: a number stays a number when the mapped id is one. */
+function sameType(original: string | number, id: string): string | number {
+  if (typeof original === 'string') return id
+  const number = Number(id)
+  return id.trim() !== '' && Number.isFinite(number) && String(number) === id ? number : id
 }

@@ -13,12 +13,14 @@ export interface MappedRequest {
   readonly headers: Readonly<Record<string, string>>
 }
 
-/** A value the map could not translate: which one (never the value itself: ids can be personal). */
+/** A value the map could not translate: which one (never the value itself: ids can be personal), and why. */
 export interface UnmappedId {
   readonly kind: 'missing-identity' | 'identity-unavailable'
   readonly map: string
   readonly from: IdentityParam['from']
   readonly name: string
+  /** Why a mapping there could not be used (a character the place cannot carry), or why the map did not answer. */
+  readonly reason?: string
 }
 
 export interface RequestValues {
@@ -41,35 +43,51 @@ export async function mapRequestIds(
   const params = { ...request.params }
   const headers: Record<string, string> = {}
   let query = request.query
+  const direction = side === 'modern' ? 'to-modern' : 'to-legacy'
   const forSide = ids.filter((id) => id.side === side)
+  // Every value of a repeated query parameter is mapped on its own.
   const results = await Promise.all(
-    forSide.map(async (id) => {
-      const value = valueOf(id, request, query)
-      if (value === undefined) return undefined
-      return { id, found: await maps.lookup(id.map, side === 'modern' ? 'to-modern' : 'to-legacy', value) }
-    }),
+    forSide.map(async (id) => ({ id, found: await Promise.all(valuesOf(id, request).map((value) => maps.lookup(id.map, direction, value))) })),
   )
-  for (const result of results) {
-    if (!result) continue
-    const { id, found } = result
-    if (found.kind !== 'found')
-      return { kind: found.kind === 'missing' ? 'missing-identity' : 'identity-unavailable', map: id.map, from: id.from, name: id.name }
-    if (id.from === 'param') params[id.name] = encodeURIComponent(found.id)
-    else if (id.from === 'header') headers[id.name] = found.id
-    else query = replaceQueryValue(query, id.name, found.id)
+  for (const { id, found } of results) {
+    const unmapped = found.find((lookup) => lookup.kind !== 'found')
+    const mapped = found.flatMap((lookup) => (lookup.kind === 'found' ? [lookup.id] : []))
+    const unusable = unmapped ? undefined : mapped.map((value) => unusableIn(id.from, value)).find((problem) => problem !== undefined)
+    if (unmapped || unusable) {
+      const reason = unusable ?? (unmapped && 'reason' in unmapped ? unmapped.reason : undefined)
+      const kind = unmapped?.kind === 'unavailable' ? 'identity-unavailable' : 'missing-identity'
+      return { kind, map: id.map, from: id.from, name: id.name, ...(reason === undefined ? {} : { reason }) }
+    }
+    const [first] = mapped
+    if (first === undefined) continue
+    if (id.from === 'param') params[id.name] = encodeURIComponent(first)
+    else if (id.from === 'header') headers[id.name] = first
+    else query = replaceQueryValues(query, id.name, mapped)
   }
   return { kind: 'mapped', params, query, headers }
 }
 
-/** The value to map: decoded (a path parameter or query value as the client wrote it, percent-decoded). */
-function valueOf(id: IdentityParam, request: RequestValues, query: string): string | undefined {
-  let value: string | undefined
-  if (id.from === 'param') value = decoded(request.params[id.name])
+/**
+ * Why a mapped id cannot go where the value was, or undefined when it can: a path segment that is a
+ * dot segment or holds a slash (an encoded slash or dot segment is what the front door refuses from
+ * clients: it could escape the rewrite), a header value outside printable ASCII.
+ */
+function unusableIn(place: IdentityParam['from'], id: string): string | undefined {
+  if (place === 'param' && (id === '.' || id === '..' || /[/\\]/.test(id)))
+    return 'the mapped id is a dot segment or holds a slash, which a path segment cannot carry'
+  if (place === 'header' && !/^[\x20-\x7e]*$/.test(id)) return 'the mapped id holds characters a header value cannot carry'
+  return undefined
+}
+
+/** The values to map: decoded (a path parameter or query value as the client wrote it, percent-decoded); none when absent. */
+function valuesOf(id: IdentityParam, request: RequestValues): string[] {
+  let values: (string | undefined)[]
+  if (id.from === 'param') values = [decoded(request.params[id.name])]
   else if (id.from === 'header') {
     const header = request.headers[id.name]
-    value = Array.isArray(header) ? header[0] : header
-  } else value = new URLSearchParams(query).get(id.name) ?? undefined
-  return value === undefined || value === '' ? undefined : value
+    values = [Array.isArray(header) ? header[0] : header]
+  } else values = new URLSearchParams(request.query).getAll(id.name)
+  return values.filter((value): value is string => value !== undefined && value !== '')
 }
 
 function decoded(raw: string | undefined): string | undefined {
@@ -81,14 +99,23 @@ function decoded(raw: string | undefined): string | undefined {
   }
 }
 
-/** The query string with every value of `name` replaced; the other parameters stay exactly as sent. */
-export function replaceQueryValue(query: string, name: string, value: string): string {
+/**
+ * The query string with the values of `name` replaced in order (the n-th occurrence by the n-th
+ * value; empty ones, which were not mapped, stay); the other parameters stay exactly as sent.
+ */
+export function replaceQueryValues(query: string, name: string, values: readonly string[]): string {
   if (query === '') return query
-  const parts = query.slice(1).split('&')
-  const replaced = parts.map((part) => {
-    const equals = part.indexOf('=')
-    const key = equals < 0 ? part : part.slice(0, equals)
-    return new URLSearchParams(`${key}=`).keys().next().value === name ? `${key}=${encodeURIComponent(value)}` : part
-  })
+  let next = 0
+  const replaced = query
+    .slice(1)
+    .split('&')
+    .map((part) => {
+      const equals = part.indexOf('=')
+      const key = equals < 0 ? part : part.slice(0, equals)
+      if (new URLSearchParams(`${key}=`).keys().next().value !== name) return part
+      if (equals < 0 || part.length === equals + 1) return part
+      const value = values[next++]
+      return value === undefined ? part : `${key}=${encodeURIComponent(value)}`
+    })
   return `?${replaced.join('&')}`
 }

@@ -35,8 +35,10 @@ export async function readPairs(input: string | Readable, format: PairFormat, so
   const problems: string[] = []
   let number = 0
   let columns: { legacy: number; modern: number } | undefined
-  for await (const line of lines) {
+  for await (const raw of lines) {
     number += 1
+    // A byte-order mark some editors write at the start of a file is not part of the first line.
+    const line = number === 1 && raw.startsWith('\uFEFF') ? raw.slice(1) : raw
     if (line.trim() === '') continue
     if (format === 'csv' && columns === undefined) {
       const header = csvFields(line)?.map((field) => field.trim().toLowerCase())
@@ -80,14 +82,23 @@ function jsonPair(line: string): IdPair | string {
 function csvPair(line: string, columns: { legacy: number; modern: number }): IdPair | string {
   const fields = csvFields(line)
   if (!fields) return 'has an unterminated quoted field'
-  return checked(fields[columns.legacy]?.trim(), fields[columns.modern]?.trim())
+  return checked(fields[columns.legacy], fields[columns.modern])
 }
 
-/** The fields of one CSV line (RFC 4180 quoting within the line); undefined when a quote is left open. */
+/**
+ * The fields of one CSV line (RFC 4180 quoting within the line): an unquoted field is trimmed, a
+ * quoted one kept exactly; undefined when a quote is left open.
+ */
 function csvFields(line: string): string[] | undefined {
   const fields: string[] = []
   let field = ''
   let quoted = false
+  let wasQuoted = false
+  const end = (): void => {
+    fields.push(wasQuoted ? field : field.trim())
+    field = ''
+    wasQuoted = false
+  }
   for (let at = 0; at < line.length; at++) {
     const char = line.charAt(at)
     if (quoted) {
@@ -96,16 +107,15 @@ function csvFields(line: string): string[] | undefined {
         at += 1
       } else if (char === '"') quoted = false
       else field += char
-    } else if (char === '"' && field.trim() === '') {
+    } else if (char === '"' && field.trim() === '' && !wasQuoted) {
       field = ''
       quoted = true
-    } else if (char === ',') {
-      fields.push(field)
-      field = ''
-    } else field += char
+      wasQuoted = true
+    } else if (char === ',') end()
+    else if (!wasQuoted || char.trim() !== '') field += char
   }
   if (quoted) return undefined
-  fields.push(field)
+  end()
   return fields
 }
 

@@ -31,8 +31,11 @@ export interface RedisIdentityOptions {
   readonly url: string
   readonly prefix: string
   readonly name: string
-  /** Longest wait for one command: a lookup is on the request path. */
-  readonly commandTimeoutMs: number
+  /**
+   * Longest wait for one command (imports, counts). None for lookups: the caller bounds its wait, and
+   * a command left to settle when Redis answers is what lets the caller count those still pending.
+   */
+  readonly commandTimeoutMs?: number
 }
 
 /**
@@ -52,7 +55,7 @@ export class RedisIdentityStore implements IdentityStore {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       connectTimeout: 2_000,
-      commandTimeout: options.commandTimeoutMs,
+      ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
       retryStrategy: (attempt: number) => Math.min(2_000, 100 * 2 ** attempt),
     })
     // Failures reach the caller as failed lookups (counted); the connection retries by itself.
@@ -78,13 +81,21 @@ export class RedisIdentityStore implements IdentityStore {
     const conflicts: { pair: IdPair; existing: IdPair }[] = []
     for (let start = 0; start < pairs.length; start += BATCH) {
       const batch = pairs.slice(start, start + BATCH)
-      const answers = (await this.#client.eval(
-        ADD_LUA,
-        2,
-        this.#keys['to-modern'],
-        this.#keys['to-legacy'],
-        ...batch.flatMap((pair) => [pair.legacy, pair.modern]),
-      )) as (number | string)[]
+      let answers: (number | string)[]
+      try {
+        answers = (await this.#client.eval(
+          ADD_LUA,
+          2,
+          this.#keys['to-modern'],
+          this.#keys['to-legacy'],
+          ...batch.flatMap((pair) => [pair.legacy, pair.modern]),
+        )) as (number | string)[]
+      } catch (err) {
+        // The batch may or may not have run: importing the same pairs again is safe (those there are skipped).
+        throw new Error(`${(err as Error).message}, after ${added} pair(s) were added and ${unchanged} found already there; import again to finish`, {
+          cause: err,
+        })
+      }
       answers.forEach((answer, at) => {
         const pair = batch[at] as IdPair
         if (answer === 1) added += 1

@@ -30,6 +30,7 @@ export const METRIC_NAMES = {
   sinkBuffered: 'ficus_event_sink_records_buffered',
   outboxBytes: 'ficus_outbox_bytes',
   identityLookups: 'ficus_identity_lookups_total',
+  identityFallbacks: 'ficus_identity_fallbacks_total',
 } as const
 
 /** The `state` label of `ficus_breaker_state`: one series each, 1 for the breaker's current state. */
@@ -100,6 +101,7 @@ export class Metrics {
   readonly #upgrades: Counter<'slice' | 'side' | 'outcome'>
   readonly #tunnels: Gauge<'slice'>
   readonly #identityLookups: Counter<'map' | 'result' | 'cached'>
+  readonly #identityFallbacks: Counter<'slice'>
 
   #sources: MetricsSources
 
@@ -174,8 +176,14 @@ export class Metrics {
     })
     this.#identityLookups = new Counter({
       name: METRIC_NAMES.identityLookups,
-      help: 'Identity map lookups, by map, result (found, missing, unavailable: no answer in time) and whether the cache answered.',
+      help: 'Identity map lookups, by map, result (found, missing, unusable: a mapping that cannot be used, unavailable: no answer in time) and whether the cache answered.',
       labelNames: ['map', 'result', 'cached'],
+      registers,
+    })
+    this.#identityFallbacks = new Counter({
+      name: METRIC_NAMES.identityFallbacks,
+      help: "Reads answered by the client's side because the authoritative side's id could not be mapped (missingIdentity: client-side), by slice.",
+      labelNames: ['slice'],
       registers,
     })
     this.#comparisons = new Counter({
@@ -304,6 +312,10 @@ export class Metrics {
 
   recordIdentityLookup(map: string, result: string, cached: boolean): void {
     this.#identityLookups.inc({ map, result, cached: cached ? 'true' : 'false' })
+  }
+
+  recordIdentityFallback(slice: string): void {
+    this.#identityFallbacks.inc({ slice })
   }
 
   recordChange(slice: string, kind: string): void {

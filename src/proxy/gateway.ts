@@ -33,7 +33,7 @@ export interface GatewayDeps {
   readonly shadow?: ShadowRunner
   /** The config's identity maps, opened (routes with `ids` need them). */
   readonly identity?: IdentityMaps
-  readonly metrics?: Pick<Metrics, 'recordRequest' | 'recordRetry' | 'recordUpgrade' | 'trackTunnel'>
+  readonly metrics?: Pick<Metrics, 'recordRequest' | 'recordRetry' | 'recordUpgrade' | 'trackTunnel' | 'recordIdentityFallback'>
 }
 
 /**

@@ -51,7 +51,9 @@ function routeRequest(ctx: ProxyContext, request: FastifyRequest, path: string, 
   request.routing = routing
   // Most routes map nothing: no promise, no extra turn of the event loop.
   if (!needsIdentity(selected)) return { chosen: selected, routing, upstreamQuery: query, mappedHeaders: undefined }
-  return mapIdentity(ctx.identity, selected, { query, headers: request.headers }).then((mapped) => {
+  return mapIdentity(ctx.identity, selected, { method: request.method, query, headers: request.headers }, (slice) =>
+    ctx.metrics?.recordIdentityFallback(slice),
+  ).then((mapped) => {
     const remapped = routingOf(mapped.chosen)
     request.routing = remapped
     return { chosen: mapped.chosen, routing: remapped, upstreamQuery: mapped.query, mappedHeaders: mapped.headers }

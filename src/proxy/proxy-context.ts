@@ -19,7 +19,7 @@ export interface ProxyContext {
   readonly shadow: ShadowRunner | undefined
   /** Identity maps of routes that declare `ids`; without them such a route's mapped side cannot be called. */
   readonly identity: IdentityMaps | undefined
-  readonly metrics: Pick<Metrics, 'recordRequest' | 'recordRetry' | 'recordUpgrade' | 'trackTunnel'> | undefined
+  readonly metrics: Pick<Metrics, 'recordRequest' | 'recordRetry' | 'recordUpgrade' | 'trackTunnel' | 'recordIdentityFallback'> | undefined
   /** The authority snapshot of a slice (a synchronous read: the request path never waits for a store). */
   readonly authorityOf: (sliceId: string) => AuthorityState | undefined
   /** Where requests no slice claims go, on each side. */

@@ -100,7 +100,7 @@ describe('dashboard', () => {
     await page.getByLabel('Token', { exact: true }).fill(TOKEN)
     await page.getByRole('button', { name: 'Open dashboard' }).click()
     await page.locator('tr.slice').first().waitFor()
-    expect(await page.locator('tr.slice').count()).toBe(4)
+    expect(await page.locator('tr.slice').count()).toBe(5)
     expect(await page.locator('tr[data-slice="coverage-status"] .authority').textContent()).toBe('legacy')
     expect(await page.locator('tr[data-slice="coverage-status"] summary').textContent()).toBe('✘ Not ready')
     expect(await page.locator('tr[data-slice="agent-directory"] th').innerText()).toContain('<script>window.hacked = true</script> Who is the agent?')

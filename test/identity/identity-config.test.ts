@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { IdentityMaps } from '../../src/identity/identity-maps.ts'
-import { replaceQueryValue } from '../../src/identity/map-request.ts'
+import { replaceQueryValues } from '../../src/identity/map-request.ts'
 import { readPairs } from '../../src/identity/pair-file.ts'
 import type { FicusError } from '../../src/errors/errors.ts'
 
@@ -53,6 +53,32 @@ describe('identity maps in the routes config', () => {
         expect.stringContaining('identityMaps.both: must name exactly one of file or redis'),
       ]),
     )
+  })
+
+  it('refuses to map a header only the gateway sets, the same value twice, or one body place on both sides', () => {
+    const problems = configProblems(() =>
+      validateConfig(
+        base({
+          routes: [
+            {
+              method: 'GET',
+              path: '/claims/:claimNo',
+              ids: [
+                { header: 'Host', map: 'claim-ids' },
+                { param: 'claimNo', map: 'claim-ids' },
+                { param: 'claimNo', map: 'claim-ids' },
+              ],
+            },
+          ],
+          translate: { version: 'v1', legacy: { ids: { '/id': 'claim-ids' } }, modern: { ids: { '/id': 'claim-ids' } } },
+        }),
+      ),
+    )
+    expect(problems).toEqual([
+      'slices.claims.routes[0].ids[0].header: "Host" is managed by the gateway and cannot be mapped',
+      'slices.claims.routes[0].ids[2]: maps the param "claimNo" a second time',
+      expect.stringContaining("maps /id as translate.legacy.ids does too: map an id in one side's body only"),
+    ])
   })
 
   it('maps a route value for the side the client does not speak for', () => {
@@ -118,9 +144,9 @@ describe('pair files', () => {
 })
 
 describe('query values', () => {
-  it('replaces every value of one parameter and leaves the others byte for byte', () => {
-    expect(replaceQueryValue('?a=%20b+c&claimNo=X&claimNo=Y&d', 'claimNo', 'n/1')).toBe('?a=%20b+c&claimNo=n%2F1&claimNo=n%2F1&d')
-    expect(replaceQueryValue('?claim%4Eo=X', 'claimNo', 'n')).toBe('?claim%4Eo=n')
-    expect(replaceQueryValue('', 'claimNo', 'n')).toBe('')
+  it('replaces each value of one parameter by its own mapping and leaves the others byte for byte', () => {
+    expect(replaceQueryValues('?a=%20b+c&claimNo=X&claimNo=Y&d', 'claimNo', ['n/1', 'n2'])).toBe('?a=%20b+c&claimNo=n%2F1&claimNo=n2&d')
+    expect(replaceQueryValues('?claim%4Eo=X&claimNo=&claimNo', 'claimNo', ['n'])).toBe('?claim%4Eo=n&claimNo=&claimNo')
+    expect(replaceQueryValues('', 'claimNo', ['n'])).toBe('')
   })
 })

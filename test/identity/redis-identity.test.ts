@@ -84,7 +84,7 @@ describe('an identity map in Redis', () => {
 
   it('never uses a mapped id with control characters (it would go into a header or a path)', async () => {
     await redis.hset(redisKey(prefix, 'policy-ids', 'to-modern'), 'P-bad', 'n\r\nx-evil: 1')
-    expect(await maps.lookup('policy-ids', 'to-modern', 'P-bad')).toMatchObject({ kind: 'unavailable' })
+    expect(await maps.lookup('policy-ids', 'to-modern', 'P-bad')).toMatchObject({ kind: 'missing', reason: 'the mapped id contains a control character' })
   })
 })
 

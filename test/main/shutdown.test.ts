@@ -44,7 +44,14 @@ describe('graceful shutdown', () => {
     await until(() => upstream!.requests.length === 1, 'the request to reach the upstream')
     gateway.child.kill('SIGTERM')
     await gateway.logLine('shutting down')
-    await expect(send(`${url}/policy/P-2/status`)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    // Refused once the listener is closed; a connection the kernel accepted in the moment between the
+    // log line and the close is reset unanswered. Either way the request is never served or forwarded.
+    const late = await send(`${url}/policy/P-2/status`).then(
+      () => 'answered',
+      (err: unknown) => (err as NodeJS.ErrnoException).code,
+    )
+    expect(['ECONNREFUSED', 'ECONNRESET']).toContain(late)
+    expect(upstream.requests).toHaveLength(1)
     release()
 
     const response = await inFlight
