@@ -17,6 +17,7 @@ const INTEGRATION = [
   'test/identity/redis-identity.test.ts',
   'test/identity/redis-identity-hostile.test.ts',
   'test/register/redis-discrepancy-register.test.ts',
+  'test/register/redis-register-stats.test.ts',
   'test/register/redis-triage-store.test.ts',
   // Redis, Kafka and Chromium
   'test/authority/admin-without-evidence.test.ts',

@@ -10,6 +10,9 @@ import { triageView, UNTRIAGED, type TriageAction, type TriageState, type Triage
 import { DEFAULT_HISTORY_LIMIT, DiscrepancyBacklogQuery, DiscrepancyListQuery, TriageBody, TriageHistoryQuery } from './admin-schemas.ts'
 import { triageBacklog } from './triage-backlog.ts'
 
+/** How long one reading of the whole register serves the backlog (every dashboard polls it). */
+export const BACKLOG_CACHE_MS = 10_000
+
 export interface DiscrepancyRouteDeps {
   readonly register: Pick<DiscrepancyRegister, 'list' | 'get' | 'stats'>
   readonly triage: TriageStore
@@ -72,18 +75,28 @@ export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: Discrepa
   )
 
   // Over the whole register (bounded by DEFAULT_MAX_SIGNATURES), not one page of it: a backlog that stops at a limit would hide its oldest items.
+  // Reading it all is heavy (thousands of signatures): one reading serves every dashboard for BACKLOG_CACHE_MS.
+  let backlog: { at: Date; entries: Promise<TriagedEntry[]> } | undefined
+  const wholeRegister = (): { at: Date; entries: Promise<TriagedEntry[]> } => {
+    const now = new Date()
+    if (backlog && now.getTime() - backlog.at.getTime() < BACKLOG_CACHE_MS) return backlog
+    const at = now
+    const entries = deps.register.list({ limit: DEFAULT_MAX_SIGNATURES }).then((found) => triaged(found, at))
+    // A failed reading is not kept: the next request asks again.
+    entries.catch(() => {
+      if (backlog?.entries === entries) backlog = undefined
+    })
+    backlog = { at, entries }
+    return backlog
+  }
   admin.get<{ Querystring: DiscrepancyBacklogQuery }>(
     '/discrepancies/backlog',
     { schema: { querystring: DiscrepancyBacklogQuery }, preValidation: deps.knownSliceParameter },
     async (request) => {
       const { slice, family } = request.query as { slice?: string; family?: RegisteredFamily }
-      const found = await deps.register.list({
-        ...(slice === undefined ? {} : { slice }),
-        ...(family === undefined ? {} : { family }),
-        limit: DEFAULT_MAX_SIGNATURES,
-      })
-      const at = new Date()
-      return { at: at.toISOString(), register: deps.register.stats(), rows: triageBacklog(await triaged(found, at), at) }
+      const { at, entries } = wholeRegister()
+      const chosen = (await entries).filter((entry) => (slice === undefined || entry.slice === slice) && (family === undefined || entry.family === family))
+      return { at: at.toISOString(), register: deps.register.stats(), rows: triageBacklog(chosen, at) }
     },
   )
 
@@ -125,6 +138,8 @@ export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: Discrepa
         return { published: false, reason: 'the event could not be made durable (the gateway log says why); the action itself is recorded' }
       },
     )
+    // The backlog reflects an action at once, not after the cache runs out.
+    backlog = undefined
     return { action: record, discrepancy: await triagedOne(entry), event }
   })
 }

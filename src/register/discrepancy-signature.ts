@@ -22,7 +22,11 @@ export const MAX_SIGNATURE_PATHS = 20
  * has no translation (in clear, or its hash when values are not published).
  */
 export interface DiscrepancySignature {
-  /** Stable id: the first 16 hex digits of the SHA-256 of the other fields in canonical JSON. */
+  /**
+   * Stable id: the first 16 hex digits of the SHA-256, in canonical JSON, of the slice, route and
+   * family, every generalised path (not only the first MAX_SIGNATURE_PATHS shown), every
+   * untranslated value of a translation defect, and whether the diff was truncated.
+   */
   readonly id: string
   readonly slice: string
   /** `GET /pas/v1/policy/:policyNumber/status` */
@@ -59,9 +63,27 @@ export function signatureOf(record: Comparison): DiscrepancySignature | undefine
   } else {
     paths = record.diff.map((entry) => entry.path)
   }
-  const general = [...new Set(paths.map(generalisePath))].sort().slice(0, MAX_SIGNATURE_PATHS)
-  const fields = { slice: record.slice, route: record.route, family, paths: general, value }
-  return { id: createHash('sha256').update(canonicalJson(fields)).digest('hex').slice(0, 16), ...fields }
+  const all = [...new Set(paths.map(generalisePath))].sort()
+  const fields = { slice: record.slice, route: record.route, family, paths: all.slice(0, MAX_SIGNATURE_PATHS), value }
+  // The id covers the whole difference, not only what is shown: every path, every untranslated
+  // value, and whether the diff was cut — accepting one signature never accepts a wider difference.
+  const identity = {
+    slice: record.slice,
+    route: record.route,
+    family,
+    paths: all,
+    values: family === 'translation-defect' ? untranslatedValues(record) : [],
+    truncated: record.diffTruncated,
+  }
+  return { id: createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 16), ...fields }
+}
+
+/** Every untranslated value of a translation defect with its generalised path, sorted, once each. */
+function untranslatedValues(record: Comparison): string[] {
+  const values = record.untranslated.map(
+    (entry) => `${generalisePath(entry.path)}=${entry.value !== undefined ? canonicalJson(entry.value) : (entry.valueHash ?? '')}`,
+  )
+  return [...new Set(values)].sort()
 }
 
 /** A JSON pointer with array indexes as `*`; a violation's "(rule)" suffix is kept. */

@@ -175,7 +175,10 @@ export class RedisDiscrepancyRegister implements DiscrepancyRegister {
   async open(): Promise<void> {
     const interval = this.#options.flushIntervalMs ?? DEFAULT_REGISTER_FLUSH_INTERVAL_MS
     this.#timer = setInterval(() => {
-      if (this.#queued === 0) void this.flush()
+      if (this.#queued !== 0) return
+      // Nothing of this instance to write (another instance or the reporter feeds the register): the count is read instead.
+      if (this.#pendingRecords === 0) this.#refreshCount()
+      else void this.flush()
     }, interval)
     this.#timer.unref()
     // Never blocks the gateway's start: without Redis, comparisons wait in memory.
@@ -278,13 +281,19 @@ export class RedisDiscrepancyRegister implements DiscrepancyRegister {
     )
   }
 
-  #onReady(): void {
-    if (this.#closed) return
-    this.#connected = true
+  /** The number of signatures in Redis, as `stats()` tells it. */
+  #refreshCount(): void {
+    if (!this.#connected) return
     this.#client
       .zcard(`${this.#base}index`)
       .then((count) => (this.#signatures = count))
       .catch(() => undefined)
+  }
+
+  #onReady(): void {
+    if (this.#closed) return
+    this.#connected = true
+    this.#refreshCount()
     if (this.#pendingRecords > 0) void this.flush()
   }
 

@@ -88,7 +88,8 @@ export function applyAction(previous: TriageStatus, record: TriageRecord): Triag
 
 /** The triage of an entry now: expiry and regressions applied. Pure. */
 export function triageView(status: TriageStatus, entry: Pick<DiscrepancyEntry, 'rulesSeen'>, now: Date): TriageView {
-  const expired = status.state === 'accepted' && status.expiresAt !== null && Date.parse(status.expiresAt) <= now.getTime()
+  // An expiry that does not parse (a hand-edited log) has passed: an acceptance never lasts by accident.
+  const expired = status.state === 'accepted' && status.expiresAt !== null && !(Date.parse(status.expiresAt) > now.getTime())
   // Seen, after the fix was promised, under rules other than the ones in force then: the fix did not hold.
   const since = status.since
   const regression =

@@ -153,6 +153,8 @@ function backlogCriterion(evidence: Evidence, triage: SliceTriage, thresholds: R
   const problems = [
     ...(regressions.length > 0 ? [`${regressions.length} regression(s): ${listed(regressions, (item) => `${days(item)} (${item.family})`)}`] : []),
     ...(stale.length > 0 ? [`${stale.length} genuine conflict(s) open longer than ${maxDays} d: ${listed(stale, days)}`] : []),
+    // Beyond the signatures the evidence keeps, a difference cannot be matched to its triage: unknown, so not met.
+    ...(evidence.unsigned > 0 ? [`${evidence.unsigned} differing comparison(s) beyond the signatures the evidence keeps cannot be judged`] : []),
   ]
   const open =
     openConflicts.length === 0

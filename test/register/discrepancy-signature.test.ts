@@ -37,3 +37,33 @@ describe('discrepancy signatures', () => {
     }
   })
 })
+
+describe('an accepted signature covers only the difference that was accepted', () => {
+  it('a conflict on a further path is not the accepted 20-path signature', () => {
+    const twenty = Array.from({ length: 20 }, (_, i) => `/body/a${String(i).padStart(2, '0')}`)
+    const accepted = signatureOf(comparison({ category: 'body-mismatch', diffPaths: twenty }))!
+    const worse = signatureOf(comparison({ category: 'body-mismatch', diffPaths: [...twenty, '/body/premium'] }))!
+    expect(worse.id).not.toBe(accepted.id)
+  })
+  it('a translation defect with a second, different untranslated value is not the accepted one', () => {
+    const accepted = signatureOf(
+      comparison({
+        category: 'untranslated',
+        untranslated: [
+          { path: '/body/a', value: 'X' },
+          { path: '/body/b', value: 'Y' },
+        ],
+      }),
+    )!
+    const other = signatureOf(
+      comparison({
+        category: 'untranslated',
+        untranslated: [
+          { path: '/body/a', value: 'X' },
+          { path: '/body/b', value: 'Z' },
+        ],
+      }),
+    )!
+    expect(other.id).not.toBe(accepted.id)
+  })
+})

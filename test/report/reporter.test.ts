@@ -35,6 +35,49 @@ async function publish(records: Comparison[]): Promise<void> {
 }
 
 describe('the reporter', () => {
+  it('feeds the register once per comparison when a save of its state fails and the batch comes again', async () => {
+    const failTopic = `${topic}-fail`
+    const admin = await kafka.admin()
+    await admin.ensureTopics([{ topic: failTopic, partitions: 1, replicationFactor: 1 }])
+    await admin.close()
+    const producer = await kafka.producer({ idempotent: false, compress: false })
+    const records = Array.from({ length: 5 }, () => comparison({ slice: 'claim-x', category: 'body-mismatch', diffPaths: ['/body/x'] }))
+    await producer.send([{ topic: failTopic, messages: records.map((record) => ({ key: record.slice, value: JSON.stringify(record) })) }])
+    await producer.close()
+    const saved = new RedisReportStateStore(REDIS_URL, prefix)
+    let attempts = 0
+    // Redis froze during the first reporter's saves: its counts and their offset were never saved.
+    const frozen = {
+      load: (t: string, partition: number) => saved.load(t, partition),
+      save: () => {
+        attempts += 1
+        return Promise.reject(new Error('Command timed out'))
+      },
+      all: (t: string) => saved.all(t),
+      close: () => Promise.resolve(),
+    }
+    const register = new RedisDiscrepancyRegister({ url: REDIS_URL, prefix: `${prefix}once:`, logger: capturingLogger().logger })
+    await register.open()
+    const options = { brokers: [brokers], topic: failTopic, groupId: `once-${prefix}`, register, logger: capturingLogger().logger }
+    const first = new ReporterService({ ...options, store: frozen })
+    await first.start()
+    await until(() => attempts > 0, 'a save that failed', { timeoutMs: 30_000 })
+    await first.stop()
+    // The next owner of the partition takes it up from the saved state: nothing, so it counts the five again.
+    const second = new ReporterService({ ...options, store: saved })
+    await second.start()
+    try {
+      await until(async () => (await saved.load(failTopic, 0))?.nextOffset === '5', 'the batch counted and saved by the next owner', { timeoutMs: 30_000 })
+      await register.flush()
+      const [entry] = await register.list({ slice: 'claim-x', limit: 10 })
+      expect(entry?.count).toBe(5)
+    } finally {
+      await second.stop()
+      await register.close()
+      await saved.close()
+    }
+  })
+
   it('keeps rolling aggregates in Redis and never counts a comparison twice across a restart', async () => {
     const store = new RedisReportStateStore(REDIS_URL, prefix)
     const aggregates = new ReporterEvidence(store, topic)

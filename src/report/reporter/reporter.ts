@@ -23,6 +23,8 @@ export interface ReporterOptions {
 interface PartitionProgress {
   readonly aggregator: ComparisonAggregator
   nextOffset: bigint
+  /** Counted, but not yet given to the register: it gets them once their counts are saved. */
+  readonly unfed: Comparison[]
 }
 
 /**
@@ -68,7 +70,7 @@ export class ReporterService {
     const saved = await this.#options.store.load(this.#options.topic, partition)
     const aggregator = new ComparisonAggregator()
     for (const json of saved?.slices ?? []) aggregator.merge(SliceAggregate.fromJSON(json))
-    const progress = { aggregator, nextOffset: BigInt(saved?.nextOffset ?? '0') }
+    const progress = { aggregator, nextOffset: BigInt(saved?.nextOffset ?? '0'), unfed: [] }
     this.#partitions.set(partition, progress)
     if (saved) this.#log.info({ partition, nextOffset: saved.nextOffset }, 'resuming a partition from its saved state')
     return progress
@@ -86,7 +88,7 @@ export class ReporterService {
       try {
         const record = JSON.parse(message.value?.toString('utf8') ?? '') as Comparison
         progress.aggregator.add(record)
-        this.#options.register?.record(record)
+        if (this.#options.register) progress.unfed.push(record)
         this.#counted += 1
       } catch {
         this.#log.warn({ partition: batch.partition, offset: String(message.offset) }, 'skipped a message that is not a comparison')
@@ -104,6 +106,11 @@ export class ReporterService {
       nextOffset,
       slices: [...progress.aggregator.slices.values()].flatMap((versions) => [...versions.values()].map((aggregate) => aggregate.toJSON())),
     })
+    // The register is fed once the counts and their offset are saved: never twice, whether the batch
+    // comes again (counted already: skipped) or the partition is taken up again from the saved state
+    // (what was not saved is counted, and fed, again). A crash between the save and this leaves those
+    // comparisons out of the register, never out of the evidence.
+    for (const record of progress.unfed.splice(0)) this.#options.register?.record(record)
     await this.#consumer.commit([{ topic: this.#options.topic, partition: batch.partition, offset: progress.nextOffset }])
     await batch.heartbeat()
   }
