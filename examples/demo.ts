@@ -16,6 +16,7 @@ import { COMPARISONS_DIR } from '../src/app/data-dir.ts'
 import { readSettings } from '../src/app/settings.ts'
 import { CURRENT_FILE } from '../src/publish/jsonl-sink.ts'
 import { readComparisonsFromJsonl } from '../src/report/sources/jsonl-source.ts'
+import { readTriage } from '../src/report/sources/triage-source.ts'
 import { renderText } from '../src/report/render-text.ts'
 import { buildReport, ComparisonAggregator } from '../src/report/report.ts'
 import { textTable } from '../src/text/text-table.ts'
@@ -205,7 +206,13 @@ async function run(): Promise<number> {
   // The report of everything in the data directory (this run and earlier ones): `npx ficus report`.
   const aggregator = new ComparisonAggregator()
   await readComparisonsFromJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))
-  const report = buildReport(aggregator, gateway.config.slices, { source: `jsonl ${join(shownDir, COMPARISONS_DIR)}`, window: { from: null, to: null } })
+  // With the register the demo's traffic filled and its triage: the report's triage section shows both decisions.
+  const triage = await readTriage(gateway.triage)
+  const report = buildReport(aggregator, gateway.config.slices, {
+    source: `jsonl ${join(shownDir, COMPARISONS_DIR)}`,
+    window: { from: null, to: null },
+    triage,
+  })
   process.stdout.write(`\n${renderText(report)}`)
   if (values.once) return bySide('legacy') > 0 && bySide('modern') > 0 ? 0 : 1
   const admin = gateway.adminUrl === 'http://127.0.0.1:9090' ? '' : `FICUS_ADMIN_URL=${gateway.adminUrl} `

@@ -47,6 +47,9 @@ describe('npm run demo -- --once', () => {
     // The teams' triage decisions, taken through the admin API.
     expect(result.stdout).toMatch(/[0-9a-f]{16} {2}billing-eligibility genuine-conflict on \/body\/eligible: accepted as intended/)
     expect(result.stdout).toMatch(/[0-9a-f]{16} {2}coverage-status source-data-defect on \/body\/premium\/amount \(range\): marked a legacy data defect/)
+    // The report shows the register as triaged: the accepted conflict set apart, with its reason and approver.
+    expect(result.stdout).toMatch(/disagreement 0, accepted \d+ /)
+    expect(result.stdout).toMatch(/accepted: [0-9a-f]{16} genuine-conflict GET \/pas\/v1\/billing\/:policyNumber\/eligibility .*approved by head of billing/)
   })
 
   it('starts from a clean state every time, and never clears a folder it did not make', async () => {

@@ -32,6 +32,7 @@ import { openEventSinks } from '../publish/open-sinks.ts'
 import { feedRegister } from '../register/discrepancy-register.ts'
 import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
+import type { TriageSources } from '../report/sources/triage-source.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { UpstreamPools } from '../upstream/upstream-pools.ts'
@@ -48,6 +49,8 @@ export interface RunningGateway {
   readonly store: AuthorityStore
   readonly logger: Logger
   readonly metrics: Metrics
+  /** The discrepancy register and its triage, as reports read them (an embedded file register stays readable after close). */
+  readonly triage: TriageSources
   /** `http://host:port` the gateway listens on. */
   readonly url: string
   /** `http://host:port` of the admin API. */
@@ -260,7 +263,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     })()
     return closing
   }
-  return { app, admin, config, store, logger, metrics, url, adminUrl, close }
+  return { app, admin, config, store, logger, metrics, triage: { register, triage }, url, adminUrl, close }
 }
 
 /** Runs the closers one after another; gives up waiting after timeoutMs (the process exits anyway). */
