@@ -84,6 +84,15 @@ export const ComparisonSchema = Type.Object(
     instance: Type.String({ description: 'The gateway instance.' }),
     primary: Side,
     shadow: Side,
+    // Added within v1 (schema 1.4), optional for the same reason as the 1.1 fields below.
+    authorityChangeId: Type.Optional(
+      nullable(
+        Type.String({
+          description:
+            "Causation: the eventId of the AuthorityChanged event whose change was in force for the slice when the request was routed (flagVersion is that change's version); null while the config's initial authority holds. Since 1.4.",
+        }),
+      ),
+    ),
     // Added within v1 (schema 1.3), optional for the same reason as the 1.1 fields below.
     owner: Type.Optional(
       nullable(Type.String({ description: "The team that owns the slice's decision (the config's owner.team); null when none is named. Since 1.3." })),

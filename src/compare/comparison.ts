@@ -68,6 +68,11 @@ export interface Comparison {
   readonly traceparent: string | null
   readonly authority: string
   readonly flagVersion: number
+  /**
+   * Causation: the eventId of the AuthorityChanged event in force for the slice when the request was
+   * routed; null while the config's initial authority holds. Since 1.4.
+   */
+  readonly authorityChangeId: string | null
   readonly configVersion: string
   readonly translationVersion: string | null
   readonly instance: string

@@ -25,6 +25,7 @@ export function beginShadow(ctx: ProxyContext, request: FastifyRequest, chosen: 
     primarySide: chosen.side,
     authority: chosen.authority,
     flagVersion: chosen.state?.version ?? 0,
+    authorityChangeId: chosen.state?.changeId ?? null,
     peerAddress: request.raw.socket.remoteAddress,
     protocol: request.protocol,
     host: request.host,

@@ -51,6 +51,7 @@ export interface RecordedRequest {
   readonly primarySide: Side
   readonly authority: string
   readonly flagVersion: number
+  readonly authorityChangeId: string | null
 }
 
 export interface RecordContext {
@@ -125,6 +126,7 @@ export function comparisonRecord(
     traceparent: request.traceparent,
     authority: request.authority,
     flagVersion: request.flagVersion,
+    authorityChangeId: request.authorityChangeId,
     configVersion: context.config.version,
     translationVersion: slice.compare.translationVersion,
     instance: context.instance,

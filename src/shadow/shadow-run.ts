@@ -23,6 +23,8 @@ export interface ShadowRequest {
   /** The slice's authority value when the request came (`legacy`, `modern`, `25%`). */
   readonly authority: string
   readonly flagVersion: number
+  /** The id of the authority change in force (its AuthorityChanged event's id); null for the config's initial value. */
+  readonly authorityChangeId: string | null
   readonly peerAddress: string | undefined
   readonly protocol: string
   readonly host: string | undefined

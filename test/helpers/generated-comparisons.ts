@@ -45,6 +45,7 @@ export function comparison(options: GeneratedOptions = {}): Comparison {
     traceparent: null,
     authority: 'legacy',
     flagVersion: 0,
+    authorityChangeId: null,
     configVersion: 'test',
     translationVersion: null,
     instance: 'gen',
