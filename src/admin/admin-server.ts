@@ -94,6 +94,11 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   app.setValidatorCompiler(adminValidatorCompiler)
   guardAdminOrigin(app, deps.allowedHosts)
   app.addHook('onResponse', adminRequestLog)
+  // The id of every admin request is in its answer: events it causes (AuthorityChanged, triage actions) carry it as requestId.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
 
   // A refused flip answers with the verdict, so the operator sees which criteria are unmet.
   app.setErrorHandler((err: FastifyError | FicusError, request, reply) =>
@@ -173,6 +178,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
               reason,
               kind: 'flip',
               forced,
+              requestId: request.id,
             },
             config.version,
           )
@@ -213,6 +219,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
           actor: actorOf(request, actor),
           reason,
           kind: 'kill-switch' as const,
+          requestId: request.id,
         }
         checkAuditText(change)
         if (targets.length === 0) return { changed: [], unchanged: [] }

@@ -131,7 +131,7 @@ export function registerDiscrepancyRoutes(admin: FastifyInstance, deps: Discrepa
     })
     request.log.info({ signature: entry.id, slice: entry.slice, action: record.action, actor: record.actor }, 'triage action')
     // The action stands once recorded; its event is then made durable, and the answer says if it could not be.
-    const event = await deps.events.writeDurable(triageActionEvent(record, entry)).then(
+    const event = await deps.events.writeDurable(triageActionEvent(record, entry, request.id)).then(
       () => ({ published: true }),
       (err: unknown) => {
         request.log.error({ err, signature: entry.id, action: record.id }, 'triage action recorded, but its event could not be made durable')

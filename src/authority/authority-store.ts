@@ -59,6 +59,8 @@ export interface ChangeRequest {
   readonly kind: OperatorChangeKind
   /** Made although the readiness guard said the slice was not ready. */
   readonly forced?: boolean
+  /** The admin API request that asked for it (its id, in the gateway's log and the answer's x-request-id). */
+  readonly requestId?: string
 }
 
 /** One accepted change, as the audit trail keeps it. */

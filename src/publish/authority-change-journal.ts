@@ -13,6 +13,8 @@ interface PendingChange {
   readonly forced: boolean
   readonly configVersion: string
   readonly changes: readonly { readonly slice: string; readonly changeId: string }[]
+  /** The admin request that asked for the change (absent in entries written before it was kept). */
+  readonly requestId?: string | null
 }
 
 type JournalLine = ({ readonly op: 'begin' } & PendingChange) | { readonly op: 'end'; readonly id: string }
@@ -59,6 +61,7 @@ export class ChangeJournal {
       forced: request.forced === true,
       configVersion,
       changes: changes.map((change) => ({ slice: change.sliceId, changeId: change.changeId })),
+      requestId: request.requestId ?? null,
     }
     this.#inFlight.add(entry.id)
     try {
@@ -89,7 +92,7 @@ export class ChangeJournal {
     for (const state of applied) {
       if (!state.changed) continue
       try {
-        await this.#sink.writeDurable(authorityChanged(state, request.kind, configVersion, request.forced === true))
+        await this.#sink.writeDurable(authorityChanged(state, request.kind, configVersion, request.forced === true, request.requestId ?? null))
       } catch (err) {
         // The store has the change: it is in force. Its event waits in the journal for the next start.
         this.#log.error(
@@ -138,7 +141,7 @@ export class ChangeJournal {
         for (const { slice, changeId } of entry.changes) {
           const found = (await store.history({ slice, limit: RECOVERY_HISTORY })).find((audit) => audit.changeId === changeId)
           if (!found) continue
-          await this.#sink.writeDurable(authorityChanged(fromAudit(found), entry.kind, entry.configVersion, entry.forced))
+          await this.#sink.writeDurable(authorityChanged(fromAudit(found), entry.kind, entry.configVersion, entry.forced, entry.requestId ?? null))
           written += 1
         }
         await this.#close(entry.id)

@@ -27,6 +27,12 @@ export const AuthorityChangedSchema = Type.Object(
     forced: Type.Optional(Type.Boolean({ description: 'Made against a "not ready" readiness verdict. Added within v1: absent means false.' })),
     instance: Type.String({ description: 'The gateway instance that accepted the change.' }),
     configVersion: Type.String({ description: 'Label or content hash of the routes config of that instance.' }),
+    requestId: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description:
+          "Cause: the id of the admin API request that made the change (the id in the gateway's log and the x-request-id of its answer); null when none is known. Added within v1: absent in events published before.",
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'urn:ficus:schema:authority-changed:1', title: 'Ficus AuthorityChanged, schema version 1' },
 )

@@ -33,9 +33,17 @@ export interface AuthorityChanged {
   readonly forced: boolean
   readonly instance: string
   readonly configVersion: string
+  /** Cause: the admin API request that made the change (the id in the gateway's log and its answer's x-request-id); null when none is known. */
+  readonly requestId: string | null
 }
 
-export function authorityChanged(change: AppliedChange, kind: AuthorityChanged['kind'], configVersion: string, forced = false): AuthorityChanged {
+export function authorityChanged(
+  change: AppliedChange,
+  kind: AuthorityChanged['kind'],
+  configVersion: string,
+  forced = false,
+  requestId: string | null = null,
+): AuthorityChanged {
   return {
     schemaVersion: AUTHORITY_CHANGED_SCHEMA_VERSION,
     eventType: AUTHORITY_CHANGED_EVENT_TYPE,
@@ -52,6 +60,7 @@ export function authorityChanged(change: AppliedChange, kind: AuthorityChanged['
     forced,
     instance: change.instance ?? '',
     configVersion,
+    requestId,
   }
 }
 
@@ -127,12 +136,15 @@ export interface TriageActionEvent {
   readonly ticket?: string
   readonly rulesHash?: string
   readonly instance: string
+  /** Cause: the admin API request that recorded the action (the id in the gateway's log and its answer's x-request-id); null when none is known. */
+  readonly requestId: string | null
 }
 
 /** The event of one triage action on a signature. Pure: the same action gives the same event. */
 export function triageActionEvent(
   record: TriageActionInput,
   signature: { readonly slice: string; readonly route: string; readonly family: TriageFamilyName },
+  requestId: string | null = null,
 ): TriageActionEvent {
   return {
     schemaVersion: TRIAGE_ACTION_SCHEMA_VERSION,
@@ -154,6 +166,7 @@ export function triageActionEvent(
     ...(record.ticket === undefined ? {} : { ticket: record.ticket }),
     ...(record.rulesHash === undefined ? {} : { rulesHash: record.rulesHash }),
     instance: record.instance,
+    requestId,
   }
 }
 

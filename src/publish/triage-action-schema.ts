@@ -45,6 +45,12 @@ export const TriageActionSchema = Type.Object(
       }),
     ),
     instance: Type.String({ description: 'The gateway instance that recorded the action.' }),
+    requestId: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description:
+          "Cause: the id of the admin API request that recorded the action (the id in the gateway's log and the x-request-id of its answer); null when none is known. Added within v1: absent in events published before.",
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'urn:ficus:schema:triage-action:1', title: 'Ficus TriageAction, schema version 1' },
 )

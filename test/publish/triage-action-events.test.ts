@@ -43,7 +43,7 @@ describe('triageActionEvent', () => {
   })
 
   it('builds the event of an action: its id and time, the signature, the state it leads to, the fields it has', () => {
-    expect(triageActionEvent(record(), SIGNATURE)).toEqual({
+    expect(triageActionEvent(record(), SIGNATURE, 'c1d2e3f4-0000-4000-8000-000000000001')).toEqual({
       schemaVersion: 1,
       eventType: 'ficus.triage-action',
       eventId: '0f8e1c52-3b7a-4d1e-9a64-2c5d8e7f1b30',
@@ -59,6 +59,7 @@ describe('triageActionEvent', () => {
       approver: 'product-owner',
       expiresAt: '2027-03-31',
       instance: 'gw-1',
+      requestId: 'c1d2e3f4-0000-4000-8000-000000000001',
     })
     const reopen = triageActionEvent(record({ action: 'reopen', approver: undefined, expiresAt: undefined }), SIGNATURE)
     expect(reopen.state).toBe('open')
