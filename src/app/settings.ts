@@ -28,6 +28,7 @@ export const DEFAULT_DATA_DIR = './data'
 export const MIN_TOKEN_LENGTH = 16
 /** The longest delay setTimeout honours; a longer one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647
+const DEFAULT_DRIFT_CHECK_INTERVAL_MS = 30_000
 
 /** Everything the process takes from its environment, read in one place. */
 export interface Settings {
@@ -38,6 +39,8 @@ export interface Settings {
   readonly configFile: string
   /** How long importing the config may take (FICUS_CONFIG_TIMEOUT_MS). */
   readonly configTimeoutMs: number
+  /** How often the drift alarm of slices that moved is checked (FICUS_DRIFT_CHECK_INTERVAL_MS). */
+  readonly driftCheckIntervalMs: number
   readonly dataDir: string
   readonly instance: string
   readonly adminPort: number
@@ -79,6 +82,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     prettyLogs: options.isTTY && env.CI !== 'true',
     configFile: resolve(cwd, env.FICUS_CONFIG ?? DEFAULT_CONFIG_FILE),
     configTimeoutMs: readConfigTimeout(env),
+    driftCheckIntervalMs: readMilliseconds(env, 'FICUS_DRIFT_CHECK_INTERVAL_MS', DEFAULT_DRIFT_CHECK_INTERVAL_MS),
     dataDir: resolve(cwd, env.FICUS_DATA_DIR ?? DEFAULT_DATA_DIR),
     instance,
     adminPort,
@@ -134,11 +138,15 @@ function readKafkaSettings(env: NodeJS.ProcessEnv, instance: string): KafkaSetti
 
 /** FICUS_CONFIG_TIMEOUT_MS (default 10 s): how long importing the routes config may take. */
 export function readConfigTimeout(env: NodeJS.ProcessEnv): number {
-  const text = env.FICUS_CONFIG_TIMEOUT_MS
-  if (text === undefined || text === '') return DEFAULT_CONFIG_TIMEOUT_MS
+  return readMilliseconds(env, 'FICUS_CONFIG_TIMEOUT_MS', DEFAULT_CONFIG_TIMEOUT_MS)
+}
+
+/** A whole number of milliseconds from 1 to the longest timer, or the default when unset. */
+function readMilliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]
+  if (text === undefined || text === '') return fallback
   const value = Number(text)
-  if (!/^\d+$/.test(text) || value < 1 || value > MAX_TIMER_MS)
-    throw envError('FICUS_CONFIG_TIMEOUT_MS', `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, text)
+  if (!/^\d+$/.test(text) || value < 1 || value > MAX_TIMER_MS) throw envError(name, `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, text)
   return value
 }
 

@@ -23,6 +23,7 @@ import {
 } from './data-dir.ts'
 import { triageStores } from './triage-stores.ts'
 import { IdentityMaps } from '../identity/identity-maps.ts'
+import { watchDrift } from './drift-watch.ts'
 import { LOOPBACK, MIN_TOKEN_LENGTH, type Settings } from './settings.ts'
 import { fail, isFicusError } from '../errors/errors.ts'
 import { buildGateway } from '../proxy/gateway.ts'
@@ -186,8 +187,12 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
       record.path,
       record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at },
     )
+  // The regression alarm of slices that moved: their agreement with legacy, checked against their drift rule.
+  const stopDrift = watchDrift({ config, evidence: readiness, authorityOf: (id) => store.get(id), metrics, logger, intervalMs: settings.driftCheckIntervalMs })
+  opened.push(stopDrift)
   metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
   const releaseAll = async (): Promise<void> => {
+    stopDrift()
     await sinks.close(config.shutdownTimeoutMs)
     await register.close()
     await triage.close()

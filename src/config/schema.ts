@@ -371,6 +371,25 @@ const SliceSchema = Type.Object(
     /** Readiness thresholds of this slice, over the gateway-wide `readiness`. */
     readiness: Type.Optional(ReadinessSchema),
     /**
+     * The drift alarm of a slice that moved (authority not `legacy`), still shadowing legacy: when the
+     * agreement of the last `windowHours` (default 1) falls below `minAgreement` percent (default 99)
+     * over at least `minSamples` compared samples (default 50), `ficus_drift_alert{slice}` is 1 and a
+     * warning is logged; `false` turns it off.
+     */
+    drift: Type.Optional(
+      Type.Union([
+        Type.Literal(false),
+        Type.Object(
+          {
+            minAgreement: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+            windowHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 168 })),
+            minSamples: Type.Optional(Type.Integer({ minimum: 1 })),
+          },
+          strict,
+        ),
+      ]),
+    ),
+    /**
      * When the side that holds authority needs a mapped id (a route's `ids`) and the map has none, or
      * cannot answer in time: `error` answers 404 FICUS_ERR_IDENTITY_MISSING (503
      * FICUS_ERR_IDENTITY_UNAVAILABLE when the map cannot answer), `client-side` lets the side whose ids

@@ -172,6 +172,13 @@ export interface StickyKey {
   readonly name: string
 }
 
+/** When a slice that moved is alarmed: agreement of the last `windowHours` under `minAgreementPercent`, over `minSamples` at least. */
+export interface DriftRule {
+  readonly minAgreementPercent: number
+  readonly windowHours: number
+  readonly minSamples: number
+}
+
 /** The team that owns a slice's decision, and how to reach it. */
 export interface SliceOwner {
   readonly team: string
@@ -199,6 +206,8 @@ export interface SliceConfig {
   readonly readiness: ReadinessThresholds
   readonly routes: readonly RouteConfig[]
   readonly sides: Readonly<Record<Side, SideTarget>>
+  /** The drift alarm after a flip; null when turned off. */
+  readonly drift: DriftRule | null
   /** When the authoritative side needs an id the identity map does not give: an error, or the client's side answers. */
   readonly missingIdentity: 'error' | 'client-side'
 }

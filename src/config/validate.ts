@@ -15,6 +15,7 @@ import {
   DEFAULT_COMPARED_HEADERS,
   DEFAULT_COMPARE_ERROR_BODIES,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_DRIFT,
   DEFAULT_DRY_RUN_HEADER,
   DEFAULT_EVENT_KEY,
   DEFAULT_FALLTHROUGH,
@@ -274,6 +275,14 @@ function resolveSlices(
       routes,
       sides,
       missingIdentity: slice.missingIdentity ?? DEFAULT_MISSING_IDENTITY,
+      drift:
+        slice.drift === false
+          ? null
+          : {
+              minAgreementPercent: slice.drift?.minAgreement ?? DEFAULT_DRIFT.minAgreementPercent,
+              windowHours: slice.drift?.windowHours ?? DEFAULT_DRIFT.windowHours,
+              minSamples: slice.drift?.minSamples ?? DEFAULT_DRIFT.minSamples,
+            },
     })
   }
   return slices

@@ -31,6 +31,8 @@ export const METRIC_NAMES = {
   outboxBytes: 'ficus_outbox_bytes',
   identityLookups: 'ficus_identity_lookups_total',
   identityFallbacks: 'ficus_identity_fallbacks_total',
+  driftAlert: 'ficus_drift_alert',
+  driftAgreement: 'ficus_drift_agreement_ratio',
 } as const
 
 /** The `state` label of `ficus_breaker_state`: one series each, 1 for the breaker's current state. */
@@ -102,6 +104,8 @@ export class Metrics {
   readonly #tunnels: Gauge<'slice'>
   readonly #identityLookups: Counter<'map' | 'result' | 'cached'>
   readonly #identityFallbacks: Counter<'slice'>
+  readonly #driftAlert: Gauge<'slice'>
+  readonly #driftAgreement: Gauge<'slice'>
 
   #sources: MetricsSources
 
@@ -178,6 +182,18 @@ export class Metrics {
       name: METRIC_NAMES.identityLookups,
       help: 'Identity map lookups, by map, result (found, missing, unusable: a mapping that cannot be used, unavailable: no answer in time) and whether the cache answered.',
       labelNames: ['map', 'result', 'cached'],
+      registers,
+    })
+    this.#driftAlert = new Gauge({
+      name: METRIC_NAMES.driftAlert,
+      help: "1 while a slice that moved (authority not legacy) agrees with legacy less than its drift rule allows over the rule's window, 0 otherwise.",
+      labelNames: ['slice'],
+      registers,
+    })
+    this.#driftAgreement = new Gauge({
+      name: METRIC_NAMES.driftAgreement,
+      help: "Agreement (0 … 1) of a slice that moved, over its drift rule's window; absent without compared samples.",
+      labelNames: ['slice'],
       registers,
     })
     this.#identityFallbacks = new Counter({
@@ -312,6 +328,18 @@ export class Metrics {
 
   recordIdentityLookup(map: string, result: string, cached: boolean): void {
     this.#identityLookups.inc({ map, result, cached: cached ? 'true' : 'false' })
+  }
+
+  /** The drift of a slice that moved; undefined when the slice is not watched (back on legacy, no rule). */
+  recordDrift(slice: string, drift: { readonly agreement: number | null; readonly alerting: boolean } | undefined): void {
+    if (!drift) {
+      this.#driftAlert.remove({ slice })
+      this.#driftAgreement.remove({ slice })
+      return
+    }
+    this.#driftAlert.set({ slice }, drift.alerting ? 1 : 0)
+    if (drift.agreement === null) this.#driftAgreement.remove({ slice })
+    else this.#driftAgreement.set({ slice }, drift.agreement)
   }
 
   recordIdentityFallback(slice: string): void {
