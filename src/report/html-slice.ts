@@ -67,6 +67,36 @@ function familiesTable(slice: SliceReport): string {
   )
 }
 
+/** How agreement moves, family by family: drift after a flip, a fix taking hold. */
+function hourlyTable(slice: SliceReport): string {
+  if (slice.hourly.length === 0) return none('No evidence under the current rules yet.')
+  const rows = slice.hourly
+    .slice(-48)
+    .reverse()
+    .map((hour) => [
+      `${hour.start.slice(0, 13).replace('T', ' ')}h`,
+      percent(hour.matchRate),
+      hour.families['genuine-conflict'],
+      hour.families['translation-defect'],
+      hour.families['source-data-defect'],
+      hour.families['not-compared'],
+      hour.families['shadow-error'],
+    ])
+  return htmlTable(
+    'hourly',
+    [
+      { label: 'Hour (UTC)' },
+      { label: 'Agreement', kind: 'num' },
+      { label: 'Conflicts', kind: 'num' },
+      { label: 'Translation defects', kind: 'num' },
+      { label: 'Source-data defects', kind: 'num' },
+      { label: 'Not compared', kind: 'num' },
+      { label: 'Shadow errors', kind: 'num' },
+    ],
+    rows,
+  )
+}
+
 function routesTable(slice: SliceReport): string {
   if (slice.routes.length === 0) return none('No route has comparisons yet.')
   const rows = slice.routes.map((route) => [
@@ -221,6 +251,7 @@ ${slice.records === 0 ? none('No comparisons of this slice in the report’s win
 function evidenceBlocks(slice: SliceReport): string {
   return `${charts(slice)}
 ${block('families-block', 'Outcomes by family, with their causes', familiesTable(slice))}
+${block('hourly-block', 'Families by hour, newest first (current rules, the last 48 hours with evidence)', hourlyTable(slice))}
 <div class="grid">${lagFigure(slice) || block('lag-block', 'Timing lag', none('No answer needed to be asked again.'))}${block('learned-noise', 'Paths put down to noise', noiseTable(slice))}</div>
 ${block('paths-block', 'Top differing paths', pathsTable(slice))}
 ${block('untranslated-values', 'Untranslated legacy values', untranslatedTable(slice))}

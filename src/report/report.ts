@@ -136,6 +136,11 @@ export interface SliceReport {
     readonly notCompared: number
     readonly matchRate: number | null
   }[]
+  /**
+   * Each family per hour under the current rules, the last HOURLY_FAMILIES_HOURS hours with evidence,
+   * oldest first: how agreement moves, family by family (drift after a flip, a fix taking hold).
+   */
+  readonly hourly: readonly { readonly start: string; readonly families: Readonly<Record<Family, number>>; readonly matchRate: number | null }[]
   readonly firstSample: string | null
   readonly lastSample: string | null
   readonly readiness: Verdict & { readonly thresholds: ReadinessThresholds }
@@ -300,6 +305,7 @@ export function sliceReport(
       ...bucket,
       matchRate: bucket.agree + bucket.disagree === 0 ? null : bucket.agree / (bucket.agree + bucket.disagree),
     })),
+    hourly: hourlyFamilies(judged),
     firstSample: iso(aggregate.first),
     lastSample: iso(aggregate.last),
     readiness: { ...verdict(judged.windowed(window.from, window.to), thresholds, { rulesHash: current, ...window }, triage), thresholds },
@@ -333,4 +339,18 @@ export function buildReport(
       }),
     ),
   }
+}
+
+/** Hours of families a report lists (a week). */
+export const HOURLY_FAMILIES_HOURS = 168
+
+/** The families of each hour of evidence, the last HOURLY_FAMILIES_HOURS of them, with the hour's agreement. */
+function hourlyFamilies(aggregate: SliceAggregate): SliceReport['hourly'] {
+  return [...aggregate.evidence]
+    .sort(([a], [b]) => a - b)
+    .slice(-HOURLY_FAMILIES_HOURS)
+    .map(([start, bucket]) => {
+      const { agree, samples } = compared(bucket.families)
+      return { start: new Date(start).toISOString(), families: { ...bucket.families }, matchRate: samples === 0 ? null : agree / samples }
+    })
 }

@@ -151,6 +151,10 @@ describe('dashboard', () => {
   it('shows the learned noise of a slice, and an operator rejects a path with a reason', async () => {
     await page.getByRole('button', { name: 'coverage-status', exact: true }).click()
     await page.locator('#detail-evidence', { hasText: 'over the last 7 days' }).waitFor()
+    // Its families hour by hour (the demo-like traffic of this run is in the current hour).
+    const hour = page.locator('#detail-hourly tbody tr').first()
+    await hour.waitFor()
+    expect(await hour.locator('td').first().innerText()).toBe(`${new Date().toISOString().slice(0, 13).replace('T', ' ')}h`)
     const row = page.locator('#detail-noise tr[data-path="/body/asOf"]')
     await row.waitFor()
     expect(await row.locator('td').nth(2).innerText()).toBe('learned')

@@ -131,6 +131,14 @@ describe('HTML report', () => {
     expect(await rows.nth(1).locator('.warning').count()).toBe(0)
   })
 
+  it('lists the families hour by hour, newest first', async () => {
+    const coverage = sliceOf('coverage-status')
+    const rows = section('coverage-status').locator('table.hourly tbody tr')
+    expect(await rows.count()).toBe(Math.min(48, coverage.hourly.length))
+    const newest = coverage.hourly.at(-1)!
+    expect(await rows.first().locator('td').nth(2).innerText()).toBe(String(newest.families['genuine-conflict']))
+  })
+
   it('states the evidence once, then each criterion with its figure and threshold', async () => {
     const coverage = sliceOf('coverage-status')
     const evidence = await section('coverage-status').locator('.evidence').innerText()

@@ -252,6 +252,22 @@ function renderSlices() {
 }
 
 /** Fills a table's body with text; a column whose header has class `num` is right-aligned. */
+/** The last day of the slice's families by hour, newest first: drift after a flip shows here first. */
+function hourlyRows(report) {
+  return (report.hourly ?? [])
+    .slice(-24)
+    .reverse()
+    .map((hour) => [
+      hour.start.slice(0, 13).replace('T', ' ') + 'h',
+      hour.matchRate === null ? '–' : percent(hour.matchRate),
+      hour.families['genuine-conflict'],
+      hour.families['translation-defect'],
+      hour.families['source-data-defect'],
+      hour.families['not-compared'],
+      hour.families['shadow-error'],
+    ])
+}
+
 function fillTable(id, rows) {
   const body = $(id).querySelector('tbody')
   const numeric = [...$(id).querySelectorAll('thead th')].map((th) => th.classList.contains('num'))
@@ -325,6 +341,7 @@ async function renderDetail() {
     renderCriteria(report)
     $('detail-chart').replaceChildren(chart(report.timeline))
     fillTable('detail-families', FAMILIES.map((family) => [family, report.families[family], causesText(report.causes[family])]))
+    fillTable('detail-hourly', hourlyRows(report))
     renderLag(report)
     fillTable('detail-paths', report.topPaths.map((path) => [path.path, path.family, path.count, path.exampleRequestId]))
     fillTable('detail-untranslated', report.untranslated.map((item) => [item.path, item.value, item.count]))
