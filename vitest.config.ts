@@ -16,6 +16,7 @@ const INTEGRATION = [
   'test/gateway/two-instances.test.ts',
   'test/identity/redis-identity.test.ts',
   'test/identity/redis-identity-hostile.test.ts',
+  'test/shadow/causation-redis.test.ts',
   'test/register/redis-discrepancy-register.test.ts',
   'test/register/redis-register-stats.test.ts',
   'test/register/redis-triage-store.test.ts',

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino'
 import type { AuthorityState } from '../authority/authority-store.ts'
-import type { GatewayConfig } from '../config/types.ts'
+import type { GatewayConfig, SliceConfig } from '../config/types.ts'
+import { modernBasisPoints } from '../model/authority-value.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { driftOf } from '../report/drift.ts'
 import type { EvidenceSource } from '../report/reporter/evidence-sources.ts'
 
 /**
- * The migration's regression alarm: every `intervalMs`, each slice that moved (authority not
- * `legacy`) and is still shadowed has the agreement of its drift window checked against its rule.
- * The metric follows every check; the log says when an alarm starts and when it ends, once each.
+ * The migration's regression alarm: every `intervalMs`, each slice that moved (some modern traffic)
+ * and is still shadowed has the agreement since its flip checked against its drift rule. The metric
+ * follows every check; the log says when an alarm starts and when it ends (agreement back within the
+ * rule, or the slice back on legacy), once each. Too few samples keep the alarm as it was.
  */
 export function watchDrift(options: {
   readonly config: GatewayConfig
@@ -20,31 +22,45 @@ export function watchDrift(options: {
 }): () => void {
   const log = options.logger.child({ component: 'drift' })
   const alerting = new Set<string>()
-  let checking = false
+  const stopWatching = (slice: SliceConfig, authority: string): void => {
+    options.metrics.recordDrift(slice.id, undefined)
+    if (alerting.delete(slice.id)) log.info({ slice: slice.id, authority }, 'drift: alarm ended, the slice is back on legacy')
+  }
   const check = async (): Promise<void> => {
-    for (const slice of options.config.slices) {
-      const authority = options.authorityOf(slice.id)?.authority ?? slice.authority
-      if (!slice.drift || !slice.shadow || authority === 'legacy') {
-        options.metrics.recordDrift(slice.id, undefined)
-        alerting.delete(slice.id)
-        continue
-      }
-      // Evidence that cannot be read now is checked at the next turn; the last figures stand meanwhile.
-      const versions = await options.evidence.versions(slice.id).catch(() => null)
-      if (versions === null) continue
-      const drift = driftOf(versions?.get(slice.compare.rulesHash), slice.drift, Date.now())
-      options.metrics.recordDrift(slice.id, drift)
-      const figures = { slice: slice.id, authority, agreement: drift.agreement, samples: drift.samples, rule: slice.drift }
-      if (drift.alerting && !alerting.has(slice.id)) {
-        alerting.add(slice.id)
-        log.warn(figures, 'drift: agreement with legacy fell below the slice’s drift rule after its flip')
-      } else if (!drift.alerting && alerting.delete(slice.id)) log.info(figures, 'drift: agreement is back within the slice’s drift rule')
+    const watched = options.config.slices.filter((slice) => slice.drift !== null && slice.shadow !== null)
+    const moved = watched.filter((slice) => modernBasisPoints(options.authorityOf(slice.id)?.authority ?? slice.authority) > 0)
+    for (const slice of watched) if (!moved.includes(slice)) stopWatching(slice, options.authorityOf(slice.id)?.authority ?? slice.authority)
+    if (moved.length === 0) return
+    // One reading of the evidence per check, for every slice; unreadable now, checked at the next turn.
+    const versionsOf = await options.evidence.reader().catch(() => null)
+    if (versionsOf === null) return
+    for (const slice of moved) judge(slice, versionsOf(slice.id)?.get(slice.compare.rulesHash))
+  }
+  const judge = (slice: SliceConfig, aggregate: Parameters<typeof driftOf>[0]): void => {
+    const rule = slice.drift
+    if (!rule) return
+    const state = options.authorityOf(slice.id)
+    const flippedAt = state?.updatedAt ? Date.parse(state.updatedAt) : null
+    const drift = driftOf(aggregate, rule, Date.now(), flippedAt)
+    const was = alerting.has(slice.id)
+    const now = drift.state === 'too-few' ? was : drift.state === 'alerting'
+    options.metrics.recordDrift(slice.id, { agreement: drift.agreement, alerting: now })
+    const figures = { slice: slice.id, authority: state?.authority ?? slice.authority, agreement: drift.agreement, samples: drift.samples, rule }
+    if (now && !was) {
+      alerting.add(slice.id)
+      log.warn(figures, 'drift: agreement with legacy fell below the slice’s drift rule after its flip')
+    } else if (!now && was) {
+      alerting.delete(slice.id)
+      log.info(figures, 'drift: agreement is back within the slice’s drift rule')
     }
   }
+  let checking = false
   const timer = setInterval(() => {
     if (checking) return
     checking = true
-    void check().finally(() => (checking = false))
+    void check()
+      .catch((err: unknown) => log.warn({ err }, 'drift check failed'))
+      .finally(() => (checking = false))
   }, options.intervalMs)
   timer.unref()
   return () => clearInterval(timer)

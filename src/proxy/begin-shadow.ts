@@ -25,7 +25,9 @@ export function beginShadow(ctx: ProxyContext, request: FastifyRequest, chosen: 
     primarySide: chosen.side,
     authority: chosen.authority,
     flagVersion: chosen.state?.version ?? 0,
-    authorityChangeId: chosen.state?.changeId ?? null,
+    // Version 0 is the config's initial value, which no AuthorityChanged event announced (a store may
+    // still hold an id for it: a change that asked for what was already in force).
+    authorityChangeId: chosen.state && chosen.state.version > 0 ? (chosen.state.changeId ?? null) : null,
     peerAddress: request.raw.socket.remoteAddress,
     protocol: request.protocol,
     host: request.host,

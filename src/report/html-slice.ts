@@ -251,7 +251,7 @@ ${slice.records === 0 ? none('No comparisons of this slice in the report’s win
 function evidenceBlocks(slice: SliceReport): string {
   return `${charts(slice)}
 ${block('families-block', 'Outcomes by family, with their causes', familiesTable(slice))}
-${block('hourly-block', 'Families by hour, newest first (current rules, the last 48 hours with evidence)', hourlyTable(slice))}
+${block('hourly-block', 'Families by hour, newest first (these rules, the last 48 hours with evidence)', hourlyTable(slice))}
 <div class="grid">${lagFigure(slice) || block('lag-block', 'Timing lag', none('No answer needed to be asked again.'))}${block('learned-noise', 'Paths put down to noise', noiseTable(slice))}</div>
 ${block('paths-block', 'Top differing paths', pathsTable(slice))}
 ${block('untranslated-values', 'Untranslated legacy values', untranslatedTable(slice))}

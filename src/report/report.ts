@@ -137,7 +137,7 @@ export interface SliceReport {
     readonly matchRate: number | null
   }[]
   /**
-   * Each family per hour under the current rules, the last HOURLY_FAMILIES_HOURS hours with evidence,
+   * Each family per hour under the rules version shown, the last HOURLY_FAMILIES_HOURS hours with evidence,
    * oldest first: how agreement moves, family by family (drift after a flip, a fix taking hold).
    */
   readonly hourly: readonly { readonly start: string; readonly families: Readonly<Record<Family, number>>; readonly matchRate: number | null }[]
@@ -305,7 +305,7 @@ export function sliceReport(
       ...bucket,
       matchRate: bucket.agree + bucket.disagree === 0 ? null : bucket.agree / (bucket.agree + bucket.disagree),
     })),
-    hourly: hourlyFamilies(judged),
+    hourly: hourlyFamilies(aggregate),
     firstSample: iso(aggregate.first),
     lastSample: iso(aggregate.last),
     readiness: { ...verdict(judged.windowed(window.from, window.to), thresholds, { rulesHash: current, ...window }, triage), thresholds },

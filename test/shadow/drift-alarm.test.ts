@@ -34,19 +34,14 @@ describe('the drift alarm', () => {
     expect(ctx.gateway.logs.filter((line) => String(line.msg).startsWith('drift:'))).toEqual([])
   })
 
-  it('fires once (a metric and a log line) when a slice that moved agrees less than its rule after the flip', async () => {
+  it('watches a slice once it moved, judging only the hours after its flip (the disagreements above are from before it)', async () => {
     await flip(ctx.gateway.store, 'policy-status', { authority: 'modern', actor: 'test', reason: 'flip' })
-    // The window now holds the six disagreements above and as many agreeing answers: 50 % < 90 %.
-    legacyStatus = 'in force'
     for (let i = 0; i < 6; i++) await send(`${ctx.gateway.url}/policy/P-${i}/status`)
-    await until(async () => (await metric()).includes('ficus_drift_alert{slice="policy-status"} 1'), 'the drift alarm', { timeoutMs: 10_000 })
-    // Comparisons finish off the request path: the figure settles once all twelve are in.
-    await until(async () => /ficus_drift_agreement_ratio\{slice="policy-status"\} 0\.5\n/.test(await metric()), 'agreement 0.5 over the twelve', {
-      timeoutMs: 10_000,
-    })
-    const lines = ctx.gateway.logs.filter((line) => String(line.msg).startsWith('drift:'))
-    expect(lines).toEqual([expect.objectContaining({ level: 40, slice: 'policy-status', authority: 'modern' })])
-    expect(lines[0]?.agreement).toBeLessThan(0.9)
+    // Armed (the metric is there) but not firing: no whole hour after the flip yet, so nothing judged.
+    await until(async () => (await metric()).includes('ficus_drift_alert{slice="policy-status"} 0'), 'the drift alarm armed', { timeoutMs: 10_000 })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(await metric()).not.toContain('ficus_drift_agreement_ratio{slice="policy-status"}')
+    expect(ctx.gateway.logs.filter((line) => String(line.msg).startsWith('drift:'))).toEqual([])
   })
 
   it('ends when the slice goes back to legacy', async () => {

@@ -12,6 +12,8 @@ export interface EvidenceSource {
   readonly kind: 'local' | 'reporter'
   /** The slice's aggregates, one per rules version; undefined when there are none. */
   versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined>
+  /** Every slice's aggregates from one reading (a check of many slices reads the evidence once). */
+  reader(): Promise<(sliceId: string) => ReadonlyMap<string, SliceAggregate> | undefined>
 }
 
 /**
@@ -39,6 +41,10 @@ export class LocalEvidence implements EvidenceSource {
   versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined> {
     return Promise.resolve(this.#aggregator.slices.get(sliceId))
   }
+
+  reader(): Promise<(sliceId: string) => ReadonlyMap<string, SliceAggregate> | undefined> {
+    return Promise.resolve((sliceId) => this.#aggregator.slices.get(sliceId))
+  }
 }
 
 /** The reporter's rolling aggregates, as it saved them (Redis), merged across partitions. */
@@ -53,6 +59,10 @@ export class ReporterEvidence implements EvidenceSource {
   }
 
   async versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined> {
+    return (await this.reader())(sliceId)
+  }
+
+  async reader(): Promise<(sliceId: string) => ReadonlyMap<string, SliceAggregate> | undefined> {
     let states
     try {
       states = await this.#store.all(this.#topic)
@@ -61,6 +71,6 @@ export class ReporterEvidence implements EvidenceSource {
         cause: err,
       })
     }
-    return mergeSlice(states, sliceId)
+    return (sliceId) => mergeSlice(states, sliceId)
   }
 }
