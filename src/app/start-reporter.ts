@@ -5,14 +5,13 @@ import { loadConfig } from '../config/load.ts'
 import { fail, type FicusError } from '../errors/errors.ts'
 import { sendError } from '../http/error-reply.ts'
 import { createLogger } from '../observability/logger.ts'
-import { RedisDiscrepancyRegister } from '../register/redis-discrepancy-register.ts'
-import { RedisTriageStore } from '../register/redis-triage-store.ts'
 import { sliceReport } from '../report/report.ts'
 import { readTriage } from '../report/sources/triage-source.ts'
 import { ReporterEvidence } from '../report/reporter/evidence-sources.ts'
 import { MemoryReportStateStore, RedisReportStateStore } from '../report/reporter/report-state.ts'
 import { DEFAULT_REPORTER_GROUP, ReporterService } from '../report/reporter/reporter.ts'
 import type { ReporterSettings } from './settings.ts'
+import { sharedTriageStores } from './triage-stores.ts'
 
 export interface RunningReporter {
   readonly app: FastifyInstance
@@ -35,8 +34,7 @@ export async function startReporter(settings: ReporterSettings, cwd: string): Pr
   // With Redis the gateways' register and triage are shared: the reporter feeds the register from
   // the comparisons topic (the gateways do not, when their evidence is the reporter's), and the
   // report judges with the triage.
-  const shared = settings.redisUrl ? { url: settings.redisUrl, prefix: settings.redisPrefix, logger } : undefined
-  const triage = shared && { register: new RedisDiscrepancyRegister(shared), triage: new RedisTriageStore({ ...shared, instance: 'reporter' }) }
+  const triage = settings.redisUrl ? sharedTriageStores({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: 'reporter' }, logger) : undefined
   await triage?.register.open()
   await triage?.triage.open()
   const reporter = new ReporterService({

@@ -25,15 +25,20 @@ export interface TriageLocation {
 /** The discrepancy register and its triage store, made (not opened) for a location: the one place that chooses them. */
 export function triageStores(location: TriageLocation, logger: Logger): { readonly register: DiscrepancyRegister; readonly triage: TriageStore } {
   const { redisUrl, redisPrefix: prefix, dataDir, instance, readOnly = false } = location
-  return redisUrl
-    ? {
-        register: new RedisDiscrepancyRegister({ url: redisUrl, prefix, logger }),
-        triage: new RedisTriageStore({ url: redisUrl, prefix, instance, logger }),
-      }
-    : {
-        register: new FileDiscrepancyRegister({ file: join(dataDir, DISCREPANCIES_FILE), logger, readOnly }),
-        triage: new FileTriageStore(join(dataDir, TRIAGE_FILE), instance, logger, { readOnly }),
-      }
+  if (redisUrl) return sharedTriageStores({ url: redisUrl, prefix, instance }, logger)
+  return {
+    register: new FileDiscrepancyRegister({ file: join(dataDir, DISCREPANCIES_FILE), logger, readOnly }),
+    triage: new FileTriageStore(join(dataDir, TRIAGE_FILE), instance, logger, { readOnly }),
+  }
+}
+
+/** The register and triage every instance and the reporter share through Redis, made (not opened). */
+export function sharedTriageStores(
+  redis: { readonly url: string; readonly prefix: string; readonly instance: string },
+  logger: Logger,
+): { readonly register: DiscrepancyRegister; readonly triage: TriageStore } {
+  const { url, prefix, instance } = redis
+  return { register: new RedisDiscrepancyRegister({ url, prefix, logger }), triage: new RedisTriageStore({ url, prefix, instance, logger }) }
 }
 
 /**

@@ -109,7 +109,7 @@ export class RedisIdentityStore implements IdentityStore {
     return { added, unchanged, conflicts }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#client.disconnect()
     return Promise.resolve()
   }
