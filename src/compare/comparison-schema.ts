@@ -1,6 +1,6 @@
 import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox'
 import { CATEGORIES, FAMILIES, OUTCOMES } from './classify.ts'
-import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION } from './comparison.ts'
+import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION, ORIGINS } from './comparison.ts'
 import { DIFF_KINDS } from './json-diff.ts'
 import { publishedSchemaDocument } from './published-schema.ts'
 
@@ -12,7 +12,11 @@ if (!FormatRegistry.Has('date-time'))
 // Closed: Ficus checks its own records against these definitions, where an unknown property is a
 // typo. The documents under docs/ are their open rendering (published-schema.ts).
 const strict = { additionalProperties: false } as const
-const literals = (values: readonly string[]): TSchema => Type.Union(values.map((value) => Type.Literal(value)))
+const literals = (values: readonly string[], options: { description?: string } = {}): TSchema =>
+  Type.Union(
+    values.map((value) => Type.Literal(value)),
+    options,
+  )
 const nullable = (schema: TSchema): TSchema => Type.Union([schema, Type.Null()])
 const hash = (description: string): TSchema => Type.String({ pattern: '^hmac-sha256:[0-9a-f]{32}$', description })
 const PUBLISHED_PATH =
@@ -84,6 +88,21 @@ export const ComparisonSchema = Type.Object(
     instance: Type.String({ description: 'The gateway instance.' }),
     primary: Side,
     shadow: Side,
+    // Added within v1 (schema 1.5), optional for the same reason as the 1.1 fields below.
+    origin: Type.Optional(
+      literals(ORIGINS, {
+        description:
+          'What caused the comparison: live (a client request, requestId), reconcile (a reconciliation run asked both sides) or replay (a captured pair judged again under newer rules). Absent before 1.5: live. Since 1.5.',
+      }),
+    ),
+    causationId: Type.Optional(
+      nullable(
+        Type.String({
+          description:
+            'Causation: the run id of a reconciliation (origin reconcile), the eventId of the comparison a replay judges again (origin replay); null for live traffic, whose cause is the client request (requestId). Since 1.5.',
+        }),
+      ),
+    ),
     // Added within v1 (schema 1.4), optional for the same reason as the 1.1 fields below.
     authorityChangeId: Type.Optional(
       nullable(

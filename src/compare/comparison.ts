@@ -9,6 +9,10 @@ import type { Untranslated } from './translate.ts'
 export const COMPARISON_SCHEMA_VERSION = 1
 export const COMPARISON_EVENT_TYPE = 'ficus.comparison'
 
+/** What caused a comparison: a client request, a reconciliation run, or the replay of a captured pair under new rules. */
+export const ORIGINS = ['live', 'reconcile', 'replay'] as const
+export type Origin = (typeof ORIGINS)[number]
+
 /** Why a sampled request's shadow was not run. */
 export const SKIP_REASONS = ['queue-full', 'request-body-over-cap', 'breaker-open', 'unsafe-write', 'client-closed'] as const
 export type SkipReason = (typeof SKIP_REASONS)[number]
@@ -73,6 +77,17 @@ export interface Comparison {
    * routed; null while the config's initial authority holds. Since 1.4.
    */
   readonly authorityChangeId: string | null
+  /**
+   * What caused the comparison: `live` (a client request, `requestId`), `reconcile` (a
+   * reconciliation run asked both sides) or `replay` (a captured pair judged again). Since 1.5;
+   * absent from older records, which are all live.
+   */
+  readonly origin: Origin
+  /**
+   * Causation: the run id of a reconciliation, the eventId of the comparison a replay judges again;
+   * null for live traffic (its cause is the client request, `requestId`). Since 1.5.
+   */
+  readonly causationId: string | null
   readonly configVersion: string
   readonly translationVersion: string | null
   readonly instance: string

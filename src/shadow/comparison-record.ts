@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { FAMILY_OF, OUTCOME_OF_FAMILY, type Category } from '../compare/classify.ts'
-import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION, publishableDiff, saltedBodyHash, type Comparison, type SideRecord } from '../compare/comparison.ts'
+import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION, publishableDiff, saltedBodyHash, type Comparison, type Origin, type SideRecord } from '../compare/comparison.ts'
 import type { CapturedBody } from '../compare/decode-body.ts'
 import type { DiffEntry } from '../compare/json-diff.ts'
 import type { Violation } from '../compare/model-rules.ts'
@@ -52,6 +52,12 @@ export interface RecordedRequest {
   readonly authority: string
   readonly flagVersion: number
   readonly authorityChangeId: string | null
+  /** What caused the run; live (a client request) unless said. */
+  readonly origin?: Origin
+  /** The reconciliation run, or the comparison a replay judges again. */
+  readonly causationId?: string | null
+  /** The event's id when it must be stable (a reconciliation key asked again after a resume); a new one otherwise. */
+  readonly eventId?: string
 }
 
 export interface RecordContext {
@@ -113,7 +119,7 @@ export function comparisonRecord(
   return {
     schemaVersion: COMPARISON_SCHEMA_VERSION,
     eventType: COMPARISON_EVENT_TYPE,
-    eventId: randomUUID(),
+    eventId: request.eventId ?? randomUUID(),
     eventTime: new Date().toISOString(),
     requestTime: request.requestTime.toISOString(),
     processingMs: Math.round(processingMs * 10) / 10,
@@ -127,6 +133,8 @@ export function comparisonRecord(
     authority: request.authority,
     flagVersion: request.flagVersion,
     authorityChangeId: request.authorityChangeId,
+    origin: request.origin ?? 'live',
+    causationId: request.causationId ?? null,
     configVersion: context.config.version,
     translationVersion: slice.compare.translationVersion,
     instance: context.instance,

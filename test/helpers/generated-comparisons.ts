@@ -19,6 +19,8 @@ export interface GeneratedOptions {
   readonly lagMs?: number
   readonly violations?: readonly { path: string; rule: 'required' | 'values' | 'format' | 'range' | 'schema' }[]
   readonly noisePaths?: readonly string[]
+  readonly origin?: Comparison['origin']
+  readonly causationId?: string | null
 }
 
 /** The rules hash generated comparisons carry by default. */
@@ -46,6 +48,8 @@ export function comparison(options: GeneratedOptions = {}): Comparison {
     authority: 'legacy',
     flagVersion: 0,
     authorityChangeId: null,
+    origin: options.origin ?? 'live',
+    causationId: options.causationId ?? null,
     configVersion: 'test',
     translationVersion: null,
     instance: 'gen',

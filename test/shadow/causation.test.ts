@@ -34,7 +34,12 @@ describe('causation and correlation on events', () => {
 
   it('links each comparison to the AuthorityChanged event in force when its request was routed', async () => {
     const before = await send(`${ctx.gateway.url}/policy/P-1/status`)
-    expect(await comparisonOf(ctx.gateway.dataDir, String(before.headers['x-request-id']))).toMatchObject({ flagVersion: 0, authorityChangeId: null })
+    expect(await comparisonOf(ctx.gateway.dataDir, String(before.headers['x-request-id']))).toMatchObject({
+      flagVersion: 0,
+      authorityChangeId: null,
+      origin: 'live',
+      causationId: null,
+    })
 
     for (const authority of ['25%', 'modern']) {
       const flipped = await fetch(`${ctx.gateway.adminUrl}/admin/slices/policy-status/authority`, {
