@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { FAMILY_OF, OUTCOME_OF_FAMILY, type Category } from '../compare/classify.ts'
-import { COMPARISON_EVENT_TYPE, COMPARISON_SCHEMA_VERSION, publishableDiff, saltedBodyHash, type Comparison, type Origin, type SideRecord } from '../compare/comparison.ts'
+import {
+  COMPARISON_EVENT_TYPE,
+  COMPARISON_SCHEMA_VERSION,
+  publishableDiff,
+  saltedBodyHash,
+  type Comparison,
+  type Origin,
+  type SideRecord,
+} from '../compare/comparison.ts'
 import type { CapturedBody } from '../compare/decode-body.ts'
 import type { DiffEntry } from '../compare/json-diff.ts'
 import type { Violation } from '../compare/model-rules.ts'
