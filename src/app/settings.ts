@@ -15,7 +15,8 @@ import {
   type EventDurability,
 } from '../publish/event-durability.ts'
 import { DEFAULT_TOPICS } from '../publish/events.ts'
-import type { KafkaSettings } from '../publish/open-sinks.ts'
+import { DEFAULT_CAPTURES_TOPIC, type KafkaSettings } from '../publish/open-sinks.ts'
+import { CAPTURE_KEYS_ENV, parseCaptureKeys, type CaptureKeys } from '../capture/capture-keys.ts'
 
 // The one reader of the environment: every command takes what it needs from here, checked, with
 // FICUS_ERR_ENV_INVALID naming the variable at fault. Nothing else in src/ reads process.env.
@@ -57,6 +58,11 @@ export interface Settings {
   readonly kafka: KafkaSettings | undefined
   /** FICUS_EVENTS_DURABILITY, FICUS_EVENTS_FLUSH_MS, FICUS_EVENTS_FLUSH_RECORDS: how long comparisons may stay in memory only. */
   readonly events: EventDurability
+  /**
+   * FICUS_CAPTURE_KEYS, parsed (FICUS_ERR_CAPTURE_KEY_INVALID when malformed); undefined when unset —
+   * the start then refuses if a slice captures (FICUS_ERR_CAPTURE_KEY_MISSING).
+   */
+  readonly captureKeys: CaptureKeys | undefined
 }
 
 function envError(name: string, message: string, value: string): FicusError {
@@ -94,6 +100,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     hashSalt: env.FICUS_HASH_SALT === '' ? undefined : env.FICUS_HASH_SALT,
     kafka: readKafkaSettings(env, instance),
+    captureKeys: env[CAPTURE_KEYS_ENV] === undefined || env[CAPTURE_KEYS_ENV].trim() === '' ? undefined : parseCaptureKeys(env[CAPTURE_KEYS_ENV]),
   }
 }
 
@@ -133,6 +140,7 @@ function readKafkaSettings(env: NodeJS.ProcessEnv, instance: string): KafkaSetti
     partitions: positive('KAFKA_TOPIC_PARTITIONS'),
     replicationFactor: positive('KAFKA_TOPIC_REPLICATION', true),
     outboxMaxBytes: positive('FICUS_OUTBOX_MAX_BYTES'),
+    capturesTopic: env.FICUS_TOPIC_CAPTURES === undefined || env.FICUS_TOPIC_CAPTURES === '' ? DEFAULT_CAPTURES_TOPIC : env.FICUS_TOPIC_CAPTURES,
   }
 }
 

@@ -35,6 +35,7 @@ import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
 import type { TriageSources } from '../report/sources/triage-source.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
+import { openCaptureStore } from '../capture/open-capture-store.ts'
 import { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { UpstreamPools } from '../upstream/upstream-pools.ts'
 
@@ -155,7 +156,18 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     onLookup: (map, result, cached) => metrics.recordIdentityLookup(map, result, cached),
   })
   opened.push(() => identity.close())
+  // Captured pairs of slices with `capture`: refused without a key; written off the comparison path.
+  const captures = await openCaptureStore({
+    config,
+    dataDir: settings.dataDir,
+    kafka: settings.kafka,
+    keys: settings.captureKeys,
+    logger,
+    metrics,
+  })
+  if (captures) opened.push(() => captures.close(Math.min(config.shutdownTimeoutMs, START_CLEANUP_TIMEOUT_MS)))
   const shadow = new ShadowRunner({
+    ...(captures ? { captures } : {}),
     identity,
     config,
     pools,
@@ -193,6 +205,8 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
   const releaseAll = async (): Promise<void> => {
     stopDrift()
+    // After the last comparisons were judged (shadow.drain): their pairs are queued, and written now.
+    await captures?.close(config.shutdownTimeoutMs)
     await sinks.close(config.shutdownTimeoutMs)
     await register.close()
     await triage.close()

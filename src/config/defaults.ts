@@ -59,6 +59,12 @@ export const DEFAULT_IDENTITY_LOOKUP_TIMEOUT_MS = 50
 export const DEFAULT_MISSING_IDENTITY = 'error'
 /** The drift alarm of a slice that moved: agreement percent, window, samples. */
 export const DEFAULT_DRIFT = { minAgreementPercent: 99, windowHours: 1, minSamples: 50 } as const
+/** Captured pairs: share of shadowed requests (percent), how long they are kept, bytes per slice, where. */
+export const DEFAULT_CAPTURE_PERCENT = 100
+export const DEFAULT_CAPTURE_RETENTION_HOURS = 72
+export const MAX_CAPTURE_RETENTION_HOURS = 720
+export const DEFAULT_CAPTURE_MAX_BYTES = 256 * 1024 * 1024
+export const DEFAULT_CAPTURE_STORE = 'data-dir'
 export const DEFAULT_DRY_RUN_HEADER = { name: 'x-ficus-shadow', value: 'dry-run' } as const
 // Readiness defaults: DEFAULT_READINESS (readiness-thresholds.ts, the report reads them too);
 // noise defaults: DEFAULT_NOISE (compare/noise-evidence.ts, below this layer).

@@ -18,6 +18,10 @@ export type RouteMethod = (typeof ROUTE_METHODS)[number]
 
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const
 
+/** Where captured pairs are kept. */
+export const CAPTURE_STORES = ['data-dir', 'kafka'] as const
+export type CaptureStoreKind = (typeof CAPTURE_STORES)[number]
+
 const strict = { additionalProperties: false } as const
 
 function literals<const T extends readonly string[]>(values: T): TUnion<TLiteral<T[number]>[]> {
@@ -165,6 +169,23 @@ const ShadowSchema = Type.Object(
   strict,
 )
 export type ShadowInput = Static<typeof ShadowSchema>
+
+const CaptureSchema = Type.Object(
+  {
+    /** Percentage of the slice's shadowed requests whose two answers are captured (deterministic per request id). Default 100. */
+    percent: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+    /** How long captures are kept, in hours (fractions allowed), at most 720 (30 days). Default 72. */
+    retentionHours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 720 })),
+    /** Bytes of captures the slice may keep in the data directory; its oldest hours go first. Default 256 MiB. */
+    maxBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  strict,
+)
+/**
+ * Captured pairs of a shadowed slice: both answers of a sample of its shadowed requests, encrypted
+ * (FICUS_CAPTURE_KEYS) and kept for `retentionHours`, so `ficus recompare` can judge them again.
+ */
+export type CaptureInput = Static<typeof CaptureSchema>
 
 // Paths are JSON pointers in the new (translated) shape; a `*` segment stands for every key or index.
 const ModelRulesSchema = Type.Object(
@@ -366,6 +387,8 @@ const SliceSchema = Type.Object(
     modern: Type.Optional(SliceSideSchema),
     /** Shadow the non-authoritative side (off when absent). */
     shadow: Type.Optional(ShadowSchema),
+    /** Keep both answers of a sample of the shadowed requests, encrypted, for `ficus recompare` (needs `shadow`). Off when absent. */
+    capture: Type.Optional(CaptureSchema),
     compare: Type.Optional(CompareSchema),
     translate: Type.Optional(TranslateSchema),
     /** Readiness thresholds of this slice, over the gateway-wide `readiness`. */
@@ -524,6 +547,11 @@ export const GatewayConfigSchema = Type.Object(
     identityMaps: Type.Optional(Type.Record(Type.String(), IdentityMapSchema)),
     /** Readiness thresholds of every slice (a slice may override each). */
     readiness: Type.Optional(ReadinessSchema),
+    /**
+     * Where captured pairs of slices with `capture` are kept: `data-dir` (default, hourly files under
+     * `<data dir>/captures/`) or `kafka` (the captures topic, FICUS_TOPIC_CAPTURES; needs KAFKA_BROKERS).
+     */
+    capture: Type.Optional(Type.Object({ store: Type.Optional(literals(CAPTURE_STORES)) }, strict)),
   },
   strict,
 )

@@ -4,7 +4,7 @@ import type { KeyDeclarations } from '../compare/published-paths.ts'
 import type { ReadinessThresholds } from './readiness-thresholds.ts'
 import type { Authority } from '../model/authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
-import type { RouteMethod, Side } from './schema.ts'
+import type { CaptureStoreKind, RouteMethod, Side } from './schema.ts'
 
 /** Validated, defaulted, frozen configuration: what the rest of Ficus reads. */
 export interface GatewayConfig {
@@ -26,6 +26,18 @@ export interface GatewayConfig {
   readonly slices: readonly SliceConfig[]
   /** Identity maps by name. */
   readonly identityMaps: ReadonlyMap<string, IdentityMapConfig>
+  /** Where captured pairs are kept (slices with `capture` say which pairs). */
+  readonly capture: { readonly store: CaptureStoreKind }
+}
+
+/** Captured pairs of a shadowed slice: which share, how long, how many bytes. */
+export interface CaptureConfig {
+  /** Share of the shadowed requests captured, in basis points (1 … 10 000). */
+  readonly sampleBasisPoints: number
+  /** How long a capture is kept, in hours (fractions allowed). */
+  readonly retentionHours: number
+  /** Bytes of captures the slice may keep in the data directory. */
+  readonly maxBytes: number
 }
 
 /** Pairs of one entity's legacy id and new id, and where they are kept. */
@@ -202,6 +214,8 @@ export interface SliceConfig {
   readonly websocket: boolean
   /** Shadow calls; null when the slice is not shadowed. */
   readonly shadow: ShadowConfig | null
+  /** Captured pairs of the shadowed requests; null when the slice captures nothing. */
+  readonly capture: CaptureConfig | null
   readonly compare: CompareConfig
   readonly readiness: ReadinessThresholds
   readonly routes: readonly RouteConfig[]

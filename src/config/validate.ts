@@ -9,6 +9,7 @@ import { compileModelRules, compileSchema, formatTest, type CheckModel, type Mod
 import { DEFAULT_NOISE } from '../compare/noise-evidence.ts'
 import { declaredKeys } from './declared-keys.ts'
 import { resolveBodyIds, resolveIdentityMaps, resolveRouteIds } from './identity-config.ts'
+import { resolveCapture, resolveCaptureSettings } from './capture-config.ts'
 import { HEADER_NAME, isManagedHeader, KEBAB_ID, MAX_ID_LENGTH } from './names.ts'
 import {
   DEFAULT_BODY_TIMEOUT_MS,
@@ -120,6 +121,7 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
     upstreams,
     slices,
     identityMaps,
+    capture: resolveCaptureSettings(config.capture),
   })
 }
 
@@ -256,6 +258,7 @@ function resolveSlices(
     // An entity key is recorded where a route has it: one route declaring the parameter is enough.
     const entityKey = resolveKey(slice.entityKey, ['slices', id, 'entityKey'], routes, issues, 'some')
     const shadow = resolveShadow(slice.shadow, ['slices', id, 'shadow'], declared, issues)
+    const capture = resolveCapture(slice.capture, shadow, ['slices', id, 'capture'], issues)
     const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], maps, issues)
     if (slice.eventKey === 'entity' && entityKey === null)
       issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
@@ -270,6 +273,7 @@ function resolveSlices(
       eventKey: slice.eventKey ?? DEFAULT_EVENT_KEY,
       websocket: slice.websocket ?? DEFAULT_WEBSOCKET,
       shadow,
+      capture,
       compare,
       readiness,
       routes,

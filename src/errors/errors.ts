@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   FICUS_ERR_CLI_USAGE: { status: undefined, title: 'Command line is invalid' },
   FICUS_ERR_LISTEN: { status: undefined, title: 'Could not listen on the configured address' },
   FICUS_ERR_DATA_DIR: { status: undefined, title: 'Data directory is unusable' },
+  FICUS_ERR_CAPTURE_KEY_MISSING: { status: undefined, title: 'Capture key missing' },
+  FICUS_ERR_CAPTURE_KEY_INVALID: { status: undefined, title: 'Capture key invalid' },
   FICUS_ERR_AUTHORITY_STATE_CORRUPT: { status: undefined, title: 'Persisted authority state is unreadable' },
   FICUS_ERR_AUTHORITY_STATE_WRITE: { status: 503, title: 'Authority state could not be persisted' },
   FICUS_ERR_AUTHORITY_STORE_UNAVAILABLE: { status: 503, title: 'Authority store unavailable' },
@@ -103,6 +105,10 @@ export const fail = {
   listen: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_LISTEN', message, options),
   /** FICUS_ERR_DATA_DIR: Data directory is unusable. */
   dataDir: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_DATA_DIR', message, options),
+  /** FICUS_ERR_CAPTURE_KEY_MISSING: Capture key missing. */
+  captureKeyMissing: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CAPTURE_KEY_MISSING', message, options),
+  /** FICUS_ERR_CAPTURE_KEY_INVALID: Capture key invalid. */
+  captureKeyInvalid: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_CAPTURE_KEY_INVALID', message, options),
   /** FICUS_ERR_AUTHORITY_STATE_CORRUPT: Persisted authority state is unreadable. */
   authorityStateCorrupt: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_AUTHORITY_STATE_CORRUPT', message, options),
   /** FICUS_ERR_AUTHORITY_STATE_WRITE: Authority state could not be persisted. */

@@ -29,6 +29,8 @@ export interface TopicSpec {
   readonly partitions: number
   /** -1 takes the broker's default. */
   readonly replicationFactor: number
+  /** Topic configs set when the topic is created (`retention.ms`, `cleanup.policy`, ...); a topic that exists keeps its own. */
+  readonly configs?: Readonly<Record<string, string>>
 }
 
 export interface PartitionOffsets {
@@ -44,6 +46,8 @@ export interface KafkaAdmin {
   /** Creates the topics that do not exist yet and waits for their leaders; answers the ones it created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>
   deleteTopics(topics: readonly string[]): Promise<void>
+  /** The topic's current values of the named configs (those the broker reports). */
+  topicConfigs(topic: string, names: readonly string[]): Promise<Record<string, string>>
   /** Every partition of the topic, in partition order. */
   partitionOffsets(topic: string): Promise<PartitionOffsets[]>
   /** Per partition (in order), the first offset at or after `timeMs`; the high offset when every record is older. */

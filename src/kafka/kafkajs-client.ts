@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CompressionTypes, Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs'
+import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs'
 import type {
   ConsumedBatch,
   ConsumerOptions,
@@ -115,11 +115,24 @@ async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketT
       if (missing.length === 0) return []
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((spec) => ({ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: spec.replicationFactor })),
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor,
+          ...(spec.configs === undefined ? {} : { configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })) }),
+        })),
       })
       return missing.map((spec) => spec.topic)
     },
     deleteTopics: (topics) => admin.deleteTopics({ topics: [...topics] }),
+    topicConfigs: async (topic, names) => {
+      const described = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [...names] }],
+        includeSynonyms: false,
+      })
+      const entries = described.resources.flatMap((resource) => resource.configEntries)
+      return Object.fromEntries(entries.map((entry) => [entry.configName, entry.configValue]))
+    },
     partitionOffsets: async (topic) =>
       byPartition((await admin.fetchTopicOffsets(topic)).map((entry) => ({ partition: entry.partition, low: BigInt(entry.low), high: BigInt(entry.high) }))),
     offsetsForTime: async (topic, timeMs) => {

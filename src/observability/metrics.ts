@@ -33,6 +33,8 @@ export const METRIC_NAMES = {
   identityFallbacks: 'ficus_identity_fallbacks_total',
   driftAlert: 'ficus_drift_alert',
   driftAgreement: 'ficus_drift_agreement_ratio',
+  captures: 'ficus_captures_total',
+  capturesPurged: 'ficus_captures_purged_total',
 } as const
 
 /** The `state` label of `ficus_breaker_state`: one series each, 1 for the breaker's current state. */
@@ -106,6 +108,8 @@ export class Metrics {
   readonly #identityFallbacks: Counter<'slice'>
   readonly #driftAlert: Gauge<'slice'>
   readonly #driftAgreement: Gauge<'slice'>
+  readonly #captures: Counter<'slice' | 'result'>
+  readonly #capturesPurged: Counter<'slice'>
 
   #sources: MetricsSources
 
@@ -199,6 +203,18 @@ export class Metrics {
     this.#identityFallbacks = new Counter({
       name: METRIC_NAMES.identityFallbacks,
       help: "Reads answered by the client's side because the authoritative side's id could not be mapped (missingIdentity: client-side), by slice.",
+      labelNames: ['slice'],
+      registers,
+    })
+    this.#captures = new Counter({
+      name: METRIC_NAMES.captures,
+      help: 'Captured pairs (both answers of a shadowed request, encrypted), by slice and result: written, dropped-queue (the write queue was full), dropped-size (the slice is at its maxBytes within the current hour), error (not encrypted or not stored).',
+      labelNames: ['slice', 'result'],
+      registers,
+    })
+    this.#capturesPurged = new Counter({
+      name: METRIC_NAMES.capturesPurged,
+      help: "Captured pairs deleted from the data directory because their retention ended or the slice's size bound needed room, by slice.",
       labelNames: ['slice'],
       registers,
     })
@@ -344,6 +360,15 @@ export class Metrics {
 
   recordIdentityFallback(slice: string): void {
     this.#identityFallbacks.inc({ slice })
+  }
+
+  /** Captured pairs and what became of them (written, dropped-queue, dropped-size, error). */
+  recordCapture(slice: string, result: string, count = 1): void {
+    this.#captures.inc({ slice, result }, count)
+  }
+
+  recordCapturePurged(slice: string, count: number): void {
+    this.#capturesPurged.inc({ slice }, count)
   }
 
   recordChange(slice: string, kind: string): void {

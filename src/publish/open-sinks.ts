@@ -20,7 +20,12 @@ export interface KafkaSettings {
   readonly partitions: number | undefined
   readonly replicationFactor: number | undefined
   readonly outboxMaxBytes: number | undefined
+  /** The topic of captured pairs (FICUS_TOPIC_CAPTURES); DEFAULT_CAPTURES_TOPIC when not given. */
+  readonly capturesTopic?: string
 }
+
+/** The topic of captured pairs when FICUS_TOPIC_CAPTURES does not name one. */
+export const DEFAULT_CAPTURES_TOPIC = 'ficus.captures.v1'
 
 /** The sinks of the three event streams, and what the operator sees of them. */
 export interface EventSinks {

@@ -6,17 +6,19 @@ import { NoiseEvidence, type NoisePath } from '../compare/noise-evidence.ts'
 import { PublishedPaths } from '../compare/published-paths.ts'
 import type { Side } from '../config/schema.ts'
 import type { GatewayConfig, SliceConfig } from '../config/types.ts'
+import type { PairCapture } from '../capture/capture-queue.ts'
 import type { IdentityMaps } from '../identity/identity-maps.ts'
 import type { EventSink } from '../publish/event-sink.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { droppedRequestHeaders } from '../upstream/forward-headers.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
-import { comparisonRecord, sideRecord, uncalledSide } from './comparison-record.ts'
+import { capturedPairOf } from './capture-pair.ts'
+import { comparisonRecord, sideRecord, uncalledSide, type SideResult } from './comparison-record.ts'
 import { judgeRun } from './judge-run.ts'
 import { ProcessingClock } from './processing-clock.ts'
 import { callSide, SAFE_METHODS, type ShadowCallDeps } from './shadow-call.ts'
 import { ShadowLimiter } from './shadow-limiter.ts'
-import { openRun, type RunOutcome, type ShadowRequest, type ShadowRun } from './shadow-run.ts'
+import { openRun, type RunOutcome, type ShadowRequest, type ShadowResult, type ShadowRun } from './shadow-run.ts'
 
 export { SHADOW_MARKER_HEADER, SHADOW_MARKER_VALUE } from './shadow-call.ts'
 export type { PrimaryResult, ShadowRequest, ShadowRun } from './shadow-run.ts'
@@ -39,6 +41,8 @@ export interface ShadowDeps {
   readonly metrics?: ShadowMetrics
   /** Identity maps of routes and translation rules that declare ids. */
   readonly identity?: IdentityMaps
+  /** Where pairs of slices with `capture` go (encrypted, bounded, expiring); none: nothing is captured. */
+  readonly captures?: PairCapture
 }
 
 function sampled(namespace: string, requestId: string, basisPoints: number): boolean {
@@ -164,5 +168,22 @@ export class ShadowRunner {
     if (verdict.category === 'shadow-skipped' && verdict.cause !== null) this.#deps.metrics?.recordSkip(slice.id, verdict.cause as SkipReason)
     this.#deps.metrics?.recordComparison(slice.id, record.outcome, record.category)
     this.#deps.sink.write(record)
+    this.#capture(request, primary, shadowUsed, record)
+  }
+
+  /**
+   * Hands the pair to the capture store when the slice captures, the request is in the capture
+   * sample, and both sides answered (the shadow answer the verdict rests on). Never throws.
+   */
+  #capture(request: ShadowRequest, primary: SideResult, shadowUsed: ShadowResult | undefined, record: Comparison): void {
+    const { captures } = this.#deps
+    const capture = request.slice.capture
+    if (!captures || !capture || !primary.ok || !shadowUsed?.ok) return
+    if (!sampled(`capture:${request.slice.id}`, request.requestId, capture.sampleBasisPoints)) return
+    try {
+      captures.write(capturedPairOf(request, primary, shadowUsed, record, new Date()))
+    } catch (err) {
+      this.#log.warn({ slice: request.slice.id, error: (err as Error).name }, 'pair not captured')
+    }
   }
 }

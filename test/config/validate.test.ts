@@ -144,7 +144,7 @@ describe('config validation', () => {
       'upstreams.legacy.timeout: unknown key (allowed: url, connectTimeoutMs, timeoutMs, bodyTimeoutMs, connections, breaker, retry, tls)',
     ])
     expect(problems({ ...base, routez: [] })[0]).toBe(
-      'routez: unknown key (allowed: name, version, gateway, sides, upstreams, slices, identityMaps, readiness)',
+      'routez: unknown key (allowed: name, version, gateway, sides, upstreams, slices, identityMaps, readiness, capture)',
     )
   })
 
