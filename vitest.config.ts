@@ -24,6 +24,7 @@ const INTEGRATION = [
   'test/authority/admin-without-evidence.test.ts',
   // Kafka (and Redis for the reporter)
   'test/kafka/**/*.test.ts',
+  'test/capture/capture-kafka.test.ts',
   'test/privacy/planted-data.test.ts',
   'test/publish/broker-stall.test.ts',
   'test/publish/crash-loss.test.ts',
@@ -40,6 +41,7 @@ const INTEGRATION = [
   // Ficus, the CLI, a build or a benchmark as a process
   'test/authority/change-events-durable.test.ts',
   'test/bench-smoke.test.ts',
+  'test/capture/capture-start.test.ts',
   'test/build.test.ts',
   'test/cli-admin.test.ts',
   'test/cli-control-characters.test.ts',

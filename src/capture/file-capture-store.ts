@@ -216,7 +216,7 @@ export class FileCaptureStore implements PairCapture {
 
   #segmentsOf(slice: string): Map<string, Segment> {
     let segments = this.#segments.get(slice)
-    if (!segments) this.#segments.set(slice, (segments = new Map()))
+    if (!segments) this.#segments.set(slice, (segments = new Map<string, Segment>()))
     return segments
   }
 

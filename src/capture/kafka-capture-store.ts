@@ -112,7 +112,7 @@ export class KafkaCaptureStore implements PairCapture {
   }
 
   async #checkRetention(configs: Promise<Record<string, string>>): Promise<void> {
-    const retention = Number((await configs.catch(() => ({}) as Record<string, string>))['retention.ms'])
+    const retention = Number((await configs.catch((): Record<string, string> => ({})))['retention.ms'])
     if (!(retention > 0 && retention <= this.#retentionMs))
       this.#log.warn(
         { topic: this.#topic, retentionMs: Number.isNaN(retention) ? null : retention, expectedMs: this.#retentionMs },
@@ -179,7 +179,7 @@ async function* consumeRanges(
   const limit = options.buffer ?? 500
   const buffered: (CaptureEnvelope | undefined)[] = []
   const pending = new Set(ranges.map((range) => range.partition))
-  let failure: unknown
+  let failure: Error | undefined
   let wake: (() => void) | undefined
   let space: (() => void) | undefined
   const signal = (): void => {
@@ -215,7 +215,7 @@ async function* consumeRanges(
       await batch.heartbeat()
     })
     .catch((err: unknown) => {
-      failure = err
+      failure = err instanceof Error ? err : new Error(String(err))
       signal()
     })
   try {

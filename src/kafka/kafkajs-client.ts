@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs'
+import { CompressionTypes, Kafka, logLevel, type ConfigResourceTypes, type Consumer, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs'
 import type {
   ConsumedBatch,
   ConsumerOptions,
@@ -16,6 +16,12 @@ import { silenceKafkajsNegativeTimeoutWarning } from './kafkajs-warnings.ts'
 import { SocketTracker } from './socket-tracker.ts'
 
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1_000
+/**
+ * kafkajs's ConfigResourceTypes.TOPIC (Kafka's ConfigResource.Type TOPIC). Spelled out: kafkajs is
+ * CommonJS, and Node's named-export detection does not find that export when Ficus runs as ESM.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- the enum's value, see above
+const TOPIC_RESOURCE: ConfigResourceTypes = 2
 
 /**
  * The kafkajs implementation of Ficus's Kafka client. Only this folder imports kafkajs. Each admin,
@@ -127,7 +133,7 @@ async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketT
     deleteTopics: (topics) => admin.deleteTopics({ topics: [...topics] }),
     topicConfigs: async (topic, names) => {
       const described = await admin.describeConfigs({
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [...names] }],
+        resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: [...names] }],
         includeSynonyms: false,
       })
       const entries = described.resources.flatMap((resource) => resource.configEntries)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../src/config/validate.ts'
-import { FicusError } from '../../src/errors/errors.ts'
+import type { FicusError } from '../../src/errors/errors.ts'
 import { sampleConfig } from '../helpers/gateway.ts'
 
 const LEGACY = 'http://127.0.0.1:4101'
