@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -184,5 +184,15 @@ describe('capture size bound', () => {
     expect(counted.filter((entry) => entry.result === 'dropped-queue')).toHaveLength(3)
     await store.flush()
     expect(counted.filter((entry) => entry.result === 'written').reduce((total, entry) => total + entry.count, 0)).toBe(2)
+  })
+
+  it('writes everything still queued when it is closed', async () => {
+    const writer = await openStore({ maxBytes: 64 * 1024 * 1024 })
+    for (let i = 0; i < 600; i++) writer.write(pair(NOON_THIRTY + i))
+    await writer.close()
+    store = undefined
+    const text = await readFile(join(dataDir, 'captures', 'policy-status', '2026-03-01T12.jsonl'), 'utf8')
+    expect(text.trimEnd().split('\n')).toHaveLength(600)
+    expect(counted.filter((entry) => entry.result === 'written').reduce((total, entry) => total + entry.count, 0)).toBe(600)
   })
 })
