@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { createKafkaClient, type KafkaClient, type KafkaProducer } from '../kafka/index.ts'
+import { DEFAULT_KAFKA_PARTITIONS } from '../publish/kafka-publisher.ts'
 import { DEFAULT_CAPTURES_TOPIC, type KafkaSettings } from '../publish/open-sinks.ts'
 import { parseEnvelope, type CaptureEnvelope } from './capture-envelope.ts'
 import type { CapturedPair } from './captured-pair.ts'
@@ -99,7 +100,7 @@ export class KafkaCaptureStore implements PairCapture {
       const created = await admin.ensureTopics([
         {
           topic: this.#topic,
-          partitions: this.#settings.partitions ?? 3,
+          partitions: this.#settings.partitions ?? DEFAULT_KAFKA_PARTITIONS,
           replicationFactor: this.#settings.replicationFactor ?? -1,
           configs: { 'retention.ms': String(this.#retentionMs), 'cleanup.policy': 'delete' },
         },
