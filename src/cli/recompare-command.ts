@@ -89,7 +89,7 @@ function parseRecompareArgs(args: readonly string[], now: Date) {
     window: parseWindow(values.since, values.until, now),
     candidate,
     dryRun: candidate !== undefined || values['dry-run'] === true,
-    json: values.json === true,
+    json: values.json,
     examples: parseExamples(values.examples),
   }
 }
