@@ -43,6 +43,14 @@ export async function loadSalt(dataDir: string): Promise<string> {
   return (await readFile(file, 'utf8')).trim()
 }
 
+/**
+ * The salt of the deployment's published hashes, chosen as the gateway chooses it: FICUS_HASH_SALT
+ * when set (instances that share Redis or Kafka), else the data directory's.
+ */
+export async function deploymentSalt(settings: { readonly hashSalt: string | undefined; readonly dataDir: string }): Promise<string> {
+  return settings.hashSalt ?? (await loadSalt(settings.dataDir))
+}
+
 /** The folders the gateway writes in under the data directory, with these settings. */
 function dataFolders(settings: { readonly kafka: unknown }): string[] {
   return settings.kafka ? [OUTBOX_DIR] : [COMPARISONS_DIR, AUTHORITY_CHANGES_DIR, TRIAGE_ACTIONS_DIR]

@@ -17,7 +17,7 @@ import {
   AUTHORITY_FILE,
   CHANGE_JOURNAL_FILE,
   COMPARISONS_DIR,
-  loadSalt,
+  deploymentSalt,
   NOISE_DECISIONS_FILE,
   prepareDataDir,
 } from './data-dir.ts'
@@ -175,7 +175,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     sink: local ? local.tee(comparisons) : comparisons,
     logger,
     instance: settings.instance,
-    salt: settings.hashSalt ?? (await loadSalt(settings.dataDir)),
+    salt: await deploymentSalt(settings),
     metrics,
   })
   // Operators' noise decisions: shared through Redis when there is one, else in the data directory.

@@ -10,6 +10,7 @@ import { isFicusError } from '../errors/errors.ts'
 import { printable } from '../text/printable-text.ts'
 import { reportCommand } from './report-command.ts'
 import { reporterCommand } from './reporter-command.ts'
+import { recompareCommand } from './recompare-command.ts'
 import { COMMAND_USAGE, isCommand, USAGE } from './usage.ts'
 import { startGateway } from '../app/start-gateway.ts'
 import { configFileSetting, readConfigTimeout, readSettings } from '../app/settings.ts'
@@ -54,6 +55,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await reportCommand(rest, io)
       case 'reporter':
         return await reporterCommand(rest, io)
+      case 'recompare':
+        return await recompareCommand(rest, io)
       case 'version':
       case '--version':
         io.stdout.write(`${packageVersion()}\n`)

@@ -12,6 +12,7 @@ export const COMMANDS = [
   'ids',
   'report',
   'reporter',
+  'recompare',
   'help',
   'version',
 ] as const
@@ -164,6 +165,34 @@ in memory, and serves reports on REPORTER_PORT (9091).
 Options:
   --config FILE   the routes config whose readiness thresholds apply
 `,
+  recompare: `Usage: ficus recompare <slice> --since <window> [--until <time>] [--config FILE] [--dry-run] [--json] [--examples N]
+
+Judges the slice's captured pairs again (both answers, kept encrypted for a bounded time when the
+slice captures) exactly as the parallel run judges live traffic, under new rules:
+
+  without --config   the current routes config (FICUS_CONFIG, else ${DEFAULT_CONFIG_FILE}); the replays are
+                     published as comparisons with origin "replay", linked to the comparisons they judge
+                     again (causationId), and count as evidence of the current rules. Pairs whose original
+                     was made under these same rules are not published again. --dry-run publishes nothing.
+  --config FILE      a candidate config not yet deployed, validated like any config: always a dry run
+                     (a candidate's evidence must not count as a deployed one's; --no-dry-run is refused).
+
+Prints the families before → after, the moves between family/category with example request ids,
+the discrepancy signatures that disappear, appear or change count, and the totals (pairs read,
+unreadable, skipped and why: route-gone when the config no longer has the pair's route).
+
+Options:
+  --since WINDOW   30m, 24h, 7d, or an ISO 8601 time with its zone (2026-11-23T10:00:00Z); required
+  --until TIME     the end of the window (same forms; default now)
+  --config FILE    judge under this candidate config (a dry run)
+  --dry-run        print what would change; publish nothing
+  --json           print the same as one JSON object
+  --examples N     example request ids per move and signature (default 3, at most 50)
+
+Environment: FICUS_CONFIG, FICUS_DATA_DIR, FICUS_HASH_SALT, KAFKA_BROKERS (where captures are read
+and replays published, as the gateway does), REDIS_URL (identity maps kept there).
+Exit status: 0; 1 when captures exist but none could be read, or replays could not all be written; 2 on a usage error.
+`,
   help: `Usage: ficus help [command]
 
 Shows the list of commands, or one command's usage.
@@ -191,6 +220,8 @@ Commands:
   report [options]                               shadow-run report per slice, with readiness verdicts
   reporter [--config FILE]                       consume comparisons from Kafka into rolling per-slice
                                                  aggregates (Redis, else memory); serves reports on REPORTER_PORT
+  recompare <slice> --since 24h [--config FILE]  judge captured pairs again under the current rules (published as
+                                                 replays) or a candidate config (--config: a dry run of what changes)
   help [command]                                 show this text, or one command's usage
   version                                        print the version
 

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   FICUS_ERR_ADMIN_CROSS_ORIGIN: { status: 403, title: 'Cross-origin change refused' },
   FICUS_ERR_ADMIN_UNREACHABLE: { status: undefined, title: 'Admin API unreachable' },
   FICUS_ERR_REPORT_SOURCE: { status: undefined, title: 'Comparisons could not be read' },
+  FICUS_ERR_REPLAY_UNREADABLE: { status: undefined, title: 'No captured pair could be read' },
   FICUS_ERR_NOT_READY: { status: 409, title: 'Slice not ready' },
   FICUS_ERR_EVIDENCE_UNAVAILABLE: { status: 503, title: 'Readiness evidence unavailable' },
   FICUS_ERR_REGISTER_UNAVAILABLE: { status: 503, title: 'Discrepancy register unavailable' },
@@ -138,6 +139,8 @@ export const fail = {
   adminUnreachable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_ADMIN_UNREACHABLE', message, options),
   /** FICUS_ERR_REPORT_SOURCE: Comparisons could not be read. */
   reportSource: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REPORT_SOURCE', message, options),
+  /** FICUS_ERR_REPLAY_UNREADABLE: No captured pair could be read. */
+  replayUnreadable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REPLAY_UNREADABLE', message, options),
   /** FICUS_ERR_NOT_READY: Slice not ready. */
   notReady: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_NOT_READY', message, options),
   /** FICUS_ERR_REGISTER_UNAVAILABLE: Discrepancy register unavailable. */

@@ -12,6 +12,10 @@ export const COMPARISONS_DIR = 'comparisons'
 export const AUTHORITY_CHANGES_DIR = 'authority-changes'
 export const TRIAGE_ACTIONS_DIR = 'triage-actions'
 export const OUTBOX_DIR = 'outbox'
+/** The JSON-lines prefix of replayed comparisons (`ficus recompare`), in COMPARISONS_DIR beside the gateway's files. */
+export const REPLAY_PREFIX = 'comparisons-replay'
+/** The outbox of `ficus recompare` with Kafka: its own, never the running gateway's. */
+export const REPLAY_OUTBOX_DIR = 'outbox-replay'
 
 export interface KafkaSettings {
   readonly brokers: readonly string[]
@@ -83,12 +87,8 @@ export async function openEventSinks(options: {
     logger,
   })
   await publisher.start()
-  // One slice's comparisons share a key (and so a partition and an order), unless it asks for the entity key.
-  const byEntity = new Set(config.slices.filter((slice) => slice.eventKey === 'entity').map((slice) => slice.id))
   return {
-    comparisons: publisher.sink<Comparison>('comparisons', (record) =>
-      byEntity.has(record.slice) && record.entityKey !== null ? record.entityKey : record.slice,
-    ),
+    comparisons: publisher.sink<Comparison>('comparisons', comparisonKey(config)),
     authorityChanges: publisher.sink<AuthorityChanged>('authority-changes', (event) => event.slice),
     // One signature's actions share a key, and so a partition and an order.
     triageActions: publisher.sink<TriageActionEvent>('triage-actions', (event) => event.signature),
@@ -107,4 +107,49 @@ export async function openEventSinks(options: {
     },
     close: (timeoutMs) => publisher.close(timeoutMs),
   }
+}
+
+/** One slice's comparisons share a key (and so a partition and an order), unless it asks for the entity key. */
+function comparisonKey(config: GatewayConfig): (record: Comparison) => string {
+  const byEntity = new Set(config.slices.filter((slice) => slice.eventKey === 'entity').map((slice) => slice.id))
+  return (record) => (byEntity.has(record.slice) && record.entityKey !== null ? record.entityKey : record.slice)
+}
+
+/** A comparisons sink of its own, and how to flush and release it. */
+export interface OwnComparisonSink {
+  readonly sink: EventSink<Comparison>
+  close(timeoutMs: number): Promise<void>
+}
+
+/**
+ * The comparisons sink of a process that runs beside the gateway (`ficus recompare`): the same
+ * destination — the comparisons topic, or the comparisons folder that reports read — through files
+ * of its own (`comparisons-replay.jsonl` with its own sequence file, or the `outbox-replay`
+ * outbox), so that it never shares a file, an outbox or a loss count with a running gateway.
+ */
+export async function openReplaySink(options: {
+  kafka: KafkaSettings | undefined
+  dataDir: string
+  config: GatewayConfig
+  logger: Logger
+  durability: EventDurability
+}): Promise<OwnComparisonSink> {
+  const { kafka, dataDir, config, logger, durability } = options
+  if (!kafka) {
+    const sink = new JsonlSink<Comparison>({ dir: join(dataDir, COMPARISONS_DIR), prefix: REPLAY_PREFIX, logger, durability })
+    return { sink, close: () => sink.close() }
+  }
+  const publisher = new KafkaPublisher({
+    brokers: kafka.brokers,
+    clientId: `${kafka.clientId}-replay`,
+    topics: kafka.topics,
+    ...(kafka.partitions === undefined ? {} : { partitions: kafka.partitions }),
+    ...(kafka.replicationFactor === undefined ? {} : { replicationFactor: kafka.replicationFactor }),
+    ...(kafka.outboxMaxBytes === undefined ? {} : { outboxMaxBytes: kafka.outboxMaxBytes }),
+    outboxDir: join(dataDir, REPLAY_OUTBOX_DIR),
+    durability,
+    logger,
+  })
+  await publisher.start()
+  return { sink: publisher.sink<Comparison>('comparisons', comparisonKey(config)), close: (timeoutMs) => publisher.close(timeoutMs) }
 }

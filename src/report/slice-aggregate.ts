@@ -223,7 +223,8 @@ export class SliceAggregate {
       bucket.last = Math.max(bucket.last, time)
     }
     if (outcome === 'disagree') this.#countSignature(record, bucket)
-    for (const side of [record.primary, record.shadow]) this.#side(side, bucket)
+    // A replay called no side: its latencies, statuses and errors are the original comparison's, counted with it.
+    if (record.origin !== 'replay') for (const side of [record.primary, record.shadow]) this.#side(side, bucket)
     if (family === 'timing-lag' && typeof record.lagMs === 'number') {
       this.lag.add(record.lagMs)
       bucket?.lag.add(record.lagMs)

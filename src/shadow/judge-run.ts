@@ -18,7 +18,7 @@ import type { IdentityCause, PrimaryResult, ShadowRequest, ShadowResult } from '
 const IDENTITY_CAUSES: ReadonlySet<string> = new Set(['missing-identity', 'identity-unavailable'] satisfies IdentityCause[])
 
 /** Decoded bodies may be this many times their capture cap (compressed JSON), no more. */
-const DECODE_FACTOR = 8
+export const DECODE_FACTOR = 8
 
 /** What judging a run needs besides its answers: calls to the sides, the slice's noise and published paths. */
 export interface JudgeTools {
@@ -40,7 +40,11 @@ export interface JudgedRun {
 }
 
 /** A run that needs no comparison: skipped, or one side failed. Undefined when both answered. */
-function settledWithoutComparing(primary: PrimaryResult, shadowAnswer: ShadowResult | undefined, skipReason: SkipReason | undefined): JudgedRun | undefined {
+export function settledWithoutComparing(
+  primary: PrimaryResult,
+  shadowAnswer: ShadowResult | undefined,
+  skipReason: SkipReason | undefined,
+): JudgedRun | undefined {
   if (skipReason) return { verdict: verdictOf('shadow-skipped', skipReason), shadowUsed: undefined }
   if (!primary.ok || primary.status >= 500) return { verdict: verdictOf('primary-error', primary.ok ? '5xx' : primary.cause), shadowUsed: shadowAnswer }
   if (!shadowAnswer) return { verdict: verdictOf('shadow-error', 'error'), shadowUsed: undefined }
@@ -103,7 +107,7 @@ export async function judgeRun(
 }
 
 /** A side's answer with the ids in its body mapped to the other side's (translate.<side>.ids), or why they could not be. */
-async function withBodyIds(
+export async function withBodyIds(
   identity: IdentityMaps | undefined,
   slice: SliceConfig,
   side: Side,
@@ -117,7 +121,7 @@ async function withBodyIds(
 }
 
 /** What a verdict takes from the first judgement of the pair. */
-function verdictBase(first: Judgement): Omit<RunVerdict, 'category' | 'reasks' | 'lagMs'> {
+export function verdictBase(first: Judgement): Omit<RunVerdict, 'category' | 'reasks' | 'lagMs'> {
   const { cause, entries, noiseEntries, truncated, untranslated, violations } = first
   return { cause, entries, noiseEntries, truncated, untranslated, violations }
 }
