@@ -59,6 +59,8 @@ export const DEFAULT_IDENTITY_LOOKUP_TIMEOUT_MS = 50
 export const DEFAULT_MISSING_IDENTITY = 'error'
 /** The drift alarm of a slice that moved: agreement percent, window, samples. */
 export const DEFAULT_DRIFT = { minAgreementPercent: 99, windowHours: 1, minSamples: 50 } as const
+/** Reconciliation runs: keys a second, keys in flight, agreement percent and error percent a run must meet. */
+export const DEFAULT_RECONCILE = { ratePerSecond: 10, concurrency: 2, minAgreementPercent: 99, maxErrorPercent: 1 } as const
 export const DEFAULT_DRY_RUN_HEADER = { name: 'x-ficus-shadow', value: 'dry-run' } as const
 // Readiness defaults: DEFAULT_READINESS (readiness-thresholds.ts, the report reads them too);
 // noise defaults: DEFAULT_NOISE (compare/noise-evidence.ts, below this layer).
