@@ -52,6 +52,7 @@ const INTEGRATION = [
   'test/start/start-failures.test.ts',
   // Load
   'test/report/large-stream.test.ts',
+  'test/reconcile/reconcile-load.test.ts',
 ]
 
 export default defineConfig({
