@@ -294,8 +294,13 @@ function resolveSlices(
 /** A slice's reconciliation settings; a named route must be one of its reads (GET or HEAD). */
 function resolveReconcile(input: SliceInput['reconcile'], routes: readonly RouteConfig[], at: (string | number)[], issues: ConfigIssue[]): ReconcileSettings {
   const route = input?.route?.trim().replace(/\s+/, ' ') ?? null
-  if (route !== null && !routes.some((candidate) => (candidate.method === 'GET' || candidate.method === 'HEAD') && `${candidate.method} ${candidate.path.source}` === route)) {
-    const reads = routes.filter((candidate) => candidate.method === 'GET' || candidate.method === 'HEAD').map((candidate) => `"${candidate.method} ${candidate.path.source}"`)
+  if (
+    route !== null &&
+    !routes.some((candidate) => (candidate.method === 'GET' || candidate.method === 'HEAD') && `${candidate.method} ${candidate.path.source}` === route)
+  ) {
+    const reads = routes
+      .filter((candidate) => candidate.method === 'GET' || candidate.method === 'HEAD')
+      .map((candidate) => `"${candidate.method} ${candidate.path.source}"`)
     issues.push({
       path: formatPath([...at, 'route']),
       message: `must be one of the slice's GET or HEAD routes as "METHOD /template" (got ${JSON.stringify(input?.route)}; reads: ${reads.join(', ') || 'none'})`,

@@ -33,7 +33,7 @@ export function reconcileRoute(slice: SliceConfig, named: string | null): Reconc
       throw fail.reconcileRoute(
         `slice ${slice.id}: ${candidates.length === 0 ? 'no' : candidates.length} GET route(s) with one path parameter; name the route to ask with --route "GET /template" or slices.${slice.id}.reconcile.route (reads: ${listed})`,
       )
-    route = candidates[0] as RouteConfig
+    route = candidates[0]
   }
   return { route, param: route.path.params[0] as string, name: nameOf(route) }
 }

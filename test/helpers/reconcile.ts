@@ -9,7 +9,10 @@ import { PERMISSIVE_READINESS } from './gateway.ts'
 import { startUpstream, type TestUpstream } from './upstream-server.ts'
 
 /** What a side answers for a key (its status and body); undefined: the usual `{ id, status: 'active' }`. */
-export type Answer = (key: string, request: IncomingMessage) => { status: number; body: unknown } | undefined | Promise<{ status: number; body: unknown } | undefined>
+export type Answer = (
+  key: string,
+  request: IncomingMessage,
+) => { status: number; body: unknown } | undefined | Promise<{ status: number; body: unknown } | undefined>
 
 /** A test upstream that counts the requests of each key and the most it had in flight at once. */
 export interface CountingUpstream extends TestUpstream {
@@ -68,7 +71,12 @@ export async function countingUpstream(name: string, answer?: Answer, delayMs = 
 }
 
 /** The reconciliation tests' config: slice `policy-status`, legacy `/policy/:id/status`, modern `/policies/:id`. */
-export function reconcileConfig(legacyUrl: string, modernUrl: string, slice: Record<string, unknown> = {}, extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
+export function reconcileConfig(
+  legacyUrl: string,
+  modernUrl: string,
+  slice: Record<string, unknown> = {},
+  extra: Partial<GatewayConfigInput> = {},
+): GatewayConfigInput {
   return {
     sides: { legacy: 'legacy', modern: 'modern' },
     upstreams: { legacy: { url: legacyUrl, timeoutMs: 2_000 }, modern: { url: modernUrl, timeoutMs: 2_000 } },
@@ -83,7 +91,7 @@ export function reconcileConfig(legacyUrl: string, modernUrl: string, slice: Rec
     },
     readiness: PERMISSIVE_READINESS,
     ...extra,
-  } as GatewayConfigInput
+  }
 }
 
 export interface Workspace {
@@ -105,7 +113,14 @@ export async function workspace(): Promise<Workspace> {
     dir,
     dataDir,
     configFile,
-    env: (extra = {}) => ({ FICUS_CONFIG: configFile, FICUS_DATA_DIR: dataDir, FICUS_HASH_SALT: 'reconcile-test-salt', LOG_LEVEL: 'silent', CI: 'true', ...extra }),
+    env: (extra = {}) => ({
+      FICUS_CONFIG: configFile,
+      FICUS_DATA_DIR: dataDir,
+      FICUS_HASH_SALT: 'reconcile-test-salt',
+      LOG_LEVEL: 'silent',
+      CI: 'true',
+      ...extra,
+    }),
     writeConfig: (config) => writeFile(configFile, `export default ${JSON.stringify(config)}\n`),
     write: async (name, text) => {
       await writeFile(join(dir, name), text)
@@ -133,7 +148,11 @@ function collector(): { stream: Writable & { isTTY?: boolean }; text: () => stri
 }
 
 /** Runs `ficus <args>` in this process (the CLI's own entry), with its output collected. */
-export async function ficus(args: readonly string[], env: NodeJS.ProcessEnv, options: { stdin?: string; signal?: AbortSignal; cwd?: string } = {}): Promise<CliRun> {
+export async function ficus(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  options: { stdin?: string; signal?: AbortSignal; cwd?: string } = {},
+): Promise<CliRun> {
   const stdout = collector()
   const stderr = collector()
   const code = await main(args, {

@@ -41,7 +41,6 @@ async function setUp(slice: Record<string, unknown> = {}, extra = {}): Promise<W
 }
 
 const summaryOf = (stdout: string): RunSummary => JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as RunSummary
-const runIdOf = (stderr: string): string => /reconciliation run (\S+)/.exec(stderr)?.[1] ?? ''
 
 async function reportOf(runId: string): Promise<{ records: number; families: Record<string, number>; origins: Record<string, number> }> {
   const report = await ficus(['report', '--run', runId, '--format', 'json', '--config', ws.configFile], ws.env())
@@ -162,13 +161,24 @@ describe('ficus reconcile', () => {
   })
 
   it('pauses while a breaker is open or legacy answers 429, and asks again instead of recording skips', async () => {
-    await setUp({}, { upstreams: { legacy: { url: legacy.url }, modern: { url: modern.url, breaker: { shadow: { volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 200 } } } } })
+    await setUp(
+      {},
+      {
+        upstreams: {
+          legacy: { url: legacy.url },
+          modern: { url: modern.url, breaker: { shadow: { volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 200 } } },
+        },
+      },
+    )
     let modernFailures = 4
     modernAnswer = () => (modernFailures-- > 0 ? { status: 500, body: { error: 'down' } } : undefined)
     let legacyRefusals = 2
     legacyAnswer = (key) => (key === 'P-00020' && legacyRefusals-- > 0 ? { status: 429, body: { error: 'slow down' } } : undefined)
     const file = await ws.write('keys.txt', keyList(20).join('\n'))
-    const run = await ficus(['reconcile', 'policy-status', '--keys', file, '--rate', '200', '--concurrency', '1', '--json', '--max-error-percent', '100', '--min-agreement', '0'], ws.env())
+    const run = await ficus(
+      ['reconcile', 'policy-status', '--keys', file, '--rate', '200', '--concurrency', '1', '--json', '--max-error-percent', '100', '--min-agreement', '0'],
+      ws.env(),
+    )
     expect(run.code, run.stderr).toBe(0)
     const summary = summaryOf(run.stdout)
     expect(summary.pauses).toBeGreaterThanOrEqual(3)
@@ -257,7 +267,7 @@ describe('ficus reconcile', () => {
     await ws.writeConfig(reconcileConfig(legacy.url, modern.url, { reconcile: { route: 'POST /policy/:id/status' } }))
     const invalid = await ficus(['reconcile', 'policy-status', '--keys', file], ws.env())
     expect(invalid.code).toBe(1)
-    expect(invalid.stderr).toContain('slices.policy-status.reconcile.route: must be one of the slice\'s GET or HEAD routes')
+    expect(invalid.stderr).toContain("slices.policy-status.reconcile.route: must be one of the slice's GET or HEAD routes")
     await ws.writeConfig(reconcileConfig(legacy.url, modern.url, { reconcile: { ratePerSecond: 0 } }))
     const zero = await ficus(['reconcile', 'policy-status', '--keys', file], ws.env())
     expect(zero.stderr).toContain('slices.policy-status.reconcile.ratePerSecond')

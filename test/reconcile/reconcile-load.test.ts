@@ -84,7 +84,10 @@ describe('a reconciliation of 3000 keys', () => {
     await ws.writeConfig(reconcileConfig(legacy.url, modern.url))
     const keys = keyList(2000)
     const file = await ws.write('keys.txt', `${keys.join('\n')}\n`)
-    const child = spawnNode([FICUS_BIN, 'reconcile', 'policy-status', '--keys', file, '--rate', '500', '--concurrency', '4', '--run-id', 'sigint-1', '--json'], ws.env())
+    const child = spawnNode(
+      [FICUS_BIN, 'reconcile', 'policy-status', '--keys', file, '--rate', '500', '--concurrency', '4', '--run-id', 'sigint-1', '--json'],
+      ws.env(),
+    )
     await until(() => legacy.perKey.size >= 600, 'the run half-way', { timeoutMs: 15_000 })
     child.child.kill('SIGINT')
     const stopped = await child.finished
@@ -97,7 +100,10 @@ describe('a reconciliation of 3000 keys', () => {
     expect(modern.perKey.size).toBe(partial.keys.asked)
     expect(partial.keys.asked).toBeLessThan(2000)
 
-    const resumed = await ficus(['reconcile', 'policy-status', '--resume', 'sigint-1', '--keys', file, '--rate', '1000', '--concurrency', '4', '--json'], ws.env())
+    const resumed = await ficus(
+      ['reconcile', 'policy-status', '--resume', 'sigint-1', '--keys', file, '--rate', '1000', '--concurrency', '4', '--json'],
+      ws.env(),
+    )
     expect(resumed.code, resumed.stderr).toBe(0)
     for (const key of keys) {
       if (legacy.perKey.get(key) !== 1 || modern.perKey.get(key) !== 1) expect.fail(`${key} asked ${legacy.perKey.get(key)} / ${modern.perKey.get(key)} times`)
