@@ -17,6 +17,7 @@ const INTEGRATION = [
   'test/identity/redis-identity.test.ts',
   'test/identity/redis-identity-hostile.test.ts',
   'test/shadow/causation-redis.test.ts',
+  'test/reconcile/reconcile-redis.test.ts',
   'test/register/redis-discrepancy-register.test.ts',
   'test/register/redis-register-stats.test.ts',
   'test/register/redis-triage-store.test.ts',

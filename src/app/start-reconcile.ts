@@ -7,7 +7,10 @@ import type { GatewayConfig, SliceConfig } from '../config/types.ts'
 import { fail } from '../errors/errors.ts'
 import { IdentityMaps } from '../identity/identity-maps.ts'
 import { createLogger } from '../observability/logger.ts'
+import type { Comparison } from '../compare/comparison.ts'
+import type { EventSink } from '../publish/event-sink.ts'
 import { openEventSinks } from '../publish/open-sinks.ts'
+import { feedRegister, type DiscrepancyRegister } from '../register/discrepancy-register.ts'
 import { appendRunSummary, checkpointFile, readCheckpoint, type Checkpoint } from '../reconcile/checkpoint.ts'
 import { readKeys, type KeySource, type KeySourceOptions } from '../reconcile/key-source.ts'
 import { judgementTools, type RunAuthority } from '../reconcile/reconcile-ask.ts'
@@ -19,6 +22,7 @@ import { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { UpstreamPools } from '../upstream/upstream-pools.ts'
 import { AUTHORITY_FILE, loadSalt, prepareDataDir } from './data-dir.ts'
 import type { Settings } from './settings.ts'
+import { sharedTriageStores } from './triage-stores.ts'
 
 /** A run id names files: letters, digits, `.`, `_`, `-`. */
 export const RUN_ID = /^[A-Za-z0-9][\w.-]{0,63}$/
@@ -109,12 +113,22 @@ async function runOpened(
   const breakers = new CircuitBreakers(config.upstreams)
   let identity: IdentityMaps | undefined
   let sinks: Awaited<ReturnType<typeof openEventSinks>> | undefined
+  let register: DiscrepancyRegister | undefined
   try {
     identity = await IdentityMaps.open({
       configs: config.identityMaps,
       redis: settings.redisUrl ? { url: settings.redisUrl, prefix: settings.redisPrefix } : undefined,
     })
     sinks = await openEventSinks({ kafka: settings.kafka, dataDir: settings.dataDir, config, logger, durability: settings.events })
+    // The shared discrepancy register is fed as a gateway feeds it: by the reporter with Kafka and
+    // Redis, by the run itself with Redis alone. The data directory's file register belongs to the
+    // gateway that runs beside it: a run does not write it.
+    let comparisons: EventSink<Comparison> = sinks.comparisons
+    if (settings.redisUrl && !settings.kafka) {
+      register = sharedTriageStores({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: settings.instance }, logger).register
+      await register.open()
+      comparisons = feedRegister(register, sinks.comparisons)
+    }
     const remaining = run.keys.keys.length - (run.resumed ? run.resumed.done.watermark + run.resumed.done.above.length : 0)
     run.onStart?.({
       runId: run.runId,
@@ -139,7 +153,7 @@ async function runOpened(
       source: { description: run.keys.description, hash: run.keys.hash },
       ratePerSecond,
       concurrency,
-      sink: sinks.comparisons,
+      sink: comparisons,
       checkpointFile: run.file,
       resumed: run.resumed,
       signal: run.signal,
@@ -160,6 +174,7 @@ async function runOpened(
   } finally {
     // The sink is flushed before the run's outcome is told: a finished run's comparisons are written.
     await sinks?.close(config.shutdownTimeoutMs)
+    await register?.close()
     await identity?.close()
     await pools.close()
     breakers.shutdown()

@@ -29,11 +29,11 @@ export function reconcileRoute(slice: SliceConfig, named: string | null): Reconc
     if (!singleParam(route)) throw fail.reconcileRoute(`slice ${slice.id}: ${wanted} must have exactly one path parameter for the key to fill`)
   } else {
     const candidates = reads.filter((candidate) => candidate.method === 'GET' && singleParam(candidate))
-    if (candidates.length !== 1)
+    route = candidates[0]
+    if (candidates.length !== 1 || !route)
       throw fail.reconcileRoute(
         `slice ${slice.id}: ${candidates.length === 0 ? 'no' : candidates.length} GET route(s) with one path parameter; name the route to ask with --route "GET /template" or slices.${slice.id}.reconcile.route (reads: ${listed})`,
       )
-    route = candidates[0]
   }
   return { route, param: route.path.params[0] as string, name: nameOf(route) }
 }
