@@ -39,6 +39,8 @@ export interface ReconcileOptions {
   readonly concurrency?: number | undefined
   readonly minAgreementPercent?: number | undefined
   readonly maxErrorPercent?: number | undefined
+  /** Tries of a key while a breaker is open or legacy asks to slow down, and the pause between them (defaults: reconcile-run.ts). */
+  readonly retry?: { readonly maxTries: number; readonly pause: { readonly baseMs: number; readonly maxMs: number } } | undefined
   /** Aborted on SIGINT/SIGTERM: no key is taken any more. */
   readonly signal: AbortSignal
   /** Told once the run is ready to ask: its id and what it will ask. */
@@ -158,6 +160,7 @@ async function runOpened(
       resumed: run.resumed,
       signal: run.signal,
       stopTimeoutMs: config.shutdownTimeoutMs,
+      ...(run.retry ? { maxTries: run.retry.maxTries, pause: run.retry.pause } : {}),
       logger,
       ...(run.onProgress ? { onProgress: run.onProgress } : {}),
     })

@@ -1,7 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { readSettings } from '../../src/app/settings.ts'
+import { startReconcile } from '../../src/app/start-reconcile.ts'
 import { chooseSide } from '../../src/authority/sticky-bucket.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { createLogger } from '../../src/observability/logger.ts'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { reconcileEventId } from '../../src/reconcile/reconcile-ask.ts'
 import type { RunSummary } from '../../src/reconcile/run-summary.ts'
@@ -273,5 +277,30 @@ describe('ficus reconcile', () => {
     expect(zero.stderr).toContain('slices.policy-status.reconcile.ratePerSecond')
     const usage = await ficus(['reconcile', 'policy-status', '--keys', file, '--rate', '0'], ws.env())
     expect(usage.code).toBe(2)
+  })
+})
+
+describe('a key whose legacy side keeps answering 503', () => {
+  it('is asked a bounded number of times, then recorded as live traffic would record it', async () => {
+    await setUp()
+    legacyAnswer = () => ({ status: 503, body: { error: 'busy' } })
+    const settings = readSettings(ws.env(), { isTTY: false })
+    const config = await loadConfig(ws.configFile)
+    const file = await ws.write('keys.txt', 'P-1\nP-2\n')
+    const { summary, stopped } = await startReconcile(settings, config, {
+      slice: 'policy-status',
+      keys: { path: file, cwd: ws.dir, stdin: process.stdin },
+      runId: 'busy-1',
+      signal: new AbortController().signal,
+      retry: { maxTries: 3, pause: { baseMs: 20, maxMs: 50 } },
+      logger: createLogger({ level: 'silent' }),
+    })
+    expect(stopped).toBe(false)
+    expect(legacy.perKey.get('P-1')).toBe(3)
+    expect(legacy.perKey.get('P-2')).toBe(3)
+    expect(summary.pauses).toBe(4)
+    expect(summary.families).toEqual({ 'primary-error': 2 })
+    expect(summary.causes['primary-error']).toEqual({ '5xx': 2 })
+    expect(summary.passed).toBe(false)
   })
 })
