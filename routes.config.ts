@@ -44,6 +44,9 @@ export default defineGateway({
       // (asOf). Answers over 256 KiB are not compared (the fleet policy's endorsement list).
       // Sample less in production: every re-ask and double-ask costs one more call.
       shadow: { sample: 100, reask: { delayMs: 150, maxMs: 2_000 }, noise: { sample: 100 }, maxResponseBodyBytes: 256 * 1024 },
+      // `ficus reconcile coverage-status --keys …`: every policy asked of both sides, not only those
+      // clients happen to ask, at 5 a second, 2 at a time, so that the PAS is not loaded.
+      reconcile: { ratePerSecond: 5, concurrency: 2, thresholds: { minAgreement: 95, maxErrorPercent: 1 } },
       translate: {
         version: 'coverage-status/3',
         legacy: {

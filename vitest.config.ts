@@ -17,6 +17,7 @@ const INTEGRATION = [
   'test/identity/redis-identity.test.ts',
   'test/identity/redis-identity-hostile.test.ts',
   'test/shadow/causation-redis.test.ts',
+  'test/reconcile/reconcile-redis.test.ts',
   'test/register/redis-discrepancy-register.test.ts',
   'test/register/redis-register-stats.test.ts',
   'test/register/redis-triage-store.test.ts',
@@ -54,6 +55,7 @@ const INTEGRATION = [
   'test/start/start-failures.test.ts',
   // Load
   'test/report/large-stream.test.ts',
+  'test/reconcile/reconcile-load.test.ts',
 ]
 
 export default defineConfig({

@@ -32,7 +32,7 @@ const instructions = dockerfile
 
 describe('docker-compose.yml', () => {
   it('describes the production-like stack the README names, every service with a health check and a restart policy', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['examples', 'gateway', 'kafka', 'redis', 'reporter'])
+    expect(Object.keys(compose.services).sort()).toEqual(['examples', 'gateway', 'kafka', 'reconcile', 'redis', 'reporter'])
     for (const [name, service] of Object.entries(compose.services)) {
       expect(service.healthcheck?.test, name).toBeDefined()
       expect(service.restart, name).toBe('unless-stopped')
@@ -72,7 +72,18 @@ describe('docker-compose.yml', () => {
     expect(admin).toBe('${FICUS_ADMIN_BIND:-127.0.0.1}:9090:9090')
     // Client traffic is published; nothing else is.
     expect(gateway.ports).toEqual(['8080:8080', admin])
-    for (const name of ['kafka', 'redis', 'examples', 'reporter']) expect(compose.services[name]!.ports, name).toBeUndefined()
+    for (const name of ['kafka', 'redis', 'examples', 'reporter', 'reconcile']) expect(compose.services[name]!.ports, name).toBeUndefined()
+  })
+
+  it('runs the example reconciliation nightly in a loop that resumes an unfinished run, keeping checkpoints in a volume', () => {
+    const reconcile = compose.services.reconcile!
+    const script = reconcile.command?.join(' ') ?? ''
+    expect(script).toContain('node bin/ficus.js reconcile coverage-status --keys examples/reconcile-keys.txt')
+    expect(script).toContain('--resume')
+    expect(script).toMatch(/while true; do[\s\S]*sleep/)
+    expect(reconcile.environment).toMatchObject({ KAFKA_BROKERS: 'kafka:19092', REDIS_URL: 'redis://redis:6379' })
+    expect(reconcile.volumes).toEqual(['reconcile-data:/var/lib/ficus'])
+    expect(Object.keys(compose.volumes)).toContain('reconcile-data')
   })
 })
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { GatewayConfig, SliceConfig } from '../config/types.ts'
 import { IdentityMaps } from '../identity/identity-maps.ts'
-import { openReplaySink, type OwnComparisonSink } from '../publish/open-sinks.ts'
+import { openSidecarSink, type OwnComparisonSink } from '../publish/open-sinks.ts'
 import { deploymentSalt, prepareDataDir } from './data-dir.ts'
 import type { Settings } from './settings.ts'
 
@@ -20,7 +20,7 @@ export interface RecompareDeps {
 /**
  * The salt, identity maps and — when publishing — the replay sink of `ficus recompare`: the salt as
  * the gateway chooses it, the slice's identity maps from the same files or Redis, the comparisons
- * written where the deployment's go (openReplaySink).
+ * written where the deployment's go (openSidecarSink).
  */
 export async function openRecompareDeps(
   settings: Settings,
@@ -39,7 +39,14 @@ export async function openRecompareDeps(
   try {
     if (options.publish) {
       await prepareDataDir(settings)
-      sink = await openReplaySink({ kafka: settings.kafka, dataDir: settings.dataDir, config, logger: options.logger, durability: settings.events })
+      sink = await openSidecarSink({
+        name: 'replay',
+        kafka: settings.kafka,
+        dataDir: settings.dataDir,
+        config,
+        logger: options.logger,
+        durability: settings.events,
+      })
     }
   } catch (err) {
     await identity?.close()

@@ -11,6 +11,7 @@ import { printable } from '../text/printable-text.ts'
 import { reportCommand } from './report-command.ts'
 import { reporterCommand } from './reporter-command.ts'
 import { recompareCommand } from './recompare-command.ts'
+import { reconcileCommand } from './reconcile-command.ts'
 import { COMMAND_USAGE, isCommand, USAGE } from './usage.ts'
 import { startGateway } from '../app/start-gateway.ts'
 import { configFileSetting, readConfigTimeout, readSettings } from '../app/settings.ts'
@@ -20,6 +21,10 @@ export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean }
   readonly stderr: NodeJS.WriteStream & { isTTY?: boolean }
   readonly cwd: string
+  /** Standard input (`ficus reconcile --keys -`); the process's when absent. */
+  readonly stdin?: NodeJS.ReadableStream
+  /** Stops a long-running command as SIGINT does (`ficus reconcile`). */
+  readonly signal?: AbortSignal
 }
 
 const defaultIo: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }
@@ -57,6 +62,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await reporterCommand(rest, io)
       case 'recompare':
         return await recompareCommand(rest, io)
+      case 'reconcile':
+        return await reconcileCommand(rest, io)
       case 'version':
       case '--version':
         io.stdout.write(`${packageVersion()}\n`)

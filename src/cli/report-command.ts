@@ -102,6 +102,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
       config: { type: 'string' },
       rules: { type: 'string' },
       'admin-url': { type: 'string' },
+      run: { type: 'string' },
     },
   })
   const format = values.format as ReportFormat
@@ -133,10 +134,14 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   const aggregator = new ComparisonAggregator({ window })
   const progress = progressLine(io.stderr, 'reading comparisons')
   const wanted = values.slice
-  const add =
-    wanted === undefined
-      ? (record: Parameters<ComparisonAggregator['add']>[0]) => aggregator.add(record)
-      : (record: Parameters<ComparisonAggregator['add']>[0]) => record.slice === wanted && aggregator.add(record)
+  // --run: the comparisons of one reconciliation run alone (its run id is their causation).
+  const run = values.run
+  if (run !== undefined && !/^[A-Za-z0-9][\w.-]{0,63}$/.test(run)) throw usageError(`--run must be a reconciliation run id (got ${JSON.stringify(run)})`)
+  const add = (record: Parameters<ComparisonAggregator['add']>[0]): void => {
+    if (wanted !== undefined && record.slice !== wanted) return
+    if (run !== undefined && (record.origin !== 'reconcile' || record.causationId !== run)) return
+    aggregator.add(record)
+  }
   const dataDir = resolve(io.cwd, values['data-dir'] ?? settings.dataDir)
   let described: string
   try {
@@ -155,6 +160,7 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
 
   // Triage from the shared register with REDIS_URL, else from the data directory's.
   const triage = await readStoredTriage({ redisUrl: settings.redisUrl, redisPrefix: settings.redisPrefix, dataDir }, wanted)
+  if (run !== undefined) described += `, reconciliation run ${run}`
   const report = buildReport(aggregator, slices, {
     source: described,
     window,

@@ -13,6 +13,7 @@ export const COMMANDS = [
   'report',
   'reporter',
   'recompare',
+  'reconcile',
   'help',
   'version',
 ] as const
@@ -155,6 +156,7 @@ Options:
   --config FILE             the routes config whose readiness thresholds apply
   --admin-url URL           HTML: ask this running gateway (default $FICUS_ADMIN_URL; token from
                             FICUS_ADMIN_TOKEN) for each slice's authority and recent flips
+  --run RUN_ID              only the comparisons of one reconciliation run (origin reconcile)
 `,
   reporter: `Usage: ficus reporter [--config FILE]
 
@@ -193,6 +195,33 @@ Environment: FICUS_CONFIG, FICUS_DATA_DIR, FICUS_HASH_SALT, KAFKA_BROKERS (where
 and replays published, as the gateway does), REDIS_URL (identity maps kept there).
 Exit status: 0; 1 when captures exist but none could be read, or replays could not all be written; 2 on a usage error.
 `,
+  reconcile: `Usage: ficus reconcile <slice> --keys FILE|- [options]
+       ficus reconcile <slice> --resume RUN_ID --keys FILE|- [options]
+
+Asks both sides of a slice about every key of a list, at a pace that protects legacy: each key
+fills the path parameter of the slice's read route (the client's vocabulary: identity maps apply),
+both answers are judged as live traffic is and published as comparisons with origin "reconcile"
+and the run id. Progress goes to standard error, the run's summary to standard output. SIGINT or
+SIGTERM stops the run (keys in flight finish, the checkpoint is written; exit 130): resume it with
+--resume. Exit 0 when every threshold is met, 1 when one is broken, 2 for a usage error.
+
+Options:
+  --keys FILE|-             one key per line (blank lines and # comments skipped); - reads standard input
+  --key-field NAME          the keys are a JSON-lines export: the top-level field that holds the key
+  --run-id ID               name the run (default rec-<time>-<random>; printed at the start)
+  --resume RUN_ID           go on with a stopped run: the same slice and keys, only keys not done
+  --route "GET /template"   the read route to ask (default slices.<id>.reconcile.route, else the
+                            slice's only GET route with one path parameter)
+  --rate N                  keys a second, at most (default reconcile.ratePerSecond, else 10)
+  --concurrency N           keys in flight, at most (default reconcile.concurrency, else 2)
+  --min-agreement PCT       threshold: agreement over compared keys (default 99)
+  --max-error-percent PCT   threshold: keys whose sides failed (default 1)
+  --json                    print the summary as one JSON object
+  --config FILE             the routes config (default $FICUS_CONFIG, else ${DEFAULT_CONFIG_FILE})
+
+The checkpoint is kept in $FICUS_DATA_DIR/reconcile/<run id>.json; finished runs are appended to
+$FICUS_DATA_DIR/reconcile/runs.jsonl. \`ficus report --run RUN_ID\` reports one run alone.
+`,
   help: `Usage: ficus help [command]
 
 Shows the list of commands, or one command's usage.
@@ -222,6 +251,8 @@ Commands:
                                                  aggregates (Redis, else memory); serves reports on REPORTER_PORT
   recompare <slice> --since 24h [--config FILE]  judge captured pairs again under the current rules (published as
                                                  replays) or a candidate config (--config: a dry run of what changes)
+  reconcile <slice> --keys FILE|-                ask both sides about a list of keys at a pace that protects
+                                                 legacy; resumable (--resume RUN_ID); exit 1 on broken thresholds
   help [command]                                 show this text, or one command's usage
   version                                        print the version
 

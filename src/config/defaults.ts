@@ -65,6 +65,8 @@ export const DEFAULT_CAPTURE_RETENTION_HOURS = 72
 export const MAX_CAPTURE_RETENTION_HOURS = 720
 export const DEFAULT_CAPTURE_MAX_BYTES = 256 * 1024 * 1024
 export const DEFAULT_CAPTURE_STORE = 'data-dir'
+/** Reconciliation runs: keys a second, keys in flight, agreement percent and error percent a run must meet. */
+export const DEFAULT_RECONCILE = { ratePerSecond: 10, concurrency: 2, minAgreementPercent: 99, maxErrorPercent: 1 } as const
 export const DEFAULT_DRY_RUN_HEADER = { name: 'x-ficus-shadow', value: 'dry-run' } as const
 // Readiness defaults: DEFAULT_READINESS (readiness-thresholds.ts, the report reads them too);
 // noise defaults: DEFAULT_NOISE (compare/noise-evidence.ts, below this layer).

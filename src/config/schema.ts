@@ -419,6 +419,32 @@ const SliceSchema = Type.Object(
      * the client sent (legacy, usually) answer a read instead (a write still gets the error). Default `error`. The shadow is never affected: it is `not-compared`.
      */
     missingIdentity: Type.Optional(literals(['error', 'client-side'])),
+    /**
+     * `ficus reconcile <slice>`: the read route asked for each key (`"GET /template"`, one of the
+     * slice's GET or HEAD routes with one path parameter; default: its only GET route with one), the
+     * pace that protects legacy (`ratePerSecond`, default 10 keys a second; `concurrency`, default 2
+     * keys in flight) and the thresholds a run must meet (`minAgreement` percent, default 99;
+     * `maxErrorPercent`, default 1).
+     */
+    reconcile: Type.Optional(
+      Type.Object(
+        {
+          route: Type.Optional(Type.String({ minLength: 1 })),
+          ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10_000 })),
+          concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+          thresholds: Type.Optional(
+            Type.Object(
+              {
+                minAgreement: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+                maxErrorPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+              },
+              strict,
+            ),
+          ),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 )

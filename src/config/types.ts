@@ -191,6 +191,20 @@ export interface DriftRule {
   readonly minSamples: number
 }
 
+/** How `ficus reconcile` asks a slice's sides about a list of keys (the CLI's flags override each). */
+export interface ReconcileSettings {
+  /** `"GET /template"` as configured (checked to be one of the slice's GET or HEAD routes); null: chosen at run time. */
+  readonly route: string | null
+  /** Keys asked per second, at most. */
+  readonly ratePerSecond: number
+  /** Keys in flight, at most. */
+  readonly concurrency: number
+  /** A run breaks its thresholds below this agreement (percent of compared keys) … */
+  readonly minAgreementPercent: number
+  /** … or above this share of keys whose sides failed (percent of keys asked). */
+  readonly maxErrorPercent: number
+}
+
 /** The team that owns a slice's decision, and how to reach it. */
 export interface SliceOwner {
   readonly team: string
@@ -224,4 +238,6 @@ export interface SliceConfig {
   readonly drift: DriftRule | null
   /** When the authoritative side needs an id the identity map does not give: an error, or the client's side answers. */
   readonly missingIdentity: 'error' | 'client-side'
+  /** Reconciliation runs of this slice (`ficus reconcile`). */
+  readonly reconcile: ReconcileSettings
 }

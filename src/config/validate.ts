@@ -29,6 +29,7 @@ import {
   DEFAULT_PUBLISH_VALUES,
   DEFAULT_REASK_FACTOR,
   DEFAULT_REASK_MAX_MS,
+  DEFAULT_RECONCILE,
   DEFAULT_RESPONSE_HEADERS,
   DEFAULT_RETRY_IDEMPOTENT,
   DEFAULT_SHADOW_BREAKER,
@@ -63,6 +64,7 @@ import type {
   CompareConfig,
   GatewayConfig,
   IdentityMapConfig,
+  ReconcileSettings,
   RouteConfig,
   ShadowConfig,
   SideTarget,
@@ -279,6 +281,7 @@ function resolveSlices(
       routes,
       sides,
       missingIdentity: slice.missingIdentity ?? DEFAULT_MISSING_IDENTITY,
+      reconcile: resolveReconcile(slice.reconcile, routes, ['slices', id, 'reconcile'], issues),
       drift:
         slice.drift === false
           ? null
@@ -290,6 +293,30 @@ function resolveSlices(
     })
   }
   return slices
+}
+
+/** A slice's reconciliation settings; a named route must be one of its reads (GET or HEAD). */
+function resolveReconcile(input: SliceInput['reconcile'], routes: readonly RouteConfig[], at: (string | number)[], issues: ConfigIssue[]): ReconcileSettings {
+  const route = input?.route?.trim().replace(/\s+/, ' ') ?? null
+  if (
+    route !== null &&
+    !routes.some((candidate) => (candidate.method === 'GET' || candidate.method === 'HEAD') && `${candidate.method} ${candidate.path.source}` === route)
+  ) {
+    const reads = routes
+      .filter((candidate) => candidate.method === 'GET' || candidate.method === 'HEAD')
+      .map((candidate) => `"${candidate.method} ${candidate.path.source}"`)
+    issues.push({
+      path: formatPath([...at, 'route']),
+      message: `must be one of the slice's GET or HEAD routes as "METHOD /template" (got ${JSON.stringify(input?.route)}; reads: ${reads.join(', ') || 'none'})`,
+    })
+  }
+  return {
+    route,
+    ratePerSecond: input?.ratePerSecond ?? DEFAULT_RECONCILE.ratePerSecond,
+    concurrency: input?.concurrency ?? DEFAULT_RECONCILE.concurrency,
+    minAgreementPercent: input?.thresholds?.minAgreement ?? DEFAULT_RECONCILE.minAgreementPercent,
+    maxErrorPercent: input?.thresholds?.maxErrorPercent ?? DEFAULT_RECONCILE.maxErrorPercent,
+  }
 }
 
 function resolveKey(

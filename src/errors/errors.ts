@@ -29,6 +29,10 @@ export const ERROR_CODES = {
   FICUS_ERR_ADMIN_UNREACHABLE: { status: undefined, title: 'Admin API unreachable' },
   FICUS_ERR_REPORT_SOURCE: { status: undefined, title: 'Comparisons could not be read' },
   FICUS_ERR_REPLAY_UNREADABLE: { status: undefined, title: 'No captured pair could be read' },
+  FICUS_ERR_RECONCILE_KEYS: { status: undefined, title: 'Reconciliation keys could not be read' },
+  FICUS_ERR_RECONCILE_ROUTE: { status: undefined, title: 'Reconciliation route could not be chosen' },
+  FICUS_ERR_RECONCILE_RESUME: { status: undefined, title: 'Reconciliation run cannot be resumed' },
+  FICUS_ERR_RECONCILE_BUSY: { status: undefined, title: 'Another reconciliation run is under way' },
   FICUS_ERR_NOT_READY: { status: 409, title: 'Slice not ready' },
   FICUS_ERR_EVIDENCE_UNAVAILABLE: { status: 503, title: 'Readiness evidence unavailable' },
   FICUS_ERR_REGISTER_UNAVAILABLE: { status: 503, title: 'Discrepancy register unavailable' },
@@ -141,6 +145,14 @@ export const fail = {
   reportSource: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REPORT_SOURCE', message, options),
   /** FICUS_ERR_REPLAY_UNREADABLE: No captured pair could be read. */
   replayUnreadable: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_REPLAY_UNREADABLE', message, options),
+  /** FICUS_ERR_RECONCILE_KEYS: Reconciliation keys could not be read. */
+  reconcileKeys: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_RECONCILE_KEYS', message, options),
+  /** FICUS_ERR_RECONCILE_ROUTE: Reconciliation route could not be chosen. */
+  reconcileRoute: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_RECONCILE_ROUTE', message, options),
+  /** FICUS_ERR_RECONCILE_BUSY: Another reconciliation run is under way. */
+  reconcileBusy: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_RECONCILE_BUSY', message, options),
+  /** FICUS_ERR_RECONCILE_RESUME: Reconciliation run cannot be resumed. */
+  reconcileResume: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_RECONCILE_RESUME', message, options),
   /** FICUS_ERR_NOT_READY: Slice not ready. */
   notReady: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_NOT_READY', message, options),
   /** FICUS_ERR_REGISTER_UNAVAILABLE: Discrepancy register unavailable. */

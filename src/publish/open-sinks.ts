@@ -12,10 +12,13 @@ export const COMPARISONS_DIR = 'comparisons'
 export const AUTHORITY_CHANGES_DIR = 'authority-changes'
 export const TRIAGE_ACTIONS_DIR = 'triage-actions'
 export const OUTBOX_DIR = 'outbox'
-/** The JSON-lines prefix of replayed comparisons (`ficus recompare`), in COMPARISONS_DIR beside the gateway's files. */
-export const REPLAY_PREFIX = 'comparisons-replay'
-/** The outbox of `ficus recompare` with Kafka: its own, never the running gateway's. */
-export const REPLAY_OUTBOX_DIR = 'outbox-replay'
+/**
+ * Processes that publish comparisons beside a running gateway: `ficus recompare` (replays) and
+ * `ficus reconcile` (reconciliation runs). Each writes `comparisons-<name>.jsonl` in COMPARISONS_DIR
+ * (which reports read with the gateway's files) or, with Kafka, through `outbox-<name>`: never a
+ * file, an outbox or a loss count of the gateway's.
+ */
+export type SidecarPublisher = 'replay' | 'reconcile'
 
 export interface KafkaSettings {
   readonly brokers: readonly string[]
@@ -122,31 +125,33 @@ export interface OwnComparisonSink {
 }
 
 /**
- * The comparisons sink of a process that runs beside the gateway (`ficus recompare`): the same
- * destination — the comparisons topic, or the comparisons folder that reports read — through files
- * of its own (`comparisons-replay.jsonl` with its own sequence file, or the `outbox-replay`
- * outbox), so that it never shares a file, an outbox or a loss count with a running gateway.
+ * The comparisons sink of a process that runs beside the gateway (`ficus recompare`, `ficus
+ * reconcile`): the same destination — the comparisons topic, or the comparisons folder that reports
+ * read — through files of its own (`comparisons-<name>.jsonl` with its own sequence file, or the
+ * `outbox-<name>` outbox), so that it never shares a file, an outbox or a loss count with a running
+ * gateway.
  */
-export async function openReplaySink(options: {
+export async function openSidecarSink(options: {
+  name: SidecarPublisher
   kafka: KafkaSettings | undefined
   dataDir: string
   config: GatewayConfig
   logger: Logger
   durability: EventDurability
 }): Promise<OwnComparisonSink> {
-  const { kafka, dataDir, config, logger, durability } = options
+  const { name, kafka, dataDir, config, logger, durability } = options
   if (!kafka) {
-    const sink = new JsonlSink<Comparison>({ dir: join(dataDir, COMPARISONS_DIR), prefix: REPLAY_PREFIX, logger, durability })
+    const sink = new JsonlSink<Comparison>({ dir: join(dataDir, COMPARISONS_DIR), prefix: `comparisons-${name}`, logger, durability })
     return { sink, close: () => sink.close() }
   }
   const publisher = new KafkaPublisher({
     brokers: kafka.brokers,
-    clientId: `${kafka.clientId}-replay`,
+    clientId: `${kafka.clientId}-${name}`,
     topics: kafka.topics,
     ...(kafka.partitions === undefined ? {} : { partitions: kafka.partitions }),
     ...(kafka.replicationFactor === undefined ? {} : { replicationFactor: kafka.replicationFactor }),
     ...(kafka.outboxMaxBytes === undefined ? {} : { outboxMaxBytes: kafka.outboxMaxBytes }),
-    outboxDir: join(dataDir, REPLAY_OUTBOX_DIR),
+    outboxDir: join(dataDir, `outbox-${name}`),
     durability,
     logger,
   })

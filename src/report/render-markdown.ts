@@ -1,6 +1,7 @@
 import { FAMILIES } from '../compare/classify.ts'
 import { printable } from '../text/printable-text.ts'
 import type { Report } from './report.ts'
+import { originLine } from './render-text.ts'
 import { acceptedLine, triageLines } from './triage-text.ts'
 
 const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)
@@ -31,6 +32,8 @@ export function renderMarkdown(report: Report): string {
     if (slice.owner) out.push(`Owner: ${cell(slice.owner.team)} (${cell(slice.owner.contact)})`, '')
     out.push(
       `Rules \`${slice.rulesHash}\`${slice.translationVersion ? ` (translation ${cell(slice.translationVersion)})` : ''}; agreement without forgiving noise ${percent(slice.matchRateWithoutNoise?.value)}; ${acceptedLine(slice)}.`,
+      '',
+      `Comparisons ${originLine(slice)}.`,
       '',
     )
     out.push('| family | count |', '| --- | --- |', ...FAMILIES.map((family) => `| ${family} | ${slice.families[family]} |`), '')

@@ -19,6 +19,7 @@ function sliceLines(slice: SliceReport, mark: { ok: string; no: string }): strin
         .join(', ') || 'no comparisons in the window'
     }`,
     `  ${acceptedLine(slice)}`,
+    `  ${originLine(slice)}`,
   ]
   const causes = Object.entries(slice.causes).flatMap(([family, counts]) => Object.entries(counts).map(([cause, count]) => `${family}/${cause} ${count}`))
   if (causes.length > 0) lines.push(`  causes: ${causes.join(', ')}`)
@@ -52,6 +53,11 @@ function sliceLines(slice: SliceReport, mark: { ok: string; no: string }): strin
   for (const criterion of slice.readiness.criteria) lines.push(`    ${criterion.met ? mark.ok : mark.no} ${criterion.id}: ${criterion.detail}`)
   for (const line of triageLines(slice.triage)) lines.push(`  ${line}`)
   return lines
+}
+
+/** How many comparisons each cause brought: live traffic, reconciliation runs, replays. */
+export function originLine(slice: Pick<SliceReport, 'origins'>): string {
+  return `from live traffic ${slice.origins.live}, reconciliation runs ${slice.origins.reconcile}, replays ${slice.origins.replay}`
 }
 
 /**

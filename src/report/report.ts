@@ -1,5 +1,5 @@
 import { FAMILIES, type Category, type Family } from '../compare/classify.ts'
-import type { Comparison } from '../compare/comparison.ts'
+import type { Comparison, Origin } from '../compare/comparison.ts'
 import type { SliceConfig, SliceOwner } from '../config/types.ts'
 import { EventDedup } from './event-dedup.ts'
 import { compared, DEFAULT_READINESS, evidenceWindow, verdict, wilson, type RateInterval, type ReadinessThresholds, type Verdict } from './readiness.ts'
@@ -106,6 +106,8 @@ export interface SliceReport {
   readonly matchRate: RateInterval | null
   readonly matchRateWithoutNoise: RateInterval | null
   readonly families: Readonly<Record<Family, number>>
+  /** The comparisons by what caused them: live traffic, reconciliation runs (`ficus reconcile`), replays. */
+  readonly origins: Readonly<Record<Origin, number>>
   readonly categories: Readonly<Record<Category, number>>
   /** Per family, its causes: errors, skips, what was not compared, rules broken. */
   readonly causes: Readonly<Partial<Record<Family, Readonly<Record<string, number>>>>>
@@ -257,6 +259,7 @@ export function sliceReport(
     matchRate: wilson(counts.agree, counts.samples),
     matchRateWithoutNoise: wilson(counts.agreeWithoutNoise, counts.samples),
     families: { ...aggregate.families },
+    origins: { ...aggregate.origins },
     categories: { ...aggregate.categories },
     causes,
     shadowErrors: causesOf(aggregate, 'shadow-error'),

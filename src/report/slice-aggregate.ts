@@ -1,5 +1,5 @@
 import { CATEGORIES, FAMILIES, FAMILY_OF, OUTCOME_OF_FAMILY, type Category, type Family } from '../compare/classify.ts'
-import type { Comparison, SideRecord } from '../compare/comparison.ts'
+import { ORIGINS, type Comparison, type Origin, type SideRecord } from '../compare/comparison.ts'
 import { signatureOf, type RegisteredFamily } from '../register/discrepancy-signature.ts'
 import { LatencyHistogram, type HistogramJson } from './latency-histogram.ts'
 import { Timeline, type TimelineJson } from './timeline.ts'
@@ -114,6 +114,8 @@ export interface SliceAggregateJson {
   readonly translationVersion?: string | null
   readonly categories: Partial<CategoryCounts>
   readonly families?: Partial<FamilyCounts>
+  /** Comparisons by what caused them (absent in aggregates saved before comparisons said: all live). */
+  readonly origins?: Partial<Record<Origin, number>>
   readonly causes: Record<string, number>
   readonly routes: Record<string, Partial<FamilyCounts>>
   readonly paths: Record<string, { count: number; example: string }>
@@ -147,6 +149,8 @@ export class SliceAggregate {
   translationVersion: string | null = null
   readonly categories = zero(CATEGORIES)
   readonly families = zero(FAMILIES)
+  /** Comparisons by what caused them: live traffic, reconciliation runs, replays. */
+  readonly origins = zero(ORIGINS)
   /** `<family>:<cause>` → count: errors, skips, what was not compared, rules broken, lags beyond the re-asks. */
   readonly causes = new Map<string, number>()
   readonly routes = new Map<string, FamilyCounts>()
@@ -186,6 +190,8 @@ export class SliceAggregate {
     const outcome = OUTCOME_OF_FAMILY[family]
     this.categories[record.category] += 1
     this.families[family] += 1
+    // Records written before comparisons said what caused them are live traffic's.
+    this.origins[ORIGINS.includes(record.origin) ? record.origin : 'live'] += 1
     if (record.translationVersion !== undefined) this.translationVersion = record.translationVersion
     if (record.cause !== null && family !== 'match') this.#count(this.causes, `${family}:${record.cause}`)
     let route = this.routes.get(record.route)
@@ -304,6 +310,7 @@ export class SliceAggregate {
     if (other.translationVersion !== null && (other.last ?? 0) >= (this.last ?? 0)) this.translationVersion = other.translationVersion
     add(this.categories, other.categories)
     add(this.families, other.families)
+    add(this.origins, other.origins)
     for (const [key, count] of other.causes) this.#count(this.causes, key, count)
     for (const [route, counts] of other.routes) {
       const mine = this.routes.get(route)
@@ -351,6 +358,7 @@ export class SliceAggregate {
       translationVersion: this.translationVersion,
       categories: { ...this.categories },
       families: { ...this.families },
+      origins: { ...this.origins },
       causes: Object.fromEntries(this.causes),
       routes: Object.fromEntries(this.routes),
       paths: Object.fromEntries(this.paths),
@@ -394,6 +402,9 @@ export class SliceAggregate {
     // Aggregates saved before families existed: derive them from the categories.
     if (json.families) add(aggregate.families, json.families)
     else for (const category of CATEGORIES) aggregate.families[FAMILY_OF[category]] += json.categories[category] ?? 0
+    // Aggregates saved before origins were counted: every comparison was live traffic's.
+    if (json.origins) add(aggregate.origins, json.origins)
+    else aggregate.origins.live = aggregate.records
     for (const [key, count] of Object.entries(json.causes)) aggregate.causes.set(key, count)
     for (const [route, counts] of Object.entries(json.routes)) aggregate.routes.set(route, { ...zero(FAMILIES), ...counts })
     for (const [path, entry] of Object.entries(json.paths)) aggregate.paths.set(path, { ...entry })

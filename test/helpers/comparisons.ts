@@ -3,11 +3,14 @@ import { join } from 'node:path'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { until } from './wait.ts'
 
-/** Every comparison the gateway has written to its JSONL sink so far, as raw text and records. */
-export async function readComparisons(dataDir: string): Promise<{ text: string; records: Comparison[] }> {
+/**
+ * Every comparison the gateway has written to its JSONL sink so far, as raw text and records;
+ * `file`: another process's file (`comparisons-reconcile.jsonl`, `comparisons-replay.jsonl`).
+ */
+export async function readComparisons(dataDir: string, file = 'comparisons.jsonl'): Promise<{ text: string; records: Comparison[] }> {
   let text = ''
   try {
-    text = await readFile(join(dataDir, 'comparisons', 'comparisons.jsonl'), 'utf8')
+    text = await readFile(join(dataDir, 'comparisons', file), 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }

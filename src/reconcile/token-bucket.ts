@@ -1,0 +1,42 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/**
+ * A token bucket: `ratePerSecond` tokens a second, at most `capacity` saved up. Takers are served
+ * one after another, in order; over any span the tokens handed out are at most capacity + rate × span.
+ */
+export class TokenBucket {
+  readonly #rate: number
+  readonly #capacity: number
+  #tokens: number
+  #last = performance.now()
+  #turn: Promise<unknown> = Promise.resolve()
+
+  constructor(ratePerSecond: number, capacity: number) {
+    this.#rate = ratePerSecond
+    this.#capacity = Math.max(1, capacity)
+    this.#tokens = this.#capacity
+  }
+
+  /** Resolves when a token is taken; rejects with the signal's reason when it aborts first. */
+  take(signal?: AbortSignal): Promise<void> {
+    const mine = this.#turn.then(() => this.#wait(signal))
+    this.#turn = mine.catch(() => undefined)
+    return mine
+  }
+
+  async #wait(signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted()
+    this.#refill()
+    while (this.#tokens < 1) {
+      await sleep(Math.ceil(((1 - this.#tokens) / this.#rate) * 1000), undefined, signal ? { signal } : {})
+      this.#refill()
+    }
+    this.#tokens -= 1
+  }
+
+  #refill(): void {
+    const now = performance.now()
+    this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#last) / 1000) * this.#rate)
+    this.#last = now
+  }
+}
