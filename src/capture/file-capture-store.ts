@@ -274,7 +274,8 @@ export class FileCaptureStore implements PairCapture {
   async #makeRoom(slice: string, name: string, bytes: number): Promise<boolean> {
     const maxBytes = this.#slices.get(slice)?.maxBytes
     if (maxBytes === undefined) return false
-    if (this.#full.get(slice) === name) return false
+    // A capture larger than the whole bound could never fit: it alone is dropped, nothing older deleted for it.
+    if (bytes > maxBytes || this.#full.get(slice) === name) return false
     const segments = this.#segmentsOf(slice)
     let total = [...segments.values()].reduce((sum, segment) => sum + segment.bytes, 0)
     while (total + bytes > maxBytes) {

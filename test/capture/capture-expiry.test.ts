@@ -134,3 +134,32 @@ describe('captures left by an earlier config are still purged', () => {
     expect(await readdir(segmentDir())).toEqual([])
   })
 })
+
+describe('the size bound and a capture larger than it', () => {
+  it('drops the capture alone, keeping the older hours it could never have made room among', async () => {
+    let now = Date.parse('2026-03-01T10:10:00Z')
+    const dropped: string[] = []
+    const counting = { ...metrics, recordCapture: (_slice: string, result: string) => void dropped.push(result) }
+    const slices = new Map([[SLICE, { sampleBasisPoints: 10_000, retentionHours: 24, maxBytes: 8 * 1024 }]])
+    const writer = new FileCaptureStore({
+      dataDir,
+      slices,
+      keys,
+      logger: capturingLogger().logger,
+      metrics: counting,
+      now: () => now,
+      purgeIntervalMs: 3_600_000,
+    })
+    store = writer
+    await writer.open()
+    writer.write(pair(now, 'ten'))
+    await writer.flush()
+    now = Date.parse('2026-03-01T11:10:00Z')
+    writer.write(pair(now, 'x'.repeat(16 * 1024)))
+    writer.write(pair(now + 1_000, 'eleven'))
+    await writer.flush()
+    expect(await readdir(segmentDir())).toEqual(['2026-03-01T10.jsonl', '2026-03-01T11.jsonl'])
+    expect(dropped).toEqual(['written', 'dropped-size', 'written'])
+    expect(purged).toEqual([])
+  })
+})
