@@ -40,7 +40,7 @@ const BATCH_RECORDS = 200
  * by one background loop. Whatever does not fit is dropped and counted, never waited for.
  */
 export class CaptureQueue {
-  readonly #keys: CaptureKeys
+  readonly #keys: CaptureKeys | undefined
   readonly #limits: { readonly records: number; readonly bytes: number }
   readonly #deliver: (batch: readonly QueuedCapture[]) => Promise<void>
   readonly #metrics: CaptureMetrics | undefined
@@ -51,7 +51,8 @@ export class CaptureQueue {
   #closed = false
 
   constructor(options: {
-    keys: CaptureKeys
+    /** None for a store that only purges what an earlier config captured: nothing is written. */
+    keys: CaptureKeys | undefined
     limits?: { readonly records: number; readonly bytes: number }
     deliver: (batch: readonly QueuedCapture[]) => Promise<void>
     metrics: CaptureMetrics | undefined
@@ -73,6 +74,10 @@ export class CaptureQueue {
     try {
       if (this.#closed || this.#queue.length >= this.#limits.records) {
         this.#metrics?.recordCapture(slice, 'dropped-queue')
+        return
+      }
+      if (!this.#keys) {
+        this.#metrics?.recordCapture(slice, 'error')
         return
       }
       const line = `${JSON.stringify(sealPair(pair, this.#keys))}\n`

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs'
-import { appendFile, chmod, mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { DEFAULT_CAPTURE_RETENTION_HOURS } from '../config/defaults.ts'
 import type { CaptureConfig } from '../config/types.ts'
+import { parseEnvelope } from './capture-envelope.ts'
 import type { CapturedPair } from './captured-pair.ts'
 import type { CaptureKeys } from './capture-keys.ts'
 import { CaptureQueue, type CaptureMetrics, type PairCapture, type QueuedCapture } from './capture-queue.ts'
@@ -12,6 +13,8 @@ import { CaptureQueue, type CaptureMetrics, type PairCapture, type QueuedCapture
 export const CAPTURES_DIR = 'captures'
 export const CAPTURE_SEGMENT_EXTENSION = '.jsonl'
 export const DEFAULT_CAPTURE_PURGE_INTERVAL_MS = 60_000
+/** The shortest purge round (a retention of seconds is purged every second). */
+const MIN_CAPTURE_PURGE_INTERVAL_MS = 1_000
 const HOUR_MS = 3_600_000
 /** A slice folder name the store writes or reads: slice ids are kebab-case (nothing that walks out of the folder). */
 export const SLICE_FOLDER = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
@@ -44,6 +47,12 @@ export function retentionMsOf(slices: ReadonlyMap<string, CaptureConfig>, slice:
   return (slices.get(slice)?.retentionHours ?? DEFAULT_CAPTURE_RETENTION_HOURS) * HOUR_MS
 }
 
+/** The purge round: every minute, or a tenth of the shortest retention when that is sooner. */
+function purgeIntervalOf(slices: ReadonlyMap<string, CaptureConfig>): number {
+  const shortest = Math.min(...[...slices.keys()].map((slice) => retentionMsOf(slices, slice)))
+  return Math.max(MIN_CAPTURE_PURGE_INTERVAL_MS, Math.min(DEFAULT_CAPTURE_PURGE_INTERVAL_MS, Math.floor(shortest / 10)))
+}
+
 interface Segment {
   bytes: number
   records: number
@@ -51,8 +60,9 @@ interface Segment {
 
 /**
  * Captured pairs in the data directory: per slice, one file of envelopes per UTC hour (files 0600,
- * folders 0700). A segment goes once its hour ended more than the slice's retention ago (checked at
- * start and every minute); before a slice's total would pass its `maxBytes`, its oldest segments go;
+ * folders 0700). A segment goes once its hour ended more than the slice's retention ago, and the
+ * records of a segment whose oldest ones expired are rewritten without them (checked at start and
+ * every minute, or sooner for a retention under ten minutes); before a slice's total would pass its `maxBytes`, its oldest segments go;
  * when the current hour alone is at the bound, its captures are dropped (and counted) until the next
  * hour. Writes are queued and written off the caller's path (CaptureQueue).
  */
@@ -68,13 +78,16 @@ export class FileCaptureStore implements PairCapture {
   readonly #segments = new Map<string, Map<string, Segment>>()
   /** Per slice, the segment that alone reached the size bound: its captures are dropped. */
   readonly #full = new Map<string, string>()
+  /** Writes and purges one at a time: a segment is not rewritten while a batch is appended to it. */
+  #exclusive: Promise<void> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
   #purging: Promise<void> | undefined
 
   constructor(options: {
     dataDir: string
     slices: ReadonlyMap<string, CaptureConfig>
-    keys: CaptureKeys
+    /** None: the store only purges (captures an earlier config left); writes are dropped. */
+    keys: CaptureKeys | undefined
     logger: Logger
     metrics?: CaptureMetrics
     now?: () => number
@@ -86,10 +99,10 @@ export class FileCaptureStore implements PairCapture {
     this.#metrics = options.metrics
     this.#log = options.logger.child({ component: 'captures' })
     this.#now = options.now ?? Date.now
-    this.#purgeIntervalMs = options.purgeIntervalMs ?? DEFAULT_CAPTURE_PURGE_INTERVAL_MS
+    this.#purgeIntervalMs = options.purgeIntervalMs ?? purgeIntervalOf(options.slices)
     this.#queue = new CaptureQueue({
       keys: options.keys,
-      deliver: (batch) => this.#store(batch),
+      deliver: (batch) => this.#serially(() => this.#store(batch)),
       metrics: options.metrics,
       logger: this.#log,
       ...(options.queue ? { limits: options.queue } : {}),
@@ -128,7 +141,7 @@ export class FileCaptureStore implements PairCapture {
 
   /** Deletes every segment whose hour ended more than its slice's retention ago. */
   async purge(): Promise<void> {
-    this.#purging ??= this.#purgeExpired().finally(() => (this.#purging = undefined))
+    this.#purging ??= this.#serially(() => this.#purgeExpired()).finally(() => (this.#purging = undefined))
     await this.#purging
   }
 
@@ -143,15 +156,49 @@ export class FileCaptureStore implements PairCapture {
     await this.#purging
   }
 
+  #serially(task: () => Promise<void>): Promise<void> {
+    const run = this.#exclusive.then(task)
+    this.#exclusive = run.catch(() => undefined)
+    return run
+  }
+
   async #purgeExpired(): Promise<void> {
     const now = this.#now()
     for (const [slice, segments] of this.#segments) {
       const retentionMs = retentionMsOf(this.#slices, slice)
       for (const name of [...segments.keys()].sort()) {
         const start = segmentStart(name) ?? 0
-        if (start + HOUR_MS + retentionMs > now) break
-        await this.#delete(slice, name)
+        if (start + retentionMs > now) break
+        if (start + HOUR_MS + retentionMs <= now) await this.#delete(slice, name)
+        else await this.#dropExpired(slice, name, now - retentionMs)
       }
+    }
+  }
+
+  /** Rewrites a segment without its records captured before `cutoff` (and lines that are not records); deletes it when none is left. */
+  async #dropExpired(slice: string, name: string, cutoff: number): Promise<void> {
+    const file = join(this.#dir, slice, name)
+    const segment = this.#segments.get(slice)?.get(name)
+    try {
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '')
+      const kept = lines.filter((line) => {
+        const envelope = parseEnvelope(line)
+        return envelope !== undefined && Date.parse(envelope.capturedAt) >= cutoff
+      })
+      if (kept.length === lines.length) return
+      if (kept.length === 0) return await this.#delete(slice, name)
+      const text = kept.map((line) => `${line}\n`).join('')
+      const temporary = join(this.#dir, slice, `.${name}.purge`)
+      await writeFile(temporary, text, { mode: 0o600 })
+      await rename(temporary, file)
+      if (segment) {
+        segment.bytes = Buffer.byteLength(text)
+        segment.records = kept.length
+      }
+      this.#metrics?.recordCapturePurged(slice, lines.length - kept.length)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return void this.#segments.get(slice)?.delete(name)
+      this.#log.warn({ slice, segment: name, error: (err as NodeJS.ErrnoException).code }, 'expired captures could not be deleted')
     }
   }
 
@@ -227,7 +274,8 @@ export class FileCaptureStore implements PairCapture {
   async #makeRoom(slice: string, name: string, bytes: number): Promise<boolean> {
     const maxBytes = this.#slices.get(slice)?.maxBytes
     if (maxBytes === undefined) return false
-    if (this.#full.get(slice) === name) return false
+    // A capture larger than the whole bound could never fit: it alone is dropped, nothing older deleted for it.
+    if (bytes > maxBytes || this.#full.get(slice) === name) return false
     const segments = this.#segmentsOf(slice)
     let total = [...segments.values()].reduce((sum, segment) => sum + segment.bytes, 0)
     while (total + bytes > maxBytes) {

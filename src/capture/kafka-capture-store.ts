@@ -12,6 +12,17 @@ import { CaptureQueue, type CaptureMetrics, type PairCapture, type QueuedCapture
 const RECONNECT_MIN_MS = 500
 const RECONNECT_MAX_MS = 30_000
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000
+/** The shortest log segment of the captures topic. */
+const MIN_SEGMENT_MS = 60_000
+
+/**
+ * The captures topic's `segment.ms`: Kafka deletes a whole log segment once its newest record passed
+ * `retention.ms`, so a segment holds a tenth of the retention (at most an hour, at least a minute) —
+ * with the broker's default (a week) a capture would outlive a short retention by days.
+ */
+export function captureSegmentMs(retentionMs: number): number {
+  return Math.max(MIN_SEGMENT_MS, Math.min(3_600_000, Math.floor(retentionMs / 10)))
+}
 
 export function capturesTopicOf(kafka: KafkaSettings): string {
   return kafka.capturesTopic ?? DEFAULT_CAPTURES_TOPIC
@@ -19,8 +30,8 @@ export function capturesTopicOf(kafka: KafkaSettings): string {
 
 /**
  * Captured pairs on a Kafka topic: the same envelopes as the data directory's lines, one per message,
- * keyed by slice; the topic's `retention.ms` (set when Ficus creates it: the longest slice retention)
- * expires them. The broker is reached in the background: while it is away, captures queue within the
+ * keyed by slice; the topic's `retention.ms` (set when Ficus creates it: the longest slice retention,
+ * with segments of a tenth of it) expires them. The broker is reached in the background: while it is away, captures queue within the
  * bound and are then dropped and counted, never waited for by the parallel run.
  */
 export class KafkaCaptureStore implements PairCapture {
@@ -102,7 +113,7 @@ export class KafkaCaptureStore implements PairCapture {
           topic: this.#topic,
           partitions: this.#settings.partitions ?? DEFAULT_KAFKA_PARTITIONS,
           replicationFactor: this.#settings.replicationFactor ?? -1,
-          configs: { 'retention.ms': String(this.#retentionMs), 'cleanup.policy': 'delete' },
+          configs: { 'retention.ms': String(this.#retentionMs), 'segment.ms': String(captureSegmentMs(this.#retentionMs)), 'cleanup.policy': 'delete' },
         },
       ])
       if (created.length > 0) this.#log.info({ topic: this.#topic, retentionMs: this.#retentionMs }, 'captures topic created')

@@ -14,6 +14,12 @@ export const DEFAULT_RECOMPARE_EXAMPLES = 3
 const MAX_RECOMPARE_EXAMPLES = 50
 const WINDOW = /^(\d+)(m|h|d)$/
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+/** The zone offset a date-time names (0 for Z or a date alone), in ms east of UTC. */
+function zoneOffsetMs(text: string): number {
+  const zone = /([+-])(\d{2}):(\d{2})$/.exec(text.length > 10 ? text : '')
+  return zone ? (zone[1] === '-' ? -1 : 1) * (Number(zone[2]) * 60 + Number(zone[3])) * 60_000 : 0
+}
+
 /** A date, or a date-time with its zone: a time without one would mean a different instant on each machine. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i
 
@@ -35,10 +41,13 @@ export function parseWindowTime(option: '--since' | '--until', text: string, now
   if (ago) {
     const ms = Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS]
     if (ms <= 0) throw usageError(`${option} must be a window longer than zero (got ${JSON.stringify(text)})`)
-    return new Date(now.getTime() - ms)
+    const at = new Date(now.getTime() - ms)
+    if (Number.isNaN(at.getTime())) throw usageError(`${option} is a window longer than a date can reach back (got ${JSON.stringify(text)})`)
+    return at
   }
   const time = ISO_TIME.test(text) ? Date.parse(text) : Number.NaN
-  if (Number.isNaN(time))
+  // Date.parse rolls a day that does not exist (31 April) over into the next month: refused instead.
+  if (Number.isNaN(time) || new Date(time + zoneOffsetMs(text)).toISOString().slice(0, 10) !== text.slice(0, 10))
     throw usageError(
       `${option} must be a window such as 30m, 24h or 7d, or an ISO 8601 time with its zone such as 2026-11-23T10:00:00Z (got ${JSON.stringify(text)})`,
     )
