@@ -47,6 +47,10 @@ export default defineGateway({
       // `ficus reconcile coverage-status --keys …`: every policy asked of both sides, not only those
       // clients happen to ask, at 5 a second, 2 at a time, so that the PAS is not loaded.
       reconcile: { ratePerSecond: 5, concurrency: 2, thresholds: { minAgreement: 95, maxErrorPercent: 1 } },
+      // Both answers of the shadowed requests kept for `ficus recompare` (a translation fix proven on
+      // yesterday's traffic): encrypted under FICUS_CAPTURE_KEYS, for 24 hours. Capturing refuses to
+      // start without a key, so the example captures only where the deployment gives one (the demo does).
+      ...(process.env.FICUS_CAPTURE_KEYS ? { capture: { percent: 100, retentionHours: 24 } } : {}),
       translate: {
         version: 'coverage-status/3',
         legacy: {

@@ -22,6 +22,8 @@ import { buildReport, ComparisonAggregator } from '../src/report/report.ts'
 import { textTable } from '../src/text/text-table.ts'
 import { CUSTOMER_COUNT, CUSTOMER_HEADER, customerRound, describeRound, FIRST_CUSTOMER } from './example-clients.ts'
 import { triageDemoDifferences } from './demo-triage.ts'
+import { demoCaptureKey, reconcileExamplePolicies, recompareCandidate } from './demo-reconcile.ts'
+import { createLogger } from '../src/observability/logger.ts'
 import { startExampleServices } from './example-services.ts'
 
 interface Sample {
@@ -158,9 +160,12 @@ async function run(): Promise<number> {
   // Embedded defaults, whatever the shell says: the demo's own folder, no Redis, no Kafka; warnings
   // (such as the admin API having no token, which is how a demo runs) stay out of its output.
   const { REDIS_URL: _redis, KAFKA_BROKERS: _kafka, FICUS_ADMIN_TOKEN: _token, ...inherited } = process.env
-  const env = { ...inherited, ...examples.env, FICUS_DATA_DIR: demoDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' }
-  // routes.config.ts reads the example services' addresses from the environment.
-  Object.assign(process.env, examples.env)
+  // Captured pairs are encrypted under a key made for this run (unless the shell gives one): the
+  // example config captures coverage-status only when there is a key.
+  const captureKeys = { FICUS_CAPTURE_KEYS: process.env.FICUS_CAPTURE_KEYS ?? demoCaptureKey() }
+  const env = { ...inherited, ...examples.env, ...captureKeys, FICUS_DATA_DIR: demoDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' }
+  // routes.config.ts reads the example services' addresses, and the capture key, from the environment.
+  Object.assign(process.env, examples.env, captureKeys)
   const settings = readSettings(env, { isTTY: process.stdout.isTTY })
   let gateway
   try {
@@ -184,6 +189,8 @@ async function run(): Promise<number> {
   // The teams' first triage decisions on the register the traffic filled.
   await sleep(COMPARISON_WAIT_MS)
   const triaged = await triageDemoDifferences(gateway.adminUrl)
+  // A reconciliation run over every example policy, beside the running gateway, as a nightly job runs it.
+  const reconciliation = await reconcileExamplePolicies(settings, gateway.config, createLogger({ level: settings.logLevel, destination: process.stderr }))
 
   const stop = async (): Promise<void> => {
     await gateway.close()
@@ -192,6 +199,8 @@ async function run(): Promise<number> {
   // Comparisons finish off the request path; --once waits for them by closing the gateway.
   if (values.once) await stop()
   else await sleep(COMPARISON_WAIT_MS)
+  // The candidate config's translation fix, judged on the pairs the gateway captured (written by now).
+  const recompared = await recompareCandidate(env)
   const ids = new Set(outcomes.map((o) => o.requestId))
   const found = await verdicts(settings.dataDir, ids)
   const bySide = (side: string): number => outcomes.filter((o) => o.authority === side).length
@@ -203,6 +212,12 @@ async function run(): Promise<number> {
     `\n${CUSTOMER_COUNT} example customers, each asking every slice once (${CUSTOMER_HEADER} is the slices' sticky key):\n${describeRound(round)}\n`,
   )
   process.stdout.write(`\nTriage of the discrepancy register (npx ficus triage list):\n${triaged.join('\n')}\n`)
+  process.stdout.write(
+    `\nA reconciliation run over every example policy (npx ficus reconcile coverage-status --keys examples/reconcile-keys.txt):\n${reconciliation}`,
+  )
+  process.stdout.write(
+    `\nThe PNDC translation fix, proven on the captured pairs before it ships (npx ficus recompare coverage-status --since 1h --config examples/candidate-config.ts --dry-run):\n${recompared}`,
+  )
   // The report of everything in the data directory (this run and earlier ones): `npx ficus report`.
   const aggregator = new ComparisonAggregator()
   await readComparisonsFromJsonl(join(settings.dataDir, COMPARISONS_DIR), (record) => aggregator.add(record))

@@ -50,6 +50,18 @@ describe('npm run demo -- --once', () => {
     // The report shows the register as triaged: the accepted conflict set apart, with its reason and approver.
     expect(result.stdout).toMatch(/disagreement 0, accepted \d+ /)
     expect(result.stdout).toMatch(/accepted: [0-9a-f]{16} genuine-conflict GET \/pas\/v1\/billing\/:policyNumber\/eligibility .*approved by head of billing/)
+    // A reconciliation run over every example policy, judged like live traffic; its threshold broken (PNDC, the lag, the conflict).
+    expect(result.stdout).toMatch(/^reconciliation run demo-[0-9a-f]{6} \(finished\)$/m)
+    expect(result.stdout).toMatch(/^keys\s+8 of 8 asked from examples\/reconcile-keys\.txt$/m)
+    expect(result.stdout).toMatch(/^families\s+.*translation-defect 1/m)
+    expect(result.stdout).toMatch(/^agreement\s+[\d.]+% of \d+ compared; minimum 95%: BROKEN$/m)
+    // The candidate's PNDC fix over the captured pairs: the untranslated code is gone, only the noise (asOf) remains.
+    expect(result.stdout).toMatch(/^rules: candidate config examples\/candidate-config\.ts .*translation coverage-status\/4\)$/m)
+    expect(result.stdout).toMatch(/^translation-defect\s+[1-9]\d*\s+0$/m)
+    expect(result.stdout).toMatch(/^translation-defect\/untranslated\s+noise\/noise\s+[1-9]\d*\s+\S+/m)
+    expect(result.stdout).toMatch(/^disappears\s+[0-9a-f]{16}\s+translation-defect\s+.*\/body\/status = "PNDC"/m)
+    // The report counts the run's comparisons beside live traffic.
+    expect(result.stdout).toMatch(/from live traffic \d+, reconciliation runs 8, replays 0/)
   })
 
   it('starts from a clean state every time, and never clears a folder it did not make', async () => {

@@ -117,11 +117,13 @@ export async function recompareCommand(
   const options = parseRecompareArgs(args, new Date())
   const settings = readSettings(io.env, { isTTY: false, cwd: io.cwd })
   const file = options.candidate === undefined ? settings.configFile : resolve(io.cwd, options.candidate)
+  // As the user wrote it: the path they can paste again.
+  const shown = options.candidate ?? settings.configFile
   // Validated like any config: its problems are reported as `ficus validate` reports them.
   const config = await loadConfig(file, io.cwd, { timeoutMs: settings.configTimeoutMs })
   const slice = config.slices.find((candidate) => candidate.id === options.slice)
   if (!slice)
-    throw fail.unknownSlice(`${options.slice}: no such slice in ${file} (slices: ${config.slices.map((known) => known.id).join(', ')})`, {
+    throw fail.unknownSlice(`${options.slice}: no such slice in ${shown} (slices: ${config.slices.map((known) => known.id).join(', ')})`, {
       details: { slice: options.slice },
     })
   const logger = createLogger({ level: settings.logLevel === 'info' ? 'warn' : settings.logLevel, destination: io.stderr })
@@ -145,7 +147,7 @@ export async function recompareCommand(
         since: options.window.since.toISOString(),
         until: options.window.until?.toISOString() ?? null,
         rules: {
-          file,
+          file: shown,
           candidate: options.candidate !== undefined,
           configVersion: config.version,
           rulesHash: slice.compare.rulesHash,
