@@ -33,7 +33,11 @@ function keyFigures(slice: SliceReport): string {
         ? `95 % CI ${percent(rate.lower)} – ${percent(rate.upper)}; ${percent(slice.matchRateWithoutNoise?.value)} without forgiving noise`
         : 'nothing compared yet',
     ),
-    tile('Compared samples', String(slice.samples), `of ${slice.records} comparisons`),
+    tile(
+      'Compared samples',
+      String(slice.samples),
+      `of ${slice.records} comparisons: live ${slice.origins.live}, reconciliation ${slice.origins.reconcile}, replay ${slice.origins.replay}`,
+    ),
     tile('Genuine conflicts', String(slice.families['genuine-conflict']), 'answers that still differ', slice.families['genuine-conflict'] > 0),
     tile(
       'Translation defects',
