@@ -53,9 +53,20 @@ export class ReporterService {
     return this.#counted
   }
 
+  get duplicatesDropped(): number {
+    return 0
+  }
+
+  get fencedWrites(): number {
+    return 0
+  }
+
   async start(): Promise<void> {
     // After a rebalance, partitions are taken up again from their saved state, not from memory.
-    this.#consumer.onGroupJoin(() => this.#partitions.clear())
+    this.#consumer.onGroupJoin((join) => {
+      this.#partitions.clear()
+      this.#log.info({ memberId: join.memberId, partitions: join.assigned[this.#options.topic] ?? [] }, 'reporter joined its group')
+    })
     await this.#consumer.start([this.#options.topic], (batch) => this.#batch(batch))
     this.#log.info({ topic: this.#options.topic, group: this.#options.groupId }, 'reporter consuming')
   }
