@@ -21,6 +21,7 @@ const INTEGRATION = [
   'test/register/redis-discrepancy-register.test.ts',
   'test/register/redis-register-stats.test.ts',
   'test/register/redis-triage-store.test.ts',
+  'test/report/report-state-fencing.test.ts',
   // Redis, Kafka and Chromium
   'test/authority/admin-without-evidence.test.ts',
   // Kafka (and Redis for the reporter)

@@ -207,6 +207,8 @@ describe('reporters under faults', () => {
       watching = false
       await watch
       expect(lowest).toBeUndefined()
+      // The frozen reporter resumed with the batch it had fetched: its write of it was refused.
+      expect(frozen.stdout()).toContain('write refused: another reporter owns the partition now')
       expect(await reportTotal(s.topic)).toBe(s.distinct.size)
     } finally {
       watching = false
