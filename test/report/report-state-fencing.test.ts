@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MemoryReportStateStore, RedisReportStateStore, type PartitionState, type ReportStateStore } from '../../src/report/reporter/report-state.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
@@ -46,5 +47,23 @@ describe.each([
     expect(await store.save({ state: state(topic, 5), epoch: b.epoch, newIds: [], window: 4 })).toEqual({ saved: true })
     expect((await store.claim(topic, 0, 'member-a')).recentIds).toEqual(['e2', 'e3', 'e4', 'e5'])
     expect((await store.all(topic)).map((saved) => saved.nextOffset)).toEqual(['5'])
+  })
+})
+
+describe('the Redis report state store', () => {
+  it('takes up a state saved before fencing at its offset', async () => {
+    const store = new RedisReportStateStore(REDIS_URL, prefix, { queueWhileOffline: true })
+    opened.push(store)
+    const topic = `t-${randomUUID()}`
+    const redis = new Redis(REDIS_URL)
+    try {
+      await redis.set(`${prefix}report:${topic}:0`, JSON.stringify(state(topic, 7)))
+    } finally {
+      redis.disconnect()
+    }
+    const claim = await store.claim(topic, 0, 'member-a')
+    expect(claim).toMatchObject({ epoch: 1, state: { nextOffset: '7' }, recentIds: [] })
+    expect(await store.save({ state: state(topic, 6), epoch: claim.epoch, newIds: [], window: 4 })).toMatchObject({ saved: false, reason: 'behind' })
+    expect(await store.save({ state: state(topic, 8), epoch: claim.epoch, newIds: ['e8'], window: 4 })).toEqual({ saved: true })
   })
 })
