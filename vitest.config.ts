@@ -21,6 +21,7 @@ const INTEGRATION = [
   'test/register/redis-discrepancy-register.test.ts',
   'test/register/redis-register-stats.test.ts',
   'test/register/redis-triage-store.test.ts',
+  'test/report/report-state-fencing.test.ts',
   // Redis, Kafka and Chromium
   'test/authority/admin-without-evidence.test.ts',
   // Kafka (and Redis for the reporter)
@@ -35,6 +36,7 @@ const INTEGRATION = [
   'test/publish/write-ahead-cost.test.ts',
   'test/report/report-cli.test.ts',
   'test/report/reporter.test.ts',
+  'test/report/reporter-faults.test.ts',
   // Chromium
   'test/admin/dashboard.test.ts',
   'test/admin/dashboard-backlog.test.ts',

@@ -43,3 +43,35 @@ function fingerprintOf(eventId: string): number {
   for (let i = 0; i < eventId.length; i++) hash = (hash * 31 + eventId.charCodeAt(i)) % 2 ** 52
   return hash
 }
+
+/**
+ * The event ids of the most recent comparisons counted on one partition, oldest first, at most
+ * `capacity` of them: saved with the partition's state, so a copy that comes after a rebalance,
+ * a restart or a takeover is still known (the reporter's exactly-once window, see `reporter.ts`).
+ */
+export class RecentEventIds {
+  readonly #ids = new Set<string>()
+  readonly #capacity: number
+
+  constructor(capacity: number, ids: Iterable<string> = []) {
+    this.#capacity = capacity
+    for (const id of ids) this.add(id)
+  }
+
+  has(eventId: string): boolean {
+    return this.#ids.has(eventId)
+  }
+
+  add(eventId: string): void {
+    this.#ids.delete(eventId)
+    this.#ids.add(eventId)
+    if (this.#ids.size > this.#capacity) {
+      const oldest = this.#ids.values().next()
+      if (!oldest.done) this.#ids.delete(oldest.value)
+    }
+  }
+
+  get size(): number {
+    return this.#ids.size
+  }
+}

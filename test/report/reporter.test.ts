@@ -49,6 +49,7 @@ describe('the reporter', () => {
     // Redis froze during the first reporter's saves: its counts and their offset were never saved.
     const frozen = {
       load: (t: string, partition: number) => saved.load(t, partition),
+      claim: (t: string, partition: number, owner: string) => saved.claim(t, partition, owner),
       save: () => {
         attempts += 1
         return Promise.reject(new Error('Command timed out'))

@@ -3,10 +3,23 @@ import type { Comparison } from '../../compare/comparison.ts'
 import { createKafkaClient, type ConsumedBatch, type KafkaGroupConsumer } from '../../kafka/index.ts'
 import type { DiscrepancyRegister } from '../../register/discrepancy-register.ts'
 import type { ReportStateStore } from './report-state.ts'
+import { RecentEventIds } from '../event-dedup.ts'
 import { ComparisonAggregator } from '../report.ts'
 import { SliceAggregate } from '../slice-aggregate.ts'
 
 export const DEFAULT_REPORTER_GROUP = 'ficus-reporter'
+
+/**
+ * How many recent event ids each partition's saved state keeps, to count a redelivered comparison
+ * once across rebalances, restarts and takeovers. The publisher resends a comparison (same event id,
+ * new offset) when a send's acknowledgement is lost: the copy goes out in the next send, or in the
+ * outbox replay after a broker outage or a gateway restart, ahead of that gateway's new records. So
+ * the copy follows its original within what the other gateways publish to the partition meanwhile
+ * (plus one batch of 500): 50 000 ids cover 50 s of a partition at 1 000 comparisons/s (8 min at
+ * 100/s). A copy older than the window is counted again. The ids take about 2 MB per partition in
+ * Redis; a write appends only the batch's new ids.
+ */
+export const DEFAULT_DEDUP_WINDOW = 50_000
 
 export interface ReporterOptions {
   readonly brokers: readonly string[]
@@ -18,44 +31,86 @@ export interface ReporterOptions {
   readonly evidenceDays?: number
   /** The shared discrepancy register, fed with every comparison counted (multi-instance: the gateways do not feed it). */
   readonly register?: Pick<DiscrepancyRegister, 'record'>
+  /** Recent event ids kept per partition (DEFAULT_DEDUP_WINDOW). */
+  readonly dedupWindow?: number
 }
 
 interface PartitionProgress {
   readonly aggregator: ComparisonAggregator
   nextOffset: bigint
+  /** The epoch of this reporter's claim of the partition: its writes are refused once another claim follows. */
+  readonly epoch: number
+  readonly recent: RecentEventIds
+  /** Counted since the last write: appended to the saved window with it. */
+  readonly newIds: string[]
   /** Counted, but not yet given to the register: it gets them once their counts are saved. */
   readonly unfed: Comparison[]
+  /** `fresh`: no batch since the claim (the first may start past the saved offset); `sought`: read again from the saved offset. */
+  phase: 'fresh' | 'sought' | 'running'
 }
 
 /**
  * The long-running report consumer: a Kafka consumer group (several reporters share the
- * partitions) that keeps per-partition aggregates of the comparisons topic. After every batch it
- * saves a partition's aggregates together with the offset they are complete up to, in one write;
- * when it (or another member) takes a partition over, it loads that state and skips what it
- * already counted — a restart never counts a comparison twice.
+ * partitions) that keeps per-partition aggregates of the comparisons topic. Counting is exactly
+ * once over at-least-once delivery:
+ *
+ * - When it takes a partition up (after every group join) it claims it in the store, which answers
+ *   the saved aggregates, the offset they are complete up to and the recent event ids (a window of
+ *   `dedupWindow`), under a new fencing epoch.
+ * - It resumes from the earlier of the saved offset and the group's committed one (seeking back
+ *   when Kafka starts it later): what it sees again is skipped by offset or by event id.
+ * - A comparison whose event id is in the window is a redelivered copy: dropped and counted in
+ *   `duplicatesDropped`.
+ * - After every batch it writes aggregates, offset and new ids in one fenced write, then commits
+ *   the offset. A write is refused when another reporter claimed the partition since, or when the
+ *   saved offset is later (a stale owner, e.g. one frozen past its session timeout): the refusal
+ *   is logged and counted in `fencedWrites`, and the reporter drops its state of the partition and
+ *   leaves it alone until its next group join.
  */
 export class ReporterService {
   readonly #options: ReporterOptions
   readonly #consumer: KafkaGroupConsumer
   readonly #partitions = new Map<number, PartitionProgress>()
+  /** Partitions whose write was refused: not worked on until the next group join. */
+  readonly #fenced = new Set<number>()
   readonly #log: Logger
+  readonly #window: number
+  #memberId = ''
   #counted = 0
+  #duplicates = 0
+  #fencedWrites = 0
 
   constructor(options: ReporterOptions) {
     this.#options = options
+    this.#window = options.dedupWindow ?? DEFAULT_DEDUP_WINDOW
     this.#log = options.logger.child({ component: 'reporter' })
     const kafka = createKafkaClient({ clientId: `ficus-reporter`, brokers: options.brokers, connectionTimeoutMs: 3_000 })
     this.#consumer = kafka.consumer({ groupId: options.groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000 })
   }
 
-  /** Comparisons counted by this process since it started. */
+  /** Comparisons counted by this process since it started (redelivered copies not included). */
   get counted(): number {
     return this.#counted
   }
 
+  /** Redelivered copies (an event id counted already) this process dropped. */
+  get duplicatesDropped(): number {
+    return this.#duplicates
+  }
+
+  /** Writes of this process the store refused: it was no longer the partition's owner. */
+  get fencedWrites(): number {
+    return this.#fencedWrites
+  }
+
   async start(): Promise<void> {
-    // After a rebalance, partitions are taken up again from their saved state, not from memory.
-    this.#consumer.onGroupJoin(() => this.#partitions.clear())
+    // After a rebalance, partitions are claimed again and taken up from their saved state, not from memory.
+    this.#consumer.onGroupJoin((join) => {
+      this.#partitions.clear()
+      this.#fenced.clear()
+      this.#memberId = join.memberId
+      this.#log.info({ memberId: join.memberId, partitions: join.assigned[this.#options.topic] ?? [] }, 'reporter joined its group')
+    })
     await this.#consumer.start([this.#options.topic], (batch) => this.#batch(batch))
     this.#log.info({ topic: this.#options.topic, group: this.#options.groupId }, 'reporter consuming')
   }
@@ -67,45 +122,62 @@ export class ReporterService {
   async #progress(partition: number): Promise<PartitionProgress> {
     const known = this.#partitions.get(partition)
     if (known) return known
-    const saved = await this.#options.store.load(this.#options.topic, partition)
+    const claim = await this.#options.store.claim(this.#options.topic, partition, this.#memberId)
+    const saved = claim.state
     const aggregator = new ComparisonAggregator()
     for (const json of saved?.slices ?? []) aggregator.merge(SliceAggregate.fromJSON(json))
-    const progress = { aggregator, nextOffset: BigInt(saved?.nextOffset ?? '0'), unfed: [] }
+    const progress: PartitionProgress = {
+      aggregator,
+      nextOffset: BigInt(saved?.nextOffset ?? '0'),
+      epoch: claim.epoch,
+      recent: new RecentEventIds(this.#window, claim.recentIds),
+      newIds: [],
+      unfed: [],
+      phase: 'fresh',
+    }
     this.#partitions.set(partition, progress)
-    if (saved) this.#log.info({ partition, nextOffset: saved.nextOffset }, 'resuming a partition from its saved state')
+    if (saved)
+      this.#log.info(
+        { partition, nextOffset: saved.nextOffset, recentIds: progress.recent.size, epoch: claim.epoch },
+        'resuming a partition from its saved state',
+      )
     return progress
   }
 
   async #batch(batch: ConsumedBatch): Promise<void> {
+    if (this.#fenced.has(batch.partition)) return
     const progress = await this.#progress(batch.partition)
-    let last: bigint | undefined
+    const first = batch.messages[0]?.offset
+    if (first === undefined) return
+    if (progress.phase === 'fresh' && first > progress.nextOffset) {
+      // Kafka starts at the committed offset; the saved state may end earlier (its owner's commit
+      // got ahead of a refused write, or failed before it): read again from the earlier one.
+      progress.phase = 'sought'
+      this.#log.info(
+        { partition: batch.partition, from: progress.nextOffset.toString(), committed: first.toString() },
+        'reading a partition again from its saved offset',
+      )
+      this.#consumer.seek(this.#options.topic, batch.partition, progress.nextOffset)
+      return
+    }
+    if (progress.phase === 'sought' && first > progress.nextOffset) {
+      // Sought back, and still later: those records are no longer on the topic (retention).
+      this.#log.warn(
+        { partition: batch.partition, from: progress.nextOffset.toString(), to: first.toString() },
+        'records between the saved offset and the first on the topic are gone',
+      )
+    }
+    progress.phase = 'running'
+    const before = progress.nextOffset
     for (const message of batch.messages) {
       if (!batch.isRunning() || batch.isStale()) break
-      const offset = message.offset
-      last = offset
       // Counted before a restart or a rebalance: the saved state already holds it.
-      if (offset < progress.nextOffset) continue
-      try {
-        const record = JSON.parse(message.value?.toString('utf8') ?? '') as Comparison
-        progress.aggregator.add(record)
-        if (this.#options.register) progress.unfed.push(record)
-        this.#counted += 1
-      } catch {
-        this.#log.warn({ partition: batch.partition, offset: String(message.offset) }, 'skipped a message that is not a comparison')
-      }
-      progress.nextOffset = offset + 1n
+      if (message.offset < progress.nextOffset) continue
+      this.#count(progress, batch.partition, message)
+      progress.nextOffset = message.offset + 1n
     }
-    if (last === undefined) return
-    // Readiness looks back `windowDays`: hourly evidence older than the longest window is not kept.
-    const keepFrom = Date.now() - (this.#options.evidenceDays ?? 8) * 24 * 3_600_000
-    for (const versions of progress.aggregator.slices.values()) for (const aggregate of versions.values()) aggregate.pruneBefore(keepFrom)
-    const nextOffset = progress.nextOffset.toString()
-    await this.#options.store.save({
-      topic: this.#options.topic,
-      partition: batch.partition,
-      nextOffset,
-      slices: [...progress.aggregator.slices.values()].flatMap((versions) => [...versions.values()].map((aggregate) => aggregate.toJSON())),
-    })
+    if (progress.nextOffset === before) return
+    if (!(await this.#save(progress, batch.partition))) return
     // The register is fed once the counts and their offset are saved: never twice, whether the batch
     // comes again (counted already: skipped) or the partition is taken up again from the saved state
     // (what was not saved is counted, and fed, again). A crash between the save and this leaves those
@@ -113,5 +185,64 @@ export class ReporterService {
     for (const record of progress.unfed.splice(0)) this.#options.register?.record(record)
     await this.#consumer.commit([{ topic: this.#options.topic, partition: batch.partition, offset: progress.nextOffset }])
     await batch.heartbeat()
+  }
+
+  #count(progress: PartitionProgress, partition: number, message: ConsumedBatch['messages'][number]): void {
+    let record: Comparison
+    try {
+      record = JSON.parse(message.value?.toString('utf8') ?? '') as Comparison
+    } catch {
+      this.#log.warn({ partition, offset: String(message.offset) }, 'skipped a message that is not a comparison')
+      return
+    }
+    if (typeof record.eventId === 'string' && record.eventId !== '') {
+      if (progress.recent.has(record.eventId)) {
+        this.#duplicates += 1
+        return
+      }
+      progress.recent.add(record.eventId)
+      progress.newIds.push(record.eventId)
+    }
+    progress.aggregator.add(record)
+    if (this.#options.register) progress.unfed.push(record)
+    this.#counted += 1
+  }
+
+  /** The fenced write of a partition's state; false (and the partition dropped) when refused. */
+  async #save(progress: PartitionProgress, partition: number): Promise<boolean> {
+    // Readiness looks back `windowDays`: hourly evidence older than the longest window is not kept.
+    const keepFrom = Date.now() - (this.#options.evidenceDays ?? 8) * 24 * 3_600_000
+    for (const versions of progress.aggregator.slices.values()) for (const aggregate of versions.values()) aggregate.pruneBefore(keepFrom)
+    const result = await this.#options.store.save({
+      state: {
+        topic: this.#options.topic,
+        partition,
+        nextOffset: progress.nextOffset.toString(),
+        slices: [...progress.aggregator.slices.values()].flatMap((versions) => [...versions.values()].map((aggregate) => aggregate.toJSON())),
+      },
+      epoch: progress.epoch,
+      newIds: progress.newIds,
+      window: this.#window,
+    })
+    if (result.saved) {
+      progress.newIds.length = 0
+      return true
+    }
+    this.#fencedWrites += 1
+    this.#partitions.delete(partition)
+    this.#fenced.add(partition)
+    this.#log.warn(
+      {
+        partition,
+        reason: result.reason,
+        epoch: progress.epoch,
+        nextOffset: progress.nextOffset.toString(),
+        savedEpoch: result.epoch,
+        savedNextOffset: result.nextOffset,
+        owner: result.owner,
+      },
+      'write refused: another reporter owns the partition now; its state here is dropped',
+    )
+    return false
   }
 }
