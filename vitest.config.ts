@@ -35,6 +35,7 @@ const INTEGRATION = [
   'test/publish/write-ahead-cost.test.ts',
   'test/report/report-cli.test.ts',
   'test/report/reporter.test.ts',
+  'test/report/reporter-supervision.test.ts',
   // Chromium
   'test/admin/dashboard.test.ts',
   'test/admin/dashboard-backlog.test.ts',
