@@ -37,6 +37,7 @@ const INTEGRATION = [
   'test/report/report-cli.test.ts',
   'test/report/reporter.test.ts',
   'test/report/reporter-faults.test.ts',
+  'test/report/reporter-supervision.test.ts',
   // Chromium
   'test/admin/dashboard.test.ts',
   'test/admin/dashboard-backlog.test.ts',

@@ -79,8 +79,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
   if (redisUrl !== undefined && !(/^rediss?:\/\//.test(redisUrl) && URL.canParse(redisUrl)))
     throw envError('REDIS_URL', 'must be a redis:// or rediss:// URL', redisUrl.replace(/\/\/[^@/]*@/, '//***@'))
   const level = readLogLevel(env)
-  const instance = env.FICUS_INSTANCE_ID ?? `${hostname()}-${process.pid}`
-  if (!/^[\w.:-]{1,128}$/.test(instance)) throw envError('FICUS_INSTANCE_ID', 'must be letters, digits, ".", ":", "_" or "-" (at most 128)', instance)
+  const instance = readInstance(env)
   return {
     port,
     host: env.HOST ?? DEFAULT_HOST,
@@ -102,6 +101,13 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     kafka: readKafkaSettings(env, instance),
     captureKeys: env[CAPTURE_KEYS_ENV] === undefined || env[CAPTURE_KEYS_ENV].trim() === '' ? undefined : parseCaptureKeys(env[CAPTURE_KEYS_ENV]),
   }
+}
+
+/** FICUS_INSTANCE_ID, or `<host>-<pid>`: names this process in events, logs and Kafka client ids. */
+function readInstance(env: NodeJS.ProcessEnv): string {
+  const instance = env.FICUS_INSTANCE_ID ?? `${hostname()}-${process.pid}`
+  if (!/^[\w.:-]{1,128}$/.test(instance)) throw envError('FICUS_INSTANCE_ID', 'must be letters, digits, ".", ":", "_" or "-" (at most 128)', instance)
+  return instance
 }
 
 /** KAFKA_BROKERS as a list (empty when unset); FICUS_ERR_ENV_INVALID when an entry is not host:port. */
@@ -291,7 +297,16 @@ export interface ReporterSettings {
   readonly redisUrl: string | undefined
   readonly redisPrefix: string
   readonly configFile: string
+  /** FICUS_INSTANCE_ID (else `<host>-<pid>`): the Kafka client id is `ficus-reporter-<instance>`. */
+  readonly instance: string
+  /** FICUS_REPORTER_STALL_MS: no batch and no heartbeat this long while records wait makes the reporter unhealthy. */
+  readonly stallMs: number
+  /** FICUS_REPORTER_MAX_RESTARTS: consumer restarts in a row before the reporter stays unhealthy (0: never restart). */
+  readonly maxRestarts: number
 }
+
+export const DEFAULT_REPORTER_STALL_MS = 30_000
+export const DEFAULT_REPORTER_MAX_RESTARTS = 5
 
 export function readReporterSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean }): ReporterSettings {
   const brokers = readBrokers(env)
@@ -310,5 +325,17 @@ export function readReporterSettings(env: NodeJS.ProcessEnv, options: { isTTY: b
     redisUrl: env.REDIS_URL === '' ? undefined : env.REDIS_URL,
     redisPrefix: env.FICUS_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     configFile: configFileSetting(env),
+    instance: readInstance(env),
+    stallMs: readMilliseconds(env, 'FICUS_REPORTER_STALL_MS', DEFAULT_REPORTER_STALL_MS),
+    maxRestarts: readCount(env, 'FICUS_REPORTER_MAX_RESTARTS', DEFAULT_REPORTER_MAX_RESTARTS),
   }
+}
+
+/** A whole number from 0, or the default when unset. */
+function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]
+  if (text === undefined || text === '') return fallback
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw envError(name, 'must be a whole number ≥ 0', text)
+  return value
 }

@@ -162,7 +162,10 @@ Options:
 
 Consumes comparisons from Kafka (KAFKA_BROKERS) in a consumer group (FICUS_REPORTER_GROUP) into
 rolling per-slice aggregates, kept in Redis with REDIS_URL (the gateway's readiness evidence) or
-in memory, and serves reports on REPORTER_PORT (9091).
+in memory, and serves reports on REPORTER_PORT (9091), with /healthz and /readyz (503 when its
+consumer crashed, stopped, left its group or stalled with records waiting; it replaces the consumer
+up to FICUS_REPORTER_MAX_RESTARTS (5) times in a row, then stays unhealthy) and /metrics. Its Kafka
+client id is ficus-reporter-<FICUS_INSTANCE_ID>.
 
 Options:
   --config FILE   the routes config whose readiness thresholds apply

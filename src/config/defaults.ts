@@ -30,7 +30,11 @@ export const DEFAULT_SHADOW_BREAKER: BreakerConfig = {
   rollingWindowMs: 10_000,
 }
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
-export const DEFAULT_EVENT_KEY = 'slice'
+/**
+ * Comparison events are keyed by entity (the request id when a request names none), so one slice
+ * spreads over every partition and every reporter: see docs/events.md for the ordering it gives up.
+ */
+export const DEFAULT_EVENT_KEY = 'entity'
 export const DEFAULT_WEBSOCKET = true
 export const DEFAULT_SHADOW_SAMPLE_PERCENT = 100
 export const DEFAULT_SHADOW_TIMEOUT_MS = 5_000

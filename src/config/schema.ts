@@ -16,6 +16,10 @@ export { SIDES, type Side }
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 export type RouteMethod = (typeof ROUTE_METHODS)[number]
 
+/** What keys a slice's comparison events on the comparisons topic (docs/events.md). */
+export const EVENT_KEYS = ['entity', 'request', 'slice'] as const
+export type EventKey = (typeof EVENT_KEYS)[number]
+
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const
 
 /** Where captured pairs are kept. */
@@ -378,8 +382,12 @@ const SliceSchema = Type.Object(
     stickyKey: Type.Optional(StickyKeySchema),
     /** The business entity a request is about (recorded in comparisons), e.g. `{ param: 'policyNumber' }`. */
     entityKey: Type.Optional(StickyKeySchema),
-    /** Message key of this slice's comparison events: the slice id (default, one ordered stream per slice) or the entity key. */
-    eventKey: Type.Optional(literals(['slice', 'entity'])),
+    /**
+     * Message key of this slice's comparison events: `entity` (default: the entity key, the request
+     * id when the request names none; one slice spreads over every partition), `request` (the
+     * request id) or `slice` (the slice id: one ordered stream per slice, on one partition).
+     */
+    eventKey: Type.Optional(literals(EVENT_KEYS)),
     /** Proxy WebSocket upgrades on this slice's routes to its authoritative side (never shadowed). Default true. */
     websocket: Type.Optional(Type.Boolean()),
     routes: Type.Array(RouteSchema, { minItems: 1 }),

@@ -4,7 +4,7 @@ import type { KeyDeclarations } from '../compare/published-paths.ts'
 import type { ReadinessThresholds } from './readiness-thresholds.ts'
 import type { Authority } from '../model/authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
-import type { CaptureStoreKind, RouteMethod, Side } from './schema.ts'
+import type { CaptureStoreKind, EventKey, RouteMethod, Side } from './schema.ts'
 
 /** Validated, defaulted, frozen configuration: what the rest of Ficus reads. */
 export interface GatewayConfig {
@@ -222,8 +222,12 @@ export interface SliceConfig {
   readonly stickyKey: StickyKey | null
   /** Where a request names its business entity (recorded in comparisons); null: none. */
   readonly entityKey: StickyKey | null
-  /** Message key of comparison events: the slice id, or the entity key when the request has one. */
-  readonly eventKey: 'slice' | 'entity'
+  /**
+   * Message key of comparison events: `slice` (the slice id), `entity` (the entity key, the request
+   * id when the request names none) or `request` (the request id). Resolved: `entity` only for a
+   * slice that declares an entity key.
+   */
+  readonly eventKey: EventKey
   /** WebSocket upgrades on the slice's routes are proxied to its authoritative side. */
   readonly websocket: boolean
   /** Shadow calls; null when the slice is not shadowed. */

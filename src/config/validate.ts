@@ -263,7 +263,7 @@ function resolveSlices(
     const capture = resolveCapture(slice.capture, shadow, ['slices', id, 'capture'], issues)
     const compare = resolveCompare(slice.compare, slice.translate, ['slices', id], maps, issues)
     if (slice.eventKey === 'entity' && entityKey === null)
-      issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey' })
+      issues.push({ path: formatPath(['slices', id, 'eventKey']), message: '"entity" needs the slice to declare an entityKey (or use "request")' })
     const readiness = resolveReadiness(config.readiness, slice.readiness)
     slices.push({
       id,
@@ -272,7 +272,8 @@ function resolveSlices(
       authority: authority.ok ? authority.authority : 'legacy',
       stickyKey,
       entityKey,
-      eventKey: slice.eventKey ?? DEFAULT_EVENT_KEY,
+      // The default keys by entity where the slice names one, by request otherwise: spread either way.
+      eventKey: slice.eventKey ?? (entityKey === null ? 'request' : DEFAULT_EVENT_KEY),
       websocket: slice.websocket ?? DEFAULT_WEBSOCKET,
       shadow,
       capture,

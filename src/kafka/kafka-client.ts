@@ -53,6 +53,8 @@ export interface KafkaAdmin {
   /** Per partition (in order), the first offset at or after `timeMs`; the high offset when every record is older. */
   offsetsForTime(topic: string, timeMs: number): Promise<{ partition: number; offset: bigint }[]>
   deleteGroups(groupIds: readonly string[]): Promise<void>
+  /** Per partition of the topic (in order), the next offset the group committed; null where it committed none. */
+  committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: bigint | null }[]>
   describeCluster(): Promise<{ brokers: number; clusterId: string }>
   /** Disconnects (bounded by `closeTimeoutMs`), then closes every connection still open. */
   close(): Promise<void>
@@ -115,6 +117,17 @@ export interface GroupJoin {
   readonly assigned: Readonly<Record<string, readonly number[]>>
 }
 
+/** What a group consumer went through, for health checks: each kind as the client reports it. */
+export type ConsumerEvent =
+  /** A heartbeat reached the group coordinator: the member is alive in the group. */
+  | { readonly kind: 'heartbeat' }
+  /** The member lost its assignment and is joining the group again. */
+  | { readonly kind: 'rebalancing' }
+  /** The consumer stopped fetching (closed, or stopped after a crash it does not restart from). */
+  | { readonly kind: 'stopped' }
+  /** A batch handler returned; `highWatermark` is the partition's end as the fetch saw it. */
+  | { readonly kind: 'batch'; readonly topic: string; readonly partition: number; readonly highWatermark: bigint; readonly nextOffset: bigint }
+
 export interface ConsumerOptions {
   readonly groupId: string
   readonly sessionTimeoutMs?: number
@@ -134,6 +147,8 @@ export interface KafkaGroupConsumer {
   onGroupJoin(listener: (join: GroupJoin) => void): void
   /** The consumer stopped on an error; `restarting` tells whether the client restarts it by itself. */
   onCrash(listener: (error: Error, restarting: boolean) => void): void
+  /** Heartbeats, rebalances, stops and finished batches (see `ConsumerEvent`). */
+  onEvent(listener: (event: ConsumerEvent) => void): void
   close(): Promise<void>
 }
 

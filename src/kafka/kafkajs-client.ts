@@ -153,6 +153,13 @@ async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketT
     deleteGroups: async (groupIds) => {
       await admin.deleteGroups([...groupIds])
     },
+    committedOffsets: async (groupId, topic) => {
+      const [found] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      // kafkajs answers -1 for a partition the group committed nothing on.
+      return byPartition(
+        (found?.partitions ?? []).map((entry) => ({ partition: entry.partition, offset: Number(entry.offset) < 0 ? null : BigInt(entry.offset) })),
+      )
+    },
     describeCluster: async () => {
       const cluster = await admin.describeCluster()
       return { brokers: cluster.brokers.length, clusterId: cluster.clusterId }
@@ -241,6 +248,20 @@ function groupConsumer({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracke
     },
     onCrash: (listener) => {
       consumer.on(consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart))
+    },
+    onEvent: (listener) => {
+      consumer.on(consumer.events.HEARTBEAT, () => listener({ kind: 'heartbeat' }))
+      consumer.on(consumer.events.REBALANCING, () => listener({ kind: 'rebalancing' }))
+      consumer.on(consumer.events.STOP, () => listener({ kind: 'stopped' }))
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+        listener({
+          kind: 'batch',
+          topic: payload.topic,
+          partition: payload.partition,
+          highWatermark: BigInt(payload.highWatermark),
+          nextOffset: BigInt(payload.lastOffset) + 1n,
+        }),
+      )
     },
     // Not bounded: leaving the group cleanly matters more here. What the disconnect left open is closed.
     close: async () => {

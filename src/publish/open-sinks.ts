@@ -112,10 +112,21 @@ export async function openEventSinks(options: {
   }
 }
 
-/** One slice's comparisons share a key (and so a partition and an order), unless it asks for the entity key. */
-function comparisonKey(config: GatewayConfig): (record: Comparison) => string {
-  const byEntity = new Set(config.slices.filter((slice) => slice.eventKey === 'entity').map((slice) => slice.id))
-  return (record) => (byEntity.has(record.slice) && record.entityKey !== null ? record.entityKey : record.slice)
+/**
+ * The message key of a comparison (docs/events.md): by default its entity key, or its request id
+ * when it names no entity, so one slice's comparisons spread over every partition (and reporter);
+ * the slice id for a slice with `eventKey: 'slice'` (one partition, one order). Comparisons of a
+ * slice the config no longer has are keyed by request.
+ */
+export function comparisonKey(config: GatewayConfig): (record: Comparison) => string {
+  const keys = new Map(config.slices.map((slice) => [slice.id, slice.eventKey]))
+  return (record) => {
+    const eventKey = keys.get(record.slice) ?? 'request'
+    if (eventKey === 'slice') return record.slice
+    if (eventKey === 'entity' && record.entityKey !== null) return record.entityKey
+    // A request id is always set by the gateway; the event id covers a record made without one.
+    return record.requestId === '' ? record.eventId : record.requestId
+  }
 }
 
 /** A comparisons sink of its own, and how to flush and release it. */

@@ -126,7 +126,8 @@ describe('docs/asyncapi.yaml', () => {
   })
 
   it('describes the message key', () => {
-    expect(messageOf('comparisons').bindings.kafka.key.description).toMatch(/slice id[\s\S]*entity key/)
+    // Keyed by entity by default, the request id when none, the slice id on request (issue 19).
+    expect(messageOf('comparisons').bindings.kafka.key.description).toMatch(/entity key[\s\S]*request id[\s\S]*slice id/)
     expect(messageOf('authority-changes').bindings.kafka.key.description).toMatch(/slice id/)
     expect(messageOf('triage-actions').bindings.kafka.key.description).toMatch(/signature id/)
     for (const stream of STREAMS) expect(messageOf(stream).bindings.kafka.key.type).toBe('string')

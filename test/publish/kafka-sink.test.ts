@@ -35,8 +35,8 @@ function shadowedConfig() {
     description: 'd',
     authority: 'modern',
     routes: [{ method: 'GET', path: '/billing/:id' }],
+    // Keyed by entity: the default for a slice that names one.
     entityKey: { param: 'id' },
-    eventKey: 'entity',
     shadow: {},
   }
   return config
@@ -71,7 +71,8 @@ describe('Kafka sink against the real broker', () => {
         'ficus-event-id': message.value.eventId,
         'content-type': 'application/json',
       })
-      expect(message.key).toBe(message.value.slice === 'billing-eligibility' ? message.value.entityKey : message.value.slice)
+      // By default a slice with an entity key is keyed by entity, one without by request id.
+      expect(message.key).toBe(message.value.slice === 'billing-eligibility' ? message.value.entityKey : message.value.requestId)
     }
     // Per key, consumers see comparisons in the order the gateway wrote them.
     for (const key of new Set(reader.messages.map((m) => m.key))) {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Comparison } from '../../compare/comparison.ts'
-import { createKafkaClient, type ConsumedBatch, type KafkaGroupConsumer } from '../../kafka/index.ts'
+import { createKafkaClient, type ConsumedBatch, type ConsumerEvent, type GroupJoin, type KafkaGroupConsumer } from '../../kafka/index.ts'
 import type { DiscrepancyRegister } from '../../register/discrepancy-register.ts'
 import type { ReportStateStore } from './report-state.ts'
 import { RecentEventIds } from '../event-dedup.ts'
@@ -8,6 +8,28 @@ import { ComparisonAggregator } from '../report.ts'
 import { SliceAggregate } from '../slice-aggregate.ts'
 
 export const DEFAULT_REPORTER_GROUP = 'ficus-reporter'
+/** How long the group waits for a reporter's heartbeat before it gives the reporter's partitions to another. */
+export const REPORTER_SESSION_TIMEOUT_MS = 10_000
+
+/** Where the reporter's consumer is in its group. */
+export const CONSUMER_PHASES = ['starting', 'joined', 'rebalancing', 'crashed', 'stopped'] as const
+export type ConsumerPhase = (typeof CONSUMER_PHASES)[number]
+
+/** The consumer's real state, as its client reported it (times in ms since the epoch). */
+export interface ConsumerState {
+  readonly phase: ConsumerPhase
+  /** When the phase began. */
+  readonly since: number
+  readonly memberId: string | null
+  /** Partitions of the topic the group gave this member at its last join. */
+  readonly assigned: readonly number[]
+  readonly lastBatchAt: number | null
+  readonly lastHeartbeatAt: number | null
+  /** The last crash: its cause and whether the client restarts the consumer by itself. */
+  readonly crash: { readonly error: Error; readonly restarting: boolean; readonly at: number } | null
+  /** The partition's end as the last fetch of it saw, per partition. */
+  readonly highWatermarks: ReadonlyMap<number, bigint>
+}
 
 /**
  * How many recent event ids each partition's saved state keeps, to count a redelivered comparison
@@ -33,6 +55,8 @@ export interface ReporterOptions {
   readonly register?: Pick<DiscrepancyRegister, 'record'>
   /** Recent event ids kept per partition (DEFAULT_DEDUP_WINDOW). */
   readonly dedupWindow?: number
+  /** Kafka client id: `ficus-reporter-<instance>`, so that group tools tell reporters apart. Default `ficus-reporter`. */
+  readonly clientId?: string
 }
 
 interface PartitionProgress {
@@ -79,13 +103,60 @@ export class ReporterService {
   #counted = 0
   #duplicates = 0
   #fencedWrites = 0
+  #state: ConsumerState = {
+    phase: 'starting',
+    since: Date.now(),
+    memberId: null,
+    assigned: [],
+    lastBatchAt: null,
+    lastHeartbeatAt: null,
+    crash: null,
+    highWatermarks: new Map(),
+  }
+  #closing = false
 
   constructor(options: ReporterOptions) {
     this.#options = options
     this.#window = options.dedupWindow ?? DEFAULT_DEDUP_WINDOW
     this.#log = options.logger.child({ component: 'reporter' })
-    const kafka = createKafkaClient({ clientId: `ficus-reporter`, brokers: options.brokers, connectionTimeoutMs: 3_000 })
-    this.#consumer = kafka.consumer({ groupId: options.groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000 })
+    // With a logger, the client's own warnings and errors reach the log (at warn level).
+    const kafka = createKafkaClient({
+      clientId: options.clientId ?? 'ficus-reporter',
+      brokers: options.brokers,
+      connectionTimeoutMs: 3_000,
+      logger: options.logger,
+    })
+    this.#consumer = kafka.consumer({ groupId: options.groupId, sessionTimeoutMs: REPORTER_SESSION_TIMEOUT_MS, heartbeatIntervalMs: 2_000 })
+  }
+
+  /** The consumer's state now: phase, assignment, last batch and heartbeat, last crash. */
+  get consumerState(): ConsumerState {
+    return this.#state
+  }
+
+  #watch(): void {
+    this.#consumer.onGroupJoin((join: GroupJoin) => {
+      const assigned = [...(join.assigned[this.#options.topic] ?? [])].sort((a, b) => a - b)
+      this.#state = { ...this.#state, phase: 'joined', since: Date.now(), memberId: join.memberId, assigned, crash: null }
+      this.#log.info({ memberId: join.memberId, assigned }, 'reporter joined its group')
+    })
+    this.#consumer.onCrash((error, restarting) => {
+      this.#state = { ...this.#state, phase: 'crashed', since: Date.now(), crash: { error, restarting, at: Date.now() } }
+      this.#log.error({ err: error, restarting }, restarting ? 'reporter consumer crashed; its client restarts it' : 'reporter consumer crashed and stopped')
+    })
+    this.#consumer.onEvent((event: ConsumerEvent) => {
+      const now = Date.now()
+      if (event.kind === 'heartbeat') this.#state = { ...this.#state, lastHeartbeatAt: now }
+      else if (event.kind === 'batch') {
+        const highWatermarks = new Map(this.#state.highWatermarks).set(event.partition, event.highWatermark)
+        this.#state = { ...this.#state, lastBatchAt: now, highWatermarks }
+      } else if (event.kind === 'rebalancing') this.#state = { ...this.#state, phase: 'rebalancing', since: now, assigned: [] }
+      // A crash stops the consumer first: the crash, reported next, is the phase that tells why.
+      else if (this.#state.phase !== 'crashed') {
+        this.#state = { ...this.#state, phase: 'stopped', since: now, assigned: [] }
+        if (!this.#closing) this.#log.warn('reporter consumer stopped')
+      }
+    })
   }
 
   /** Comparisons counted by this process since it started (redelivered copies not included). */
@@ -104,18 +175,19 @@ export class ReporterService {
   }
 
   async start(): Promise<void> {
+    this.#watch()
     // After a rebalance, partitions are claimed again and taken up from their saved state, not from memory.
     this.#consumer.onGroupJoin((join) => {
       this.#partitions.clear()
       this.#fenced.clear()
       this.#memberId = join.memberId
-      this.#log.info({ memberId: join.memberId, partitions: join.assigned[this.#options.topic] ?? [] }, 'reporter joined its group')
     })
     await this.#consumer.start([this.#options.topic], (batch) => this.#batch(batch))
     this.#log.info({ topic: this.#options.topic, group: this.#options.groupId }, 'reporter consuming')
   }
 
   async stop(): Promise<void> {
+    this.#closing = true
     await this.#consumer.close()
   }
 
