@@ -87,7 +87,7 @@ export async function startReconcile(settings: Settings, config: GatewayConfig, 
     throw fail.reconcileResume(`run ${runId} exists already (${file}): resume it with --resume ${runId}, or choose another --run-id`)
   const route = reconcileRoute(slice, options.route ?? resumed?.route ?? slice.reconcile.route)
   if (resumed && route.name !== resumed.route) throw fail.reconcileResume(`run ${runId} asked ${resumed.route}, not ${route.name}`)
-  const keys = await readKeys(options.keys)
+  const keys = await readKeys({ ...options.keys, signal: options.signal })
   if (resumed && (keys.hash !== resumed.source.hash || keys.keys.length !== resumed.totalKeys))
     throw fail.reconcileResume(`run ${runId} read other keys (${resumed.source.description}, ${resumed.source.hash}); the source given has changed since`)
   await prepareDataDir(settings)
