@@ -1,7 +1,7 @@
 import { PassThrough, Writable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/cli.ts'
-import { countingUpstream, reconcileConfig, workspace, type CountingUpstream, type Workspace } from '../helpers/reconcile.ts'
+import { countingUpstream, ficus, reconcileConfig, workspace, type CountingUpstream, type Workspace } from '../helpers/reconcile.ts'
 
 // Hostile cases of `ficus reconcile` found in review: each test failed before its fix.
 
@@ -67,5 +67,25 @@ describe('ficus reconcile, hostile', () => {
     expect(performance.now() - started).toBeLessThan(3_000)
     expect(stderr.text()).toContain('stopped before any key was asked')
     expect(legacy.requests).toHaveLength(0)
+  })
+
+  it('refuses to resume a JSON-lines run without its --key-field (or with another): the same bytes, other keys', async () => {
+    await setUp()
+    const lines = Array.from({ length: 30 }, (_, index) => JSON.stringify({ policyNo: `J-${index + 1}`, other: `O-${index + 1}` }))
+    const file = await ws.write('export.jsonl', `${lines.join('\n')}\n`)
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 1_500)
+    const first = await ficus(['reconcile', 'policy-status', '--keys', file, '--key-field', 'policyNo', '--rate', '5', '--run-id', 'kf-1'], ws.env(), {
+      signal: controller.signal,
+    })
+    expect(first.code, first.stderr).toBe(130)
+    for (const flags of [[], ['--key-field', 'other']]) {
+      const resumed = await ficus(['reconcile', 'policy-status', '--keys', file, ...flags, '--resume', 'kf-1', '--rate', '500'], ws.env())
+      expect(resumed.code, resumed.stderr).toBe(1)
+      expect(resumed.stderr).toContain('FICUS_ERR_RECONCILE_RESUME')
+    }
+    expect([...legacy.perKey.keys()].every((key) => key.startsWith('J-'))).toBe(true)
+    const resumed = await ficus(['reconcile', 'policy-status', '--keys', file, '--key-field', 'policyNo', '--resume', 'kf-1', '--rate', '500'], ws.env())
+    expect(resumed.code, resumed.stderr).toBe(0)
   })
 })
