@@ -57,7 +57,11 @@ export async function readKeys(options: KeySourceOptions): Promise<KeySource> {
     throw fail.reconcileKeys(`cannot read ${options.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
   }
   const name = fromStdin ? 'standard input' : options.path
-  const lines = bytes.toString('utf8').split(/\r?\n/)
+  // A byte order mark (exports from Windows tools) is no part of the first key or JSON line.
+  const lines = bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
   const problems: string[] = []
   const seen = new Set<string>()
   const keys: string[] = []

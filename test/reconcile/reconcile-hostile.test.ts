@@ -88,4 +88,12 @@ describe('ficus reconcile, hostile', () => {
     const resumed = await ficus(['reconcile', 'policy-status', '--keys', file, '--key-field', 'policyNo', '--resume', 'kf-1', '--rate', '500'], ws.env())
     expect(resumed.code, resumed.stderr).toBe(0)
   })
+
+  it('reads a JSON-lines export that starts with a byte order mark and ends its lines with CRLF', async () => {
+    await setUp()
+    const file = await ws.write('export.jsonl', '\uFEFF{"policyNo":"J-1"}\r\n{"policyNo":"J-2"}\r\n')
+    const run = await ficus(['reconcile', 'policy-status', '--keys', file, '--key-field', 'policyNo', '--rate', '500', '--json'], ws.env())
+    expect(run.code, run.stderr).toBe(0)
+    expect([...legacy.perKey.keys()].sort()).toEqual(['J-1', 'J-2'])
+  })
 })
