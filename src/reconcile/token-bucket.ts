@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
+/** The longest a timer waits: beyond, Node waits 1 ms instead (and warns), and a slow rate would spin. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /**
  * A token bucket: `ratePerSecond` tokens a second, at most `capacity` saved up. Takers are served
  * one after another, in order; over any span the tokens handed out are at most capacity + rate × span.
@@ -28,7 +31,7 @@ export class TokenBucket {
     signal?.throwIfAborted()
     this.#refill()
     while (this.#tokens < 1) {
-      await sleep(Math.ceil(((1 - this.#tokens) / this.#rate) * 1000), undefined, signal ? { signal } : {})
+      await sleep(Math.min(MAX_TIMER_MS, Math.ceil(((1 - this.#tokens) / this.#rate) * 1000)), undefined, signal ? { signal } : {})
       this.#refill()
     }
     this.#tokens -= 1
