@@ -5,7 +5,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * A token bucket: `ratePerSecond` tokens a second, at most `capacity` saved up. Takers are served
- * one after another, in order; over any span the tokens handed out are at most capacity + rate × span.
+ * one after another, in order; over any span the tokens handed out are at most capacity + rate × span
+ * (from the start, 1 + rate × span).
  */
 export class TokenBucket {
   readonly #rate: number
@@ -17,7 +18,8 @@ export class TokenBucket {
   constructor(ratePerSecond: number, capacity: number) {
     this.#rate = ratePerSecond
     this.#capacity = Math.max(1, capacity)
-    this.#tokens = this.#capacity
+    // One token to begin with, not a full bucket: the first second gets the rate, not the rate and a burst.
+    this.#tokens = 1
   }
 
   /** Resolves when a token is taken; rejects with the signal's reason when it aborts first. */

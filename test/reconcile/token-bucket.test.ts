@@ -20,4 +20,22 @@ describe('the reconciliation token bucket', () => {
     }
     expect(warnings).toBe(0)
   })
+
+  it('hands out no more than the rate in the first second: the bucket does not start full', async () => {
+    const bucket = new TokenBucket(10, 8)
+    const controller = new AbortController()
+    const started = performance.now()
+    const times: number[] = []
+    const takers = Array.from({ length: 14 }, () =>
+      bucket
+        .take(controller.signal)
+        .then(() => times.push(performance.now() - started))
+        .catch(() => undefined),
+    )
+    await sleep(1_200)
+    controller.abort()
+    await Promise.all(takers)
+    expect(times.filter((time) => time < 1_000).length).toBeLessThanOrEqual(10)
+    expect(times.length).toBeGreaterThanOrEqual(11)
+  })
 })
