@@ -96,4 +96,17 @@ describe('ficus reconcile, hostile', () => {
     expect(run.code, run.stderr).toBe(0)
     expect([...legacy.perKey.keys()].sort()).toEqual(['J-1', 'J-2'])
   })
+
+  it('ficus report --run with a run id it has no comparisons of is an error, not an empty report', async () => {
+    await setUp()
+    const file = await ws.write('keys.txt', 'P-1\nP-2\n')
+    const run = await ficus(['reconcile', 'policy-status', '--keys', file, '--rate', '500', '--run-id', 'known-1'], ws.env())
+    expect(run.code, run.stderr).toBe(0)
+    const known = await ficus(['report', '--run', 'known-1', '--format', 'json', '--config', ws.configFile], ws.env())
+    expect(known.code, known.stderr).toBe(0)
+    const typo = await ficus(['report', '--run', 'known-2', '--format', 'json', '--config', ws.configFile], ws.env())
+    expect(typo.code).toBe(1)
+    expect(typo.stderr).toContain('FICUS_ERR_UNKNOWN_RUN')
+    expect(typo.stdout).toBe('')
+  })
 })
