@@ -82,8 +82,20 @@ describe('docker-compose.yml', () => {
     expect(script).toContain('--resume')
     expect(script).toMatch(/while true; do[\s\S]*sleep/)
     expect(reconcile.environment).toMatchObject({ KAFKA_BROKERS: 'kafka:19092', REDIS_URL: 'redis://redis:6379' })
-    expect(reconcile.volumes).toEqual(['reconcile-data:/var/lib/ficus'])
+    expect(reconcile.volumes).toContain('reconcile-data:/var/lib/ficus')
     expect(Object.keys(compose.volumes)).toContain('reconcile-data')
+  })
+
+  it('hashes the run’s comparisons with the gateway’s salt, so that a discrepancy has one signature whoever found it', () => {
+    // Each service's data directory would otherwise make a salt of its own (hash-salt).
+    const reconcile = compose.services.reconcile!
+    const gateway = compose.services.gateway!
+    const shared = gateway.environment?.FICUS_HASH_SALT !== undefined && reconcile.environment?.FICUS_HASH_SALT === gateway.environment.FICUS_HASH_SALT
+    const readsGateways =
+      (reconcile.volumes ?? []).includes('gateway-data:/var/lib/ficus-gateway:ro') &&
+      /export FICUS_HASH_SALT="\$\$\(cat \/var\/lib\/ficus-gateway\/hash-salt\)"/.test(reconcile.command?.join(' ') ?? '') &&
+      reconcile.depends_on?.gateway?.condition === 'service_healthy'
+    expect(shared || readsGateways).toBe(true)
   })
 })
 

@@ -87,14 +87,29 @@ export async function startReconcile(settings: Settings, config: GatewayConfig, 
     throw fail.reconcileResume(`run ${runId} exists already (${file}): resume it with --resume ${runId}, or choose another --run-id`)
   const route = reconcileRoute(slice, options.route ?? resumed?.route ?? slice.reconcile.route)
   if (resumed && route.name !== resumed.route) throw fail.reconcileResume(`run ${runId} asked ${resumed.route}, not ${route.name}`)
-  const keys = await readKeys(options.keys)
+  const keys = await readKeys({ ...options.keys, signal: options.signal })
   if (resumed && (keys.hash !== resumed.source.hash || keys.keys.length !== resumed.totalKeys))
     throw fail.reconcileResume(`run ${runId} read other keys (${resumed.source.description}, ${resumed.source.hash}); the source given has changed since`)
+  if (resumed && (resumed.source.keyField ?? null) !== (options.keys.keyField ?? null))
+    throw fail.reconcileResume(
+      `run ${runId} read its keys ${resumed.source.keyField ? `from the field ${resumed.source.keyField} (--key-field ${resumed.source.keyField})` : 'one a line (no --key-field)'}`,
+    )
   await prepareDataDir(settings)
   const release = await lockRuns(join(settings.dataDir, RECONCILE_LOCK_FILE), runId)
   try {
     const authority = await runAuthority(settings, slice)
-    return await runOpened(settings, config, { ...options, slice, route, keys, runId, file, resumed, authority, logger })
+    return await runOpened(settings, config, {
+      ...options,
+      slice,
+      route,
+      keys,
+      keyField: options.keys.keyField ?? null,
+      runId,
+      file,
+      resumed,
+      authority,
+      logger,
+    })
   } finally {
     await release()
   }
@@ -104,6 +119,7 @@ interface Prepared {
   readonly slice: SliceConfig
   readonly route: ReconcileRoute
   readonly keys: KeySource
+  readonly keyField: string | null
   readonly runId: string
   readonly file: string
   readonly resumed: Checkpoint | undefined
@@ -162,7 +178,7 @@ async function runOpened(
         ...judgementTools(slice, salt),
       },
       keys: run.keys.keys,
-      source: { description: run.keys.description, hash: run.keys.hash },
+      source: { description: run.keys.description, hash: run.keys.hash, keyField: run.keyField },
       ratePerSecond,
       concurrency,
       sink: comparisons,

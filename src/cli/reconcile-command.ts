@@ -74,6 +74,7 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   const progress = runProgress(io.stderr)
+  let started = false
   try {
     const { summary, stopped } = await startReconcile(settings, config, {
       slice,
@@ -86,12 +87,14 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
       minAgreementPercent,
       maxErrorPercent,
       signal: controller.signal,
-      onStart: (start) =>
+      onStart: (start) => {
+        started = true
         io.stderr.write(
           printable(
             `reconciliation run ${start.runId}${start.resumed ? ' (resumed)' : ''}: ${slice} ${start.route}, ${start.remaining} of ${start.total} keys to ask${start.duplicates > 0 ? ` (${start.duplicates} duplicate keys asked once)` : ''}`,
           ) + '\n',
-        ),
+        )
+      },
       onProgress: progress.update,
     })
     progress.end()
@@ -102,6 +105,11 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
       return STOPPED_EXIT_CODE
     }
     return verdict(summary, io)
+  } catch (err) {
+    // Stopped while it still read its keys (standard input a producer keeps open) or prepared: no key was asked.
+    if (!controller.signal.aborted || started) throw err
+    io.stderr.write('stopped before any key was asked\n')
+    return STOPPED_EXIT_CODE
   } finally {
     progress.end()
     process.off('SIGINT', stop)

@@ -137,9 +137,11 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   // --run: the comparisons of one reconciliation run alone (its run id is their causation).
   const run = values.run
   if (run !== undefined && !/^[A-Za-z0-9][\w.-]{0,63}$/.test(run)) throw usageError(`--run must be a reconciliation run id (got ${JSON.stringify(run)})`)
+  let ofRun = 0
   const add = (record: Parameters<ComparisonAggregator['add']>[0]): void => {
     if (wanted !== undefined && record.slice !== wanted) return
     if (run !== undefined && (record.origin !== 'reconcile' || record.causationId !== run)) return
+    ofRun += 1
     aggregator.add(record)
   }
   const dataDir = resolve(io.cwd, values['data-dir'] ?? settings.dataDir)
@@ -158,6 +160,10 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
     progress.end()
   }
 
+  if (run !== undefined && ofRun === 0)
+    throw fail.unknownRun(
+      `no comparison of reconciliation run ${run} in ${described}${wanted === undefined ? '' : ` (slice ${wanted})`}: check the run id and the source`,
+    )
   // Triage from the shared register with REDIS_URL, else from the data directory's.
   const triage = await readStoredTriage({ redisUrl: settings.redisUrl, redisPrefix: settings.redisPrefix, dataDir }, wanted)
   if (run !== undefined) described += `, reconciliation run ${run}`

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   FICUS_ERR_RECONCILE_ROUTE: { status: undefined, title: 'Reconciliation route could not be chosen' },
   FICUS_ERR_RECONCILE_RESUME: { status: undefined, title: 'Reconciliation run cannot be resumed' },
   FICUS_ERR_RECONCILE_BUSY: { status: undefined, title: 'Another reconciliation run is under way' },
+  FICUS_ERR_UNKNOWN_RUN: { status: undefined, title: 'Unknown reconciliation run' },
   FICUS_ERR_NOT_READY: { status: 409, title: 'Slice not ready' },
   FICUS_ERR_EVIDENCE_UNAVAILABLE: { status: 503, title: 'Readiness evidence unavailable' },
   FICUS_ERR_REGISTER_UNAVAILABLE: { status: 503, title: 'Discrepancy register unavailable' },
@@ -153,6 +154,8 @@ export const fail = {
   reconcileBusy: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_RECONCILE_BUSY', message, options),
   /** FICUS_ERR_RECONCILE_RESUME: Reconciliation run cannot be resumed. */
   reconcileResume: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_RECONCILE_RESUME', message, options),
+  /** FICUS_ERR_UNKNOWN_RUN: Unknown reconciliation run. */
+  unknownRun: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_UNKNOWN_RUN', message, options),
   /** FICUS_ERR_NOT_READY: Slice not ready. */
   notReady: (message: string, options?: FicusErrorOptions): FicusError => new FicusError('FICUS_ERR_NOT_READY', message, options),
   /** FICUS_ERR_REGISTER_UNAVAILABLE: Discrepancy register unavailable. */

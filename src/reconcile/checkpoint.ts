@@ -30,7 +30,8 @@ export interface Checkpoint {
   readonly runId: string
   readonly slice: string
   readonly route: string
-  readonly source: { readonly description: string; readonly hash: string }
+  /** `keyField`: the JSON-lines field the keys came from (null: one key a line); the same bytes read otherwise are other keys. */
+  readonly source: { readonly description: string; readonly hash: string; readonly keyField?: string | null }
   readonly totalKeys: number
   readonly startedAt: string
   readonly updatedAt: string

@@ -21,6 +21,8 @@ export interface KeySourceOptions {
   readonly keyField?: string | undefined
   readonly cwd: string
   readonly stdin: NodeJS.ReadableStream
+  /** Stops waiting for standard input (SIGINT, SIGTERM): the read rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined
 }
 
 /** The problems reported of a bad source before giving up: enough to fix a file, not a screenful. */
@@ -49,12 +51,17 @@ export async function readKeys(options: KeySourceOptions): Promise<KeySource> {
   const fromStdin = options.path === '-'
   let bytes: Buffer
   try {
-    bytes = fromStdin ? await readAll(options.stdin) : await readFile(resolve(options.cwd, options.path))
+    bytes = fromStdin ? await readAll(options.stdin, options.signal) : await readFile(resolve(options.cwd, options.path))
   } catch (err) {
+    if (options.signal?.aborted) throw err
     throw fail.reconcileKeys(`cannot read ${options.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
   }
   const name = fromStdin ? 'standard input' : options.path
-  const lines = bytes.toString('utf8').split(/\r?\n/)
+  // A byte order mark (exports from Windows tools) is no part of the first key or JSON line.
+  const lines = bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
   const problems: string[] = []
   const seen = new Set<string>()
   const keys: string[] = []
@@ -109,8 +116,25 @@ function jsonKey(line: string, field: string): string | null | { problem: string
   return { problem: key === undefined ? `no key (no "${field}" field)` : `no key ("${field}" is not a string or an integer)` }
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+/** The whole stream; a producer that never closes it must not outlast a stop. */
+async function readAll(stream: NodeJS.ReadableStream, signal: AbortSignal | undefined): Promise<Buffer> {
   const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  const reading = (async () => {
+    for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  })()
+  if (signal === undefined) await reading
+  else {
+    let stop: (() => void) | undefined
+    const stopped = new Promise<never>((_, reject) => {
+      stop = () => reject(signal.reason as Error)
+      if (signal.aborted) stop()
+      else signal.addEventListener('abort', stop, { once: true })
+    })
+    try {
+      await Promise.race([reading, stopped])
+    } finally {
+      if (stop) signal.removeEventListener('abort', stop)
+    }
+  }
   return Buffer.concat(chunks)
 }

@@ -1,8 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
+/** The longest a timer waits: beyond, Node waits 1 ms instead (and warns), and a slow rate would spin. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /**
  * A token bucket: `ratePerSecond` tokens a second, at most `capacity` saved up. Takers are served
- * one after another, in order; over any span the tokens handed out are at most capacity + rate × span.
+ * one after another, in order; over any span the tokens handed out are at most capacity + rate × span
+ * (from the start, 1 + rate × span).
  */
 export class TokenBucket {
   readonly #rate: number
@@ -14,7 +18,8 @@ export class TokenBucket {
   constructor(ratePerSecond: number, capacity: number) {
     this.#rate = ratePerSecond
     this.#capacity = Math.max(1, capacity)
-    this.#tokens = this.#capacity
+    // One token to begin with, not a full bucket: the first second gets the rate, not the rate and a burst.
+    this.#tokens = 1
   }
 
   /** Resolves when a token is taken; rejects with the signal's reason when it aborts first. */
@@ -28,7 +33,7 @@ export class TokenBucket {
     signal?.throwIfAborted()
     this.#refill()
     while (this.#tokens < 1) {
-      await sleep(Math.ceil(((1 - this.#tokens) / this.#rate) * 1000), undefined, signal ? { signal } : {})
+      await sleep(Math.min(MAX_TIMER_MS, Math.ceil(((1 - this.#tokens) / this.#rate) * 1000)), undefined, signal ? { signal } : {})
       this.#refill()
     }
     this.#tokens -= 1
