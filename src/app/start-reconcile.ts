@@ -44,7 +44,7 @@ export interface ReconcileOptions {
   readonly minAgreementPercent?: number | undefined
   readonly maxErrorPercent?: number | undefined
   /** Tries of a key while a breaker is open or legacy asks to slow down, and the pause between them (defaults: reconcile-run.ts). */
-  readonly retry?: { readonly maxTries: number; readonly pause: { readonly baseMs: number; readonly maxMs: number } } | undefined
+  readonly retry?: { readonly maxTries: number; readonly pause: { readonly baseMs: number; readonly maxMs: number }; readonly giveUpAfter?: number } | undefined
   /** Aborted on SIGINT/SIGTERM: no key is taken any more. */
   readonly signal: AbortSignal
   /** Told once the run is ready to ask: its id and what it will ask. */
@@ -56,6 +56,8 @@ export interface ReconcileOptions {
 export interface ReconcileOutcome {
   readonly summary: RunSummary
   readonly stopped: boolean
+  /** Why the run gave up by itself (keys in a row that spent every try): stopped, resumable. */
+  readonly gaveUp: string | undefined
 }
 
 /** `rec-20261207T141500Z-3fa9c2`: sorts by start time, unique enough for one data directory. */
@@ -147,7 +149,16 @@ async function runOpened(
       redis: settings.redisUrl ? { url: settings.redisUrl, prefix: settings.redisPrefix } : undefined,
     })
     // A file and an outbox of its own: never the running gateway's (open-sinks.ts).
-    sink = await openSidecarSink({ name: 'reconcile', kafka: settings.kafka, dataDir: settings.dataDir, config, logger, durability: settings.events })
+    // Write-ahead: a key is marked done once its comparison is handed to the sink, so the
+    // comparison must be on disk by then — a SIGKILL must not leave done keys without comparisons.
+    sink = await openSidecarSink({
+      name: 'reconcile',
+      kafka: settings.kafka,
+      dataDir: settings.dataDir,
+      config,
+      logger,
+      durability: { ...settings.events, mode: 'write-ahead' },
+    })
     // The shared discrepancy register is fed as a gateway feeds it: by the reporter with Kafka and
     // Redis, by the run itself with Redis alone. The data directory's file register belongs to the
     // gateway that runs beside it: a run does not write it.
@@ -187,6 +198,7 @@ async function runOpened(
       signal: run.signal,
       stopTimeoutMs: config.shutdownTimeoutMs,
       ...(run.retry ? { maxTries: run.retry.maxTries, pause: run.retry.pause } : {}),
+      ...(run.retry?.giveUpAfter === undefined ? {} : { giveUpAfter: run.retry.giveUpAfter }),
       logger,
       ...(run.onProgress ? { onProgress: run.onProgress } : {}),
     })
@@ -199,7 +211,7 @@ async function runOpened(
       },
     )
     if (!result.stopped) await appendRunSummary(settings.dataDir, summary)
-    return { summary, stopped: result.stopped }
+    return { summary, stopped: result.stopped, gaveUp: result.gaveUp }
   } finally {
     // The sink is flushed before the run's outcome is told: a finished run's comparisons are written.
     await sink?.close(config.shutdownTimeoutMs)

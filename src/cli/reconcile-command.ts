@@ -76,7 +76,7 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
   const progress = runProgress(io.stderr)
   let started = false
   try {
-    const { summary, stopped } = await startReconcile(settings, config, {
+    const { summary, stopped, gaveUp } = await startReconcile(settings, config, {
       slice,
       keys: { path: values.keys, keyField: values['key-field'], cwd: io.cwd, stdin: io.stdin ?? process.stdin },
       runId: values['run-id'],
@@ -101,8 +101,10 @@ export async function reconcileCommand(args: readonly string[], io: ReconcileIo)
     io.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : renderRunSummary(summary))
     if (stopped) {
       const source = `${values.keys}${values['key-field'] === undefined ? '' : ` --key-field ${values['key-field']}`}`
-      io.stderr.write(printable(`stopped; resume with: ficus reconcile ${slice} --resume ${summary.runId} --keys ${source}`) + '\n')
-      return STOPPED_EXIT_CODE
+      const resume = `resume with: ficus reconcile ${slice} --resume ${summary.runId} --keys ${source}`
+      // Given up (the sides stopped answering): a failure the scheduler must see, not a stop it asked for.
+      io.stderr.write(printable(gaveUp === undefined ? `stopped; ${resume}` : `ficus: gave up: ${gaveUp}; ${resume}`) + '\n')
+      return gaveUp === undefined ? STOPPED_EXIT_CODE : 1
     }
     return verdict(summary, io)
   } catch (err) {

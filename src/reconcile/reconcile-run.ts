@@ -13,6 +13,8 @@ export const CHECKPOINT_INTERVAL_MS = 1_000
 export const DEFAULT_MAX_TRIES = 5
 /** The pause after a key had to be put back: doubled for each pause in a row, capped. */
 export const DEFAULT_PAUSE = { baseMs: 500, maxMs: 30_000 } as const
+/** Keys in a row that spent every try before a run gives up (RunPlan.giveUpAfter). */
+export const DEFAULT_GIVE_UP_AFTER = 10
 
 /** Families in which a side failed to answer: what a run's error share counts. */
 export const ERROR_FAMILIES: ReadonlySet<string> = new Set(['shadow-error', 'primary-error', 'shadow-skipped'])
@@ -41,6 +43,12 @@ export interface RunPlan {
   readonly stopTimeoutMs: number
   readonly maxTries?: number
   readonly pause?: { readonly baseMs: number; readonly maxMs: number }
+  /**
+   * Keys in a row that spent every try (a side's breaker open, legacy down or asking to slow down)
+   * before the run gives up: it stops as if told to, resumable, instead of crawling through every
+   * key at the longest pause (DEFAULT_GIVE_UP_AFTER).
+   */
+  readonly giveUpAfter?: number
   readonly logger: Logger
   readonly onProgress?: (progress: RunProgress) => void
 }
@@ -49,6 +57,8 @@ export interface RunResult {
   readonly checkpoint: Checkpoint
   /** True when the run was stopped before every key was done. */
   readonly stopped: boolean
+  /** Why the run gave up by itself (keys in a row that spent every try); undefined when it did not. */
+  readonly gaveUp: string | undefined
   readonly sessionMs: number
   readonly doneThisSession: number
 }
@@ -59,8 +69,11 @@ export interface RunResult {
  * does; a key is marked done once its comparison is handed to the sink; the checkpoint is written
  * at most every second and at the end.
  */
-export async function runReconciliation(plan: RunPlan): Promise<RunResult> {
-  const state = new RunState(plan)
+export async function runReconciliation(given: RunPlan): Promise<RunResult> {
+  // Giving up stops the run as a signal does: the key that gave up is left for a resume.
+  const giveUp = new AbortController()
+  const plan: RunPlan = { ...given, signal: AbortSignal.any([given.signal, giveUp.signal]) }
+  const state = new RunState(plan, (reason) => giveUp.abort(reason))
   const bucket = new TokenBucket(plan.ratePerSecond, Math.min(plan.concurrency, Math.ceil(plan.ratePerSecond)))
   const context: AskContext = { ...plan.context, paced: () => bucket.take(plan.signal) }
   const saver = setInterval(() => void state.save(), CHECKPOINT_INTERVAL_MS)
@@ -83,7 +96,8 @@ export async function runReconciliation(plan: RunPlan): Promise<RunResult> {
   }
   const finished = state.done.size === plan.keys.length
   const checkpoint = await state.save(finished)
-  return { checkpoint, stopped: !finished, sessionMs: state.elapsedMs, doneThisSession: state.doneThisSession }
+  const gaveUp = giveUp.signal.aborted ? String(giveUp.signal.reason) : undefined
+  return { checkpoint, stopped: !finished, gaveUp, sessionMs: state.elapsedMs, doneThisSession: state.doneThisSession }
 }
 
 /** Asks one key until it can be recorded (or its tries are spent), then records it. */
@@ -96,11 +110,16 @@ async function askKey(state: RunState, context: AskContext, index: number): Prom
       await state.waitWhilePaused()
       const pair = await askBoth(context, keyRequest(context, key, index))
       const reason = pauseReason(pair)
-      if (reason !== undefined && attempt < maxTries && !plan.signal.aborted) {
+      if (reason === undefined) state.resume()
+      // Stopped (or given up) while the sides were not answering: the key is left for a resume.
+      else if (plan.signal.aborted) return
+      else if (attempt < maxTries) {
         state.pause(reason)
         continue
       }
-      if (reason === undefined) state.resume()
+      // Every try spent: recorded as live traffic would record it, unless too many keys in a row
+      // did so — then the run gives up, and this key is left for a resume.
+      else if (!state.spentTries(reason, maxTries)) return
       const record = await judgeAsked(context, pair, key)
       state.record(index, record)
       return
@@ -122,13 +141,16 @@ class RunState {
   readonly #started = performance.now()
   #pausedUntil = 0
   #pausesInRow = 0
+  #spentInRow = 0
+  readonly #giveUp: (reason: string) => void
   #dirty = false
   #saving: Promise<unknown> = Promise.resolve()
   doneThisSession = 0
   closed = false
 
-  constructor(plan: RunPlan) {
+  constructor(plan: RunPlan, giveUp: (reason: string) => void) {
     this.plan = plan
+    this.#giveUp = giveUp
     this.done = new DoneSet(plan.resumed?.done)
     this.counts = plan.resumed ? structuredClone(plan.resumed.counts) : emptyCounts()
     this.#startedAt = plan.resumed?.startedAt ?? new Date().toISOString()
@@ -182,6 +204,18 @@ class RunState {
 
   resume(): void {
     this.#pausesInRow = 0
+    this.#spentInRow = 0
+  }
+
+  /** A key spent every try for `reason`: true when it is to be recorded, false when the run gives up instead. */
+  spentTries(reason: string, tries: number): boolean {
+    this.#spentInRow += 1
+    const limit = this.plan.giveUpAfter ?? DEFAULT_GIVE_UP_AFTER
+    if (this.#spentInRow < limit) return true
+    const why = `${limit} keys in a row spent their ${tries} tries (${reason})`
+    this.plan.logger.error({ runId: this.plan.context.runId, reason }, `reconciliation gave up: ${why}`)
+    this.#giveUp(why)
+    return false
   }
 
   async waitWhilePaused(): Promise<void> {

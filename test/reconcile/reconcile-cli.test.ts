@@ -305,6 +305,32 @@ describe('a key whose legacy side keeps answering 503', () => {
   })
 })
 
+describe('a legacy side that never answers again', () => {
+  it('makes the run give up after keys in a row spent their tries — stopped, resumable, exit 1 — instead of crawling through every key', async () => {
+    await setUp()
+    legacyAnswer = () => ({ status: 503, body: { error: 'down' } })
+    const settings = readSettings(ws.env(), { isTTY: false })
+    const config = await loadConfig(ws.configFile)
+    const file = await ws.write('keys.txt', keyList(40).join('\n'))
+    const retry = { maxTries: 2, pause: { baseMs: 5, maxMs: 10 }, giveUpAfter: 3 }
+    const options = { slice: 'policy-status', keys: { path: file, cwd: ws.dir, stdin: process.stdin }, retry, logger: createLogger({ level: 'silent' }) }
+    const first = await startReconcile(settings, config, { ...options, runId: 'down-1', concurrency: 1, signal: new AbortController().signal })
+    expect(first.stopped).toBe(true)
+    expect(first.gaveUp).toMatch(/^3 keys in a row spent their 2 tries \(legacy answered 503\)$/)
+    // Two keys recorded as live traffic would record them; the third, which gave up, is left for a resume; no other key asked.
+    expect(first.summary.families).toEqual({ 'primary-error': 2 })
+    expect(legacy.perKey.size).toBe(3)
+    // Legacy is back: the resume asks the key that gave up and every key after it.
+    legacyAnswer = undefined
+    legacy.reset()
+    const resumed = await startReconcile(settings, config, { ...options, resume: 'down-1', signal: new AbortController().signal })
+    expect(resumed.stopped).toBe(false)
+    expect(resumed.gaveUp).toBeUndefined()
+    expect(legacy.perKey.size).toBe(38)
+    expect(resumed.summary.keys.asked).toBe(40)
+  }, 60_000)
+})
+
 describe('ficus reconcile beside a running gateway', () => {
   it('writes comparisons to a file of its own, never the gateway’s comparisons.jsonl, and the report reads both', async () => {
     await setUp()
