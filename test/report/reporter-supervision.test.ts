@@ -274,3 +274,35 @@ describe('one slice spread over partitions', () => {
     }
   })
 })
+
+describe('a Redis that loses the reporter’s state', () => {
+  it('is refilled from the topic: the reporter claims its partitions again instead of leaving them alone until a rebalance', async () => {
+    const topic = await newTopic(2)
+    const redisPrefix = `${prefix}lost:`
+    const store = new RedisReportStateStore(REDIS_URL, redisPrefix, { queueWhileOffline: true })
+    const { logger, lines } = capturingLogger()
+    const reporter = new ReporterService({ brokers: [brokers], topic, groupId: `lost-${prefix}`, clientId: 'ficus-reporter-lost', store, logger })
+    const evidence = new ReporterEvidence(store, topic)
+    const total = async (): Promise<number> =>
+      [...((await evidence.versions('policy-status'))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
+    await reporter.start()
+    try {
+      await until(() => reporter.consumerState.phase === 'joined', 'the reporter in its group', { timeoutMs: 30_000 })
+      await publish(topic, records(30))
+      await until(async () => (await total()) === 30, 'the first 30 counted', { timeoutMs: 30_000 })
+      // Redis restarts empty (or is flushed): aggregates, ids and fences are gone; the group is not told.
+      await dropPrefix(redisPrefix)
+      await publish(topic, records(20))
+      await until(async () => (await total()) === 50, 'every comparison on the topic counted again', {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(await total()).toBe(50)
+      expect(lines.some((line) => line.msg === 'the saved state of a partition is gone; claiming it again and counting it from the topic')).toBe(true)
+    } finally {
+      await reporter.stop()
+      await store.close()
+    }
+  })
+})

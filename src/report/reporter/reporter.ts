@@ -89,7 +89,9 @@ interface PartitionProgress {
  *   the offset. A write is refused when another reporter claimed the partition since, or when the
  *   saved offset is later (a stale owner, e.g. one frozen past its session timeout): the refusal
  *   is logged and counted in `fencedWrites`, and the reporter drops its state of the partition and
- *   leaves it alone until its next group join.
+ *   leaves it alone until its next group join. A refusal under an epoch older than its own means
+ *   the store lost the state (Redis restarted empty): it claims the partition again and reads it
+ *   again from the store's offset (the topic's start when nothing is left).
  */
 export class ReporterService {
   readonly #options: ReporterOptions
@@ -300,8 +302,21 @@ export class ReporterService {
       progress.newIds.length = 0
       return true
     }
-    this.#fencedWrites += 1
     this.#partitions.delete(partition)
+    if (result.reason === 'claimed' && result.epoch < progress.epoch) {
+      // Epochs only grow: an older one means the store lost the partition's state (a Redis that
+      // restarted empty or from an older snapshot), not that another reporter claimed it. Claim it
+      // again and read it again from the offset the store has now (its start when nothing is left).
+      const fresh = await this.#progress(partition)
+      fresh.phase = 'sought'
+      this.#log.warn(
+        { partition, epoch: progress.epoch, savedEpoch: result.epoch, from: fresh.nextOffset.toString() },
+        'the saved state of a partition is gone; claiming it again and counting it from the topic',
+      )
+      this.#consumer.seek(this.#options.topic, partition, fresh.nextOffset)
+      return false
+    }
+    this.#fencedWrites += 1
     this.#fenced.add(partition)
     this.#log.warn(
       {
