@@ -306,3 +306,37 @@ describe('a Redis that loses the reporter’s state', () => {
     }
   })
 })
+
+describe('a write that fails', () => {
+  it('is made again: the batch counted in memory is saved without waiting for more traffic', async () => {
+    const topic = await newTopic(1)
+    const inner = new RedisReportStateStore(REDIS_URL, `${prefix}failed-write:`, { queueWhileOffline: true })
+    let failures = 1
+    // Redis answers one save with an error (a failover, a timeout), then comes back.
+    const store: ReportStateStore = {
+      load: (t, p) => inner.load(t, p),
+      claim: (t, p, owner) => inner.claim(t, p, owner),
+      save: async (write) => {
+        if (failures-- > 0) throw new Error('Connection is closed.')
+        return inner.save(write)
+      },
+      all: (t) => inner.all(t),
+      close: () => inner.close(),
+    }
+    const { logger } = capturingLogger()
+    const reporter = new ReporterService({ brokers: [brokers], topic, groupId: `failed-write-${prefix}`, clientId: 'ficus-reporter-failed', store, logger })
+    const evidence = new ReporterEvidence(inner, topic)
+    const total = async (): Promise<number> =>
+      [...((await evidence.versions('policy-status'))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
+    await reporter.start()
+    try {
+      await until(() => reporter.consumerState.phase === 'joined', 'the reporter in its group', { timeoutMs: 30_000 })
+      await publish(topic, records(10))
+      await until(async () => (await total()) === 10, 'the 10 comparisons saved after the failed write', { timeoutMs: 15_000, intervalMs: 200 })
+      expect(failures).toBeLessThan(0)
+    } finally {
+      await reporter.stop()
+      await store.close()
+    }
+  })
+})

@@ -287,7 +287,7 @@ export class ReporterService {
     // Readiness looks back `windowDays`: hourly evidence older than the longest window is not kept.
     const keepFrom = Date.now() - (this.#options.evidenceDays ?? 8) * 24 * 3_600_000
     for (const versions of progress.aggregator.slices.values()) for (const aggregate of versions.values()) aggregate.pruneBefore(keepFrom)
-    const result = await this.#options.store.save({
+    const write = {
       state: {
         topic: this.#options.topic,
         partition,
@@ -297,7 +297,16 @@ export class ReporterService {
       epoch: progress.epoch,
       newIds: progress.newIds,
       window: this.#window,
-    })
+    }
+    let result: Awaited<ReturnType<ReportStateStore['save']>>
+    try {
+      result = await this.#options.store.save(write)
+    } catch (err) {
+      // Whether or not the write got through, what is in memory is not known to be saved: the batch
+      // comes again and finds the partition taken up afresh from the store, skipping what was saved.
+      this.#partitions.delete(partition)
+      throw err
+    }
     if (result.saved) {
       progress.newIds.length = 0
       return true
