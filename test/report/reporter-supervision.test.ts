@@ -340,3 +340,38 @@ describe('a write that fails', () => {
     }
   })
 })
+
+describe('an idle reporter', () => {
+  it('stays healthy with nothing to read: its heartbeats keep coming within a short stall bound', async () => {
+    const topic = await newTopic(2)
+    const groupId = `idle-${prefix}`
+    const store = new RedisReportStateStore(REDIS_URL, `${prefix}idle:`, { queueWhileOffline: true })
+    const { logger } = capturingLogger()
+    const probe = new ConsumerLagProbe({ brokers: [brokers], clientId: 'idle-lag', topic, groupId, logger, intervalMs: 300 })
+    const supervisor = new ReporterSupervisor({
+      create: () => new ReporterService({ brokers: [brokers], topic, groupId, clientId: 'ficus-reporter-idle', store, logger }),
+      offsets: () => probe.latest,
+      logger,
+      bounds: { joinMs: 60_000, stallMs: 7_000 },
+      policy: { maxRestarts: 0 },
+    })
+    probe.start()
+    await supervisor.start()
+    try {
+      await until(() => supervisor.health().ready, 'the reporter in its group', { timeoutMs: 30_000 })
+      // Twelve seconds idle, sampled every half second: never unhealthy.
+      const problems: string[] = []
+      for (let i = 0; i < 24; i++) {
+        const health = supervisor.health()
+        if (!health.healthy) problems.push(health.problem ?? '')
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      expect(problems).toEqual([])
+      expect(supervisor.health()).toMatchObject({ healthy: true, lag: 0, restarts: 0 })
+    } finally {
+      await supervisor.close()
+      await probe.close()
+      await store.close()
+    }
+  })
+})
