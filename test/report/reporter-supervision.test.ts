@@ -334,6 +334,8 @@ describe('a write that fails', () => {
       await publish(topic, records(10))
       await until(async () => (await total()) === 10, 'the 10 comparisons saved after the failed write', { timeoutMs: 15_000, intervalMs: 200 })
       expect(failures).toBeLessThan(0)
+      // What its health and metrics say it counted: what it saved, the batch of the failed write once.
+      expect(reporter.counted).toBe(10)
     } finally {
       await reporter.stop()
       await store.close()

@@ -69,6 +69,8 @@ interface PartitionProgress {
   readonly newIds: string[]
   /** Counted, but not yet given to the register: it gets them once their counts are saved. */
   readonly unfed: Comparison[]
+  /** Counted and copies dropped since the last write: added to the process's figures once saved (a refused or failed write's batch is counted again). */
+  unsaved: { counted: number; duplicates: number }
   /** `fresh`: no batch since the claim (the first may start past the saved offset); `sought`: read again from the saved offset. */
   phase: 'fresh' | 'sought' | 'running'
 }
@@ -161,12 +163,12 @@ export class ReporterService {
     })
   }
 
-  /** Comparisons counted by this process since it started (redelivered copies not included). */
+  /** Comparisons this process counted and saved since it started (redelivered copies not included). */
   get counted(): number {
     return this.#counted
   }
 
-  /** Redelivered copies (an event id counted already) this process dropped. */
+  /** Redelivered copies (an event id counted already) this process dropped, in batches it saved. */
   get duplicatesDropped(): number {
     return this.#duplicates
   }
@@ -207,6 +209,7 @@ export class ReporterService {
       recent: new RecentEventIds(this.#window, claim.recentIds),
       newIds: [],
       unfed: [],
+      unsaved: { counted: 0, duplicates: 0 },
       phase: 'fresh',
     }
     this.#partitions.set(partition, progress)
@@ -271,7 +274,7 @@ export class ReporterService {
     }
     if (typeof record.eventId === 'string' && record.eventId !== '') {
       if (progress.recent.has(record.eventId)) {
-        this.#duplicates += 1
+        progress.unsaved.duplicates += 1
         return
       }
       progress.recent.add(record.eventId)
@@ -279,7 +282,7 @@ export class ReporterService {
     }
     progress.aggregator.add(record)
     if (this.#options.register) progress.unfed.push(record)
-    this.#counted += 1
+    progress.unsaved.counted += 1
   }
 
   /** The fenced write of a partition's state; false (and the partition dropped) when refused. */
@@ -309,6 +312,9 @@ export class ReporterService {
     }
     if (result.saved) {
       progress.newIds.length = 0
+      this.#counted += progress.unsaved.counted
+      this.#duplicates += progress.unsaved.duplicates
+      progress.unsaved = { counted: 0, duplicates: 0 }
       return true
     }
     this.#partitions.delete(partition)
