@@ -145,6 +145,13 @@ describe('two reporters and a gateway through a frozen broker', () => {
           `copies, ${rejoins} group joins, ${reporters[0]!.fencedWrites + reporters[1]!.fencedWrites} writes refused); ` +
           `gateway ${evidence.evidence} ${evidence.records}; ficus report ${report?.records}`,
       )
+      if (reportersTotal !== distinct.size)
+        console.info(
+          lines
+            .filter((line) => (line.level as number) >= 40 || String(line.msg).startsWith('re'))
+            .map((line) => JSON.stringify(line))
+            .join('\n'),
+        )
       expect(distinct.size).toBe(sent)
       expect(reportersTotal).toBe(distinct.size)
       expect(evidence).toMatchObject({ evidence: 'reporter', records: distinct.size })
