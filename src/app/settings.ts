@@ -299,7 +299,7 @@ export interface ReporterSettings {
   readonly configFile: string
   /** FICUS_INSTANCE_ID (else `<host>-<pid>`): the Kafka client id is `ficus-reporter-<instance>`. */
   readonly instance: string
-  /** FICUS_REPORTER_STALL_MS: no batch and no heartbeat this long while records wait makes the reporter unhealthy. */
+  /** FICUS_REPORTER_STALL_MS: no batch and no heartbeat this long (in its group, idle or not) makes the reporter unhealthy. */
   readonly stallMs: number
   /** FICUS_REPORTER_MAX_RESTARTS: consumer restarts in a row before the reporter stays unhealthy (0: never restart). */
   readonly maxRestarts: number

@@ -63,7 +63,7 @@ export async function startReporter(settings: ReporterSettings, cwd: string): Pr
       }),
     offsets: () => lag.latest,
     logger,
-    // Out of the group longer than a few session timeouts, or silent with records waiting: gone.
+    // Out of the group longer than a few session timeouts, or silent (no batch, no heartbeat) in it: gone.
     bounds: { joinMs: Math.max(DEFAULT_HEALTH_BOUNDS.joinMs, 6 * REPORTER_SESSION_TIMEOUT_MS), stallMs: settings.stallMs },
     policy: { maxRestarts: settings.maxRestarts },
   })

@@ -11,6 +11,8 @@ import { RedisReportStateStore } from '../../src/report/reporter/report-state.ts
 import { ReporterService } from '../../src/report/reporter/reporter.ts'
 import { SliceAggregate } from '../../src/report/slice-aggregate.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
+import { startTestGateway } from '../helpers/gateway.ts'
+import { send } from '../helpers/http-client.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 import { FICUS_BIN, runFicus, spawnNode, type Spawned } from '../helpers/processes.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
@@ -19,8 +21,9 @@ import { until } from '../helpers/wait.ts'
 /**
  * Issue 19: two reporters in one group over a real broker and Redis, under the faults that made
  * them miscount — a copy of counted events after a rebalance, a reporter frozen past its session
- * timeout and resumed under traffic, a SIGKILL takeover. After each, the reporters' saved totals and
- * `ficus report --source kafka` equal the distinct event ids on the topic.
+ * timeout and resumed under traffic, a SIGKILL takeover. After each, the reporters' saved totals, the
+ * gateway's readiness evidence (their merged aggregates) and `ficus report --source kafka` equal the
+ * distinct event ids on the topic. The broker freeze is in reporter-broker-freeze.test.ts.
  */
 const brokers = inject('kafkaBrokers')
 const kafka = createKafkaClient({ clientId: 'reporter-faults-test', brokers: [brokers] })
@@ -118,6 +121,28 @@ async function reportTotal(topic: string): Promise<number> {
   return report.slices.reduce((sum, slice) => sum + slice.records, 0)
 }
 
+/** The records of the gateway's readiness evidence for the slice: a gateway reading the reporters' aggregates in Redis. */
+async function gatewayTotal(s: Scenario): Promise<number> {
+  const gateway = await startTestGateway(validateConfig(CONFIG), {
+    env: {
+      KAFKA_BROKERS: brokers,
+      REDIS_URL,
+      FICUS_REDIS_PREFIX: s.prefix,
+      FICUS_TOPIC_COMPARISONS: s.topic,
+      FICUS_TOPIC_AUTHORITY_CHANGES: `${s.topic}-changes`,
+      FICUS_TOPIC_TRIAGE_ACTIONS: `${s.topic}-triage`,
+      KAFKA_TOPIC_REPLICATION: '1',
+    },
+  })
+  try {
+    const report = JSON.parse((await send(`${gateway.adminUrl}/admin/slices/${SLICE}/report`)).body) as { evidence: string; records: number }
+    expect(report.evidence).toBe('reporter')
+    return report.records
+  } finally {
+    await gateway.stop()
+  }
+}
+
 /** Waits until the saved total reaches `expected`, then a moment more: a count past it would show. */
 async function settled(s: Scenario, expected: number, timeoutMs = 20_000): Promise<number> {
   await until(async () => (await s.savedTotal()) >= expected, `saved totals reaching ${expected}`, { timeoutMs, intervalMs: 100 }).catch(() => undefined)
@@ -167,6 +192,7 @@ describe('reporters under faults', () => {
       expect(await settled(s, 230)).toBe(230)
       expect(a.duplicatesDropped + b.duplicatesDropped).toBe(120)
       expect(await reportTotal(s.topic)).toBe(s.distinct.size)
+      expect(await gatewayTotal(s)).toBe(s.distinct.size)
     } finally {
       await a.stop()
       await b.stop()
@@ -210,6 +236,7 @@ describe('reporters under faults', () => {
       // The frozen reporter resumed with the batch it had fetched: its write of it was refused.
       expect(frozen.stdout()).toContain('write refused: another reporter owns the partition now')
       expect(await reportTotal(s.topic)).toBe(s.distinct.size)
+      expect(await gatewayTotal(s)).toBe(s.distinct.size)
     } finally {
       watching = false
       frozen.child.kill('SIGCONT')
@@ -241,6 +268,7 @@ describe('reporters under faults', () => {
       await load.stop()
       expect(await settled(s, s.distinct.size, 25_000)).toBe(s.distinct.size)
       expect(await reportTotal(s.topic)).toBe(s.distinct.size)
+      expect(await gatewayTotal(s)).toBe(s.distinct.size)
     } finally {
       await other.stop()
       await s.store.close()

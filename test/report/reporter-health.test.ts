@@ -33,8 +33,16 @@ describe('the reporter consumer health judgement', () => {
     expect(judgeConsumer({ ...joined, lastBatchAt: T }, offsets(30n), T + 29_000, bounds).healthy).toBe(true)
     const verdict = judgeConsumer({ ...joined, lastBatchAt: T }, offsets(30n), T + 31_000, bounds)
     expect(verdict).toMatchObject({ healthy: false, ready: false, problem: 'no batch and no heartbeat for 31 s while 20 records wait' })
-    // Nothing waiting: an idle consumer is not a stalled one.
-    expect(judgeConsumer(joined, offsets(40n), T + 300_000, bounds).healthy).toBe(true)
+    // Nothing waiting, and heartbeats coming: an idle consumer is not a stalled one.
+    expect(judgeConsumer({ ...joined, lastHeartbeatAt: T + 295_000 }, offsets(40n), T + 300_000, bounds).healthy).toBe(true)
+  })
+
+  it('is unhealthy when no heartbeat came for longer than the bound with nothing waiting: out of its group without knowing it', () => {
+    // A member in its group heartbeats every few seconds, idle or not (every empty fetch). One that
+    // stopped (resumed after a freeze, never rejoined) keeps its last assignment, and the lag of
+    // those partitions is what their new owner left: 0 while it keeps up.
+    const verdict = judgeConsumer({ ...joined, lastHeartbeatAt: T + 5_000 }, offsets(40n), T + 40_000, bounds)
+    expect(verdict).toMatchObject({ healthy: false, ready: false, lag: 0, problem: 'no batch and no heartbeat for 35 s: out of its group without knowing it' })
   })
 
   it('is unhealthy after a crash the client does not restart from, or a stop, and names the cause', () => {

@@ -274,3 +274,106 @@ describe('one slice spread over partitions', () => {
     }
   })
 })
+
+describe('a Redis that loses the reporter’s state', () => {
+  it('is refilled from the topic: the reporter claims its partitions again instead of leaving them alone until a rebalance', async () => {
+    const topic = await newTopic(2)
+    const redisPrefix = `${prefix}lost:`
+    const store = new RedisReportStateStore(REDIS_URL, redisPrefix, { queueWhileOffline: true })
+    const { logger, lines } = capturingLogger()
+    const reporter = new ReporterService({ brokers: [brokers], topic, groupId: `lost-${prefix}`, clientId: 'ficus-reporter-lost', store, logger })
+    const evidence = new ReporterEvidence(store, topic)
+    const total = async (): Promise<number> =>
+      [...((await evidence.versions('policy-status'))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
+    await reporter.start()
+    try {
+      await until(() => reporter.consumerState.phase === 'joined', 'the reporter in its group', { timeoutMs: 30_000 })
+      await publish(topic, records(30))
+      await until(async () => (await total()) === 30, 'the first 30 counted', { timeoutMs: 30_000 })
+      // Redis restarts empty (or is flushed): aggregates, ids and fences are gone; the group is not told.
+      await dropPrefix(redisPrefix)
+      await publish(topic, records(20))
+      await until(async () => (await total()) === 50, 'every comparison on the topic counted again', {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(await total()).toBe(50)
+      expect(lines.some((line) => line.msg === 'the saved state of a partition is gone; claiming it again and counting it from the topic')).toBe(true)
+    } finally {
+      await reporter.stop()
+      await store.close()
+    }
+  })
+})
+
+describe('a write that fails', () => {
+  it('is made again: the batch counted in memory is saved without waiting for more traffic', async () => {
+    const topic = await newTopic(1)
+    const inner = new RedisReportStateStore(REDIS_URL, `${prefix}failed-write:`, { queueWhileOffline: true })
+    let failures = 1
+    // Redis answers one save with an error (a failover, a timeout), then comes back.
+    const store: ReportStateStore = {
+      load: (t, p) => inner.load(t, p),
+      claim: (t, p, owner) => inner.claim(t, p, owner),
+      save: async (write) => {
+        if (failures-- > 0) throw new Error('Connection is closed.')
+        return inner.save(write)
+      },
+      all: (t) => inner.all(t),
+      close: () => inner.close(),
+    }
+    const { logger } = capturingLogger()
+    const reporter = new ReporterService({ brokers: [brokers], topic, groupId: `failed-write-${prefix}`, clientId: 'ficus-reporter-failed', store, logger })
+    const evidence = new ReporterEvidence(inner, topic)
+    const total = async (): Promise<number> =>
+      [...((await evidence.versions('policy-status'))?.values() ?? [])].reduce((sum, aggregate) => sum + aggregate.records, 0)
+    await reporter.start()
+    try {
+      await until(() => reporter.consumerState.phase === 'joined', 'the reporter in its group', { timeoutMs: 30_000 })
+      await publish(topic, records(10))
+      await until(async () => (await total()) === 10, 'the 10 comparisons saved after the failed write', { timeoutMs: 15_000, intervalMs: 200 })
+      expect(failures).toBeLessThan(0)
+      // What its health and metrics say it counted: what it saved, the batch of the failed write once.
+      expect(reporter.counted).toBe(10)
+    } finally {
+      await reporter.stop()
+      await store.close()
+    }
+  })
+})
+
+describe('an idle reporter', () => {
+  it('stays healthy with nothing to read: its heartbeats keep coming within a short stall bound', async () => {
+    const topic = await newTopic(2)
+    const groupId = `idle-${prefix}`
+    const store = new RedisReportStateStore(REDIS_URL, `${prefix}idle:`, { queueWhileOffline: true })
+    const { logger } = capturingLogger()
+    const probe = new ConsumerLagProbe({ brokers: [brokers], clientId: 'idle-lag', topic, groupId, logger, intervalMs: 300 })
+    const supervisor = new ReporterSupervisor({
+      create: () => new ReporterService({ brokers: [brokers], topic, groupId, clientId: 'ficus-reporter-idle', store, logger }),
+      offsets: () => probe.latest,
+      logger,
+      bounds: { joinMs: 60_000, stallMs: 7_000 },
+      policy: { maxRestarts: 0 },
+    })
+    probe.start()
+    await supervisor.start()
+    try {
+      await until(() => supervisor.health().ready, 'the reporter in its group', { timeoutMs: 30_000 })
+      // Twelve seconds idle, sampled every half second: never unhealthy.
+      const problems: string[] = []
+      for (let i = 0; i < 24; i++) {
+        const health = supervisor.health()
+        if (!health.healthy) problems.push(health.problem ?? '')
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      expect(problems).toEqual([])
+      expect(supervisor.health()).toMatchObject({ healthy: true, lag: 0, restarts: 0 })
+    } finally {
+      await supervisor.close()
+      await probe.close()
+      await store.close()
+    }
+  })
+})

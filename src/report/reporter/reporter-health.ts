@@ -5,7 +5,7 @@ import type { ConsumerState } from './reporter.ts'
 export interface HealthBounds {
   /** Longest time out of the group (starting, rebalancing, restarting after a crash) before it is a problem. */
   readonly joinMs: number
-  /** Longest time without a batch or a heartbeat while records wait on an assigned partition. */
+  /** Longest time in the group without a batch or a heartbeat (an idle member heartbeats every few seconds). */
   readonly stallMs: number
 }
 
@@ -23,7 +23,7 @@ export interface PartitionLag {
 }
 
 export interface ConsumerVerdict {
-  /** False when the consumer is crashed, stopped, out of the group too long or stalled with records waiting. */
+  /** False when the consumer is crashed, stopped, out of the group too long or silent in it (no batch, no heartbeat). */
   readonly healthy: boolean
   /** Healthy and in the group now. */
   readonly ready: boolean
@@ -69,9 +69,13 @@ export function judgeConsumer(state: ConsumerState, offsets: OffsetsReading | un
   else if (state.phase !== 'joined' && now - state.since > bounds.joinMs) {
     const cause = state.crash ? ` (last crash: ${state.crash.error.message})` : ''
     problem = `the consumer has been out of its group for ${seconds(now - state.since)}${cause}`
-  } else if (state.phase === 'joined' && lag > 0) {
+  } else if (state.phase === 'joined') {
+    // A member in its group heartbeats every few seconds even when idle (after every empty fetch).
+    // Silent with nothing waiting is no better: a consumer out of its group without knowing it keeps
+    // its last assignment, whose lag is what the partitions' new owner left (0 while it keeps up).
     const lastSign = Math.max(state.since, state.lastBatchAt ?? 0, state.lastHeartbeatAt ?? 0)
-    if (now - lastSign > bounds.stallMs) problem = `no batch and no heartbeat for ${seconds(now - lastSign)} while ${lag} records wait`
+    if (now - lastSign > bounds.stallMs)
+      problem = `no batch and no heartbeat for ${seconds(now - lastSign)}${lag > 0 ? ` while ${lag} records wait` : ': out of its group without knowing it'}`
   }
   return { healthy: problem === null, ready: problem === null && state.phase === 'joined', problem, partitions, lag }
 }

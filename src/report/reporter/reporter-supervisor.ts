@@ -65,7 +65,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 /**
  * Keeps the reporter's consumer alive within bounds: a consumer that crashed for good, stopped,
- * stayed out of its group, or stalled with records waiting is stopped (bounded) and replaced by a
+ * stayed out of its group, or went silent in it (no batch, no heartbeat) is stopped (bounded) and replaced by a
  * new reporter after a backoff, at most `maxRestarts` times in a row; after that the process stays
  * unhealthy so that its orchestrator restarts it. The new reporter takes its partitions up from the
  * saved state, as any new owner does.

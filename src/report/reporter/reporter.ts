@@ -69,6 +69,8 @@ interface PartitionProgress {
   readonly newIds: string[]
   /** Counted, but not yet given to the register: it gets them once their counts are saved. */
   readonly unfed: Comparison[]
+  /** Counted and copies dropped since the last write: added to the process's figures once saved (a refused or failed write's batch is counted again). */
+  unsaved: { counted: number; duplicates: number }
   /** `fresh`: no batch since the claim (the first may start past the saved offset); `sought`: read again from the saved offset. */
   phase: 'fresh' | 'sought' | 'running'
 }
@@ -89,7 +91,9 @@ interface PartitionProgress {
  *   the offset. A write is refused when another reporter claimed the partition since, or when the
  *   saved offset is later (a stale owner, e.g. one frozen past its session timeout): the refusal
  *   is logged and counted in `fencedWrites`, and the reporter drops its state of the partition and
- *   leaves it alone until its next group join.
+ *   leaves it alone until its next group join. A refusal under an epoch older than its own means
+ *   the store lost the state (Redis restarted empty): it claims the partition again and reads it
+ *   again from the store's offset (the topic's start when nothing is left).
  */
 export class ReporterService {
   readonly #options: ReporterOptions
@@ -159,12 +163,12 @@ export class ReporterService {
     })
   }
 
-  /** Comparisons counted by this process since it started (redelivered copies not included). */
+  /** Comparisons this process counted and saved since it started (redelivered copies not included). */
   get counted(): number {
     return this.#counted
   }
 
-  /** Redelivered copies (an event id counted already) this process dropped. */
+  /** Redelivered copies (an event id counted already) this process dropped, in batches it saved. */
   get duplicatesDropped(): number {
     return this.#duplicates
   }
@@ -205,6 +209,7 @@ export class ReporterService {
       recent: new RecentEventIds(this.#window, claim.recentIds),
       newIds: [],
       unfed: [],
+      unsaved: { counted: 0, duplicates: 0 },
       phase: 'fresh',
     }
     this.#partitions.set(partition, progress)
@@ -269,7 +274,7 @@ export class ReporterService {
     }
     if (typeof record.eventId === 'string' && record.eventId !== '') {
       if (progress.recent.has(record.eventId)) {
-        this.#duplicates += 1
+        progress.unsaved.duplicates += 1
         return
       }
       progress.recent.add(record.eventId)
@@ -277,7 +282,7 @@ export class ReporterService {
     }
     progress.aggregator.add(record)
     if (this.#options.register) progress.unfed.push(record)
-    this.#counted += 1
+    progress.unsaved.counted += 1
   }
 
   /** The fenced write of a partition's state; false (and the partition dropped) when refused. */
@@ -285,7 +290,7 @@ export class ReporterService {
     // Readiness looks back `windowDays`: hourly evidence older than the longest window is not kept.
     const keepFrom = Date.now() - (this.#options.evidenceDays ?? 8) * 24 * 3_600_000
     for (const versions of progress.aggregator.slices.values()) for (const aggregate of versions.values()) aggregate.pruneBefore(keepFrom)
-    const result = await this.#options.store.save({
+    const write = {
       state: {
         topic: this.#options.topic,
         partition,
@@ -295,13 +300,38 @@ export class ReporterService {
       epoch: progress.epoch,
       newIds: progress.newIds,
       window: this.#window,
-    })
+    }
+    let result: Awaited<ReturnType<ReportStateStore['save']>>
+    try {
+      result = await this.#options.store.save(write)
+    } catch (err) {
+      // Whether or not the write got through, what is in memory is not known to be saved: the batch
+      // comes again and finds the partition taken up afresh from the store, skipping what was saved.
+      this.#partitions.delete(partition)
+      throw err
+    }
     if (result.saved) {
       progress.newIds.length = 0
+      this.#counted += progress.unsaved.counted
+      this.#duplicates += progress.unsaved.duplicates
+      progress.unsaved = { counted: 0, duplicates: 0 }
       return true
     }
-    this.#fencedWrites += 1
     this.#partitions.delete(partition)
+    if (result.reason === 'claimed' && result.epoch < progress.epoch) {
+      // Epochs only grow: an older one means the store lost the partition's state (a Redis that
+      // restarted empty or from an older snapshot), not that another reporter claimed it. Claim it
+      // again and read it again from the offset the store has now (its start when nothing is left).
+      const fresh = await this.#progress(partition)
+      fresh.phase = 'sought'
+      this.#log.warn(
+        { partition, epoch: progress.epoch, savedEpoch: result.epoch, from: fresh.nextOffset.toString() },
+        'the saved state of a partition is gone; claiming it again and counting it from the topic',
+      )
+      this.#consumer.seek(this.#options.topic, partition, fresh.nextOffset)
+      return false
+    }
+    this.#fencedWrites += 1
     this.#fenced.add(partition)
     this.#log.warn(
       {

@@ -1,0 +1,169 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createKafkaClient } from '../../src/kafka/index.ts'
+import { RedisReportStateStore } from '../../src/report/reporter/report-state.ts'
+import { ReporterService } from '../../src/report/reporter/reporter.ts'
+import { SliceAggregate } from '../../src/report/slice-aggregate.ts'
+import { sampleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { send } from '../helpers/http-client.ts'
+import { readTopics, uniqueTopics } from '../helpers/kafka.ts'
+import { capturingLogger } from '../helpers/logs.ts'
+import { runFicus } from '../helpers/processes.ts'
+import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
+import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { until } from '../helpers/wait.ts'
+import { startKafkaBroker, type KafkaBroker } from '../kafka/kafka-broker.ts'
+
+/**
+ * Issue 19, point 5: after a frozen broker, every total equals the distinct event ids on the topic.
+ * A real gateway publishes the comparisons of one slice from real traffic to a broker of this
+ * file's own (the test freezes it: the suite's shared broker must keep serving other files), two
+ * reporters count them into Redis, and the gateway's readiness evidence is their merged aggregates.
+ * The broker freezes for 13 s under traffic — past the reporters' 10 s session timeout, long enough
+ * for the publisher's sends to time out and be resent — and thaws. Then the reporters' merged
+ * totals, the gateway's `GET /admin/slices/policy-status/report` and `ficus report --source kafka`
+ * all equal the distinct event ids read back from the topic.
+ */
+let broker: KafkaBroker
+let legacy: TestUpstream
+let modern: TestUpstream
+let dir: string
+const prefix = uniquePrefix()
+
+beforeAll(async () => {
+  broker = await startKafkaBroker({ distribution: inject('kafkaDistribution') })
+  legacy = await startUpstream('legacy', (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.end('{"status":"ACTIVE"}')
+  })
+  modern = await startUpstream('modern', (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.end('{"status":"ACTIVE"}')
+  })
+  dir = await mkdtemp(join(tmpdir(), 'ficus-reporter-freeze-'))
+}, 120_000)
+afterAll(async () => {
+  broker?.thaw()
+  await legacy?.close()
+  await modern?.close()
+  await broker?.destroy()
+  await dropPrefix(prefix)
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('two reporters and a gateway through a frozen broker', () => {
+  it('agree with the distinct event ids on the topic: the reporters’ totals, the gateway’s readiness evidence and ficus report', async () => {
+    const config = sampleConfig(legacy.url, modern.url)
+    config.slices['policy-status']!.shadow = {}
+    const configFile = join(dir, 'routes.config.mjs')
+    await writeFile(configFile, `export default ${JSON.stringify(config)}\n`)
+    const topics = uniqueTopics(broker.brokers)
+    const env = { ...topics.env, KAFKA_TOPIC_PARTITIONS: '4', REDIS_URL, FICUS_REDIS_PREFIX: prefix }
+    const gateway: TestGateway = await startTestGateway(config, { env })
+    const store = new RedisReportStateStore(REDIS_URL, prefix, { queueWhileOffline: true })
+    const { logger, lines } = capturingLogger()
+    const reporters = ['a', 'b'].map(
+      (name) =>
+        new ReporterService({
+          brokers: [broker.brokers],
+          topic: topics.comparisons,
+          groupId: `freeze-${prefix}`,
+          clientId: `ficus-reporter-${name}`,
+          store,
+          logger,
+        }),
+    )
+    const reader = await readTopics(broker.brokers, [topics.comparisons])
+    let sent = 0
+    let running = true
+    // Real traffic, bounded: one request every 40 ms for at most 40 s, each one comparison.
+    const traffic = (async () => {
+      const deadline = Date.now() + 40_000
+      while (running && Date.now() < deadline) {
+        const id = sent++
+        await send(`${gateway.url}/policy/P-${id % 50}/status`, { headers: { 'x-request-id': `freeze-${id}` } })
+        await sleep(40)
+      }
+    })()
+    try {
+      for (const reporter of reporters) await reporter.start()
+      await until(
+        () => reporters.every((reporter) => reporter.consumerState.phase === 'joined' && reporter.consumerState.assigned.length === 2),
+        'four partitions shared by two reporters',
+        { timeoutMs: 30_000, intervalMs: 100 },
+      )
+      await sleep(2_000)
+      broker.freeze()
+      await sleep(13_000)
+      broker.thaw()
+      await sleep(4_000)
+      running = false
+      await traffic
+      // Every request's comparison reaches the topic (the publisher resends what the freeze held up).
+      await reader.until(
+        (messages) => new Set(messages.map((message) => message.value.requestId)).size === sent,
+        `the ${sent} comparisons on the topic`,
+        40_000,
+      )
+      // The reader may see a record twice (its own group rebalanced through the freeze): the ids are what counts.
+      const distinct = new Set(reader.messages.map((message) => message.value.eventId as string))
+      const admin = await createKafkaClient({ clientId: 'freeze-test-admin', brokers: [broker.brokers] }).admin()
+      const onTopic = (await admin.partitionOffsets(topics.comparisons)).reduce((sum, entry) => sum + Number(entry.high - entry.low), 0)
+      await admin.close()
+      const merged = async (): Promise<number> =>
+        (await store.all(topics.comparisons)).reduce(
+          (sum, state) => sum + state.slices.reduce((inner, json) => inner + SliceAggregate.fromJSON(json).records, 0),
+          0,
+        )
+      await until(
+        async () => (await merged()) >= distinct.size,
+        () => `the reporters' totals reaching ${distinct.size}`,
+        {
+          timeoutMs: 30_000,
+          intervalMs: 200,
+        },
+      ).catch(() => undefined)
+      // A moment more: a count past the distinct ids would show.
+      await sleep(1_000)
+      const reportersTotal = await merged()
+      const evidence = JSON.parse((await send(`${gateway.adminUrl}/admin/slices/policy-status/report`)).body) as {
+        evidence: string
+        records: number
+        samples: number
+      }
+      const result = await runFicus(['report', '--config', configFile, '--topic', topics.comparisons, '--source', 'kafka', '--format', 'json'], {
+        KAFKA_BROKERS: broker.brokers,
+      })
+      const report = (JSON.parse(result.stdout) as { slices: { slice: string; records: number }[] }).slices.find((slice) => slice.slice === 'policy-status')
+      const rejoins = lines.filter((line) => line.msg === 'reporter joined its group').length
+      console.info(
+        `frozen broker: ${sent} requests, ${onTopic} records on the topic, ${distinct.size} distinct event ids ` +
+          `(${onTopic - distinct.size} copies); reporters ${reportersTotal} (dropped ${reporters[0]!.duplicatesDropped + reporters[1]!.duplicatesDropped} ` +
+          `copies, ${rejoins} group joins, ${reporters[0]!.fencedWrites + reporters[1]!.fencedWrites} writes refused); ` +
+          `gateway ${evidence.evidence} ${evidence.records}; ficus report ${report?.records}`,
+      )
+      if (reportersTotal !== distinct.size)
+        console.info(
+          lines
+            .filter((line) => (line.level as number) >= 40 || String(line.msg).startsWith('re'))
+            .map((line) => JSON.stringify(line))
+            .join('\n'),
+        )
+      expect(distinct.size).toBe(sent)
+      expect(reportersTotal).toBe(distinct.size)
+      expect(evidence).toMatchObject({ evidence: 'reporter', records: distinct.size })
+      expect(report?.records).toBe(distinct.size)
+    } finally {
+      running = false
+      broker.thaw()
+      await traffic
+      await reader.close()
+      for (const reporter of reporters) await reporter.stop()
+      await store.close()
+      await gateway.stop()
+    }
+  }, 88_000)
+})
