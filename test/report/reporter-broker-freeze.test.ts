@@ -62,6 +62,14 @@ describe('two reporters and a gateway through a frozen broker', () => {
     const topics = uniqueTopics(broker.brokers)
     const env = { ...topics.env, KAFKA_TOPIC_PARTITIONS: '4', REDIS_URL, FICUS_REDIS_PREFIX: prefix }
     const gateway: TestGateway = await startTestGateway(config, { env })
+    // The topic the gateway created has its partitions led before the reporters subscribe (a fresh
+    // broker may still be electing them: a consumer that subscribes then is refused at start).
+    const admin = await createKafkaClient({ clientId: 'freeze-test-admin', brokers: [broker.brokers] }).admin()
+    await until(
+      async () => (await admin.partitionOffsets(topics.comparisons).catch(() => [])).length === 4,
+      'the comparisons topic with its 4 partitions led',
+      { timeoutMs: 30_000, intervalMs: 200 },
+    )
     // The store the reporters write, read here for their merged totals.
     const store = new RedisReportStateStore(REDIS_URL, prefix)
     // Two `ficus reporter`s as production composes them (startReporter: the consumer under its
@@ -125,9 +133,7 @@ describe('two reporters and a gateway through a frozen broker', () => {
       )
       // The reader may see a record twice (its own group rebalanced through the freeze): the ids are what counts.
       const distinct = new Set(reader.messages.map((message) => message.value.eventId as string))
-      const admin = await createKafkaClient({ clientId: 'freeze-test-admin', brokers: [broker.brokers] }).admin()
       const onTopic = (await admin.partitionOffsets(topics.comparisons)).reduce((sum, entry) => sum + Number(entry.high - entry.low), 0)
-      await admin.close()
       const merged = async (): Promise<number> =>
         (await store.all(topics.comparisons)).reduce(
           (sum, state) => sum + state.slices.reduce((inner, json) => inner + SliceAggregate.fromJSON(json).records, 0),
@@ -170,6 +176,7 @@ describe('two reporters and a gateway through a frozen broker', () => {
       broker.thaw()
       await traffic
       await reader.close()
+      await admin.close()
       for (const reporter of reporters) await reporter.close()
       await store.close()
       await gateway.stop()
