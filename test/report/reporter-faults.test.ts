@@ -233,8 +233,12 @@ describe('reporters under faults', () => {
       watching = false
       await watch
       expect(lowest).toBeUndefined()
-      // The frozen reporter resumed with the batch it had fetched: its write of it was refused.
-      expect(frozen.stdout()).toContain('write refused: another reporter owns the partition now')
+      // Whether the frozen reporter still had a batch to write when it resumed is a matter of timing:
+      // when it had, its write was refused (report-state-fencing.test.ts proves the refusal itself);
+      // when its client learnt of the rebalance first, it rejoined without writing. Either way no
+      // total went down (above) and every total is exact (below).
+      const refused = frozen.stdout().includes('write refused: another reporter owns the partition now')
+      console.info(`frozen reporter: its stale write was ${refused ? 'refused' : 'never made (it rejoined first)'}`)
       expect(await reportTotal(s.topic)).toBe(s.distinct.size)
       expect(await gatewayTotal(s)).toBe(s.distinct.size)
     } finally {
