@@ -14,6 +14,8 @@ export interface Target {
   readonly url: string
   /** Processes whose CPU and memory count for this target. */
   pids(): number[]
+  /** Ficus's /metrics (the event-loop delay is read from it); none for the other targets. */
+  readonly metricsUrl?: string
   stop(): Promise<void>
 }
 
@@ -148,6 +150,7 @@ export async function ficus(options: FicusOptions): Promise<Target & { adminUrl:
   return {
     url: `http://127.0.0.1:${port}`,
     adminUrl,
+    metricsUrl: `${adminUrl}/metrics`,
     dataDir,
     pids: () => (child.pid ? [child.pid] : []),
     stop: async () => {
