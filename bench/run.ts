@@ -8,7 +8,7 @@ import autocannon from 'autocannon'
 import { cpuSeconds, rssSampler } from './process-stats.ts'
 import { reportBenchmark, type ReportFigures } from './report-bench.ts'
 import { soak, type SoakFigures } from './soak.ts'
-import { bareProxy, direct, ficus, freePort, nginx, nginxAvailable, ROOT, startUpstreams, type Target } from './targets.ts'
+import { bareProxy, buildDist, direct, ficus, freePort, nginx, nginxAvailable, ROOT, startUpstreams, type Target } from './targets.ts'
 
 const { values } = parseArgs({
   options: {
@@ -265,6 +265,13 @@ async function main(): Promise<void> {
     return
   }
   log(`machine: ${machine()}`)
+  // Ficus as it is deployed: compiled by tsc (the image runs dist/), not transpiled at load by tsx,
+  // whose output wraps every closure in a naming helper. The smoke run keeps the sources (no build).
+  const dist = !smoke
+  if (dist) {
+    log('building dist/ (npm run build)')
+    buildDist()
+  }
   const upstreams = await startUpstreams()
   const failing = `http://127.0.0.1:${await freePort()}`
   const started: Target[] = []
@@ -294,12 +301,16 @@ async function main(): Promise<void> {
       add('nginx-proxy', await start(nginx({ legacy: upstreams.legacy })), 'NGINX reverse proxy, one worker')
       add('nginx-mirror', await start(nginx({ legacy: upstreams.legacy, modern: upstreams.modern })), 'NGINX with `mirror` to modern', ['small'])
     }
-    add('ficus-routing', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: false })), 'Ficus, shadow off')
-    add('ficus-shadow-jsonl', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true })), 'Ficus, 100 % shadow + compare + JSONL')
+    add('ficus-routing', await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.modern, shadow: false })), 'Ficus, shadow off')
+    add(
+      'ficus-shadow-jsonl',
+      await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.modern, shadow: true })),
+      'Ficus, 100 % shadow + compare + JSONL',
+    )
     if (!smoke)
       add(
         'ficus-shadow-10pct',
-        await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, env: { FICUS_BENCH_SAMPLE: '10' } })),
+        await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, env: { FICUS_BENCH_SAMPLE: '10' } })),
         'Ficus, 10 % of requests shadowed + compare + JSONL',
         ['small'],
       )
@@ -312,7 +323,7 @@ async function main(): Promise<void> {
         const env = { KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC_REPLICATION: '1', KAFKA_TOPIC_PARTITIONS: '6' }
         add(
           'ficus-shadow-kafka',
-          await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, env })),
+          await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, env })),
           'Ficus, 100 % shadow + compare + Kafka',
           ['small'],
         )
@@ -323,11 +334,11 @@ async function main(): Promise<void> {
     if (!smoke) {
       add(
         'ficus-slow-modern',
-        await start(ficus({ legacy: upstreams.legacy, modern: upstreams.slowModern, shadow: true })),
+        await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.slowModern, shadow: true })),
         'Ficus, modern answers 200 ms late',
         ['small'],
       )
-      add('ficus-failing-modern', await start(ficus({ legacy: upstreams.legacy, modern: failing, shadow: true })), 'Ficus, modern refuses connections', [
+      add('ficus-failing-modern', await start(ficus({ dist, legacy: upstreams.legacy, modern: failing, shadow: true })), 'Ficus, modern refuses connections', [
         'small',
       ])
       if (withNginx) {
