@@ -50,6 +50,16 @@ export class ComparisonAggregator {
     this.aggregate(record.slice, rulesOf(record)).add(record)
   }
 
+  /**
+   * A comparison this process has just made and written (a gateway's own evidence): its event id
+   * is new, so it is counted without being remembered — a running gateway's dedup set would
+   * otherwise grow by every comparison it makes, each entry kept until the heap's next full sweep.
+   */
+  addOwn(record: Comparison): void {
+    this.#read += 1
+    this.aggregate(record.slice, rulesOf(record)).add(record)
+  }
+
   /** The aggregate of one slice under one rules version (created empty when new). */
   aggregate(slice: string, rulesHash: string): SliceAggregate {
     let versions = this.slices.get(slice)
