@@ -31,10 +31,11 @@ class Capture {
 }
 
 /**
- * Captures a body while it streams elsewhere (the primary answer on its way to the client): every
- * chunk is hashed and up to `cap` bytes kept, from a listener beside the consumer's — no stream
- * in between, so the answer is piped to the client as it would be without a comparison. Rejects
- * when the body fails or closes before its end.
+ * Captures a body, every chunk hashed and up to `cap` bytes kept, from a 'data' listener: beside
+ * the consumer's when the body streams elsewhere (the primary answer on its way to the client: no
+ * stream in between, so it is piped as it would be without a comparison), or alone, reading it to
+ * its end (the shadow answer, which nobody else reads; no async iterator per chunk). Rejects when
+ * the body fails or closes before its end.
  */
 export function tapBody(body: Readable, cap: number): Promise<CapturedBody> {
   const capture = new Capture(cap)
@@ -51,13 +52,6 @@ export function tapBody(body: Readable, cap: number): Promise<CapturedBody> {
   // A failed capture is reported through the comparison, never as an unhandled rejection.
   result.catch(() => undefined)
   return result
-}
-
-/** Reads a body to its end, hashed and kept up to `cap` bytes (the shadow side's answer, which nobody else reads). */
-export async function readBody(source: AsyncIterable<Buffer | Uint8Array | string>, cap: number): Promise<CapturedBody> {
-  const capture = new Capture(cap)
-  for await (const chunk of source) capture.take(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
-  return capture.captured()
 }
 
 /** `sha256:<hex>` of some bytes: the hash bodies are compared and published by. */
