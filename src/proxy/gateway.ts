@@ -5,6 +5,7 @@ import type { AuthorityStore } from '../authority/authority-store.ts'
 import type { GatewayConfig } from '../config/types.ts'
 import { fail, type FicusError } from '../errors/errors.ts'
 import { sendError } from '../http/error-reply.ts'
+import { LazyChildLogger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { RouteTable } from '../routing/route-table.ts'
 import type { IdentityMaps } from '../identity/identity-maps.ts'
@@ -94,6 +95,9 @@ function serverOptions(config: GatewayConfig, logger: Logger): FastifyServerOpti
     loggerInstance: logger,
     // One line per request comes from the response's close, with the routing decision in it.
     logController: new LogController({ disableRequestLogging: true }),
+    // A request's child logger is made when it first logs (most never do at the default level).
+    // The parent is the server's logger, `logger`.
+    childLoggerFactory: (_parent, bindings) => new LazyChildLogger(logger, bindings),
     requestIdHeader: false,
     genReqId: (raw) => requestId(raw.headers['x-request-id']),
     trustProxy: config.trustProxy,
