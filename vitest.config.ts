@@ -56,6 +56,7 @@ const INTEGRATION = [
   'test/front-door/upstream-tls.test.ts',
   'test/main/shutdown.test.ts',
   'test/report/readiness-guard.test.ts',
+  'test/shadow/skip-aggregates.test.ts',
   'test/start/start-failures.test.ts',
   // Load
   'test/report/large-stream.test.ts',

@@ -264,7 +264,7 @@ describe('config validation', () => {
     expect(slice.compare.translationVersion).toBe('v7')
     expect(slice.compare.rules.headers).toEqual(['content-type'])
     expect(typeof slice.compare.rules.translate.legacy).toBe('function')
-    expect(config.shadowLimits).toEqual({ concurrency: 32, queue: 128 })
+    expect(config.shadowLimits).toEqual({ concurrency: 32, queue: 128, skipsIntervalMs: 10_000 })
     expect(config.upstreams.get('legacy')?.breakers.primary).toEqual({
       countServerErrors: false,
       errorThresholdPercentage: 50,
