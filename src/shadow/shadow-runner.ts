@@ -155,8 +155,9 @@ export class ShadowRunner {
     if (!sampled(`shadow:${slice.id}`, request.requestId, shadow.sampleBasisPoints)) return 'sampled-out'
     const side = otherSide(request.primarySide)
     if (!safe && shadow.writes[side] === null) return 'unsafe-write'
-    // Asked without a call: a breaker that opens while this run's call is under way still gives its comparison.
-    if (this.#deps.breakers.state(shadowUpstream(slice, side, safe), 'shadow', slice.id) === 'open') return 'breaker-open'
+    // Asked without a call (open, or half-open with its trial under way): a breaker that opens while
+    // this run waits for its call still gives its comparison.
+    if (this.#deps.breakers.refuses(shadowUpstream(slice, side, safe), 'shadow', slice.id)) return 'breaker-open'
     return undefined
   }
 
