@@ -11,6 +11,7 @@ import { send } from '../helpers/http-client.ts'
 import { schemaErrors } from '../helpers/json-schema.ts'
 import { runFicus } from '../helpers/processes.ts'
 import { startUpstream, type TestUpstream } from '../helpers/upstream-server.ts'
+import { until } from '../helpers/wait.ts'
 
 // Issue 18, point 2: what is skipped costs a counter. A skip decided before the run opens (outside
 // the sample, an unsafe write, the shadow breaker open, the shadow queue full) writes no comparison;
@@ -161,20 +162,20 @@ describe('skips cost a counter, and every request is accounted for', () => {
     const config = sampleConfig(legacy.url, modern.url, { gateway: { shadow: { skipsIntervalMs: 200 } } })
     config.slices['policy-status']!.shadow = { sample: 0 }
     gateway = await startTestGateway(config)
+    const { dataDir } = gateway
+    const sampledOut = async (): Promise<number> => (await readShadowSkips(dataDir)).reduce((sum, event) => sum + (event.counts['sampled-out'] ?? 0), 0)
     await burst(gateway.url, 5, 'window')
-    for (let i = 0; i < 100 && (await readShadowSkips(gateway.dataDir)).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
-    const first = await readShadowSkips(gateway.dataDir)
-    expect(first).toHaveLength(1)
-    expect(first[0]!.counts).toEqual({ 'sampled-out': 5 })
+    await until(async () => (await sampledOut()) === 5, 'the first five skips published while running')
+    const published = (await readShadowSkips(dataDir)).length
     // Windows without skips publish nothing.
     await new Promise((resolve) => setTimeout(resolve, 600))
-    expect(await readShadowSkips(gateway.dataDir)).toHaveLength(1)
+    expect(await readShadowSkips(dataDir)).toHaveLength(published)
     await burst(gateway.url, 3, 'window-2')
-    for (let i = 0; i < 100 && (await readShadowSkips(gateway.dataDir)).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50))
-    const [a, b] = await readShadowSkips(gateway.dataDir)
-    expect(b!.counts).toEqual({ 'sampled-out': 3 })
-    // Consecutive windows: each starts where the previous one ended.
-    expect(Date.parse(b!.windowStart)).toBeGreaterThanOrEqual(Date.parse(a!.windowEnd))
+    await until(async () => (await sampledOut()) === 8, 'the next three')
+    const events = await readShadowSkips(dataDir)
+    for (const event of events) expect(Object.keys(event.counts)).toEqual(['sampled-out'])
+    // An instance's windows follow one another without overlap.
+    for (let i = 1; i < events.length; i++) expect(Date.parse(events[i]!.windowStart)).toBeGreaterThanOrEqual(Date.parse(events[i - 1]!.windowEnd))
     const metrics = (await send(`${gateway.adminUrl}/metrics`)).body
     expect(metrics).toMatch(/^ficus_shadow_skipped_total\{slice="policy-status",reason="sampled-out"\} 8$/m)
     expect(SHADOW_SKIP_CAUSES).toContain('sampled-out')
