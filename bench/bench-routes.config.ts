@@ -1,5 +1,6 @@
 // The Ficus config of the bench: one slice over /small/:id and /large/:id, legacy authoritative,
-// shadowed to modern (100 %) unless FICUS_BENCH_SHADOW=off. Addresses from the environment.
+// shadowed to modern (100 %, or FICUS_BENCH_SAMPLE percent) unless FICUS_BENCH_SHADOW=off.
+// Addresses from the environment.
 export default {
   name: 'bench',
   gateway: { shadow: { concurrency: 256, queue: 1024 } },
@@ -16,7 +17,7 @@ export default {
         { method: 'GET', path: '/small/:id' },
         { method: 'GET', path: '/large/:id' },
       ],
-      ...(process.env.FICUS_BENCH_SHADOW === 'off' ? {} : { shadow: { sample: 100, timeoutMs: 2_000 } }),
+      ...(process.env.FICUS_BENCH_SHADOW === 'off' ? {} : { shadow: { sample: Number(process.env.FICUS_BENCH_SAMPLE ?? 100), timeoutMs: 2_000 } }),
     },
   },
 }

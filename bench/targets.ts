@@ -14,6 +14,8 @@ export interface Target {
   readonly url: string
   /** Processes whose CPU and memory count for this target. */
   pids(): number[]
+  /** Ficus's /metrics (the event-loop delay is read from it); none for the other targets. */
+  readonly metricsUrl?: string
   stop(): Promise<void>
 }
 
@@ -107,6 +109,8 @@ export interface FicusOptions {
   readonly modern: string
   readonly shadow: boolean
   readonly env?: NodeJS.ProcessEnv
+  /** Run the compiled dist/ as the container image does (`npm run build` first), not the sources through tsx. */
+  readonly dist?: boolean
 }
 
 export async function ficus(options: FicusOptions): Promise<Target & { adminUrl: string; dataDir: string }> {
@@ -127,6 +131,7 @@ export async function ficus(options: FicusOptions): Promise<Target & { adminUrl:
       BENCH_MODERN_URL: options.modern,
       FICUS_BENCH_SHADOW: options.shadow ? 'on' : 'off',
       CI: 'true',
+      ...(options.dist ? { NODE_OPTIONS: '--conditions=ficus-dist' } : {}),
       ...options.env,
     },
   })
@@ -148,6 +153,7 @@ export async function ficus(options: FicusOptions): Promise<Target & { adminUrl:
   return {
     url: `http://127.0.0.1:${port}`,
     adminUrl,
+    metricsUrl: `${adminUrl}/metrics`,
     dataDir,
     pids: () => (child.pid ? [child.pid] : []),
     stop: async () => {
@@ -155,6 +161,12 @@ export async function ficus(options: FicusOptions): Promise<Target & { adminUrl:
       await rm(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** Compiles Ficus to dist/ (`npm run build`) so the gateway runs as the container image runs it. */
+export function buildDist(): void {
+  const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+  if (built.status !== 0) throw new Error(`npm run build failed: ${built.stderr.toString('utf8').slice(-2_000)}`)
 }
 
 export function nginxAvailable(): boolean {

@@ -149,8 +149,19 @@ export function saltedHash(salt: string, value: JsonValue): string {
  * body (a policy answer is small and regular) confirm it.
  */
 export function saltedBodyHash(salt: string, sha256: string): string {
-  return `hmac-sha256:${createHmac('sha256', salt).update('ficus:body\0').update(sha256).digest('hex').slice(0, HASH_HEX_DIGITS)}`
+  const key = `${salt}\0${sha256}`
+  const known = recentBodyHashes.get(key)
+  if (known !== undefined) return known
+  const hash = `hmac-sha256:${createHmac('sha256', salt).update('ficus:body\0').update(sha256).digest('hex').slice(0, HASH_HEX_DIGITS)}`
+  // The same bodies come back (both sides of a match, a resource read again and again): an HMAC
+  // costs a key schedule each time, a lookup does not. Bounded: emptied when full.
+  if (recentBodyHashes.size >= RECENT_BODY_HASHES) recentBodyHashes.clear()
+  recentBodyHashes.set(key, hash)
+  return hash
 }
+
+const RECENT_BODY_HASHES = 4096
+const recentBodyHashes = new Map<string, string>()
 
 function bounded(value: JsonValue): JsonValue {
   if (typeof value === 'string' && value.length > MAX_VALUE_CHARS) return `${value.slice(0, MAX_VALUE_CHARS)}…`

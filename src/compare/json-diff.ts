@@ -130,21 +130,30 @@ class JsonDiff {
     return false
   }
 
+  // `path` is one stack for the whole walk, pushed and popped around each member: no array per key
+  // visited (an entry takes the pointer's text, never the array).
   #compareObjects(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string[]): void {
     for (const key of Object.keys(a)) {
-      const at = [...path, key]
-      if (Object.prototype.hasOwnProperty.call(b, key)) this.walk(a[key] as JsonValue, b[key] as JsonValue, at)
-      else if (!this.#ignored(at)) this.#push({ path: formatPointer(at), kind: 'removed', legacy: a[key] })
+      path.push(key)
+      if (Object.prototype.hasOwnProperty.call(b, key)) this.walk(a[key] as JsonValue, b[key] as JsonValue, path)
+      else if (!this.#ignored(path)) this.#push({ path: formatPointer(path), kind: 'removed', legacy: a[key] })
+      path.pop()
     }
     for (const key of Object.keys(b)) {
-      const at = [...path, key]
-      if (!Object.prototype.hasOwnProperty.call(a, key) && !this.#ignored(at)) this.#push({ path: formatPointer(at), kind: 'added', modern: b[key] })
+      if (Object.prototype.hasOwnProperty.call(a, key)) continue
+      path.push(key)
+      if (!this.#ignored(path)) this.#push({ path: formatPointer(path), kind: 'added', modern: b[key] })
+      path.pop()
     }
   }
 
   #compareOrdered(a: JsonValue[], b: JsonValue[], path: string[]): void {
     const shared = Math.min(a.length, b.length)
-    for (let i = 0; i < shared; i++) this.walk(a[i] as JsonValue, b[i] as JsonValue, [...path, String(i)])
+    for (let i = 0; i < shared; i++) {
+      path.push(String(i))
+      this.walk(a[i] as JsonValue, b[i] as JsonValue, path)
+      path.pop()
+    }
     for (let i = shared; i < a.length; i++) this.#push({ path: formatPointer([...path, String(i)]), kind: 'removed', legacy: a[i] })
     for (let i = shared; i < b.length; i++) this.#push({ path: formatPointer([...path, String(i)]), kind: 'added', modern: b[i] })
   }

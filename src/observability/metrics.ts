@@ -94,7 +94,11 @@ export interface MetricsSources {
 }
 
 /** Prometheus metrics of one gateway process (prom-client, own registry). */
+/** `2xx` and its kin, by the status's first digit (no string built per request). */
+const STATUS_CLASSES: readonly string[] = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx']
+
 export class Metrics {
+  readonly #children = new Map<object, Map<string, unknown>>()
   // Only ever in the Prometheus format: switching it to OpenMetrics would rename its counters in place.
   readonly #registry = new Registry()
   readonly #requests: Counter<'slice' | 'side' | 'status_class'>
@@ -315,18 +319,32 @@ export class Metrics {
   }
 
   recordComparison(slice: string, outcome: string, category: string): void {
-    this.#comparisons.inc({ slice, outcome, category })
+    this.#child(this.#comparisons, slice, outcome, category).inc()
   }
 
   recordShadowLatency(slice: string, side: string, seconds: number): void {
-    this.#shadowDuration.observe({ slice, side }, seconds)
+    this.#child(this.#shadowDuration, slice, side).observe(seconds)
   }
 
   /** One answered client request; `upstreamSeconds` when an upstream answered. */
   recordRequest(slice: string | null, side: string, status: number, upstreamSeconds: number | null): void {
     const sliceLabel = slice ?? NO_SLICE
-    this.#requests.inc({ slice: sliceLabel, side, status_class: `${Math.floor(status / 100)}xx` })
-    if (upstreamSeconds !== null) this.#upstreamDuration.observe({ slice: sliceLabel, side }, upstreamSeconds)
+    this.#child(this.#requests, sliceLabel, side, STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`).inc()
+    if (upstreamSeconds !== null) this.#child(this.#upstreamDuration, sliceLabel, side).observe(upstreamSeconds)
+  }
+
+  /**
+   * The child of a metric for these label values (in the metric's label order), kept: prom-client
+   * otherwise hashes the label object on every sample of the request path.
+   */
+  #child<T extends { labels(...values: string[]): object }>(metric: T, ...values: string[]): ReturnType<T['labels']> {
+    type C = ReturnType<T['labels']>
+    let children = this.#children.get(metric) as Map<string, C> | undefined
+    if (!children) this.#children.set(metric, (children = new Map<string, C>()))
+    const key = values.join('\0')
+    let child = children.get(key)
+    if (child === undefined) children.set(key, (child = metric.labels(...values) as C))
+    return child
   }
 
   /** A request sent again on a fresh connection after its pooled one closed before the answer. */

@@ -65,7 +65,17 @@ function routeRequest(ctx: ProxyContext, request: FastifyRequest, path: string, 
  * log line, runs when the response closes): select the target → tee to the parallel run → read
  * the body → forward → respond. A failure at any stage is answered by the error handler.
  */
-export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, reply: FastifyReply) => void {
+  const proxy = proxyRequest(ctx)
+  // Not an async handler: fastify would adopt the returned reply as a thenable and watch the
+  // response's end once more for every request (an end-of-stream listener and a promise each).
+  // A failure goes to the error handler exactly as a rejected handler's would.
+  return (request, reply) => {
+    proxy(request, reply).catch((err: unknown) => reply.send(err as Error))
+  }
+}
+
+function proxyRequest(ctx: ProxyContext): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request, reply) => {
     const requestTime = new Date()
     const { path, query } = splitUrl(request.raw.url ?? '/')
@@ -114,6 +124,6 @@ export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, repl
     routing.upstreamStatus = response.statusCode
     routing.upstreamMs = elapsedMs(started, performance.now())
     // 6. Respond (the answer streams to the client, tapped for the comparison).
-    return respond(ctx, reply, request.id, response, routing, shadow)
+    respond(ctx, reply, request.id, response, routing, shadow)
   }
 }

@@ -14,6 +14,8 @@ export const DEFAULT_SINK_BUFFER = 10_000
 /** File name of the comparisons stream's current file (the other streams use their own prefix). */
 export const CURRENT_FILE = 'comparisons.jsonl'
 const RETRY_DELAY_MS = 1_000
+/** How long a buffered record waits for others to share its write. */
+const BATCH_MS = 5
 
 export interface JsonlSinkOptions {
   /** Directory of the files, e.g. `data/comparisons`. */
@@ -52,6 +54,7 @@ export class JsonlSink<T> implements EventSink<T> {
   #droppedSinceLog = 0
   #fileBytes = 0
   #flushing: Promise<void> | undefined
+  #batch: NodeJS.Timeout | undefined
   #retry: NodeJS.Timeout | undefined
   readonly #syncTimer: NodeJS.Timeout
   #closed = false
@@ -93,7 +96,7 @@ export class JsonlSink<T> implements EventSink<T> {
     if (this.#options.durability.mode === 'write-ahead' && this.#buffer.length === 0 && !this.#flushing && !this.#retry && this.#appendNow(line, 0)) return
     this.#sequence?.accept()
     this.#buffer.push(line)
-    this.#flushSoon()
+    this.#flushLater()
   }
 
   async writeDurable(record: T): Promise<void> {
@@ -131,6 +134,8 @@ export class JsonlSink<T> implements EventSink<T> {
     this.#closed = true
     clearTimeout(this.#retry)
     this.#retry = undefined
+    clearTimeout(this.#batch)
+    this.#batch = undefined
     clearInterval(this.#syncTimer)
     while (this.#flushing) await this.#flushing
     if (this.#buffer.length > 0) await this.#flush()
@@ -193,6 +198,18 @@ export class JsonlSink<T> implements EventSink<T> {
   #sync(): void {
     this.#sequence?.flush()
     this.#file.sync().catch((err: unknown) => this.#options.logger.error({ err, dir: this.#options.dir }, `fsync of ${this.#options.prefix} failed`))
+  }
+
+  /**
+   * Buffered records wait up to BATCH_MS for others to share their write: a write per record costs
+   * a round through the thread pool each; under load a write in flight batches what comes meanwhile.
+   */
+  #flushLater(): void {
+    if (this.#batch || this.#flushing || this.#retry) return
+    this.#batch = setTimeout(() => {
+      this.#batch = undefined
+      this.#flushSoon()
+    }, BATCH_MS)
   }
 
   #flushSoon(): void {

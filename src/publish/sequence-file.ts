@@ -18,15 +18,18 @@ export interface SequenceOpening {
  * `settled` those that reached the disk or the broker, or were dropped and counted. A record in
  * between lives only in memory, so after a crash the gap is exactly what the crash lost.
  *
- * Each `accept` writes the file (a `pwrite` of 42 bytes into the page cache, no fsync): it survives
- * the process being killed, which is what the count is for. The file is rewritten in place at a
- * fixed width, so a write never leaves it shorter or half old.
+ * `accept` and `settle` write the file at the end of the event-loop turn they were called in, once
+ * for all the records of that turn (a `pwrite` of 42 bytes into the page cache, no fsync; a write
+ * per record cost a system call per comparison): it survives the process being killed, which is
+ * what the count is for. The file is rewritten in place at a fixed width, so a write never leaves
+ * it shorter or half old.
  */
 export class SequenceFile {
   readonly #fd: number
   #accepted: number
   #settled: number
   #dirty = false
+  #scheduled = false
   #failed = false
   readonly #onError: (err: unknown) => void
 
@@ -66,10 +69,10 @@ export class SequenceFile {
     return this.#accepted - this.#settled
   }
 
-  /** Takes a record that will wait in memory: its sequence number, recorded on disk before this returns. */
+  /** Takes a record that will wait in memory: its sequence number, recorded on disk at the end of this turn. */
   accept(): number {
     this.#accepted += 1
-    this.#write()
+    this.#writeSoon()
     return this.#accepted
   }
 
@@ -85,7 +88,7 @@ export class SequenceFile {
   settle(count: number): void {
     if (count <= 0) return
     this.#settled = Math.min(this.#accepted, this.#settled + count)
-    this.#write()
+    this.#writeSoon()
   }
 
   /** Writes what `acceptSettled` left unwritten. */
@@ -101,6 +104,17 @@ export class SequenceFile {
       this.#report(err)
     }
     closeSync(this.#fd)
+  }
+
+  /** One write for everything accepted or settled in this turn of the event loop. */
+  #writeSoon(): void {
+    this.#dirty = true
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => {
+      this.#scheduled = false
+      this.flush()
+    }).unref()
   }
 
   #write(): void {

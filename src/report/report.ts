@@ -53,6 +53,17 @@ export class ComparisonAggregator {
     else this.aggregate(record.slice, rulesOf(record)).add(record)
   }
 
+  /**
+   * A comparison (or skip aggregate) this process has just made and written (a gateway's own evidence): its event id
+   * is new, so it is counted without being remembered — a running gateway's dedup set would
+   * otherwise grow by every comparison it makes, each entry kept until the heap's next full sweep.
+   */
+  addOwn(record: ComparisonsStreamEvent): void {
+    this.#read += 1
+    if (isShadowSkips(record)) this.aggregate(record.slice, rulesOf(record)).addSkips(record)
+    else this.aggregate(record.slice, rulesOf(record)).add(record)
+  }
+
   /** The aggregate of one slice under one rules version (created empty when new). */
   aggregate(slice: string, rulesHash: string): SliceAggregate {
     let versions = this.slices.get(slice)

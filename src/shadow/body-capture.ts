@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto'
-import { Readable, Transform, type TransformCallback } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { CapturedBody } from '../compare/decode-body.ts'
 
-/**
- * Passes a body through unchanged while hashing all of it and keeping its first `cap` bytes:
- * the primary answer streams to the client and is captured for the comparison in one pass.
- */
-export class BodyTap extends Transform {
-  readonly result: Promise<CapturedBody>
+/** Hashes all of a body and keeps its first `cap` bytes, chunk by chunk. */
+class Capture {
   readonly #cap: number
   readonly #hash = createHash('sha256')
   readonly #chunks: Buffer[] = []
@@ -15,44 +11,47 @@ export class BodyTap extends Transform {
   #length = 0
 
   constructor(cap: number) {
-    super()
     this.#cap = cap
-    this.result = new Promise((resolve, reject) => {
-      this.once('end', () => resolve(this.#captured()))
-      this.once('error', reject)
-      this.once('close', () => {
-        if (!this.readableEnded) reject(new Error('body ended early'))
-      })
-    })
-    // A failed capture is reported through the comparison, never as an unhandled rejection.
-    this.result.catch(() => undefined)
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#take(chunk)
-    callback(null, chunk)
-  }
-
-  #take(chunk: Buffer): void {
+  take(chunk: Buffer): void {
     this.#hash.update(chunk)
     this.#length += chunk.length
     if (this.#kept < this.#cap) {
-      const part = chunk.subarray(0, this.#cap - this.#kept)
+      const part = chunk.length <= this.#cap - this.#kept ? chunk : chunk.subarray(0, this.#cap - this.#kept)
       this.#chunks.push(part)
       this.#kept += part.length
     }
   }
 
-  #captured(): CapturedBody {
-    return { bytes: Buffer.concat(this.#chunks), complete: this.#length <= this.#cap, length: this.#length, sha256: `sha256:${this.#hash.digest('hex')}` }
+  captured(): CapturedBody {
+    const bytes = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks)
+    return { bytes, complete: this.#length <= this.#cap, length: this.#length, sha256: `sha256:${this.#hash.digest('hex')}` }
   }
+}
 
-  /** Reads a body to its end through a tap (the shadow side's answer, which nobody else reads). */
-  static async read(source: AsyncIterable<Buffer | Uint8Array | string>, cap: number): Promise<CapturedBody> {
-    const tap = new BodyTap(cap)
-    for await (const chunk of source) tap.#take(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
-    return tap.#captured()
-  }
+/**
+ * Captures a body, every chunk hashed and up to `cap` bytes kept, from a 'data' listener: beside
+ * the consumer's when the body streams elsewhere (the primary answer on its way to the client: no
+ * stream in between, so it is piped as it would be without a comparison), or alone, reading it to
+ * its end (the shadow answer, which nobody else reads; no async iterator per chunk). Rejects when
+ * the body fails or closes before its end.
+ */
+export function tapBody(body: Readable, cap: number): Promise<CapturedBody> {
+  const capture = new Capture(cap)
+  const result = new Promise<CapturedBody>((resolve, reject) => {
+    const onData = (chunk: Buffer | string): void => capture.take(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+    body.on('data', onData)
+    body.once('end', () => resolve(capture.captured()))
+    body.once('error', reject)
+    body.once('close', () => {
+      body.off('data', onData)
+      if (!body.readableEnded) reject(new Error('body ended early'))
+    })
+  })
+  // A failed capture is reported through the comparison, never as an unhandled rejection.
+  result.catch(() => undefined)
+  return result
 }
 
 /** `sha256:<hex>` of some bytes: the hash bodies are compared and published by. */

@@ -121,8 +121,10 @@ export function comparisonRecord(
   processingMs: number,
 ): Comparison {
   const { slice } = request
-  const policy = { ...slice.compare.values, salt: context.salt }
-  const published = publishableDiff(verdict.entries, verdict.untranslated, policy)
+  // A match (most of a healthy run) has nothing to publish beyond its fields: no policy applied.
+  const bare = verdict.entries.length === 0 && verdict.untranslated.length === 0 && verdict.noiseEntries.length === 0
+  const policy = bare ? undefined : { ...slice.compare.values, salt: context.salt }
+  const published = policy ? publishableDiff(verdict.entries, verdict.untranslated, policy) : { diff: [], untranslated: [] }
   const family = FAMILY_OF[verdict.category]
   return {
     schemaVersion: COMPARISON_SCHEMA_VERSION,
@@ -159,7 +161,7 @@ export function comparisonRecord(
     diff: published.diff,
     diffTruncated: verdict.truncated,
     noisePaths: verdict.noiseEntries.map((entry) => entry.path),
-    noiseDiff: publishableDiff(verdict.noiseEntries, [], policy).diff,
+    noiseDiff: policy && verdict.noiseEntries.length > 0 ? publishableDiff(verdict.noiseEntries, [], policy).diff : [],
     violations: verdict.violations.map((violation) => ({ path: violation.path, rule: violation.rule, detail: violation.detail })),
     untranslated: published.untranslated,
   }

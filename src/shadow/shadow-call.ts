@@ -9,7 +9,7 @@ import { failureCause } from '../upstream/upstream-error.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
 import type { IdentityMaps } from '../identity/identity-maps.ts'
 import { mapRequestIds, type MappedRequest } from '../identity/map-request.ts'
-import { BodyTap } from './body-capture.ts'
+import { tapBody } from './body-capture.ts'
 import type { IdentityCause, ShadowRequest, ShadowResult } from './shadow-run.ts'
 
 /** Every shadow request carries this header, so the other side can tell it from client traffic. */
@@ -76,7 +76,7 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
         const response = await client.pool.request({ method: request.method, path, headers, body, signal })
         // Latency to the response headers, as on the authoritative side, so the two compare.
         const latencyMs = round(performance.now() - started)
-        const captured = await BodyTap.read(response.body, shadow.maxResponseBodyBytes)
+        const captured = await tapBody(response.body, shadow.maxResponseBodyBytes)
         const result = { status: response.statusCode, headers: response.headers, body: captured, latencyMs }
         if (response.statusCode >= 500 && countServerErrors) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
         return result

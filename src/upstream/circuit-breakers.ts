@@ -58,6 +58,10 @@ export class CircuitBreakers {
       resetTimeout: config.resetTimeoutMs,
       rollingCountTimeout: config.rollingWindowMs,
       errorFilter: (err: unknown) => err instanceof UncountedError,
+      // Opossum's latency percentiles and snapshots are never read here, and cost on every call: each
+      // failure (and a timer every bucket) concatenates and sorts the window's latencies.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
     })
     this.#breakers.set(name, breaker)
     return breaker

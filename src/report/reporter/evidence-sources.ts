@@ -26,7 +26,7 @@ export class LocalEvidence implements EvidenceSource {
 
   /** Wraps a sink so that every comparison (or skip aggregate) written through it is also counted here. */
   tee<T extends ComparisonsStreamEvent>(sink: EventSink<T>): EventSink<T> {
-    return observeSink(sink, (record) => this.#aggregator.add(record))
+    return observeSink(sink, (record) => this.#aggregator.addOwn(record))
   }
 
   /** Counts the comparisons already written to a JSONL directory (a restart keeps the evidence). */
