@@ -36,6 +36,7 @@ const INTEGRATION = [
   'test/publish/write-ahead-cost.test.ts',
   'test/report/report-cli.test.ts',
   'test/report/reporter.test.ts',
+  'test/report/reporter-skips.test.ts',
   'test/report/reporter-broker-freeze.test.ts',
   'test/report/reporter-faults.test.ts',
   'test/report/reporter-supervision.test.ts',
@@ -56,6 +57,7 @@ const INTEGRATION = [
   'test/front-door/upstream-tls.test.ts',
   'test/main/shutdown.test.ts',
   'test/report/readiness-guard.test.ts',
+  'test/shadow/skip-aggregates.test.ts',
   'test/start/start-failures.test.ts',
   // Load
   'test/report/large-stream.test.ts',

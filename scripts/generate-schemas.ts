@@ -4,8 +4,10 @@
 import { writeFile } from 'node:fs/promises'
 import { comparisonSchemaDocument } from '../src/compare/comparison-schema.ts'
 import { authorityChangedSchemaDocument } from '../src/publish/authority-changed-schema.ts'
+import { shadowSkipsSchemaDocument } from '../src/publish/shadow-skips-schema.ts'
 import { triageActionSchemaDocument } from '../src/publish/triage-action-schema.ts'
 
 await writeFile(new URL('../docs/comparison.schema.json', import.meta.url), comparisonSchemaDocument())
 await writeFile(new URL('../docs/authority-changed.schema.json', import.meta.url), authorityChangedSchemaDocument())
 await writeFile(new URL('../docs/triage-action.schema.json', import.meta.url), triageActionSchemaDocument())
+await writeFile(new URL('../docs/shadow-skips.schema.json', import.meta.url), shadowSkipsSchemaDocument())

@@ -173,6 +173,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     pools,
     breakers,
     sink: local ? local.tee(comparisons) : comparisons,
+    skips: local ? local.tee(sinks.shadowSkips) : sinks.shadowSkips,
     logger,
     instance: settings.instance,
     salt: await deploymentSalt(settings),
@@ -202,7 +203,12 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   // The regression alarm of slices that moved: their agreement with legacy, checked against their drift rule.
   const stopDrift = watchDrift({ config, evidence: readiness, authorityOf: (id) => store.get(id), metrics, logger, intervalMs: settings.driftCheckIntervalMs })
   opened.push(stopDrift)
-  metrics.attach({ shadowDepth: () => shadow.depth, breakers: () => breakers.states(), sink: () => ({ ...sinks.status(), counters: sinks.counters() }) })
+  metrics.attach({
+    shadowDepth: () => shadow.depth,
+    shadowSkips: () => shadow.skipTotals(),
+    breakers: () => breakers.states(),
+    sink: () => ({ ...sinks.status(), counters: sinks.counters() }),
+  })
   const releaseAll = async (): Promise<void> => {
     stopDrift()
     // After the last comparisons were judged (shadow.drain): their pairs are queued, and written now.

@@ -9,6 +9,7 @@ import { fail, FicusError } from '../errors/errors.ts'
 import { readReportSettings } from '../app/settings.ts'
 import { readStoredTriage } from '../app/triage-stores.ts'
 import { COMPARISONS_DIR } from '../publish/open-sinks.ts'
+import { isShadowSkips } from '../publish/shadow-skips.ts'
 import { readComparisonsFromJsonl } from '../report/sources/jsonl-source.ts'
 import { readComparisonsFromKafka } from '../report/sources/kafka-source.ts'
 import { progressLine } from '../report/progress.ts'
@@ -140,7 +141,8 @@ export async function reportCommand(args: readonly string[], io: ReportIo): Prom
   let ofRun = 0
   const add = (record: Parameters<ComparisonAggregator['add']>[0]): void => {
     if (wanted !== undefined && record.slice !== wanted) return
-    if (run !== undefined && (record.origin !== 'reconcile' || record.causationId !== run)) return
+    // Skip aggregates are live traffic's: never of a reconciliation run.
+    if (run !== undefined && (isShadowSkips(record) || record.origin !== 'reconcile' || record.causationId !== run)) return
     ofRun += 1
     aggregator.add(record)
   }

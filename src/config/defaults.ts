@@ -40,6 +40,8 @@ export const DEFAULT_SHADOW_SAMPLE_PERCENT = 100
 export const DEFAULT_SHADOW_TIMEOUT_MS = 5_000
 export const DEFAULT_SHADOW_CONCURRENCY = 32
 export const DEFAULT_SHADOW_QUEUE = 128
+/** How often the skips counted instead of recorded are published (ShadowSkips events). */
+export const DEFAULT_SHADOW_SKIPS_INTERVAL_MS = 10_000
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024
 export const DEFAULT_MAX_RESPONSE_BODY_BYTES = 5 * 1024 * 1024
 export const DEFAULT_COMPARED_HEADERS = ['content-type'] as const

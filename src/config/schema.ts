@@ -504,9 +504,19 @@ const GatewaySettingsSchema = Type.Object(
     trustProxy: Type.Optional(Type.Boolean()),
     /** How long graceful shutdown waits for in-flight requests. Default 10000. */
     shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Shadow work of the whole gateway: calls at once, and waiting beyond that. Defaults 32 and 128. */
+    /**
+     * Shadow work of the whole gateway: calls at once, and waiting beyond that (defaults 32 and 128);
+     * how often the skips counted instead of recorded are published as ShadowSkips events (default 10000 ms).
+     */
     shadow: Type.Optional(
-      Type.Object({ concurrency: Type.Optional(Type.Integer({ minimum: 1 })), queue: Type.Optional(Type.Integer({ minimum: 0 })) }, strict),
+      Type.Object(
+        {
+          concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
+          queue: Type.Optional(Type.Integer({ minimum: 0 })),
+          skipsIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+        },
+        strict,
+      ),
     ),
     /** More header names only the gateway may set: removed from every client request (every `x-ficus-*` always is). */
     ownedHeaders: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),

@@ -16,8 +16,8 @@ export interface GatewayConfig {
   readonly trustProxy: boolean
   readonly shutdownTimeoutMs: number
   readonly sides: Readonly<Record<Side, string>>
-  /** Shadow work of the whole gateway: calls at once, and how many may wait beyond that. */
-  readonly shadowLimits: { readonly concurrency: number; readonly queue: number }
+  /** Shadow work of the whole gateway: calls at once, how many may wait beyond that, and how often skips are published (ms). */
+  readonly shadowLimits: { readonly concurrency: number; readonly queue: number; readonly skipsIntervalMs: number }
   /** Lower-case header names only the gateway sets: removed from client requests (besides every `x-ficus-*`). */
   readonly ownedHeaders: ReadonlySet<string>
   readonly limits: Limits

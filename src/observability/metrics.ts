@@ -86,6 +86,8 @@ export interface MetricsSources {
   readonly slices: () => readonly { readonly id: string; readonly modernShare: number; readonly version: number }[]
   readonly store: () => { readonly kind: string; readonly connected: boolean }
   readonly shadowDepth?: () => { readonly active: number; readonly waiting: number }
+  /** Every shadow skip since start by slice and reason: the counted ones and those recorded with their comparison. */
+  readonly shadowSkips?: () => readonly { readonly slice: string; readonly reason: string; readonly count: number }[]
   readonly breakers?: () => readonly { readonly upstream: string; readonly traffic: string; readonly slice: string; readonly state: string }[]
   /** The sink's kind, outbox size, and its counts since start (`written`, `dropped`, …) with `buffered`, a level. */
   readonly sink?: () => { readonly kind: string; readonly outboxBytes: number; readonly counters: Readonly<Record<string, number>> }
@@ -104,7 +106,6 @@ export class Metrics {
   readonly #changes: Counter<'slice' | 'kind'>
   readonly #comparisons: Counter<'slice' | 'outcome' | 'category'>
   readonly #shadowDuration: Histogram<'slice' | 'side'>
-  readonly #shadowSkipped: Counter<'slice' | 'reason'>
   readonly #retries: Counter<'upstream'>
   readonly #upgrades: Counter<'slice' | 'side' | 'outcome'>
   readonly #tunnels: Gauge<'slice'>
@@ -235,11 +236,16 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     })
-    this.#shadowSkipped = new Counter({
+    new Counter({
       name: METRIC_NAMES.shadowSkipped,
-      help: 'Sampled requests whose shadow was not run, by reason (queue-full, request-body-over-cap, breaker-open, unsafe-write, client-closed).',
+      help: 'Requests of a shadowed slice whose shadow was not run, by reason (sampled-out, queue-full, breaker-open, unsafe-write, request-body-over-cap, client-closed).',
       labelNames: ['slice', 'reason'],
       registers,
+      // The shadow runner keeps the counts (plain integers on the request path); the counter takes them over at each scrape.
+      collect() {
+        this.reset()
+        for (const { slice, reason, count } of current().shadowSkips?.() ?? []) this.inc({ slice, reason }, count)
+      },
     })
     new Gauge({
       name: METRIC_NAMES.shadowQueue,
@@ -318,10 +324,6 @@ export class Metrics {
 
   recordShadowLatency(slice: string, side: string, seconds: number): void {
     this.#child(this.#shadowDuration, slice, side).observe(seconds)
-  }
-
-  recordSkip(slice: string, reason: string): void {
-    this.#child(this.#shadowSkipped, slice, reason).inc()
   }
 
   /** One answered client request; `upstreamSeconds` when an upstream answered. */

@@ -26,10 +26,7 @@ export async function requestBody(ctx: ProxyContext, request: FastifyRequest, sh
   }
   request.raw.once('error', left)
   request.raw.once('close', left)
-  if (!shadow || shadow.skipped) {
-    shadow?.start(null)
-    return limited
-  }
+  if (!shadow) return limited
   const captured = await captureRequestBody(limited, shadow.maxRequestBodyBytes)
   if (!captured.complete) {
     shadow.skip('request-body-over-cap')

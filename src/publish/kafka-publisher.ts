@@ -129,9 +129,16 @@ export class KafkaPublisher {
     this.#loop = this.#run()
   }
 
-  /** A sink of one stream, for the code that produces its events. */
-  sink<T extends { readonly eventId: string }>(stream: Stream, keyOf: (record: T) => string): EventSink<T> {
-    const envelope = (record: T, q: number): Envelope => ({ s: stream, k: keyOf(record), i: record.eventId, v: JSON.stringify(record), q })
+  /** A sink of one stream, for the code that produces its events; `event`: the type and version of events that are not the stream's own. */
+  sink<T extends { readonly eventId: string }>(stream: Stream, keyOf: (record: T) => string, event?: Envelope['t']): EventSink<T> {
+    const envelope = (record: T, q: number): Envelope => ({
+      s: stream,
+      k: keyOf(record),
+      i: record.eventId,
+      v: JSON.stringify(record),
+      q,
+      ...(event ? { t: event } : {}),
+    })
     return {
       kind: 'kafka',
       write: (record) => this.#accept((q) => envelope(record, q)),

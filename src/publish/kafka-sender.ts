@@ -17,6 +17,8 @@ export interface Envelope {
   readonly v: string
   /** Its sequence number in this publisher (diagnostics; the sequence file keeps the count). */
   readonly q: number
+  /** The event type and schema version of an event that is not its stream's own (a ShadowSkips on the comparisons stream); absent: the stream's. */
+  readonly t?: readonly [eventType: string, schemaVersion: number]
 }
 
 export interface KafkaSenderOptions {
@@ -92,7 +94,11 @@ export class KafkaSender {
     for (const envelope of envelopes) {
       const topic = this.#options.topics[envelope.s]
       const messages = byTopic.get(topic) ?? []
-      messages.push({ key: envelope.k, value: envelope.v, headers: eventHeaders(EVENT_TYPES[envelope.s], SCHEMA_VERSIONS[envelope.s], envelope.i) })
+      messages.push({
+        key: envelope.k,
+        value: envelope.v,
+        headers: eventHeaders(envelope.t?.[0] ?? EVENT_TYPES[envelope.s], envelope.t?.[1] ?? SCHEMA_VERSIONS[envelope.s], envelope.i),
+      })
       byTopic.set(topic, messages)
     }
     const timeoutMs = this.#options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS

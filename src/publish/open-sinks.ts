@@ -7,6 +7,7 @@ import type { EventSink, SinkStatus } from './event-sink.ts'
 import type { AuthorityChanged, Stream, TriageActionEvent } from './events.ts'
 import { JsonlSink } from './jsonl-sink.ts'
 import { KafkaPublisher, type PublisherStats } from './kafka-publisher.ts'
+import { SHADOW_SKIPS_EVENT_TYPE, SHADOW_SKIPS_SCHEMA_VERSION, type ShadowSkips } from './shadow-skips.ts'
 
 export const COMPARISONS_DIR = 'comparisons'
 export const AUTHORITY_CHANGES_DIR = 'authority-changes'
@@ -34,9 +35,11 @@ export interface KafkaSettings {
 /** The topic of captured pairs when FICUS_TOPIC_CAPTURES does not name one. */
 export const DEFAULT_CAPTURES_TOPIC = 'ficus.captures.v1'
 
-/** The sinks of the three event streams, and what the operator sees of them. */
+/** The sinks of the three event streams (the comparisons stream also carries the skip aggregates), and what the operator sees of them. */
 export interface EventSinks {
   readonly comparisons: EventSink<Comparison>
+  /** The skip aggregates: the same destination as the comparisons (their file, their topic), in the same order. */
+  readonly shadowSkips: EventSink<ShadowSkips>
   readonly authorityChanges: EventSink<AuthorityChanged>
   readonly triageActions: EventSink<TriageActionEvent>
   status(): SinkStatus
@@ -62,13 +65,15 @@ export async function openEventSinks(options: {
 }): Promise<EventSinks> {
   const { kafka, dataDir, config, logger, durability } = options
   if (!kafka) {
-    const comparisons = new JsonlSink<Comparison>({ dir: join(dataDir, COMPARISONS_DIR), prefix: 'comparisons', logger, durability })
+    // One file for both: skip aggregates sit between the comparisons they were counted beside.
+    const comparisons = new JsonlSink<Comparison | ShadowSkips>({ dir: join(dataDir, COMPARISONS_DIR), prefix: 'comparisons', logger, durability })
     const authorityChanges = new JsonlSink<AuthorityChanged>({ dir: join(dataDir, AUTHORITY_CHANGES_DIR), prefix: 'authority-changes', logger, durability })
     const triageActions = new JsonlSink<TriageActionEvent>({ dir: join(dataDir, TRIAGE_ACTIONS_DIR), prefix: 'triage-actions', logger, durability })
     const all = [comparisons, authorityChanges, triageActions]
     const sum = (field: 'written' | 'dropped' | 'buffered' | 'lost'): number => all.reduce((total, sink) => total + sink.stats()[field], 0)
     return {
       comparisons,
+      shadowSkips: comparisons,
       authorityChanges,
       triageActions,
       status: () => comparisons.status(),
@@ -92,6 +97,8 @@ export async function openEventSinks(options: {
   await publisher.start()
   return {
     comparisons: publisher.sink<Comparison>('comparisons', comparisonKey(config)),
+    // Keyed by slice: low volume (one event per slice and interval), and one slice's windows in order.
+    shadowSkips: publisher.sink<ShadowSkips>('comparisons', (event) => event.slice, [SHADOW_SKIPS_EVENT_TYPE, SHADOW_SKIPS_SCHEMA_VERSION]),
     authorityChanges: publisher.sink<AuthorityChanged>('authority-changes', (event) => event.slice),
     // One signature's actions share a key, and so a partition and an order.
     triageActions: publisher.sink<TriageActionEvent>('triage-actions', (event) => event.signature),

@@ -1,6 +1,7 @@
 import { FAMILIES, type Category, type Family } from '../compare/classify.ts'
-import type { Comparison, Origin } from '../compare/comparison.ts'
+import type { Origin } from '../compare/comparison.ts'
 import type { SliceConfig, SliceOwner } from '../config/types.ts'
+import { isShadowSkips, type ComparisonsStreamEvent } from '../publish/shadow-skips.ts'
 import { EventDedup } from './event-dedup.ts'
 import { compared, DEFAULT_READINESS, evidenceWindow, verdict, wilson, type RateInterval, type ReadinessThresholds, type Verdict } from './readiness.ts'
 import { rulesOf, SliceAggregate, UNVERSIONED } from './slice-aggregate.ts'
@@ -20,8 +21,9 @@ export interface Window {
 }
 
 /**
- * Feeds comparisons into aggregates per slice and rules version: drops duplicates (same event id)
- * and records outside the window, in bounded memory.
+ * Feeds comparisons, and the skip aggregates beside them, into aggregates per slice and rules
+ * version: drops duplicates (same event id) and records outside the window (a ShadowSkips by the
+ * end of its window), in bounded memory.
  */
 export class ComparisonAggregator {
   /** Slice → rules hash → aggregate. */
@@ -39,7 +41,7 @@ export class ComparisonAggregator {
     return { read: this.#read, duplicates: this.#dedup.duplicates, outsideWindow: this.#outside }
   }
 
-  add(record: Comparison): void {
+  add(record: ComparisonsStreamEvent): void {
     this.#read += 1
     const time = Date.parse(record.eventTime)
     if ((this.#window.from !== null && time < this.#window.from) || (this.#window.to !== null && time >= this.#window.to)) {
@@ -47,17 +49,19 @@ export class ComparisonAggregator {
       return
     }
     if (!this.#dedup.first(record.eventId)) return
-    this.aggregate(record.slice, rulesOf(record)).add(record)
+    if (isShadowSkips(record)) this.aggregate(record.slice, rulesOf(record)).addSkips(record)
+    else this.aggregate(record.slice, rulesOf(record)).add(record)
   }
 
   /**
-   * A comparison this process has just made and written (a gateway's own evidence): its event id
+   * A comparison (or skip aggregate) this process has just made and written (a gateway's own evidence): its event id
    * is new, so it is counted without being remembered — a running gateway's dedup set would
    * otherwise grow by every comparison it makes, each entry kept until the heap's next full sweep.
    */
-  addOwn(record: Comparison): void {
+  addOwn(record: ComparisonsStreamEvent): void {
     this.#read += 1
-    this.aggregate(record.slice, rulesOf(record)).add(record)
+    if (isShadowSkips(record)) this.aggregate(record.slice, rulesOf(record)).addSkips(record)
+    else this.aggregate(record.slice, rulesOf(record)).add(record)
   }
 
   /** The aggregate of one slice under one rules version (created empty when new). */

@@ -1,5 +1,6 @@
 import { CATEGORIES, FAMILIES, FAMILY_OF, OUTCOME_OF_FAMILY, type Category, type Family } from '../compare/classify.ts'
 import { ORIGINS, type Comparison, type Origin, type SideRecord } from '../compare/comparison.ts'
+import type { ShadowSkips } from '../publish/shadow-skips.ts'
 import { signatureOf, type RegisteredFamily } from '../register/discrepancy-signature.ts'
 import { LatencyHistogram, type HistogramJson } from './latency-histogram.ts'
 import { Timeline, type TimelineJson } from './timeline.ts'
@@ -235,6 +236,36 @@ export class SliceAggregate {
       this.lag.add(record.lagMs)
       bucket?.lag.add(record.lagMs)
     }
+  }
+
+  /**
+   * The skips of a ShadowSkips event: each one is counted as a `shadow-skipped` record of live
+   * traffic with its cause, at the end of the event's window (its hour of evidence, its timeline
+   * bucket), exactly as a skip recorded one by one was — except that skips are counted per slice,
+   * not per route. A skip is no call to a side: no call, error or latency is counted.
+   */
+  addSkips(event: ShadowSkips): void {
+    let total = 0
+    for (const [cause, count] of Object.entries(event.counts)) {
+      if (typeof count !== 'number' || !Number.isSafeInteger(count) || count <= 0) continue
+      total += count
+      this.#count(this.causes, `shadow-skipped:${cause}`, count)
+    }
+    if (total === 0) return
+    this.categories['shadow-skipped'] += total
+    this.families['shadow-skipped'] += total
+    this.origins.live += total
+    const time = Date.parse(event.windowEnd)
+    if (!Number.isFinite(time)) return
+    this.first = this.first === null ? time : Math.min(this.first, time)
+    this.last = this.last === null ? time : Math.max(this.last, time)
+    this.timeline.add(time, 'not-compared', total)
+    const start = Math.floor(time / EVIDENCE_BUCKET_MS) * EVIDENCE_BUCKET_MS
+    let bucket = this.evidence.get(start)
+    if (!bucket) this.evidence.set(start, (bucket = emptyBucket(time)))
+    bucket.families['shadow-skipped'] += total
+    bucket.first = Math.min(bucket.first, time)
+    bucket.last = Math.max(bucket.last, time)
   }
 
   /** The evidence of `[from, to)` (ms; by hour), for readiness. */

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import type { Side } from '../config/schema.ts'
 import { renderPathTemplate } from '../config/path-template.ts'
+import type { SliceConfig } from '../config/types.ts'
 import { CountedFailure, type CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { upstreamRequestHeaders } from '../upstream/forward-headers.ts'
 import { failureCause } from '../upstream/upstream-error.ts'
@@ -26,6 +27,12 @@ export interface ShadowCallDeps {
   readonly recordLatency?: (slice: string, side: Side, seconds: number) => void
 }
 
+/** The upstream the parallel run calls on a side: its own, or for a write its sandbox when that is its write safety. */
+export function shadowUpstream(slice: SliceConfig, side: Side, safe: boolean): string {
+  const safety = safe ? null : (slice.shadow?.writes[side] ?? null)
+  return safety?.kind === 'sandbox' ? safety.upstream : slice.sides[side].upstream
+}
+
 /**
  * One call to a side for the parallel run (the shadow call, a re-ask, or a double-ask of the
  * authoritative side): marked as shadow traffic, a write only with the side's write safety (its
@@ -40,7 +47,7 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
   const target = slice.sides[side]
   const safety = write ? shadow.writes[side] : null
   if (write && safety === null) throw new Error(`a write shadowed to ${side} without its write safety`)
-  const upstream = safety?.kind === 'sandbox' ? safety.upstream : target.upstream
+  const upstream = shadowUpstream(slice, side, !write)
   const client = deps.pools.get(upstream)
   const mapped = await mappedFor(deps.identity, request, side)
   if (mapped.kind !== 'mapped') return { ok: false, cause: mapped.kind, status: null, latencyMs: null, upstream }

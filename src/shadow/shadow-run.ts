@@ -60,8 +60,6 @@ export interface ShadowRun {
   readonly maxRequestBodyBytes: number
   /** Largest primary response body captured for the comparison (the rest is hashed). */
   readonly maxResponseBodyBytes: number
-  /** True when the shadow side will not be called (queue full, unsafe write): its body is not needed. */
-  readonly skipped: boolean
   /** Starts the shadow call with the captured request body. */
   start(body: Buffer | null): void
   /** The shadow cannot be run (its request body is over the cap); the comparison says so. */
@@ -85,16 +83,17 @@ export interface RunOutcome {
 /**
  * The two halves of one run joined: the request path reports the authoritative result (or that
  * the request ended early) and starts the shadow call when its body is known; `outcome` resolves
- * once both ended. The shadow call waits for its place in the shadow queue, never the client.
+ * once both ended. The shadow call waits for its place in the shadow queue, never the client. A
+ * run is opened only with a place in that queue: a skip decided before (sample, write safety, open
+ * breaker, full queue) is counted by the runner and opens none.
  */
 export function openRun(
   request: ShadowRequest,
   limits: { readonly maxRequestBodyBytes: number; readonly maxResponseBodyBytes: number },
-  ticket: Ticket | undefined,
-  initialSkip: SkipReason | undefined,
+  ticket: Ticket,
   callShadow: (body: Buffer | null) => Promise<ShadowResult>,
 ): { run: ShadowRun; outcome: Promise<RunOutcome> } {
-  let skipReason = initialSkip
+  let skipReason: SkipReason | undefined
   let resolveShadow!: (result: ShadowResult | undefined) => void
   const shadowResult = new Promise<ShadowResult | undefined>((resolve) => (resolveShadow = resolve))
   let resolvePrimary!: (result: PrimaryResult) => void
@@ -102,9 +101,8 @@ export function openRun(
   const outcome = (async (): Promise<RunOutcome> => ({ primary: await primaryResult, shadow: await shadowResult, skipReason }))()
   const run: ShadowRun = {
     ...limits,
-    skipped: skipReason !== undefined,
     start: (body) => {
-      if (!ticket || skipReason) {
+      if (skipReason) {
         resolveShadow(undefined)
         return
       }
@@ -116,7 +114,7 @@ export function openRun(
     },
     abandon: (reason) => {
       skipReason = reason
-      ticket?.cancel()
+      ticket.cancel()
       resolveShadow(undefined)
       resolvePrimary({ ok: false, cause: reason, status: null, latencyMs: null, upstream: request.slice.sides[request.primarySide].upstream })
     },

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { bucketOf } from '../authority/sticky-bucket.ts'
-import type { Comparison, SkipReason } from '../compare/comparison.ts'
+import type { Comparison } from '../compare/comparison.ts'
 import { NoiseEvidence, type NoisePath } from '../compare/noise-evidence.ts'
 import { PublishedPaths } from '../compare/published-paths.ts'
 import type { Side } from '../config/schema.ts'
@@ -9,6 +9,7 @@ import type { GatewayConfig, SliceConfig } from '../config/types.ts'
 import type { PairCapture } from '../capture/capture-queue.ts'
 import type { IdentityMaps } from '../identity/identity-maps.ts'
 import type { EventSink } from '../publish/event-sink.ts'
+import type { ShadowSkipCause, ShadowSkips } from '../publish/shadow-skips.ts'
 import type { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { droppedRequestHeaders } from '../upstream/forward-headers.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
@@ -16,9 +17,10 @@ import { capturedPairOf } from './capture-pair.ts'
 import { comparisonRecord, sideRecord, uncalledSide, type SideResult } from './comparison-record.ts'
 import { judgeRun } from './judge-run.ts'
 import { ProcessingClock } from './processing-clock.ts'
-import { callSide, SAFE_METHODS, type ShadowCallDeps } from './shadow-call.ts'
+import { callSide, SAFE_METHODS, shadowUpstream, type ShadowCallDeps } from './shadow-call.ts'
 import { ShadowLimiter } from './shadow-limiter.ts'
 import { openRun, type RunOutcome, type ShadowRequest, type ShadowResult, type ShadowRun } from './shadow-run.ts'
+import { SkipCounter } from './skip-counter.ts'
 
 export { SHADOW_MARKER_HEADER, SHADOW_MARKER_VALUE } from './shadow-call.ts'
 export type { PrimaryResult, ShadowRequest, ShadowRun } from './shadow-run.ts'
@@ -26,7 +28,6 @@ export type { PrimaryResult, ShadowRequest, ShadowRun } from './shadow-run.ts'
 export interface ShadowMetrics {
   recordComparison(slice: string, outcome: string, category: string): void
   recordShadowLatency(slice: string, side: Side, seconds: number): void
-  recordSkip(slice: string, reason: SkipReason): void
 }
 
 export interface ShadowDeps {
@@ -34,6 +35,8 @@ export interface ShadowDeps {
   readonly pools: UpstreamPools
   readonly breakers: CircuitBreakers
   readonly sink: EventSink<Comparison>
+  /** Where the skip aggregates go: the comparisons' destination (open-sinks.ts, `shadowSkips`). */
+  readonly skips: EventSink<ShadowSkips>
   readonly logger: Logger
   readonly instance: string
   /** Salt of every published hash: values, data keys in diff paths, bodies. */
@@ -69,10 +72,14 @@ export class ShadowRunner {
   readonly #paths = new Map<string, PublishedPaths>()
   readonly #log: Logger
   readonly #pending = new Set<Promise<void>>()
+  readonly #skips = new SkipCounter()
+  readonly #skipsTimer: NodeJS.Timeout
 
   constructor(deps: ShadowDeps) {
     this.#deps = deps
     this.#limiter = new ShadowLimiter(deps.config.shadowLimits.concurrency, deps.config.shadowLimits.queue)
+    this.#skipsTimer = setInterval(() => this.flushSkips(), deps.config.shadowLimits.skipsIntervalMs)
+    this.#skipsTimer.unref()
     this.#calls = {
       pools: deps.pools,
       breakers: deps.breakers,
@@ -88,24 +95,27 @@ export class ShadowRunner {
   }
 
   /**
-   * The shadow run of a request, or undefined when it is not shadowed at all: a slice without a
-   * shadow section, a request outside the sample, or a write on a slice that declares no write
-   * safety for either side. A write to a side without its own safety is run as a skip
-   * (`unsafe-write`), as is one the full shadow queue has no place for (`queue-full`).
+   * The shadow run of a request, or undefined when there is none: a slice without a shadow
+   * section, or a write on a slice that declares no write safety for either side, is not shadowed
+   * at all. A skip is decided here, before anything of the request is captured, and costs a
+   * counter (published as ShadowSkips every `gateway.shadow.skipsIntervalMs`): a request outside
+   * the sample (`sampled-out`), a write to a side without its own safety (`unsafe-write`), the
+   * slice's shadow breaker open (`breaker-open`), no place in the shadow queue (`queue-full`).
    */
   begin(request: ShadowRequest): ShadowRun | undefined {
     const shadow = request.slice.shadow
     if (!shadow) return undefined
     const safe = SAFE_METHODS.has(request.method)
-    const writable = shadow.writes.legacy !== null || shadow.writes.modern !== null
-    if (!safe && !writable) return undefined
-    if (!sampled(`shadow:${request.slice.id}`, request.requestId, shadow.sampleBasisPoints)) return undefined
-    const unsafe = !safe && shadow.writes[otherSide(request.primarySide)] === null
-    const ticket = unsafe ? undefined : this.#limiter.tryEnter()
-    const skipReason: SkipReason | undefined = unsafe ? 'unsafe-write' : ticket ? undefined : 'queue-full'
-    const { run, outcome } = openRun(request, shadow, ticket, skipReason, (body) => callSide(this.#calls, request, body, otherSide(request.primarySide)))
+    if (!safe && shadow.writes.legacy === null && shadow.writes.modern === null) return undefined
+    const cause = this.#skipCause(request, shadow, safe)
+    const ticket = cause === undefined ? this.#limiter.tryEnter() : undefined
+    if (!ticket) {
+      this.#skips.count(request.slice, cause ?? 'queue-full')
+      return undefined
+    }
+    const { run, outcome } = openRun(request, shadow, ticket, (body) => callSide(this.#calls, request, body, otherSide(request.primarySide)))
     const finished = (async () => {
-      const release = ticket ? await ticket.ready : undefined
+      const release = await ticket.ready
       try {
         await this.#judgeAndPublish(request, await outcome)
       } catch (err) {
@@ -119,9 +129,36 @@ export class ShadowRunner {
     return run
   }
 
-  /** Waits for comparisons in progress (graceful shutdown), at most `timeoutMs`. */
+  /**
+   * Waits for comparisons in progress (graceful shutdown), at most `timeoutMs`; then publishes the
+   * skips counted since the last window and stops counting windows.
+   */
   async drain(timeoutMs: number): Promise<void> {
     await Promise.race([Promise.allSettled([...this.#pending]), sleep(timeoutMs, undefined, { ref: false })])
+    clearInterval(this.#skipsTimer)
+    this.flushSkips()
+  }
+
+  /** Closes the skip window now: one ShadowSkips event per slice that had skips in it, written to the skips sink. */
+  flushSkips(now: Date = new Date()): void {
+    for (const event of this.#skips.flush({ instance: this.#deps.instance, configVersion: this.#deps.config.version }, now)) this.#deps.skips.write(event)
+  }
+
+  /** Every skip since start by slice and reason, whether counted or recorded with its comparison (the metric). */
+  skipTotals(): { slice: string; reason: string; count: number }[] {
+    return this.#skips.totals()
+  }
+
+  /** Why a request of a shadowed slice is skipped before its run opens; undefined when it is not. */
+  #skipCause(request: ShadowRequest, shadow: NonNullable<SliceConfig['shadow']>, safe: boolean): ShadowSkipCause | undefined {
+    const { slice } = request
+    if (!sampled(`shadow:${slice.id}`, request.requestId, shadow.sampleBasisPoints)) return 'sampled-out'
+    const side = otherSide(request.primarySide)
+    if (!safe && shadow.writes[side] === null) return 'unsafe-write'
+    // Asked without a call (open, or half-open with its trial under way): a breaker that opens while
+    // this run waits for its call still gives its comparison.
+    if (this.#deps.breakers.refuses(shadowUpstream(slice, side, safe), 'shadow', slice.id)) return 'breaker-open'
+    return undefined
   }
 
   /** The learned noise of a slice, with its evidence (the admin API lists it). */
@@ -165,7 +202,7 @@ export class ShadowRunner {
     const record: Comparison = clock.time(() =>
       comparisonRecord(request, sideRecord(request.primarySide, primary, salt), shadowRecord, verdict, this.#deps, clock.ms),
     )
-    if (verdict.category === 'shadow-skipped' && verdict.cause !== null) this.#deps.metrics?.recordSkip(slice.id, verdict.cause as SkipReason)
+    if (verdict.category === 'shadow-skipped' && verdict.cause !== null) this.#skips.countRun(slice.id, verdict.cause)
     this.#deps.metrics?.recordComparison(slice.id, record.outcome, record.category)
     this.#deps.sink.write(record)
     this.#capture(request, primary, shadowUsed, record)

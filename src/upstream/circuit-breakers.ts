@@ -98,6 +98,15 @@ export class CircuitBreakers {
     return breaker.halfOpen ? 'half-open' : 'closed'
   }
 
+  /**
+   * True when a call through that breaker would be refused now without being tried: open, or
+   * half-open with its one trial call already under way. Asks, makes no call, creates no breaker.
+   */
+  refuses(upstream: string, traffic: Traffic, slice: string): boolean {
+    const breaker = this.#breakers.get(key(upstream, traffic, slice))
+    return breaker !== undefined && !breaker.closed && !breaker.pendingClose
+  }
+
   /** Every breaker made so far with its state and slice, for metrics and the admin API. */
   states(): { upstream: string; traffic: Traffic; slice: string; state: BreakerState }[] {
     return [...this.#breakers.keys()].map((name) => {

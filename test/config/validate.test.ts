@@ -163,6 +163,13 @@ describe('config validation', () => {
     ])
   })
 
+  it('takes the skip aggregates interval within its bounds', () => {
+    const base = sampleConfig(LEGACY, MODERN)
+    expect(validateConfig({ ...base, gateway: { shadow: { skipsIntervalMs: 2_000 } } }).shadowLimits.skipsIntervalMs).toBe(2_000)
+    expect(problems({ ...base, gateway: { shadow: { skipsIntervalMs: 10 } } })).toEqual(['gateway.shadow.skipsIntervalMs: must be at least 100 (got 10)'])
+    expect(problems({ ...base, gateway: { shadow: { skipsIntervalMs: 7_200_000 } } })).toHaveLength(1)
+  })
+
   it('fills in readiness thresholds: defaults, gateway-wide values, slice overrides', () => {
     const base = withSlice({ readiness: { minSamples: 50, latency: { maxRatio: 2 }, maxLagP95Ms: 500 } })
     const config = validateConfig({ ...base, readiness: { minMatchRate: 98, latency: { percentile: 99 }, windowDays: 3, maxSourceDataDefectRate: 2 } })
@@ -264,7 +271,7 @@ describe('config validation', () => {
     expect(slice.compare.translationVersion).toBe('v7')
     expect(slice.compare.rules.headers).toEqual(['content-type'])
     expect(typeof slice.compare.rules.translate.legacy).toBe('function')
-    expect(config.shadowLimits).toEqual({ concurrency: 32, queue: 128 })
+    expect(config.shadowLimits).toEqual({ concurrency: 32, queue: 128, skipsIntervalMs: 10_000 })
     expect(config.upstreams.get('legacy')?.breakers.primary).toEqual({
       countServerErrors: false,
       errorThresholdPercentage: 50,

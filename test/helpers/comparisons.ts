@@ -1,13 +1,26 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Comparison } from '../../src/compare/comparison.ts'
+import { isShadowSkips, type ComparisonsStreamEvent, type ShadowSkips } from '../../src/publish/shadow-skips.ts'
 import { until } from './wait.ts'
 
 /**
- * Every comparison the gateway has written to its JSONL sink so far, as raw text and records;
- * `file`: another process's file (`comparisons-reconcile.jsonl`, `comparisons-replay.jsonl`).
+ * Every comparison the gateway has written to its JSONL sink so far, as raw text and records (the
+ * skip aggregates beside them left out: readShadowSkips); `file`: another process's file
+ * (`comparisons-reconcile.jsonl`, `comparisons-replay.jsonl`).
  */
 export async function readComparisons(dataDir: string, file = 'comparisons.jsonl'): Promise<{ text: string; records: Comparison[] }> {
+  const { text, events } = await readEvents(dataDir, file)
+  return { text, records: events.filter((event): event is Comparison => !isShadowSkips(event)) }
+}
+
+/** The skip aggregates (ShadowSkips events) the gateway has written beside its comparisons so far. */
+export async function readShadowSkips(dataDir: string, file = 'comparisons.jsonl'): Promise<ShadowSkips[]> {
+  return (await readEvents(dataDir, file)).events.filter(isShadowSkips)
+}
+
+/** Every event of the comparisons stream the gateway has written to its JSONL sink so far. */
+export async function readEvents(dataDir: string, file = 'comparisons.jsonl'): Promise<{ text: string; events: ComparisonsStreamEvent[] }> {
   let text = ''
   try {
     text = await readFile(join(dataDir, 'comparisons', file), 'utf8')
@@ -18,10 +31,10 @@ export async function readComparisons(dataDir: string, file = 'comparisons.jsonl
   const complete = text.slice(0, text.lastIndexOf('\n') + 1)
   return {
     text,
-    records: complete
+    events: complete
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Comparison),
+      .map((line) => JSON.parse(line) as ComparisonsStreamEvent),
   }
 }
 

@@ -7,6 +7,7 @@ import type { Comparison } from '../../src/compare/comparison.ts'
 import { createKafkaClient, type ConsumedMessage, type KafkaAdmin } from '../../src/kafka/index.ts'
 import { KafkaPublisher } from '../../src/publish/kafka-publisher.ts'
 import { readComparisonsFromKafka } from '../../src/report/sources/kafka-source.ts'
+import type { ComparisonsStreamEvent } from '../../src/publish/shadow-skips.ts'
 import { comparison } from '../helpers/generated-comparisons.ts'
 import { capturingLogger } from '../helpers/logs.ts'
 import { DEFAULT_KAFKA_VERSION } from './kafka-broker.ts'
@@ -132,7 +133,7 @@ describe('Ficus’s Kafka client against the test broker', () => {
       await publisher.close()
       expect(publisher.stats()).toMatchObject({ published: 30, dropped: 0, outboxBytes: 0 })
 
-      const read: Comparison[] = []
+      const read: ComparisonsStreamEvent[] = []
       const { invalid } = await readComparisonsFromKafka({ brokers: [brokers], topic: topics.comparisons, from: null, to: null, timeoutMs: 30_000 }, (record) =>
         read.push(record),
       )

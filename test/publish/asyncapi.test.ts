@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { JSON_SCHEMA_DIALECT } from '../../src/compare/published-schema.ts'
 import { DEFAULT_TOPICS, EVENT_TYPES, eventHeaders, SCHEMA_VERSIONS, STREAMS, type Stream } from '../../src/publish/events.ts'
+import { SHADOW_SKIPS_EVENT_TYPE, SHADOW_SKIPS_SCHEMA_VERSION } from '../../src/publish/shadow-skips.ts'
 
 // docs/asyncapi.yaml is written by hand: these checks keep it in step with what the code publishes.
 
@@ -62,10 +63,27 @@ function resolve(ref: string): unknown {
   return target
 }
 
-function messageOf(stream: Stream): Message {
-  const refs = Object.values(doc.channels[stream]!.messages)
-  expect(refs).toHaveLength(1)
-  return resolve(refs[0]!.$ref) as Message
+/** The events each stream carries besides its own: the comparisons stream also carries the skip aggregates. */
+const ALSO: Readonly<Record<Stream, readonly { readonly type: string; readonly version: number }[]>> = {
+  comparisons: [{ type: SHADOW_SKIPS_EVENT_TYPE, version: SHADOW_SKIPS_SCHEMA_VERSION }],
+  'authority-changes': [],
+  'triage-actions': [],
+}
+
+/** Every event type a stream carries, with its schema version: its own first. */
+function eventsOf(stream: Stream): { type: string; version: number }[] {
+  return [{ type: EVENT_TYPES[stream], version: SCHEMA_VERSIONS[stream] }, ...ALSO[stream]]
+}
+
+/** The message of a stream's channel named `type` (its own event type unless said). */
+function messageOf(stream: Stream, type: string = EVENT_TYPES[stream]): Message {
+  const messages = Object.values(doc.channels[stream]!.messages).map((ref) => resolve(ref.$ref) as Message)
+  expect(messages.map((message) => message.name).sort()).toEqual(
+    eventsOf(stream)
+      .map((event) => event.type)
+      .sort(),
+  )
+  return messages.find((message) => message.name === type)!
 }
 
 describe('docs/asyncapi.yaml', () => {
@@ -73,7 +91,7 @@ describe('docs/asyncapi.yaml', () => {
     expect(doc.asyncapi).toBe('3.0.0')
     expect(doc.info.title).not.toBe('')
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+$/)
-    for (const stream of STREAMS) expect(Number(doc.info.version.split('.')[0]), stream).toBe(SCHEMA_VERSIONS[stream])
+    for (const stream of STREAMS) for (const event of eventsOf(stream)) expect(Number(doc.info.version.split('.')[0]), event.type).toBe(event.version)
   })
 
   it('names the brokers by KAFKA_BROKERS, never a real host', () => {
@@ -109,20 +127,21 @@ describe('docs/asyncapi.yaml', () => {
   })
 
   it('gives each message the headers eventHeaders sets, with their fixed values', () => {
-    for (const stream of STREAMS) {
-      const message = messageOf(stream)
-      const eventId = '5c0b0a4e-8a51-4f43-9f55-6f1f0c8f2a10'
-      const headers = eventHeaders(EVENT_TYPES[stream], SCHEMA_VERSIONS[stream], eventId)
-      expect(message.name).toBe(EVENT_TYPES[stream])
-      expect(message.contentType).toBe(headers['content-type'])
-      expect(Object.keys(message.headers.properties ?? {}).sort()).toEqual(Object.keys(headers).sort())
-      expect([...(message.headers.required ?? [])].sort()).toEqual(Object.keys(headers).sort())
-      for (const [name, value] of Object.entries(headers)) {
-        const header = message.headers.properties![name]!
-        expect(header.type).toBe('string')
-        if (name !== 'ficus-event-id') expect(header.const, name).toBe(value)
+    for (const stream of STREAMS)
+      for (const event of eventsOf(stream)) {
+        const message = messageOf(stream, event.type)
+        const eventId = '5c0b0a4e-8a51-4f43-9f55-6f1f0c8f2a10'
+        const headers = eventHeaders(event.type, event.version, eventId)
+        expect(message.name).toBe(event.type)
+        expect(message.contentType).toBe(headers['content-type'])
+        expect(Object.keys(message.headers.properties ?? {}).sort()).toEqual(Object.keys(headers).sort())
+        expect([...(message.headers.required ?? [])].sort()).toEqual(Object.keys(headers).sort())
+        for (const [name, value] of Object.entries(headers)) {
+          const header = message.headers.properties![name]!
+          expect(header.type).toBe('string')
+          if (name !== 'ficus-event-id') expect(header.const, name).toBe(value)
+        }
       }
-    }
   })
 
   it('describes the message key', () => {
@@ -130,20 +149,22 @@ describe('docs/asyncapi.yaml', () => {
     expect(messageOf('comparisons').bindings.kafka.key.description).toMatch(/entity key[\s\S]*request id[\s\S]*slice id/)
     expect(messageOf('authority-changes').bindings.kafka.key.description).toMatch(/slice id/)
     expect(messageOf('triage-actions').bindings.kafka.key.description).toMatch(/signature id/)
-    for (const stream of STREAMS) expect(messageOf(stream).bindings.kafka.key.type).toBe('string')
+    expect(messageOf('comparisons', SHADOW_SKIPS_EVENT_TYPE).bindings.kafka.key.description).toMatch(/slice id/)
+    for (const stream of STREAMS) for (const event of eventsOf(stream)) expect(messageOf(stream, event.type).bindings.kafka.key.type).toBe('string')
   })
 
   it('takes each payload from the published JSON Schema file of its event, in the dialect the file declares', () => {
-    for (const stream of STREAMS) {
-      const { payload } = messageOf(stream)
-      const file = new URL(payload.schema.$ref, DOCS)
-      expect(existsSync(file), payload.schema.$ref).toBe(true)
-      const schema = JSON.parse(readFileSync(file, 'utf8')) as { $schema: string; properties: { eventType: Schema; schemaVersion: Schema } }
-      expect(schema.$schema).toBe(JSON_SCHEMA_DIALECT)
-      const draft = /draft\/(\d{4}-\d{2})\/schema$/.exec(schema.$schema)?.[1]
-      expect(payload.schemaFormat).toBe(`application/schema+json;version=draft-${draft}`)
-      expect(schema.properties.eventType.const).toBe(EVENT_TYPES[stream])
-      expect(schema.properties.schemaVersion.const).toBe(SCHEMA_VERSIONS[stream])
-    }
+    for (const stream of STREAMS)
+      for (const event of eventsOf(stream)) {
+        const { payload } = messageOf(stream, event.type)
+        const file = new URL(payload.schema.$ref, DOCS)
+        expect(existsSync(file), payload.schema.$ref).toBe(true)
+        const schema = JSON.parse(readFileSync(file, 'utf8')) as { $schema: string; properties: { eventType: Schema; schemaVersion: Schema } }
+        expect(schema.$schema).toBe(JSON_SCHEMA_DIALECT)
+        const draft = /draft\/(\d{4}-\d{2})\/schema$/.exec(schema.$schema)?.[1]
+        expect(payload.schemaFormat).toBe(`application/schema+json;version=draft-${draft}`)
+        expect(schema.properties.eventType.const).toBe(event.type)
+        expect(schema.properties.schemaVersion.const).toBe(event.version)
+      }
   })
 })

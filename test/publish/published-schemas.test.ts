@@ -96,7 +96,7 @@ describe('the published schemas (docs/*.schema.json)', () => {
         walk(value, `${at}/${key}`)
       }
     }
-    for (const file of ['comparison.schema.json', 'authority-changed.schema.json', 'triage-action.schema.json'])
+    for (const file of ['comparison.schema.json', 'authority-changed.schema.json', 'triage-action.schema.json', 'shadow-skips.schema.json'])
       walk(JSON.parse(readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8')), file)
     expect(closed).toEqual([])
   })

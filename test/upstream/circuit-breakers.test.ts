@@ -45,6 +45,26 @@ describe('circuit breakers', () => {
     expect(subject.state('legacy', 'primary', 's')).toBe('closed')
   })
 
+  it('say whether a call would be refused without trying one: open, or half-open with its trial under way', async () => {
+    subject = breakers()
+    expect(subject.refuses('legacy', 'primary', 's')).toBe(false)
+    for (let i = 0; i < 4; i++) await expect(subject.call('legacy', 'primary', fail, 's')).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    expect(subject.refuses('legacy', 'primary', 's')).toBe(true)
+    expect(subject.refuses('legacy', 'primary', 'other-slice')).toBe(false)
+    vi.advanceTimersByTime(5_000)
+    // Half-open: the next call is the trial, so it is not refused …
+    expect(subject.refuses('legacy', 'primary', 's')).toBe(false)
+    let answer!: (value: { status: number }) => void
+    const trial = subject.call('legacy', 'primary', () => new Promise<{ status: number }>((resolve) => (answer = resolve)), 's')
+    // … and while it is under way every other call is.
+    expect(subject.refuses('legacy', 'primary', 's')).toBe(true)
+    answer({ status: 200 })
+    await trial
+    expect(subject.refuses('legacy', 'primary', 's')).toBe(false)
+    // A disabled breaker refuses nothing.
+    expect(subject.refuses('legacy', 'shadow', 's')).toBe(false)
+  })
+
   it('count 5xx answers as failures but still return them', async () => {
     subject = breakers()
     for (let i = 0; i < 4; i++) await expect(subject.call('legacy', 'primary', serverError, 's')).resolves.toEqual({ status: 503 })

@@ -1,6 +1,6 @@
-import type { Comparison } from '../../compare/comparison.ts'
 import { fail } from '../../errors/errors.ts'
 import { observeSink, type EventSink } from '../../publish/event-sink.ts'
+import type { ComparisonsStreamEvent } from '../../publish/shadow-skips.ts'
 import { readComparisonsFromJsonl } from '../sources/jsonl-source.ts'
 import { mergeSlice, type ReportStateStore } from './report-state.ts'
 import { ComparisonAggregator } from '../report.ts'
@@ -24,8 +24,8 @@ export class LocalEvidence implements EvidenceSource {
   readonly kind = 'local'
   readonly #aggregator = new ComparisonAggregator()
 
-  /** Wraps a sink so that every comparison written through it is also counted here. */
-  tee(sink: EventSink<Comparison>): EventSink<Comparison> {
+  /** Wraps a sink so that every comparison (or skip aggregate) written through it is also counted here. */
+  tee<T extends ComparisonsStreamEvent>(sink: EventSink<T>): EventSink<T> {
     return observeSink(sink, (record) => this.#aggregator.addOwn(record))
   }
 

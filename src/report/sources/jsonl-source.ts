@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { Comparison } from '../../compare/comparison.ts'
 import { fail } from '../../errors/errors.ts'
+import type { ComparisonsStreamEvent } from '../../publish/shadow-skips.ts'
+import { readEvent } from '../evidence-event.ts'
 
 /** The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the current one. */
 export async function comparisonFiles(dir: string): Promise<string[]> {
@@ -20,33 +21,35 @@ export async function comparisonFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Streams every comparison of a JSONL sink directory, a line at a time (memory does not grow with
- * the files). Lines that do not parse are counted and skipped.
+ * Streams every comparison (and skip aggregate) of a JSONL sink directory, a line at a time (memory
+ * does not grow with the files). Lines that do not parse are counted and skipped; events of a type
+ * this version does not know are counted apart (`other`), never as invalid.
  */
 export async function readComparisonsFromJsonl(
   dir: string,
-  onRecord: (record: Comparison) => void,
+  onRecord: (record: ComparisonsStreamEvent) => void,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ files: number; invalid: number }> {
+): Promise<{ files: number; invalid: number; other: number }> {
   const files = await comparisonFiles(dir)
   const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size))
   const total = sizes.reduce((sum, size) => sum + size, 0)
   let done = 0
   let invalid = 0
+  let other = 0
   for (const file of files) {
     const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
     for await (const line of lines) {
       done += Buffer.byteLength(line) + 1
       if (line.trim() === '') continue
-      let record: Comparison
+      let record: ReturnType<typeof readEvent>
       try {
-        record = JSON.parse(line) as Comparison
+        record = readEvent(JSON.parse(line))
       } catch {
-        invalid += 1
-        continue
+        record = 'invalid'
       }
-      if (typeof record.slice !== 'string' || typeof record.eventId !== 'string' || typeof record.category !== 'string') {
-        invalid += 1
+      if (record === 'invalid' || record === 'other') {
+        if (record === 'invalid') invalid += 1
+        else other += 1
         continue
       }
       onRecord(record)
@@ -54,5 +57,5 @@ export async function readComparisonsFromJsonl(
     }
   }
   onProgress?.(total, total)
-  return { files: files.length, invalid }
+  return { files: files.length, invalid, other }
 }

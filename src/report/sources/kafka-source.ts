@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { Comparison } from '../../compare/comparison.ts'
 import { fail } from '../../errors/errors.ts'
 import { createKafkaClient, type KafkaAdmin } from '../../kafka/index.ts'
+import type { ComparisonsStreamEvent } from '../../publish/shadow-skips.ts'
+import { readEvent } from '../evidence-event.ts'
 
 export interface KafkaReadOptions {
   readonly brokers: readonly string[]
@@ -20,9 +21,9 @@ export interface KafkaReadOptions {
  */
 export async function readComparisonsFromKafka(
   options: KafkaReadOptions,
-  onRecord: (record: Comparison) => void,
+  onRecord: (record: ComparisonsStreamEvent) => void,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ invalid: number }> {
+): Promise<{ invalid: number; other: number }> {
   const kafka = createKafkaClient({ clientId: 'ficus-report', brokers: options.brokers, connectionTimeoutMs: 3_000, retry: { retries: 2 } })
   const groupId = `ficus-report-${randomUUID()}`
   let admin: KafkaAdmin
@@ -45,8 +46,9 @@ export async function readComparisonsFromKafka(
     const total = ranges.reduce((sum, range) => sum + (range.end > range.start ? Number(range.end - range.start) : 0), 0)
     let done = 0
     let invalid = 0
+    let other = 0
     const pending = new Set(ranges.filter((range) => range.end > range.start).map((range) => range.partition))
-    if (pending.size === 0) return { invalid }
+    if (pending.size === 0) return { invalid, other }
 
     // Small fetches: memory stays bounded whatever the size of the topic.
     const consumer = kafka.consumer({
@@ -73,7 +75,11 @@ export async function readComparisonsFromKafka(
               if (message.offset >= range.start) {
                 done += 1
                 try {
-                  onRecord(JSON.parse(message.value?.toString('utf8') ?? '') as Comparison)
+                  const record = readEvent(JSON.parse(message.value?.toString('utf8') ?? ''))
+                  // An event of a type this version does not know is passed over, not counted as invalid.
+                  if (record === 'invalid') invalid += 1
+                  else if (record === 'other') other += 1
+                  else onRecord(record)
                 } catch {
                   invalid += 1
                 }
@@ -94,7 +100,7 @@ export async function readComparisonsFromKafka(
     } finally {
       await consumer.close()
     }
-    return { invalid }
+    return { invalid, other }
   } finally {
     await admin.deleteGroups([groupId]).catch(() => undefined)
     await admin.close()
