@@ -23,18 +23,26 @@ export interface EvidenceSource {
 export class LocalEvidence implements EvidenceSource {
   readonly kind = 'local'
   readonly #aggregator = new ComparisonAggregator()
+  #loading = false
 
-  /** Wraps a sink so that every comparison (or skip aggregate) written through it is also counted here. */
+  /**
+   * Wraps a sink so that every comparison (or skip aggregate) written through it is also counted
+   * here. Its own events are new, so their ids are not remembered — except while the files are
+   * being read at start: one written then may be read from the file too, and must count once.
+   */
   tee<T extends ComparisonsStreamEvent>(sink: EventSink<T>): EventSink<T> {
-    return observeSink(sink, (record) => this.#aggregator.addOwn(record))
+    return observeSink(sink, (record) => (this.#loading ? this.#aggregator.add(record) : this.#aggregator.addOwn(record)))
   }
 
   /** Counts the comparisons already written to a JSONL directory (a restart keeps the evidence). */
   async load(dir: string): Promise<void> {
+    this.#loading = true
     try {
       await readComparisonsFromJsonl(dir, (record) => this.#aggregator.add(record))
     } catch {
       // no files yet
+    } finally {
+      this.#loading = false
     }
   }
 
