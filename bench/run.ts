@@ -64,6 +64,9 @@ interface Row {
   readonly loopP99Ms: number | null
 }
 
+/** The slow and failing modern sides run under Ficus's default shadow limits, as a deployment would (bench-routes.config.ts). */
+const DEFAULT_LIMITS = { FICUS_BENCH_LIMITS: 'default' }
+
 const smoke = values.smoke
 const duration = smoke ? 1 : Number(values.duration)
 const rounds = smoke ? 1 : Number(values.rounds)
@@ -334,13 +337,16 @@ async function main(): Promise<void> {
     if (!smoke) {
       add(
         'ficus-slow-modern',
-        await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.slowModern, shadow: true })),
+        await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.slowModern, shadow: true, env: DEFAULT_LIMITS })),
         'Ficus, modern answers 200 ms late',
         ['small'],
       )
-      add('ficus-failing-modern', await start(ficus({ dist, legacy: upstreams.legacy, modern: failing, shadow: true })), 'Ficus, modern refuses connections', [
-        'small',
-      ])
+      add(
+        'ficus-failing-modern',
+        await start(ficus({ dist, legacy: upstreams.legacy, modern: failing, shadow: true, env: DEFAULT_LIMITS })),
+        'Ficus, modern refuses connections',
+        ['small'],
+      )
       if (withNginx) {
         add('nginx-mirror-slow-modern', await start(nginx({ legacy: upstreams.legacy, modern: upstreams.slowModern })), 'NGINX mirror, modern 200 ms late', [
           'small',
