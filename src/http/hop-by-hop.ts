@@ -18,9 +18,12 @@ export type HeaderValue = string | string[] | undefined
 export type Headers = Record<string, HeaderValue>
 export type OutgoingHeaders = Record<string, string | string[]>
 
-function listedInConnection(value: HeaderValue): Set<string> {
+const NONE: ReadonlySet<string> = new Set()
+
+function listedInConnection(value: HeaderValue): ReadonlySet<string> {
+  if (value === undefined) return NONE
   const listed = new Set<string>()
-  for (const line of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+  for (const line of Array.isArray(value) ? value : [value]) {
     for (const token of line.split(',')) {
       const name = token.trim().toLowerCase()
       if (name !== '') listed.add(name)
@@ -31,12 +34,14 @@ function listedInConnection(value: HeaderValue): Set<string> {
 
 /**
  * A copy of `headers` (lower-case names) without hop-by-hop fields, those `Connection` lists, the
- * names in `alsoDrop` and those starting with `dropPrefix`.
+ * names in `alsoDrop` and those starting with `dropPrefix`. Runs twice per request (each way):
+ * no entry arrays, no sets made when there is nothing to put in them.
  */
-export function endToEndHeaders(headers: Headers, alsoDrop: ReadonlySet<string> = new Set(), dropPrefix?: string): OutgoingHeaders {
+export function endToEndHeaders(headers: Headers, alsoDrop: ReadonlySet<string> = NONE, dropPrefix?: string): OutgoingHeaders {
   const listed = listedInConnection(headers.connection)
   const out: OutgoingHeaders = {}
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name]
     if (value === undefined) continue
     const lower = name.toLowerCase()
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || alsoDrop.has(lower)) continue
