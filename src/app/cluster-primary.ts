@@ -96,6 +96,7 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
         slot.url = message.url
         if (message.adminUrl !== '') slot.adminUrl = message.adminUrl
         announce()
+        if (started) logger.info({ worker: slot.rank, workerPid: slot.worker?.process.pid }, 'worker replaced: listening again')
         if (!started && [...slots.values()].every((each) => each.ready)) {
           started = true
           const first = slots.get(1)
