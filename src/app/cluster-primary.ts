@@ -3,9 +3,8 @@ import type { Logger } from 'pino'
 import type { GatewayConfig } from '../config/types.ts'
 import { configInvalid } from '../errors/errors.ts'
 import { deploymentSalt, prepareDataDir } from './data-dir.ts'
-import { WORKER_RANK_ENV, type Settings } from './settings.ts'
-import { METRICS_COLLECT_TIMEOUT_MS, type PrimaryMessage, type WorkerMessage, type WorkerState } from './worker-link.ts'
-import type { MetricsJson } from '../observability/metrics.ts'
+import { WORKER_COUNT_ENV, WORKER_RANK_ENV, type Settings } from './settings.ts'
+import { COLLECT_TIMEOUT_MS, type PrimaryMessage, type WorkerMessage, type WorkerState } from './worker-link.ts'
 
 // `ficus start --workers N`: this process forks N gateway workers (cluster), each a whole gateway
 // (app/start-gateway.ts) on the one port, and serves nothing itself. The kernel hands connections
@@ -69,7 +68,7 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
   let exitCode = 0
   let resolveDone: (code: number) => void = () => undefined
   const done = new Promise<number>((resolve) => (resolveDone = resolve))
-  const collecting = new Map<number, { requester: Slot; wanted: Set<number>; answers: MetricsJson[]; requestId: number; timer: NodeJS.Timeout }>()
+  const collecting = new Map<number, { requester: Slot; wanted: Set<number>; answers: unknown[]; requestId: number; timer: NodeJS.Timeout }>()
   let nextCollect = 1
 
   const send = (slot: Slot, message: PrimaryMessage): void => {
@@ -86,7 +85,7 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
     if (!pending) return
     collecting.delete(id)
     clearTimeout(pending.timer)
-    send(pending.requester, { ficus: 'metrics-reply', id: pending.requestId, workers: pending.answers })
+    send(pending.requester, { ficus: 'collect-reply', id: pending.requestId, answers: pending.answers })
   }
 
   const onMessage = (slot: Slot, message: WorkerMessage): void => {
@@ -109,19 +108,19 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
       case 'authority-changed':
         for (const other of live()) if (other !== slot) send(other, { ficus: 'authority-changed' })
         return
-      case 'metrics-request': {
+      case 'collect-request': {
         const id = nextCollect++
         const others = live().filter((other) => other !== slot)
-        const timer = setTimeout(() => finishCollect(id), METRICS_COLLECT_TIMEOUT_MS)
+        const timer = setTimeout(() => finishCollect(id), COLLECT_TIMEOUT_MS)
         collecting.set(id, { requester: slot, wanted: new Set(others.map((other) => other.rank)), answers: [], requestId: message.id, timer })
-        for (const other of others) send(other, { ficus: 'metrics-collect', id })
+        for (const other of others) send(other, { ficus: 'collect', id, topic: message.topic })
         if (others.length === 0) finishCollect(id)
         return
       }
-      case 'metrics': {
+      case 'collected': {
         const pending = collecting.get(message.id)
         if (!pending?.wanted.delete(slot.rank)) return
-        pending.answers.push(message.json)
+        pending.answers.push(message.answer)
         if (pending.wanted.size === 0) finishCollect(message.id)
         return
       }
@@ -135,7 +134,7 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
   }
 
   const fork = (slot: Slot): void => {
-    const worker = cluster.fork({ [WORKER_RANK_ENV]: String(slot.rank) })
+    const worker = cluster.fork({ [WORKER_RANK_ENV]: String(slot.rank), [WORKER_COUNT_ENV]: String(workers) })
     slot.worker = worker
     slot.ready = false
     slot.startedAt = Date.now()

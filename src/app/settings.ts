@@ -69,10 +69,13 @@ export interface Settings {
    * the embedded stores; ranks above 1 write their own event files (`-w<rank>`).
    */
   readonly workerRank: number | undefined
+  /** With workerRank: how many workers the primary runs (FICUS_WORKER_COUNT). */
+  readonly workerCount: number | undefined
 }
 
 /** The variable `ficus start --workers` sets in each worker it forks (not for operators to set). */
 export const WORKER_RANK_ENV = 'FICUS_WORKER_RANK'
+export const WORKER_COUNT_ENV = 'FICUS_WORKER_COUNT'
 
 function envError(name: string, message: string, value: string): FicusError {
   return fail.envInvalid(`${name}: ${message} (got ${JSON.stringify(value)})`, { details: { variable: name } })
@@ -112,13 +115,19 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     kafka: readKafkaSettings(env, instance),
     captureKeys: env[CAPTURE_KEYS_ENV] === undefined || env[CAPTURE_KEYS_ENV].trim() === '' ? undefined : parseCaptureKeys(env[CAPTURE_KEYS_ENV]),
     workerRank,
+    workerCount: workerRank === undefined ? undefined : readWorkerNumber(env, WORKER_COUNT_ENV),
   }
 }
 
 function readWorkerRank(env: NodeJS.ProcessEnv): number | undefined {
   const text = env[WORKER_RANK_ENV]
   if (text === undefined || text === '') return undefined
-  if (!/^[1-9]\d{0,2}$/.test(text)) throw envError(WORKER_RANK_ENV, 'is set by ficus start --workers in its workers: a whole number ≥ 1', text)
+  return readWorkerNumber(env, WORKER_RANK_ENV)
+}
+
+function readWorkerNumber(env: NodeJS.ProcessEnv, name: string): number {
+  const text = env[name] ?? ''
+  if (!/^[1-9]\d{0,2}$/.test(text)) throw envError(name, 'is set by ficus start --workers in its workers: a whole number ≥ 1', text)
   return Number(text)
 }
 

@@ -34,6 +34,7 @@ import { feedRegister } from '../register/discrepancy-register.ts'
 import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
 import type { TriageSources } from '../report/sources/triage-source.ts'
+import { workerFiles } from '../report/sources/jsonl-source.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { openCaptureStore } from '../capture/open-capture-store.ts'
 import { CircuitBreakers } from '../upstream/circuit-breakers.ts'
@@ -126,7 +127,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     settings.workerRank === undefined ? {} : { worker: settings.workerRank },
   )
   if (link) {
-    link.serveMetrics(() => metrics.json())
+    link.serve('metrics', () => metrics.json())
     if (!follower) metrics.aggregateWith(() => link.otherMetrics())
   }
   for (const upstream of config.upstreams.values()) {
@@ -164,7 +165,13 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   const readiness: EvidenceSource =
     reportStore && settings.kafka ? new ReporterEvidence(reportStore, settings.kafka.topics.comparisons) : (local as LocalEvidence)
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
-  if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
+  // With workers, each counts its own files and what it writes, and worker 1 adds up everyone's when it judges readiness.
+  if (local && !settings.kafka)
+    void local.load(join(settings.dataDir, COMPARISONS_DIR), link ? workerFiles(link.rank, settings.workerCount ?? link.rank) : undefined)
+  if (local && link) {
+    link.serve('evidence', () => Promise.resolve(local.snapshot()))
+    if (!follower) local.mergeWith(() => link.otherEvidence())
+  }
   // The discrepancy register and its triage: shared by every instance through Redis, else kept in the data directory.
   if (settings.redisUrl && settings.hashSalt === undefined)
     logger.warn(

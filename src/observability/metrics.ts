@@ -115,16 +115,16 @@ export class Metrics {
   readonly #captures: Counter<'slice' | 'result'>
   readonly #capturesPurged: Counter<'slice'>
 
-  readonly #workerRequests: Counter<'worker' | 'pid'> | undefined
-  readonly #worker: { readonly worker: string; readonly pid: string } | undefined
+  readonly #workerRequests: Counter<'worker' | 'pid'>
+  readonly #worker: { readonly worker: string; readonly pid: string }
   /** The other workers' metrics, when this process answers /metrics for every worker. */
   #others: (() => Promise<MetricsJson[]>) | undefined
 
   #sources: MetricsSources
 
   /**
-   * `worker`: the rank of a worker of `ficus start --workers` (its requests are counted per worker
-   * too, so the spread over the processes shows). Gauges every worker reports alike (authority,
+   * `worker`: the rank of a worker of `ficus start --workers` (default 1, a gateway of one process):
+   * its requests are counted per worker too, so the spread over the processes shows. Gauges every worker reports alike (authority,
    * store) are added up as the first (worker 1's), the lowest or the highest, never summed.
    */
   constructor(sources: MetricsSources, options: { readonly worker?: number } = {}) {
@@ -137,15 +137,13 @@ export class Metrics {
       labelNames: ['slice', 'side', 'status_class'],
       registers,
     })
-    if (options.worker !== undefined) {
-      this.#worker = { worker: String(options.worker), pid: String(process.pid) }
-      this.#workerRequests = new Counter({
-        name: METRIC_NAMES.workerRequests,
-        help: 'Client requests answered, by worker of `ficus start --workers` (its rank and process id): how the kernel spread them.',
-        labelNames: ['worker', 'pid'],
-        registers,
-      })
-    }
+    this.#worker = { worker: String(options.worker ?? 1), pid: String(process.pid) }
+    this.#workerRequests = new Counter({
+      name: METRIC_NAMES.workerRequests,
+      help: 'Client requests answered, by worker of `ficus start --workers` (its rank and process id; worker 1 alone without --workers): how the kernel spread them.',
+      labelNames: ['worker', 'pid'],
+      registers,
+    })
     this.#retries = new Counter({
       name: METRIC_NAMES.upstreamRetries,
       help: 'Requests sent again once on a fresh connection because the pooled one closed before any byte of the answer, by upstream.',
@@ -366,7 +364,7 @@ export class Metrics {
   recordRequest(slice: string | null, side: string, status: number, upstreamSeconds: number | null): void {
     const sliceLabel = slice ?? NO_SLICE
     this.#requests.inc({ slice: sliceLabel, side, status_class: `${Math.floor(status / 100)}xx` })
-    if (this.#worker) this.#workerRequests?.inc(this.#worker)
+    this.#workerRequests.inc(this.#worker)
     if (upstreamSeconds !== null) this.#upstreamDuration.observe({ slice: sliceLabel, side }, upstreamSeconds)
   }
 

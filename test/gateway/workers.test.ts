@@ -99,6 +99,16 @@ async function untilAll(url: string, side: string, withinMs: number): Promise<vo
   }
 }
 
+/** The records worker 1's readiness evidence holds for the slice, once it holds `expected` (or after 15 s). */
+async function evidenceRecords(adminUrl: string, expected: number): Promise<number> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const records = (JSON.parse((await send(`${adminUrl}/admin/slices/policy-status/report`)).body) as { records: number }).records
+    if (records >= expected || Date.now() > deadline) return records
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -133,6 +143,8 @@ describe('ficus start --workers 2', () => {
     for (const [, value] of perWorker) expect(value).toBeGreaterThan(0)
     expect(perWorker.reduce((sum, [, value]) => sum + value, 0)).toBe(400)
     expect((await send(`${gateway.adminUrl}/readyz`)).status).toBe(200)
+    // The readiness guard (worker 1's admin API) judges on every worker's comparisons, each once.
+    expect(await evidenceRecords(gateway.adminUrl, 400)).toBe(400)
 
     // A flip through worker 1's admin API reaches worker 2 (which only reads the embedded state).
     await flip(gateway.adminUrl, 'modern')
