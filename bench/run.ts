@@ -150,6 +150,17 @@ function checks(rows: readonly Row[], soakFigures: SoakFigures | undefined, repo
       figures: `${(row.rps / base.rps).toFixed(2)}× throughput${mirror ? `, ${(row.rps / mirror.rps).toFixed(2)}× NGINX mirror` : ' (no NGINX to compare)'}, ${(row.p99 / base.p99).toFixed(2)}× p99`,
     })
   }
+  for (const name of ['ficus-routing', 'ficus-shadow-jsonl']) {
+    const one = find(name)
+    const two = find(`${name}-2w`)
+    // No target: what a second process gives on this machine (the load generator and upstreams share its cores).
+    if (one && two)
+      out.push({
+        target: `${name}: 2 workers against 1`,
+        met: null,
+        figures: `${(two.rps / one.rps).toFixed(2)}× throughput, ${(two.p99 / one.p99).toFixed(2)}× p99`,
+      })
+  }
   const rated = rows.find((row) => row.scenario.startsWith('ficus-routing @'))
   const rate = rated?.scenario.split('@')[1] ?? ''
   for (const name of ['ficus-slow-modern', 'ficus-failing-modern']) {
@@ -234,6 +245,19 @@ async function main(): Promise<void> {
     }
     add('ficus-routing', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: false })), 'Ficus, shadow off')
     add('ficus-shadow-jsonl', await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true })), 'Ficus, 100 % shadow + compare + JSONL')
+    // `ficus start --workers 2`: the same gateway on two processes behind one port.
+    add(
+      'ficus-routing-2w',
+      await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: false, workers: 2 })),
+      'Ficus, shadow off, 2 workers',
+      ['small'],
+    )
+    add(
+      'ficus-shadow-jsonl-2w',
+      await start(ficus({ legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, workers: 2 })),
+      'Ficus, 100 % shadow + compare + JSONL, 2 workers',
+      ['small'],
+    )
     if (!smoke && values.kafka) {
       try {
         const { startKafkaBroker } = await import('../test/kafka/kafka-broker.ts')
