@@ -2,6 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Comparison } from '../../src/compare/comparison.ts'
+import { signatureOf } from '../../src/register/discrepancy-signature.ts'
 import { PERMISSIVE_READINESS, sampleConfig } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { FICUS_BIN, runFicus, spawnNode, type Spawned } from '../helpers/processes.ts'
@@ -109,6 +111,19 @@ async function evidenceRecords(adminUrl: string, expected: number): Promise<numb
   }
 }
 
+/** The differing comparisons the register holds (worker 1's admin API) and those in every worker's file, once they agree (or after 15 s). */
+async function registerAgainstFiles(gateway: Workers): Promise<{ registered: number; written: number }> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const listed = JSON.parse((await send(`${gateway.adminUrl}/admin/discrepancies?slice=policy-status&limit=100`)).body) as { entries: { count: number }[] }
+    const registered = listed.entries.reduce((sum, entry) => sum + entry.count, 0)
+    const { lines } = await comparisonLines(gateway.dataDir)
+    const written = lines.filter((line) => signatureOf(JSON.parse(line) as Comparison) !== undefined).length
+    if ((registered === written && lines.length >= 400) || Date.now() > deadline) return { registered, written }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -145,6 +160,10 @@ describe('ficus start --workers 2', () => {
     expect((await send(`${gateway.adminUrl}/readyz`)).status).toBe(200)
     // The readiness guard (worker 1's admin API) judges on every worker's comparisons, each once.
     expect(await evidenceRecords(gateway.adminUrl, 400)).toBe(400)
+    // Worker 1 is the embedded register's one writer: the other worker's differing comparisons reach it.
+    const { registered, written } = await registerAgainstFiles(gateway)
+    expect(written).toBeGreaterThan(0)
+    expect(registered).toBe(written)
 
     // A flip through worker 1's admin API reaches worker 2 (which only reads the embedded state).
     await flip(gateway.adminUrl, 'modern')
