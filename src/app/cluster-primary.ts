@@ -91,6 +91,11 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
   const onMessage = (slot: Slot, message: WorkerMessage): void => {
     switch (message.ficus) {
       case 'listening':
+        // A worker still starting when the stop was asked heard nothing of it: it is told now.
+        if (stopping) {
+          send(slot, { ficus: 'shutdown' })
+          return
+        }
         slot.ready = true
         slot.url = message.url
         if (message.adminUrl !== '') slot.adminUrl = message.adminUrl
