@@ -14,6 +14,7 @@ const INTEGRATION = [
   'test/authority/redis-outage.test.ts',
   'test/authority/store-faults.test.ts',
   'test/gateway/two-instances.test.ts',
+  'test/gateway/workers.test.ts',
   'test/identity/redis-identity.test.ts',
   'test/identity/redis-identity-hostile.test.ts',
   'test/shadow/causation-redis.test.ts',

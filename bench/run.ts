@@ -317,6 +317,19 @@ async function main(): Promise<void> {
         'Ficus, 10 % of requests shadowed + compare + JSONL',
         ['small'],
       )
+    // `ficus start --workers 2`: the same gateway on two processes behind one port.
+    add(
+      'ficus-routing-2w',
+      await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.modern, shadow: false, workers: 2 })),
+      'Ficus, shadow off, 2 workers',
+      ['small'],
+    )
+    add(
+      'ficus-shadow-jsonl-2w',
+      await start(ficus({ dist, legacy: upstreams.legacy, modern: upstreams.modern, shadow: true, workers: 2 })),
+      'Ficus, 100 % shadow + compare + JSONL, 2 workers',
+      ['small'],
+    )
     if (!smoke && values.kafka) {
       try {
         const { startKafkaBroker } = await import('../test/kafka/kafka-broker.ts')

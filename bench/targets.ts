@@ -111,12 +111,15 @@ export interface FicusOptions {
   readonly env?: NodeJS.ProcessEnv
   /** Run the compiled dist/ as the container image does (`npm run build` first), not the sources through tsx. */
   readonly dist?: boolean
+  /** `ficus start --workers N`: N gateway processes behind the one port (default: one process, no primary). */
+  readonly workers?: number
 }
 
 export async function ficus(options: FicusOptions): Promise<Target & { adminUrl: string; dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ficus-bench-'))
   const [port, adminPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'ficus.js'), 'start', '--config', 'bench/bench-routes.config.ts'], {
+  const workers = options.workers === undefined ? [] : ['--workers', String(options.workers)]
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'ficus.js'), 'start', '--config', 'bench/bench-routes.config.ts', ...workers], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
@@ -150,12 +153,21 @@ export async function ficus(options: FicusOptions): Promise<Target & { adminUrl:
     if (attempt === 300) throw new Error(`ficus did not become ready: ${stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+  // Several workers: each one's first requests (compiling, JIT) are not the measure; a round of
+  // requests on fresh connections, which the kernel spreads over the workers, goes first.
+  if (options.workers !== undefined)
+    await Promise.all(
+      Array.from({ length: 10 * options.workers }, () =>
+        fetch(`http://127.0.0.1:${port}/small/P-1001`, { headers: { connection: 'close' } }).then((response) => response.arrayBuffer()),
+      ),
+    )
   return {
     url: `http://127.0.0.1:${port}`,
     adminUrl,
     metricsUrl: `${adminUrl}/metrics`,
     dataDir,
-    pids: () => (child.pid ? [child.pid] : []),
+    // With workers: the primary and every worker it forked, so CPU and memory count them all.
+    pids: () => (child.pid ? (options.workers === undefined ? [child.pid] : withChildren(child.pid)) : []),
     stop: async () => {
       await stopChild(child)
       await rm(dataDir, { recursive: true, force: true })

@@ -14,12 +14,19 @@ describe('bench harness', () => {
       const json = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as {
         rows: { scenario: string; rps: number; errors: number; cpuUsPerRequest: number | null }[]
       }
-      expect(json.rows.map((row) => row.scenario)).toEqual(['direct', 'bare-proxy', 'ficus-routing', 'ficus-shadow-jsonl'])
+      expect(json.rows.map((row) => row.scenario)).toEqual([
+        'direct',
+        'bare-proxy',
+        'ficus-routing',
+        'ficus-shadow-jsonl',
+        'ficus-routing-2w',
+        'ficus-shadow-jsonl-2w',
+      ])
       for (const row of json.rows) {
         expect(row.rps, row.scenario).toBeGreaterThan(0)
         expect(row.errors, row.scenario).toBe(0)
       }
-      expect(json.rows.find((row) => row.scenario === 'ficus-routing')?.cpuUsPerRequest).toBeGreaterThan(0)
+      for (const name of ['ficus-routing', 'ficus-routing-2w']) expect(json.rows.find((row) => row.scenario === name)?.cpuUsPerRequest, name).toBeGreaterThan(0)
       expect(await readFile(join(out, 'latest.md'), 'utf8')).toContain('| ficus-shadow-jsonl | small |')
     } finally {
       await rm(out, { recursive: true, force: true })

@@ -63,7 +63,19 @@ export interface Settings {
    * the start then refuses if a slice captures (FICUS_ERR_CAPTURE_KEY_MISSING).
    */
   readonly captureKeys: CaptureKeys | undefined
+  /**
+   * Set by `ficus start --workers N` in each process it forks (FICUS_WORKER_RANK, 1 … N): the
+   * worker's rank. Undefined in a gateway of one process. Rank 1 serves the admin API and writes
+   * the embedded stores; ranks above 1 write their own event files (`-w<rank>`).
+   */
+  readonly workerRank: number | undefined
+  /** With workerRank: how many workers the primary runs (FICUS_WORKER_COUNT). */
+  readonly workerCount: number | undefined
 }
+
+/** The variable `ficus start --workers` sets in each worker it forks (not for operators to set). */
+export const WORKER_RANK_ENV = 'FICUS_WORKER_RANK'
+export const WORKER_COUNT_ENV = 'FICUS_WORKER_COUNT'
 
 function envError(name: string, message: string, value: string): FicusError {
   return fail.envInvalid(`${name}: ${message} (got ${JSON.stringify(value)})`, { details: { variable: name } })
@@ -79,7 +91,9 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
   if (redisUrl !== undefined && !(/^rediss?:\/\//.test(redisUrl) && URL.canParse(redisUrl)))
     throw envError('REDIS_URL', 'must be a redis:// or rediss:// URL', redisUrl.replace(/\/\/[^@/]*@/, '//***@'))
   const level = readLogLevel(env)
-  const instance = readInstance(env)
+  const workerRank = readWorkerRank(env)
+  // Each worker is an instance of its own in events, logs and Kafka client ids.
+  const instance = workerRank === undefined ? readInstance(env) : `${readInstance(env)}-w${workerRank}`
   return {
     port,
     host: env.HOST ?? DEFAULT_HOST,
@@ -100,7 +114,21 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     hashSalt: env.FICUS_HASH_SALT === '' ? undefined : env.FICUS_HASH_SALT,
     kafka: readKafkaSettings(env, instance),
     captureKeys: env[CAPTURE_KEYS_ENV] === undefined || env[CAPTURE_KEYS_ENV].trim() === '' ? undefined : parseCaptureKeys(env[CAPTURE_KEYS_ENV]),
+    workerRank,
+    workerCount: workerRank === undefined ? undefined : readWorkerNumber(env, WORKER_COUNT_ENV),
   }
+}
+
+function readWorkerRank(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env[WORKER_RANK_ENV]
+  if (text === undefined || text === '') return undefined
+  return readWorkerNumber(env, WORKER_RANK_ENV)
+}
+
+function readWorkerNumber(env: NodeJS.ProcessEnv, name: string): number {
+  const text = env[name] ?? ''
+  if (!/^[1-9]\d{0,2}$/.test(text)) throw envError(name, 'is set by ficus start --workers in its workers: a whole number ≥ 1', text)
+  return Number(text)
 }
 
 /** FICUS_INSTANCE_ID, or `<host>-<pid>`: names this process in events, logs and Kafka client ids. */

@@ -9,7 +9,7 @@ import { RedisAuthorityStore } from '../authority/redis-authority-store.ts'
 import { modernBasisPoints } from '../model/authority-value.ts'
 import { loadConfig } from '../config/load.ts'
 import type { GatewayConfig } from '../config/types.ts'
-import { FileNoiseDecisionStore, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
+import { FileNoiseDecisionStore, type NoiseDecisionRecord, type NoiseDecisionStore } from '../decisions/noise-decisions.ts'
 import { RedisNoiseDecisionStore } from '../decisions/redis-noise-decisions.ts'
 import {
   AUDIT_FILE,
@@ -34,10 +34,13 @@ import { feedRegister } from '../register/discrepancy-register.ts'
 import { LocalEvidence, ReporterEvidence, type EvidenceSource } from '../report/reporter/evidence-sources.ts'
 import { RedisReportStateStore } from '../report/reporter/report-state.ts'
 import type { TriageSources } from '../report/sources/triage-source.ts'
+import { workerFiles } from '../report/sources/jsonl-source.ts'
 import { ShadowRunner } from '../shadow/shadow-runner.ts'
 import { openCaptureStore } from '../capture/open-capture-store.ts'
 import { CircuitBreakers } from '../upstream/circuit-breakers.ts'
 import { UpstreamPools } from '../upstream/upstream-pools.ts'
+import type { WorkerLink } from './worker-link.ts'
+import { sharedFileRegister } from './worker-stores.ts'
 
 /** How long closing what a failed start had opened may take before the failure is reported anyway. */
 export const START_CLEANUP_TIMEOUT_MS = 5_000
@@ -70,13 +73,13 @@ type Closer = () => Promise<void> | void
  * When a step fails, whatever the earlier ones opened (a port, the store, Redis and Kafka clients)
  * is closed, within START_CLEANUP_TIMEOUT_MS, before the error is thrown.
  */
-export async function startGateway(settings: Settings, options: { logger?: Logger; config?: GatewayConfig } = {}): Promise<RunningGateway> {
+export async function startGateway(settings: Settings, options: { logger?: Logger; config?: GatewayConfig; link?: WorkerLink } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger({ level: settings.logLevel, pretty: settings.prettyLogs })
   const config = options.config ?? (await loadConfig(settings.configFile, undefined, { timeoutMs: settings.configTimeoutMs }))
   await prepareDataDir(settings)
   const opened: Closer[] = []
   try {
-    return await openGateway(settings, config, logger, opened)
+    return await openGateway(settings, config, logger, opened, options.link)
   } catch (err) {
     // The CLI prints one line; the stack of a failure nobody planned for goes to the log.
     if (!isFicusError(err)) logger.error({ err }, 'start failed')
@@ -85,8 +88,11 @@ export async function startGateway(settings: Settings, options: { logger?: Logge
   }
 }
 
-async function openGateway(settings: Settings, config: GatewayConfig, logger: Logger, opened: Closer[]): Promise<RunningGateway> {
+async function openGateway(settings: Settings, config: GatewayConfig, logger: Logger, opened: Closer[], link?: WorkerLink): Promise<RunningGateway> {
   const slices = config.slices.map((slice) => ({ id: slice.id, authority: slice.authority }))
+  // A worker of `ficus start --workers` other than the first: it reads the embedded stores worker 1
+  // writes, serves no admin API and writes event files of its own (`-w<rank>`).
+  const follower = link !== undefined && link.rank > 1
   const store: AuthorityStore = settings.redisUrl
     ? new RedisAuthorityStore({
         url: settings.redisUrl,
@@ -102,14 +108,28 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
         slices,
         instance: settings.instance,
         logger,
+        follower,
       })
   // Registered before open: a Redis store has its clients connecting before open returns.
   opened.push(() => store.close())
   await store.open()
-  const metrics = new Metrics({
-    slices: () => store.list().map((state) => ({ id: state.sliceId, modernShare: modernBasisPoints(state.authority) / 10_000, version: state.version })),
-    store: () => store.status(),
-  })
+  if (link && store instanceof FileAuthorityStore) {
+    // The embedded state has one writer, worker 1: each change it makes is announced to the others,
+    // which read the files again (and look at them every second anyway, should a notice be lost).
+    if (follower) link.onAuthorityChanged(() => void store.refresh())
+    else store.onChange(() => link.authorityChanged())
+  }
+  const metrics = new Metrics(
+    {
+      slices: () => store.list().map((state) => ({ id: state.sliceId, modernShare: modernBasisPoints(state.authority) / 10_000, version: state.version })),
+      store: () => store.status(),
+    },
+    settings.workerRank === undefined ? {} : { worker: settings.workerRank },
+  )
+  if (link) {
+    link.serve('metrics', () => metrics.json())
+    if (!follower) metrics.aggregateWith(() => link.otherMetrics())
+  }
   for (const upstream of config.upstreams.values()) {
     if (upstream.tls && !upstream.tls.rejectUnauthorized)
       logger.warn(
@@ -121,13 +141,23 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   opened.push(() => pools.close())
   const breakers = new CircuitBreakers(config.upstreams)
   opened.push(() => breakers.shutdown())
-  const sinks = await openEventSinks({ kafka: settings.kafka, dataDir: settings.dataDir, config, logger, durability: settings.events })
+  const sinks = await openEventSinks({
+    kafka: settings.kafka,
+    dataDir: settings.dataDir,
+    config,
+    logger,
+    durability: settings.events,
+    fileSuffix: follower ? `-w${link.rank}` : '',
+  })
   opened.push(() => sinks.close(Math.min(config.shutdownTimeoutMs, START_CLEANUP_TIMEOUT_MS)))
   // AuthorityChanged events of changes an earlier run committed but did not get on disk: published now.
   const journal = new ChangeJournal({ file: join(settings.dataDir, CHANGE_JOURNAL_FILE), sink: sinks.authorityChanges, logger })
-  await journal.recover(store)
-  // A change whose reply was lost (Redis froze after running it) is settled once Redis answers again.
-  opened.push(journal.settleEvery(store, JOURNAL_SETTLE_INTERVAL_MS))
+  // Only the process that serves the admin API makes changes, and so keeps the journal.
+  if (!follower) {
+    await journal.recover(store)
+    // A change whose reply was lost (Redis froze after running it) is settled once Redis answers again.
+    opened.push(journal.settleEvery(store, JOURNAL_SETTLE_INTERVAL_MS))
+  }
   // Readiness evidence: the reporter's aggregates (Kafka and Redis), else this instance's own comparisons.
   const reportStore = settings.kafka && settings.redisUrl ? new RedisReportStateStore(settings.redisUrl, settings.redisPrefix) : undefined
   if (reportStore) opened.push(() => reportStore.close())
@@ -135,13 +165,22 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   const readiness: EvidenceSource =
     reportStore && settings.kafka ? new ReporterEvidence(reportStore, settings.kafka.topics.comparisons) : (local as LocalEvidence)
   // Comparisons already on disk count too; duplicates (read and also written meanwhile) are dropped by event id.
-  if (local && !settings.kafka) void local.load(join(settings.dataDir, COMPARISONS_DIR))
+  // With workers, each counts its own files and what it writes, and worker 1 adds up everyone's when it judges readiness.
+  if (local && !settings.kafka)
+    void local.load(join(settings.dataDir, COMPARISONS_DIR), link ? workerFiles(link.rank, settings.workerCount ?? link.rank) : undefined)
+  if (local && link) {
+    link.serve('evidence', () => Promise.resolve(local.snapshot()))
+    if (!follower) local.mergeWith(() => link.otherEvidence())
+  }
   // The discrepancy register and its triage: shared by every instance through Redis, else kept in the data directory.
   if (settings.redisUrl && settings.hashSalt === undefined)
     logger.warn(
       'FICUS_HASH_SALT is not set: each instance hashes data-derived path keys with its own salt, so instances sharing Redis record the same discrepancy under different signatures; set the same FICUS_HASH_SALT on every instance',
     )
-  const { register, triage } = triageStores(settings, logger)
+  const stores = triageStores({ ...settings, readOnly: follower }, logger)
+  const { triage } = stores
+  // The embedded register has one writer too: the other workers send it their differing comparisons.
+  const register = link ? sharedFileRegister(stores.register, link) : stores.register
   await register.open()
   opened.push(() => register.close())
   await triage.open()
@@ -183,23 +222,22 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
   const decisions: NoiseDecisionStore = settings.redisUrl
     ? new RedisNoiseDecisionStore({ url: settings.redisUrl, prefix: settings.redisPrefix, instance: settings.instance, logger })
     : new FileNoiseDecisionStore(join(settings.dataDir, NOISE_DECISIONS_FILE), settings.instance)
-  decisions.onDecision((record) =>
-    shadow.decideNoise(
-      record.slice,
-      record.route,
-      record.path,
-      record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at },
-    ),
-  )
-  opened.push(() => decisions.close())
-  await decisions.open()
-  for (const record of decisions.current())
+  const applyDecision = (record: NoiseDecisionRecord): void =>
     shadow.decideNoise(
       record.slice,
       record.route,
       record.path,
       record.decision === 'clear' ? null : { decision: record.decision, actor: record.actor, reason: record.reason, at: record.at },
     )
+  if (link && !settings.redisUrl) {
+    // Noise decisions are taken through worker 1's admin API; the other workers hear of each from it.
+    if (follower) link.onRelay('decision', (payload) => applyDecision(payload as NoiseDecisionRecord))
+    else decisions.onDecision((record) => link.relay('decision', record))
+  }
+  decisions.onDecision(applyDecision)
+  opened.push(() => decisions.close())
+  await decisions.open()
+  for (const record of decisions.current()) applyDecision(record)
   // The regression alarm of slices that moved: their agreement with legacy, checked against their drift rule.
   const stopDrift = watchDrift({ config, evidence: readiness, authorityOf: (id) => store.get(id), metrics, logger, intervalMs: settings.driftCheckIntervalMs })
   opened.push(stopDrift)
@@ -241,12 +279,14 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
     journal,
     token: settings.adminToken,
     allowedHosts: settings.adminHosts,
-    ready: () => serving,
+    // With workers, ready only while every worker is.
+    ready: () => serving && (link === undefined || link.workers().every((worker) => worker.ready)),
   })
   opened.push(() => admin.close())
   const url = await listen(app, settings.host, settings.port, 'PORT')
-  const adminUrl = await listen(admin, settings.adminHost, settings.adminPort, 'ADMIN_PORT')
+  const adminUrl = follower ? '' : await listen(admin, settings.adminHost, settings.adminPort, 'ADMIN_PORT')
   serving = true
+  link?.listening(url, adminUrl)
   logger.info(
     {
       url,
@@ -257,10 +297,13 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
       store: store.kind,
       dataDir: settings.dataDir,
       instance: settings.instance,
+      ...(link ? { worker: link.rank } : {}),
     },
     'gateway listening',
   )
-  if (settings.adminToken === undefined) {
+  if (follower) {
+    // The admin API and its warnings are worker 1's.
+  } else if (settings.adminToken === undefined) {
     logger.warn({ adminUrl }, 'FICUS_ADMIN_TOKEN is not set: the admin API accepts unauthenticated requests and listens on loopback only')
   } else if (settings.adminToken.length < MIN_TOKEN_LENGTH) {
     logger.warn({ minLength: MIN_TOKEN_LENGTH }, 'FICUS_ADMIN_TOKEN is short; use a long random token')

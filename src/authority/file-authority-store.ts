@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { stat } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { Authority } from '../model/authority-value.ts'
 import { fail } from '../errors/errors.ts'
@@ -27,7 +28,17 @@ export interface FileAuthorityStoreOptions {
   readonly instance: string
   readonly now?: () => Date
   readonly logger?: Logger
+  /**
+   * A worker of `ficus start --workers` other than the first: reads the files the first worker
+   * writes and never writes them (apply refuses). It reads them again when `refresh` is called (the
+   * first worker's notice of a change) and at least every `followIntervalMs`, should a notice be lost.
+   */
+  readonly follower?: boolean
+  readonly followIntervalMs?: number
 }
+
+/** How often a follower looks at the audit file for a change it was not told of. */
+export const DEFAULT_FOLLOW_INTERVAL_MS = 1_000
 
 /**
  * The embedded-default store: one process, state kept in the data directory so a restart keeps a
@@ -44,12 +55,64 @@ export class FileAuthorityStore implements AuthorityStore {
   /** Entries for slices the current config no longer declares: kept, so nothing is lost. */
   #retired: PersistedSlices = {}
   #writing: Promise<unknown> = Promise.resolve()
+  #followTimer: NodeJS.Timeout | undefined
+  /** The audit file's size and time when a follower last read it. */
+  #seen = ''
+  #refreshing: Promise<void> | undefined
 
   constructor(options: FileAuthorityStoreOptions) {
     this.#options = options
   }
 
   async open(): Promise<void> {
+    this.#seen = await this.#auditStamp()
+    const states = await this.#read()
+    this.#states.clear()
+    for (const [id, state] of states) this.#states.set(id, state)
+    if (this.#options.follower === true) {
+      this.#followTimer = setInterval(() => void this.refresh(), this.#options.followIntervalMs ?? DEFAULT_FOLLOW_INTERVAL_MS)
+      this.#followTimer.unref()
+    }
+  }
+
+  /**
+   * A follower reads the files again and takes every newer state (its listeners hear of each); one
+   * read at a time, and none while the audit file has not changed since the last.
+   */
+  refresh(): Promise<void> {
+    this.#refreshing ??= (async () => {
+      try {
+        const stamp = await this.#auditStamp()
+        if (stamp === this.#seen) return
+        const states = await this.#read()
+        this.#seen = stamp
+        for (const [id, state] of states) {
+          const current = this.#states.get(id)
+          if (current && current.version === state.version && current.changeId === state.changeId) continue
+          if (current && current.version > state.version) continue
+          this.#states.set(id, state)
+          this.#listeners.emit(state)
+        }
+      } catch (err) {
+        this.#options.logger?.warn({ err, file: this.#options.file }, 'authority files could not be read again; keeping the states read before')
+      } finally {
+        this.#refreshing = undefined
+      }
+    })()
+    return this.#refreshing
+  }
+
+  async #auditStamp(): Promise<string> {
+    try {
+      const info = await stat(this.#options.auditFile)
+      return `${info.size}:${info.mtimeMs}`
+    } catch {
+      return 'none'
+    }
+  }
+
+  /** The states of every declared slice: the snapshot, with audited changes it missed on top. */
+  async #read(): Promise<Map<string, AuthorityState>> {
     const persisted = (await readAuthorityFile(this.#options.file)) ?? {}
     const { entries } = await readAudit(this.#options.auditFile)
     for (const entry of entries) {
@@ -66,13 +129,14 @@ export class FileAuthorityStore implements AuthorityStore {
         }
       }
     }
-    this.#states.clear()
     const declared = new Set(this.#options.slices.map((slice) => slice.id))
     this.#retired = Object.fromEntries(Object.entries(persisted).filter(([id]) => !declared.has(id)))
+    const states = new Map<string, AuthorityState>()
     for (const slice of this.#options.slices) {
       const saved = persisted[slice.id]
-      this.#states.set(slice.id, saved ? { sliceId: slice.id, ...saved } : initialState(slice.id, slice.authority))
+      states.set(slice.id, saved ? { sliceId: slice.id, ...saved } : initialState(slice.id, slice.authority))
     }
+    return states
   }
 
   get(sliceId: string): AuthorityState | undefined {
@@ -92,6 +156,12 @@ export class FileAuthorityStore implements AuthorityStore {
   }
 
   apply(request: ChangeRequest): Promise<AppliedChange[]> {
+    if (this.#options.follower === true)
+      return Promise.reject(
+        fail.authorityStateWrite(`this worker reads ${this.#options.file} and never writes it: changes go through the admin API, which worker 1 serves`, {
+          details: { file: this.#options.file },
+        }),
+      )
     // One request at a time, so compare-and-set sees the previous request's versions.
     const result = this.#writing.then(async () => {
       const checked = checkRequest(request, (id) => this.#states.get(id))
@@ -161,6 +231,8 @@ export class FileAuthorityStore implements AuthorityStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#followTimer)
+    await this.#refreshing
     await this.#writing
   }
 

@@ -13,7 +13,12 @@ import { reporterCommand } from './reporter-command.ts'
 import { recompareCommand } from './recompare-command.ts'
 import { reconcileCommand } from './reconcile-command.ts'
 import { COMMAND_USAGE, isCommand, USAGE } from './usage.ts'
-import { startGateway } from '../app/start-gateway.ts'
+import { startGateway, type RunningGateway } from '../app/start-gateway.ts'
+import { runPrimary } from '../app/cluster-primary.ts'
+import { openWorkerLink } from '../app/worker-link.ts'
+import { parseWorkers, resolveWorkers, WORKERS_MUST_BE } from '../config/workers.ts'
+import { createLogger } from '../observability/logger.ts'
+import { availableParallelism } from 'node:os'
 import { configFileSetting, readConfigTimeout, readSettings } from '../app/settings.ts'
 
 export interface CliIo {
@@ -120,18 +125,32 @@ function parse(args: readonly string[], options: ParseArgsConfig['options']): Re
 }
 
 async function start(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, { config: { type: 'string' } })
+  const { values, positionals } = parse(args, { config: { type: 'string' }, workers: { type: 'string' } })
   if (positionals.length > 0) throw usageError(`start takes no positional arguments (got ${positionals.join(' ')})`)
+  const asked = typeof values.workers === 'string' ? parseWorkers(values.workers) : undefined
+  if (typeof values.workers === 'string' && asked === undefined)
+    throw usageError(`--workers must be ${WORKERS_MUST_BE} (got ${JSON.stringify(values.workers)})`)
   const env = typeof values.config === 'string' ? { ...io.env, FICUS_CONFIG: values.config } : io.env
   const settings = readSettings(env, { isTTY: io.stdout.isTTY === true, cwd: io.cwd })
-  const running = await startGateway(settings)
+  // A worker forked by the primary below: one whole gateway, its channel to the primary opened.
+  if (settings.workerRank !== undefined) return await serve(await startGateway(settings, { link: openWorkerLink(settings.workerRank) }), true)
+  const logger = createLogger({ level: settings.logLevel, pretty: settings.prettyLogs })
+  const config = await loadConfig(settings.configFile, undefined, { timeoutMs: settings.configTimeoutMs })
+  const workers = resolveWorkers(asked ?? config.workers, availableParallelism())
+  if (workers > 1) return await runPrimary({ settings, config, workers, logger })
+  return await serve(await startGateway(settings, { logger, config }), false)
+}
+
+/** Serves until SIGTERM or SIGINT (a worker: until the primary says stop), then drains; 0 once stopped. */
+async function serve(running: RunningGateway, worker: boolean): Promise<number> {
   // A promise someone's code (a config's, say) let reject after the start is logged on one line;
   // the gateway in front of the systems of record keeps serving.
   process.on('unhandledRejection', (reason: unknown) => running.logger.error({ err: reason }, 'unhandled promise rejection; the gateway keeps running'))
   await new Promise<void>((resolveStopped) => {
     let stopping = false
-    const stop = (signal: NodeJS.Signals): void => {
+    const stop = (signal: NodeJS.Signals | 'primary'): void => {
       if (stopping) {
+        if (signal === 'primary') return
         running.logger.warn({ signal }, 'second signal: exiting at once')
         process.exit(130)
       }
@@ -143,7 +162,16 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
       })
     }
     process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
+    if (!worker) process.once('SIGINT', stop)
+    else {
+      // Ctrl-C reaches every process of the terminal's group: a worker leaves it to the primary, which drains them all.
+      process.on('SIGINT', () => undefined)
+      process.on('message', (message: unknown) => {
+        if (typeof message === 'object' && message !== null && (message as { ficus?: unknown }).ficus === 'shutdown') stop('primary')
+      })
+      // A primary that is gone (killed) leaves no one to say stop: drain as on SIGTERM.
+      process.once('disconnect', () => stop('primary'))
+    }
   })
   return 0
 }

@@ -28,13 +28,16 @@ http://127.0.0.1:9090); the token from FICUS_ADMIN_TOKEN; --json prints the API'
 
 /** Each command's own usage: what `ficus <command> --help` prints, and what follows its usage errors. */
 export const COMMAND_USAGE: Readonly<Record<Command, string>> = {
-  start: `Usage: ficus start [--config FILE]
+  start: `Usage: ficus start [--config FILE] [--workers N|auto]
 
 Runs the gateway: client traffic on PORT (8080), the admin API, dashboard and metrics on
 ADMIN_PORT (9090), until SIGTERM or SIGINT (graceful; a second signal exits at once).
 
 Options:
-  --config FILE   the routes config (default $FICUS_CONFIG, else ${DEFAULT_CONFIG_FILE})
+  --config FILE       the routes config (default $FICUS_CONFIG, else ${DEFAULT_CONFIG_FILE})
+  --workers N|auto    N gateway processes behind the one port (auto: the available cores; default
+                      gateway.workers of the config, else 1). Worker 1 serves the admin API, whose
+                      /metrics and /readyz answer for every worker; a worker that dies is replaced
 
 Environment: PORT, HOST (0.0.0.0), ADMIN_PORT, ADMIN_HOST, LOG_LEVEL (info), FICUS_CONFIG,
 FICUS_DATA_DIR (./data), FICUS_INSTANCE_ID, FICUS_ADMIN_TOKEN, REDIS_URL, FICUS_REDIS_PREFIX,
@@ -239,7 +242,7 @@ Prints the version of Ficus.
 export const USAGE = `Usage: ficus <command> [options]
 
 Commands:
-  start [--config FILE]                          run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
+  start [--config FILE] [--workers N|auto]       run the gateway (FILE defaults to $FICUS_CONFIG or ${DEFAULT_CONFIG_FILE})
   validate [FILE] [--json]                       check a routes config and print its route table
   flip <slice> <legacy|modern|N%> --reason "…"   change who answers a slice [--expect-version N]
                                                  [--force: past a "not ready" verdict, recorded as forced]

@@ -52,6 +52,8 @@ function message(error: ValueError): string {
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required'
     case ValueErrorType.Union: {
+      // A union that says in words what it accepts (gateway.workers) says it.
+      if (typeof schema.mustBe === 'string') return `must be ${schema.mustBe} (${got})`
       const options = literalOptions(error.schema)
       return options ? `must be one of ${options.join(', ')} (${got})` : `has an unexpected shape (${got})`
     }

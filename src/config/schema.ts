@@ -4,6 +4,7 @@ import type { ModelFormat } from '../compare/model-rules.ts'
 import type { Coercion } from '../compare/translate.ts'
 import type { Authority } from '../model/authority-value.ts'
 import { SIDES, type Side } from '../model/sides.ts'
+import { MAX_WORKERS, WORKERS_MUST_BE } from './workers.ts'
 
 // The one shape of routes.config.ts: the TypeBox schema below is what the validator checks, and the
 // input types are derived from it (`Static`), so the two cannot drift. The doc comments on the schema's
@@ -504,6 +505,11 @@ const GatewaySettingsSchema = Type.Object(
     trustProxy: Type.Optional(Type.Boolean()),
     /** How long graceful shutdown waits for in-flight requests. Default 10000. */
     shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * Gateway processes behind the one port (`ficus start --workers` wins over it): a whole number
+     * ≥ 1, or `auto` for the machine's available cores. Default 1 (one process, no primary).
+     */
+    workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_WORKERS }), Type.Literal('auto')], { mustBe: WORKERS_MUST_BE })),
     /**
      * Shadow work of the whole gateway: calls at once, and waiting beyond that (defaults 32 and 128);
      * how often the skips counted instead of recorded are published as ShadowSkips events (default 10000 ms).

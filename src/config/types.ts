@@ -4,6 +4,7 @@ import type { KeyDeclarations } from '../compare/published-paths.ts'
 import type { ReadinessThresholds } from './readiness-thresholds.ts'
 import type { Authority } from '../model/authority-value.ts'
 import type { PathTemplate } from './path-template.ts'
+import type { WorkersSetting } from './workers.ts'
 import type { CaptureStoreKind, EventKey, RouteMethod, Side } from './schema.ts'
 
 /** Validated, defaulted, frozen configuration: what the rest of Ficus reads. */
@@ -15,6 +16,8 @@ export interface GatewayConfig {
   readonly responseHeaders: { readonly slice: boolean; readonly authority: boolean }
   readonly trustProxy: boolean
   readonly shutdownTimeoutMs: number
+  /** Gateway processes behind the one port: a count, or `auto` (the available cores, resolved at start). */
+  readonly workers: WorkersSetting
   readonly sides: Readonly<Record<Side, string>>
   /** Shadow work of the whole gateway: calls at once, how many may wait beyond that, and how often skips are published (ms). */
   readonly shadowLimits: { readonly concurrency: number; readonly queue: number; readonly skipsIntervalMs: number }

@@ -60,6 +60,7 @@ import {
   type UpstreamInput,
 } from './schema.ts'
 import { DEFAULT_READINESS, type ReadinessThresholds } from './readiness-thresholds.ts'
+import { DEFAULT_WORKERS } from './workers.ts'
 import type {
   BreakerConfig,
   CompareConfig,
@@ -117,6 +118,7 @@ export function validateConfig(input: unknown, source = 'routes config'): Gatewa
     },
     trustProxy: gateway.trustProxy ?? DEFAULT_TRUST_PROXY,
     shutdownTimeoutMs: gateway.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    workers: gateway.workers ?? DEFAULT_WORKERS,
     sides: { legacy: config.sides.legacy, modern: config.sides.modern },
     shadowLimits: {
       concurrency: gateway.shadow?.concurrency ?? DEFAULT_SHADOW_CONCURRENCY,

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { openMetricsText, prefersOpenMetrics } from './open-metrics.ts'
 
 /**
@@ -34,6 +34,7 @@ export const METRIC_NAMES = {
   driftAlert: 'ficus_drift_alert',
   driftAgreement: 'ficus_drift_agreement_ratio',
   captures: 'ficus_captures_total',
+  workerRequests: 'ficus_worker_requests_total',
   capturesPurged: 'ficus_captures_purged_total',
 } as const
 
@@ -93,6 +94,9 @@ export interface MetricsSources {
   readonly sink?: () => { readonly kind: string; readonly outboxBytes: number; readonly counters: Readonly<Record<string, number>> }
 }
 
+/** One process's metrics as prom-client's JSON, what a worker sends for the admin API to add up. */
+export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
+
 /** Prometheus metrics of one gateway process (prom-client, own registry). */
 /** `2xx` and its kin, by the status's first digit (no string built per request). */
 const STATUS_CLASSES: readonly string[] = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx']
@@ -116,9 +120,19 @@ export class Metrics {
   readonly #captures: Counter<'slice' | 'result'>
   readonly #capturesPurged: Counter<'slice'>
 
+  readonly #workerRequests: Counter<'worker' | 'pid'>
+  readonly #worker: { readonly worker: string; readonly pid: string }
+  /** The other workers' metrics, when this process answers /metrics for every worker. */
+  #others: (() => Promise<MetricsJson[]>) | undefined
+
   #sources: MetricsSources
 
-  constructor(sources: MetricsSources) {
+  /**
+   * `worker`: the rank of a worker of `ficus start --workers` (default 1, a gateway of one process):
+   * its requests are counted per worker too, so the spread over the processes shows. Gauges every worker reports alike (authority,
+   * store) are added up as the first (worker 1's), the lowest or the highest, never summed.
+   */
+  constructor(sources: MetricsSources, options: { readonly worker?: number } = {}) {
     this.#sources = sources
     const registers = [this.#registry]
     const current = (): MetricsSources => this.#sources
@@ -126,6 +140,13 @@ export class Metrics {
       name: METRIC_NAMES.requests,
       help: 'Client requests answered, by slice, side and status class.',
       labelNames: ['slice', 'side', 'status_class'],
+      registers,
+    })
+    this.#worker = { worker: String(options.worker ?? 1), pid: String(process.pid) }
+    this.#workerRequests = new Counter({
+      name: METRIC_NAMES.workerRequests,
+      help: 'Client requests answered, by worker of `ficus start --workers` (its rank and process id; worker 1 alone without --workers): how the kernel spread them.',
+      labelNames: ['worker', 'pid'],
       registers,
     })
     this.#retries = new Counter({
@@ -164,6 +185,7 @@ export class Metrics {
       help: 'Ratio of the slice the modern side answers: 0 legacy, 1 modern, in between a sticky rollout.',
       labelNames: ['slice'],
       registers,
+      aggregator: 'first',
       collect() {
         for (const slice of sources.slices()) this.set({ slice: slice.id }, slice.modernShare)
       },
@@ -173,6 +195,7 @@ export class Metrics {
       help: 'Flag version of the slice in this instance’s snapshot.',
       labelNames: ['slice'],
       registers,
+      aggregator: 'first',
       collect() {
         for (const slice of sources.slices()) this.set({ slice: slice.id }, slice.version)
       },
@@ -182,6 +205,7 @@ export class Metrics {
       help: '1 when the authority store is connected (changes possible), 0 when serving the last snapshot.',
       labelNames: ['store'],
       registers,
+      aggregator: 'min',
       collect() {
         const status = sources.store()
         this.set({ store: status.kind }, status.connected ? 1 : 0)
@@ -198,12 +222,14 @@ export class Metrics {
       help: "1 while a slice that moved (authority not legacy) agrees with legacy less than its drift rule allows over the rule's window, 0 otherwise.",
       labelNames: ['slice'],
       registers,
+      aggregator: 'max',
     })
     this.#driftAgreement = new Gauge({
       name: METRIC_NAMES.driftAgreement,
       help: "Agreement (0 … 1) of a slice that moved, over its drift rule's window; absent without compared samples.",
       labelNames: ['slice'],
       registers,
+      aggregator: 'min',
     })
     this.#identityFallbacks = new Counter({
       name: METRIC_NAMES.identityFallbacks,
@@ -263,6 +289,7 @@ export class Metrics {
       help: 'Circuit breaker state per upstream, traffic and slice: 1 for the current state (closed, half-open, open), 0 for the others.',
       labelNames: ['upstream', 'traffic', 'slice', 'state'],
       registers,
+      aggregator: 'max',
       collect() {
         for (const breaker of current().breakers?.() ?? []) {
           for (const state of BREAKER_STATES)
@@ -309,8 +336,21 @@ export class Metrics {
 
   /** The metrics in the format the scraper's Accept header prefers: OpenMetrics 1.0, else the Prometheus text format. */
   async exposition(accept: string | undefined): Promise<Exposition> {
-    if (prefersOpenMetrics(accept)) return { contentType: Registry.OPENMETRICS_CONTENT_TYPE, body: await openMetricsText(this.#registry) }
-    return { contentType: this.#registry.contentType, body: await this.#registry.metrics() }
+    const registry: Registry = this.#others
+      ? AggregatorRegistry.aggregate<typeof Registry.PROMETHEUS_CONTENT_TYPE>([await this.json(), ...(await this.#others())])
+      : this.#registry
+    if (prefersOpenMetrics(accept)) return { contentType: Registry.OPENMETRICS_CONTENT_TYPE, body: await openMetricsText(registry) }
+    return { contentType: this.#registry.contentType, body: await registry.metrics() }
+  }
+
+  /** This process's metrics as JSON (what a worker sends to the one that answers /metrics). */
+  json(): Promise<MetricsJson> {
+    return this.#registry.getMetricsAsJSON()
+  }
+
+  /** From now on the exposition is the sum of this process's metrics and the others' (worker 1 of `--workers`). */
+  aggregateWith(others: () => Promise<MetricsJson[]>): void {
+    this.#others = others
   }
 
   /** Adds sources that exist only after the metrics (the shadow runner, breakers, sink). */
@@ -330,6 +370,7 @@ export class Metrics {
   recordRequest(slice: string | null, side: string, status: number, upstreamSeconds: number | null): void {
     const sliceLabel = slice ?? NO_SLICE
     this.#child(this.#requests, sliceLabel, side, STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`).inc()
+    this.#child(this.#workerRequests, this.#worker.worker, this.#worker.pid).inc()
     if (upstreamSeconds !== null) this.#child(this.#upstreamDuration, sliceLabel, side).observe(upstreamSeconds)
   }
 

@@ -62,13 +62,25 @@ export async function openEventSinks(options: {
   logger: Logger
   /** FICUS_EVENTS_DURABILITY, FICUS_EVENTS_FLUSH_MS, FICUS_EVENTS_FLUSH_RECORDS (`readEventDurability`, in readSettings). */
   durability: EventDurability
+  /**
+   * A worker's own files (`ficus start --workers`): `-w<rank>` for ranks above 1, so no two
+   * processes append to one file, sequence file or outbox (`comparisons-w2.jsonl`, `outbox-w2`).
+   * Empty (the default) for a gateway of one process and for worker 1: the names of today.
+   */
+  fileSuffix?: string
 }): Promise<EventSinks> {
   const { kafka, dataDir, config, logger, durability } = options
+  const suffix = options.fileSuffix ?? ''
   if (!kafka) {
     // One file for both: skip aggregates sit between the comparisons they were counted beside.
-    const comparisons = new JsonlSink<Comparison | ShadowSkips>({ dir: join(dataDir, COMPARISONS_DIR), prefix: 'comparisons', logger, durability })
-    const authorityChanges = new JsonlSink<AuthorityChanged>({ dir: join(dataDir, AUTHORITY_CHANGES_DIR), prefix: 'authority-changes', logger, durability })
-    const triageActions = new JsonlSink<TriageActionEvent>({ dir: join(dataDir, TRIAGE_ACTIONS_DIR), prefix: 'triage-actions', logger, durability })
+    const comparisons = new JsonlSink<Comparison | ShadowSkips>({ dir: join(dataDir, COMPARISONS_DIR), prefix: `comparisons${suffix}`, logger, durability })
+    const authorityChanges = new JsonlSink<AuthorityChanged>({
+      dir: join(dataDir, AUTHORITY_CHANGES_DIR),
+      prefix: `authority-changes${suffix}`,
+      logger,
+      durability,
+    })
+    const triageActions = new JsonlSink<TriageActionEvent>({ dir: join(dataDir, TRIAGE_ACTIONS_DIR), prefix: `triage-actions${suffix}`, logger, durability })
     const all = [comparisons, authorityChanges, triageActions]
     const sum = (field: 'written' | 'dropped' | 'buffered' | 'lost'): number => all.reduce((total, sink) => total + sink.stats()[field], 0)
     return {
@@ -90,7 +102,7 @@ export async function openEventSinks(options: {
     ...(kafka.partitions === undefined ? {} : { partitions: kafka.partitions }),
     ...(kafka.replicationFactor === undefined ? {} : { replicationFactor: kafka.replicationFactor }),
     ...(kafka.outboxMaxBytes === undefined ? {} : { outboxMaxBytes: kafka.outboxMaxBytes }),
-    outboxDir: join(dataDir, OUTBOX_DIR),
+    outboxDir: join(dataDir, `${OUTBOX_DIR}${suffix}`),
     durability,
     logger,
   })

@@ -4,7 +4,7 @@ import type { ComparisonsStreamEvent } from '../../publish/shadow-skips.ts'
 import { readComparisonsFromJsonl } from '../sources/jsonl-source.ts'
 import { mergeSlice, type ReportStateStore } from './report-state.ts'
 import { ComparisonAggregator } from '../report.ts'
-import type { SliceAggregate } from '../slice-aggregate.ts'
+import type { SliceAggregate, SliceAggregateJson } from '../slice-aggregate.ts'
 
 /** Where the admin API finds the evidence a slice's readiness is judged on. */
 export interface EvidenceSource {
@@ -24,6 +24,8 @@ export class LocalEvidence implements EvidenceSource {
   readonly kind = 'local'
   readonly #aggregator = new ComparisonAggregator()
   #loading = false
+  /** The other workers' evidence, when this process judges readiness for every worker (worker 1 of `--workers`). */
+  #others: (() => Promise<unknown[]>) | undefined
 
   /**
    * Wraps a sink so that every comparison (or skip aggregate) written through it is also counted
@@ -35,10 +37,10 @@ export class LocalEvidence implements EvidenceSource {
   }
 
   /** Counts the comparisons already written to a JSONL directory (a restart keeps the evidence). */
-  async load(dir: string): Promise<void> {
+  async load(dir: string, only?: (name: string) => boolean): Promise<void> {
     this.#loading = true
     try {
-      await readComparisonsFromJsonl(dir, (record) => this.#aggregator.add(record))
+      await readComparisonsFromJsonl(dir, (record) => this.#aggregator.add(record), undefined, only)
     } catch {
       // no files yet
     } finally {
@@ -46,12 +48,28 @@ export class LocalEvidence implements EvidenceSource {
     }
   }
 
-  versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined> {
-    return Promise.resolve(this.#aggregator.slices.get(sliceId))
+  /** Every slice's aggregates as JSON: what a worker sends to the one that judges readiness. */
+  snapshot(): SliceAggregateJson[] {
+    return [...this.#aggregator.slices.values()].flatMap((versions) => [...versions.values()].map((aggregate) => aggregate.toJSON()))
   }
 
-  reader(): Promise<(sliceId: string) => ReadonlyMap<string, SliceAggregate> | undefined> {
-    return Promise.resolve((sliceId) => this.#aggregator.slices.get(sliceId))
+  /**
+   * From now on the evidence is this process's and the others' (each worker counts the comparisons
+   * it writes and its own files, so the sum counts each comparison once).
+   */
+  mergeWith(others: () => Promise<unknown[]>): void {
+    this.#others = others
+  }
+
+  async versions(sliceId: string): Promise<ReadonlyMap<string, SliceAggregate> | undefined> {
+    return (await this.reader())(sliceId)
+  }
+
+  async reader(): Promise<(sliceId: string) => ReadonlyMap<string, SliceAggregate> | undefined> {
+    if (!this.#others) return (sliceId) => this.#aggregator.slices.get(sliceId)
+    const others = (await this.#others()).filter((answer): answer is SliceAggregateJson[] => Array.isArray(answer))
+    const states = [{ slices: this.snapshot() }, ...others.map((slices) => ({ slices }))]
+    return (sliceId) => mergeSlice(states, sliceId)
   }
 }
 

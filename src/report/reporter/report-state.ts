@@ -227,7 +227,7 @@ export class RedisReportStateStore implements ReportStateStore {
 }
 
 /** One slice's aggregates across every partition of the saved states, per rules version; undefined when none has it. */
-export function mergeSlice(states: readonly PartitionState[], sliceId: string): Map<string, SliceAggregate> | undefined {
+export function mergeSlice(states: readonly { readonly slices: readonly SliceAggregateJson[] }[], sliceId: string): Map<string, SliceAggregate> | undefined {
   let merged: Map<string, SliceAggregate> | undefined
   for (const state of states) {
     for (const json of state.slices) {

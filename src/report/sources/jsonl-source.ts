@@ -6,8 +6,11 @@ import { fail } from '../../errors/errors.ts'
 import type { ComparisonsStreamEvent } from '../../publish/shadow-skips.ts'
 import { readEvent } from '../evidence-event.ts'
 
-/** The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the current one. */
-export async function comparisonFiles(dir: string): Promise<string[]> {
+/**
+ * The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the
+ * current one; only the names `only` keeps, when given (a worker's own, `ficus start --workers`).
+ */
+export async function comparisonFiles(dir: string, only?: (name: string) => boolean): Promise<string[]> {
   let names: string[]
   try {
     names = await readdir(dir)
@@ -17,7 +20,20 @@ export async function comparisonFiles(dir: string): Promise<string[]> {
     throw err
   }
   const rotated = names.filter((name) => /^comparisons-.+\.jsonl$/.test(name)).sort()
-  return [...rotated, ...names.filter((name) => name === 'comparisons.jsonl')].map((name) => join(dir, name))
+  return [...rotated, ...names.filter((name) => name === 'comparisons.jsonl')].filter((name) => only?.(name) ?? true).map((name) => join(dir, name))
+}
+
+/**
+ * Which comparison files are a worker's, with `workers` processes (`ficus start --workers`): a worker
+ * above 1 writes `comparisons-w<rank>.jsonl` (rotated `comparisons-w<rank>-<time>-<n>.jsonl`);
+ * worker 1 has every other file — its own, the sidecars', and those of ranks no longer running.
+ */
+export function workerFiles(rank: number, workers: number): (name: string) => boolean {
+  return (name) => {
+    const match = /^comparisons-w(\d+)[-.]/.exec(name)
+    const owner = match && Number(match[1]) >= 2 && Number(match[1]) <= workers ? Number(match[1]) : 1
+    return owner === rank
+  }
 }
 
 /**
@@ -29,8 +45,9 @@ export async function readComparisonsFromJsonl(
   dir: string,
   onRecord: (record: ComparisonsStreamEvent) => void,
   onProgress?: (done: number, total: number) => void,
+  only?: (name: string) => boolean,
 ): Promise<{ files: number; invalid: number; other: number }> {
-  const files = await comparisonFiles(dir)
+  const files = await comparisonFiles(dir, only)
   const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size))
   const total = sizes.reduce((sum, size) => sum + size, 0)
   let done = 0

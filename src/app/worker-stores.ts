@@ -1,0 +1,29 @@
+import type { Comparison } from '../compare/comparison.ts'
+import type { DiscrepancyRegister } from '../register/discrepancy-register.ts'
+import { signatureOf } from '../register/discrepancy-signature.ts'
+import type { WorkerLink } from './worker-link.ts'
+
+/**
+ * The discrepancy register of a worker of `ficus start --workers`. Kept in Redis, every worker
+ * records into it itself. Kept in the data directory, it has one writer, worker 1: the other workers
+ * send it their differing comparisons (those with a signature) over the primary, and read the file
+ * only; worker 1 records what they send as its own.
+ */
+export function sharedFileRegister(register: DiscrepancyRegister, link: WorkerLink): DiscrepancyRegister {
+  if (register.kind !== 'file') return register
+  if (link.rank === 1) {
+    link.onRelay('register', (payload) => register.record(payload as Comparison))
+    return register
+  }
+  return {
+    kind: register.kind,
+    open: () => register.open(),
+    record: (comparison) => {
+      if (signatureOf(comparison)) link.relay('register', comparison)
+    },
+    list: (query) => register.list(query),
+    get: (id) => register.get(id),
+    stats: () => register.stats(),
+    close: () => register.close(),
+  }
+}
