@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { open, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { Comparison } from '../../compare/comparison.ts'
 import { fail } from '../../errors/errors.ts'
+import { comparisonOf } from './stream-record.ts'
 
 /** The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the current one. */
 export async function comparisonFiles(dir: string): Promise<string[]> {
@@ -19,9 +18,13 @@ export async function comparisonFiles(dir: string): Promise<string[]> {
   return [...rotated, ...names.filter((name) => name === 'comparisons.jsonl')].map((name) => join(dir, name))
 }
 
+/** Bytes read at a time: lines are cut from the text of a whole chunk. */
+const CHUNK_BYTES = 1024 * 1024
+const NEWLINE = 0x0a
+
 /**
- * Streams every comparison of a JSONL sink directory, a line at a time (memory does not grow with
- * the files). Lines that do not parse are counted and skipped.
+ * Streams every comparison of a JSONL sink directory, a chunk at a time (memory does not grow with
+ * the files). Lines that are not comparisons are counted and skipped; blank lines are skipped.
  */
 export async function readComparisonsFromJsonl(
   dir: string,
@@ -33,24 +36,37 @@ export async function readComparisonsFromJsonl(
   const total = sizes.reduce((sum, size) => sum + size, 0)
   let done = 0
   let invalid = 0
+  const line = (text: string): void => {
+    const record = comparisonOf(text)
+    if (record !== undefined) onRecord(record)
+    else if (text.trim() !== '') invalid += 1
+  }
+  // One buffer for every read: lines are cut from its bytes (a newline byte is never inside a UTF-8
+  // sequence) and decoded one by one, small strings that die young; a line's head left at the end of
+  // a read moves to the front for the next. Nothing is allocated per chunk.
+  let buffer = Buffer.allocUnsafe(CHUNK_BYTES)
   for (const file of files) {
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
-    for await (const line of lines) {
-      done += Buffer.byteLength(line) + 1
-      if (line.trim() === '') continue
-      let record: Comparison
-      try {
-        record = JSON.parse(line) as Comparison
-      } catch {
-        invalid += 1
-        continue
+    const handle = await open(file, 'r')
+    try {
+      let kept = 0
+      for (;;) {
+        if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]) // a line longer than the buffer
+        const { bytesRead } = await handle.read(buffer, kept, buffer.length - kept, null)
+        if (bytesRead === 0) break
+        done += bytesRead
+        const filled = kept + bytesRead
+        let start = 0
+        for (let end = buffer.indexOf(NEWLINE, 0); end >= 0 && end < filled; end = buffer.indexOf(NEWLINE, start)) {
+          line(buffer.toString('utf8', start, end))
+          start = end + 1
+        }
+        kept = filled - start
+        buffer.copyWithin(0, start, filled)
+        onProgress?.(done, total)
       }
-      if (typeof record.slice !== 'string' || typeof record.eventId !== 'string' || typeof record.category !== 'string') {
-        invalid += 1
-        continue
-      }
-      onRecord(record)
-      onProgress?.(done, total)
+      if (kept > 0) line(buffer.toString('utf8', 0, kept))
+    } finally {
+      await handle.close()
     }
   }
   onProgress?.(total, total)
