@@ -160,9 +160,9 @@ export interface OffsetRange {
 }
 
 export interface RangeReadOptions {
-  /** Bound of one fetch answer over a broker's partitions (default 8 MiB); what the reader holds compressed at once. */
+  /** Bound of one fetch answer over a broker's partitions (default 4 MiB); what the reader holds compressed at once. */
   readonly maxBytes?: number
-  /** Bound per partition within one answer (default 4 MiB). */
+  /** Bound per partition within one answer (default 2 MiB). */
   readonly maxBytesPerPartition?: number
   /** The whole read fails after this long (default 10 minutes). */
   readonly timeoutMs?: number

@@ -318,8 +318,8 @@ async function readTopicRanges(
     await readRanges(read.topic, read.ranges, read.onValue, {
       clientId: options.clientId,
       leaders,
-      maxBytes: read.readOptions?.maxBytes ?? 8 * 1024 * 1024,
-      maxBytesPerPartition: read.readOptions?.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: read.readOptions?.maxBytes ?? 4 * 1024 * 1024,
+      maxBytesPerPartition: read.readOptions?.maxBytesPerPartition ?? 2 * 1024 * 1024,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
       deadline: Date.now() + (read.readOptions?.timeoutMs ?? 600_000),

@@ -41,30 +41,42 @@ export async function readComparisonsFromJsonl(
     if (record !== undefined) onRecord(record)
     else if (text.trim() !== '') invalid += 1
   }
-  // One buffer for every read: lines are cut from its bytes (a newline byte is never inside a UTF-8
-  // sequence) and decoded one by one, small strings that die young; a line's head left at the end of
-  // a read moves to the front for the next. Nothing is allocated per chunk.
-  let buffer = Buffer.allocUnsafe(CHUNK_BYTES)
+  // Two buffers for every read: the next chunk is read into one while lines are cut from the other
+  // at newline bytes (never inside a UTF-8 sequence) and decoded one by one, small strings that die
+  // young. Only a line's head left at the end of a chunk is copied. Nothing is allocated per chunk.
+  const buffers: readonly Buffer[] = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)]
   for (const file of files) {
     const handle = await open(file, 'r')
     try {
-      let kept = 0
+      let which = 0
+      let pending = handle.read(buffers[0] as Buffer, 0, CHUNK_BYTES, null)
+      let head: Buffer | undefined
       for (;;) {
-        if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]) // a line longer than the buffer
-        const { bytesRead } = await handle.read(buffer, kept, buffer.length - kept, null)
+        const { bytesRead, buffer } = await pending
         if (bytesRead === 0) break
+        which ^= 1
+        pending = handle.read(buffers[which] as Buffer, 0, CHUNK_BYTES, null)
         done += bytesRead
-        const filled = kept + bytesRead
         let start = 0
-        for (let end = buffer.indexOf(NEWLINE, 0); end >= 0 && end < filled; end = buffer.indexOf(NEWLINE, start)) {
+        let end = buffer.indexOf(NEWLINE)
+        if (head !== undefined) {
+          if (end < 0 || end >= bytesRead) {
+            head = Buffer.concat([head, buffer.subarray(0, bytesRead)]) // a line longer than a chunk
+            continue
+          }
+          line(Buffer.concat([head, buffer.subarray(0, end)]).toString('utf8'))
+          head = undefined
+          start = end + 1
+          end = buffer.indexOf(NEWLINE, start)
+        }
+        for (; end >= 0 && end < bytesRead; end = buffer.indexOf(NEWLINE, start)) {
           line(buffer.toString('utf8', start, end))
           start = end + 1
         }
-        kept = filled - start
-        buffer.copyWithin(0, start, filled)
+        if (start < bytesRead) head = Buffer.from(buffer.subarray(start, bytesRead))
         onProgress?.(done, total)
       }
-      if (kept > 0) line(buffer.toString('utf8', 0, kept))
+      if (head !== undefined) line(head.toString('utf8'))
     } finally {
       await handle.close()
     }

@@ -50,7 +50,7 @@ export async function readComparisonsFromKafka(
     let invalid = 0
     if (total === 0) return { invalid }
 
-    // Fetch answers of at most 8 MiB (4 MiB a partition), read one at a time per broker: memory
+    // Fetch answers of at most 4 MiB (2 MiB a partition), read one at a time per broker: memory
     // stays bounded whatever the size of the topic.
     await kafka
       .readRanges(
