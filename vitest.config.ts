@@ -36,6 +36,7 @@ const INTEGRATION = [
   'test/publish/kafka-sink.test.ts',
   'test/publish/write-ahead-cost.test.ts',
   'test/report/report-cli.test.ts',
+  'test/report/report-sources.test.ts',
   'test/report/reporter.test.ts',
   'test/report/reporter-skips.test.ts',
   'test/report/reporter-broker-freeze.test.ts',

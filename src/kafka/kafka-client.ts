@@ -152,12 +152,40 @@ export interface KafkaGroupConsumer {
   close(): Promise<void>
 }
 
+/** Offsets `start` (included) to `end` (excluded) of one partition. */
+export interface OffsetRange {
+  readonly partition: number
+  readonly start: bigint
+  readonly end: bigint
+}
+
+export interface RangeReadOptions {
+  /** Bound of one fetch answer over a broker's partitions (default 4 MiB); what the reader holds compressed at once. */
+  readonly maxBytes?: number
+  /** Bound per partition within one answer (default 2 MiB). */
+  readonly maxBytesPerPartition?: number
+  /** The whole read fails after this long (default 10 minutes). */
+  readonly timeoutMs?: number
+}
+
 export interface KafkaClient {
   /** A connected admin client. When connecting fails, every connection it opened is closed. */
   admin(): Promise<KafkaAdmin>
   /** A connected producer. When connecting fails, every connection it opened is closed. */
   producer(options?: ProducerOptions): Promise<KafkaProducer>
   consumer(options: ConsumerOptions): KafkaGroupConsumer
+  /**
+   * Reads bounded offset ranges of a topic's partitions from their leaders, without a consumer
+   * group, and hands over each record's value as UTF-8 text (null when it has none), in offset order
+   * within a partition (partitions interleave). For bulk reads such as reports: nothing per record
+   * is kept beyond the call.
+   */
+  readRanges(
+    topic: string,
+    ranges: readonly OffsetRange[],
+    onValue: (value: string | null, partition: number) => void,
+    options?: RangeReadOptions,
+  ): Promise<void>
   /** Broker connections open now, over every admin, producer and consumer of this client. */
   openConnections(): number
   /**

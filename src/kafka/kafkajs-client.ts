@@ -9,9 +9,12 @@ import type {
   KafkaClientOptions,
   KafkaGroupConsumer,
   KafkaProducer,
+  OffsetRange,
   ProducerOptions,
+  RangeReadOptions,
   TopicSpec,
 } from './kafka-client.ts'
+import { readRanges } from './range-reader.ts'
 import { silenceKafkajsNegativeTimeoutWarning } from './kafkajs-warnings.ts'
 import { SocketTracker } from './socket-tracker.ts'
 
@@ -59,6 +62,8 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
     admin: () => connectAdmin(tracked(), closeTimeoutMs),
     producer: (producerOptions) => connectProducer(tracked(), closeTimeoutMs, producerOptions),
     consumer: (consumerOptions) => groupConsumer(tracked(), consumerOptions),
+    readRanges: (topic, ranges, onValue, readOptions) =>
+      readTopicRanges(tracked(), tracked().tracker, options, closeTimeoutMs, { topic, ranges, onValue, readOptions }),
     openConnections: () => {
       let open = 0
       for (const tracker of trackers) {
@@ -271,6 +276,57 @@ function groupConsumer({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracke
         tracker.destroyAll()
       }
     },
+  }
+}
+
+/**
+ * The partitions' leaders from the cluster's metadata (through kafkajs's admin), then the ranges
+ * read with Ficus's own fetch reader (`range-reader.ts`): kafkajs's consumer decodes every record of
+ * an answer into objects first, which costs more than the report does with them.
+ */
+async function readTopicRanges(
+  { kafka, tracker }: { kafka: Kafka; tracker: SocketTracker },
+  reader: SocketTracker,
+  options: KafkaClientOptions,
+  closeTimeoutMs: number,
+  read: {
+    topic: string
+    ranges: readonly OffsetRange[]
+    onValue: (value: string | null, partition: number) => void
+    readOptions: RangeReadOptions | undefined
+  },
+): Promise<void> {
+  const admin = kafka.admin()
+  const leaders = new Map<number, string>()
+  try {
+    await connectOrRelease(
+      () => admin.connect(),
+      () => admin.disconnect(),
+      tracker,
+      closeTimeoutMs,
+    )
+    const [metadata, cluster] = await Promise.all([admin.fetchTopicMetadata({ topics: [read.topic] }), admin.describeCluster()])
+    const brokers = new Map(cluster.brokers.map((broker) => [broker.nodeId, `${broker.host}:${broker.port}`]))
+    for (const partition of metadata.topics[0]?.partitions ?? []) {
+      const address = brokers.get(partition.leader)
+      if (address !== undefined) leaders.set(partition.partitionId, address)
+    }
+  } finally {
+    await disconnectWithin(() => admin.disconnect(), tracker, closeTimeoutMs)
+  }
+  try {
+    await readRanges(read.topic, read.ranges, read.onValue, {
+      clientId: options.clientId,
+      leaders,
+      maxBytes: read.readOptions?.maxBytes ?? 4 * 1024 * 1024,
+      maxBytesPerPartition: read.readOptions?.maxBytesPerPartition ?? 2 * 1024 * 1024,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
+      deadline: Date.now() + (read.readOptions?.timeoutMs ?? 600_000),
+      tracker: reader,
+    })
+  } finally {
+    reader.destroyAll()
   }
 }
 

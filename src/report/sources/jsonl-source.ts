@@ -1,10 +1,8 @@
-import { createReadStream } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { open, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fail } from '../../errors/errors.ts'
 import type { ComparisonsStreamEvent } from '../../publish/shadow-skips.ts'
-import { readEvent } from '../evidence-event.ts'
+import { eventOf } from './stream-record.ts'
 
 /**
  * The comparison files of a JSONL sink directory, oldest first: rotated files by name, then the
@@ -23,6 +21,10 @@ export async function comparisonFiles(dir: string, only?: (name: string) => bool
   return [...rotated, ...names.filter((name) => name === 'comparisons.jsonl')].filter((name) => only?.(name) ?? true).map((name) => join(dir, name))
 }
 
+/** Bytes read at a time: lines are cut from the text of a whole chunk. */
+const CHUNK_BYTES = 1024 * 1024
+const NEWLINE = 0x0a
+
 /**
  * Which comparison files are a worker's, with `workers` processes (`ficus start --workers`): a worker
  * above 1 writes `comparisons-w<rank>.jsonl` (rotated `comparisons-w<rank>-<time>-<n>.jsonl`);
@@ -37,9 +39,10 @@ export function workerFiles(rank: number, workers: number): (name: string) => bo
 }
 
 /**
- * Streams every comparison (and skip aggregate) of a JSONL sink directory, a line at a time (memory
- * does not grow with the files). Lines that do not parse are counted and skipped; events of a type
- * this version does not know are counted apart (`other`), never as invalid.
+ * Streams every comparison (and skip aggregate) of a JSONL sink directory, a chunk at a time
+ * (memory does not grow with the files). Lines that do not parse are counted and skipped; events
+ * of a type this version does not know are counted apart (`other`), never as invalid; blank lines
+ * are skipped.
  */
 export async function readComparisonsFromJsonl(
   dir: string,
@@ -53,24 +56,50 @@ export async function readComparisonsFromJsonl(
   let done = 0
   let invalid = 0
   let other = 0
+  const line = (text: string): void => {
+    const event = eventOf(text)
+    if (event === 'other') other += 1
+    else if (event !== 'invalid') onRecord(event)
+    else if (text.trim() !== '') invalid += 1
+  }
+  // Two buffers for every read: the next chunk is read into one while lines are cut from the other
+  // at newline bytes (never inside a UTF-8 sequence) and decoded one by one, small strings that die
+  // young. Only a line's head left at the end of a chunk is copied. Nothing is allocated per chunk.
+  const buffers: readonly Buffer[] = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)]
   for (const file of files) {
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
-    for await (const line of lines) {
-      done += Buffer.byteLength(line) + 1
-      if (line.trim() === '') continue
-      let record: ReturnType<typeof readEvent>
-      try {
-        record = readEvent(JSON.parse(line))
-      } catch {
-        record = 'invalid'
+    const handle = await open(file, 'r')
+    try {
+      let which = 0
+      let pending = handle.read(buffers[0] as Buffer, 0, CHUNK_BYTES, null)
+      let head: Buffer | undefined
+      for (;;) {
+        const { bytesRead, buffer } = await pending
+        if (bytesRead === 0) break
+        which ^= 1
+        pending = handle.read(buffers[which] as Buffer, 0, CHUNK_BYTES, null)
+        done += bytesRead
+        let start = 0
+        let end = buffer.indexOf(NEWLINE)
+        if (head !== undefined) {
+          if (end < 0 || end >= bytesRead) {
+            head = Buffer.concat([head, buffer.subarray(0, bytesRead)]) // a line longer than a chunk
+            continue
+          }
+          line(Buffer.concat([head, buffer.subarray(0, end)]).toString('utf8'))
+          head = undefined
+          start = end + 1
+          end = buffer.indexOf(NEWLINE, start)
+        }
+        for (; end >= 0 && end < bytesRead; end = buffer.indexOf(NEWLINE, start)) {
+          line(buffer.toString('utf8', start, end))
+          start = end + 1
+        }
+        if (start < bytesRead) head = Buffer.from(buffer.subarray(start, bytesRead))
+        onProgress?.(done, total)
       }
-      if (record === 'invalid' || record === 'other') {
-        if (record === 'invalid') invalid += 1
-        else other += 1
-        continue
-      }
-      onRecord(record)
-      onProgress?.(done, total)
+      if (head !== undefined) line(head.toString('utf8'))
+    } finally {
+      await handle.close()
     }
   }
   onProgress?.(total, total)

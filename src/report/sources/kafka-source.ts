@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto'
-import { fail } from '../../errors/errors.ts'
+import { fail, FicusError } from '../../errors/errors.ts'
 import { createKafkaClient, type KafkaAdmin } from '../../kafka/index.ts'
 import type { ComparisonsStreamEvent } from '../../publish/shadow-skips.ts'
-import { readEvent } from '../evidence-event.ts'
+import { eventOf } from './stream-record.ts'
+
+/** Progress is told every this many records (and at the end). */
+const PROGRESS_EVERY = 1_000
 
 export interface KafkaReadOptions {
   readonly brokers: readonly string[]
@@ -16,8 +18,9 @@ export interface KafkaReadOptions {
 
 /**
  * Reads a bounded range of a comparisons topic: per partition from the offset of `from` (or the
- * beginning) to the offset of `to` (or the end when reading began), in a throwaway consumer group
- * that commits nothing and is deleted afterwards. Records are handed over one by one.
+ * beginning) to the offset of `to` (or the end when reading began), straight from the partitions'
+ * leaders (no consumer group). Records are handed over one by one; values that are not comparisons
+ * are counted as invalid.
  */
 export async function readComparisonsFromKafka(
   options: KafkaReadOptions,
@@ -25,7 +28,6 @@ export async function readComparisonsFromKafka(
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ invalid: number; other: number }> {
   const kafka = createKafkaClient({ clientId: 'ficus-report', brokers: options.brokers, connectionTimeoutMs: 3_000, retry: { retries: 2 } })
-  const groupId = `ficus-report-${randomUUID()}`
   let admin: KafkaAdmin
   try {
     admin = await kafka.admin()
@@ -47,62 +49,32 @@ export async function readComparisonsFromKafka(
     let done = 0
     let invalid = 0
     let other = 0
-    const pending = new Set(ranges.filter((range) => range.end > range.start).map((range) => range.partition))
-    if (pending.size === 0) return { invalid, other }
+    if (total === 0) return { invalid, other }
 
-    // Small fetches: memory stays bounded whatever the size of the topic.
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeoutMs: 6_000,
-      heartbeatIntervalMs: 1_000,
-      maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 2 * 1024 * 1024,
-    })
-    try {
-      const timeoutMs = options.timeoutMs ?? 600_000
-      let timer: NodeJS.Timeout | undefined
-      const finished = new Promise<void>((resolve, reject) => {
-        timer = setTimeout(() => reject(fail.reportSource(`reading ${options.topic} did not finish within ${timeoutMs} ms`)), timeoutMs)
-        consumer.onGroupJoin(() => {
-          for (const range of ranges) if (range.end > range.start) consumer.seek(options.topic, range.partition, range.start)
-        })
-        consumer
-          .start([options.topic], async (batch) => {
-            const range = ranges.find((candidate) => candidate.partition === batch.partition)
-            if (!range || !pending.has(batch.partition)) return
-            for (const message of batch.messages) {
-              if (message.offset >= range.end) break
-              if (message.offset >= range.start) {
-                done += 1
-                try {
-                  const record = readEvent(JSON.parse(message.value?.toString('utf8') ?? ''))
-                  // An event of a type this version does not know is passed over, not counted as invalid.
-                  if (record === 'invalid') invalid += 1
-                  else if (record === 'other') other += 1
-                  else onRecord(record)
-                } catch {
-                  invalid += 1
-                }
-              }
-              batch.resolveOffset(message.offset)
-              if (message.offset + 1n >= range.end) {
-                pending.delete(batch.partition)
-                break
-              }
-            }
-            onProgress?.(done, total)
-            await batch.heartbeat()
-            if (pending.size === 0) resolve()
-          })
-          .catch(reject)
+    // Fetch answers of at most 4 MiB (2 MiB a partition), read one at a time per broker: memory
+    // stays bounded whatever the size of the topic.
+    await kafka
+      .readRanges(
+        options.topic,
+        ranges,
+        (value) => {
+          done += 1
+          // An event of a type this version does not know is passed over, not counted as invalid.
+          const event = value === null ? 'invalid' : eventOf(value)
+          if (event === 'invalid') invalid += 1
+          else if (event === 'other') other += 1
+          else onRecord(event)
+          if (onProgress !== undefined && done % PROGRESS_EVERY === 0) onProgress(done, total)
+        },
+        { timeoutMs: options.timeoutMs ?? 600_000 },
+      )
+      .catch((err: unknown) => {
+        if (err instanceof FicusError) throw err
+        throw fail.reportSource(`reading ${options.topic} from ${options.brokers.join(',')} failed: ${(err as Error).message}`, { cause: err })
       })
-      await finished.finally(() => clearTimeout(timer))
-    } finally {
-      await consumer.close()
-    }
+    onProgress?.(total, total)
     return { invalid, other }
   } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined)
     await admin.close()
   }
 }
