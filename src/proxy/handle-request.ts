@@ -69,9 +69,10 @@ export function handleRequest(ctx: ProxyContext): (request: FastifyRequest, repl
   const proxy = proxyRequest(ctx)
   // Not an async handler: fastify would adopt the returned reply as a thenable and watch the
   // response's end once more for every request (an end-of-stream listener and a promise each).
-  // A failure goes to the error handler exactly as a rejected handler's would.
+  // A failure goes to the error handler exactly as a rejected handler's would (whatever was thrown:
+  // a value that is not an Error would otherwise be sent as the answer's body).
   return (request, reply) => {
-    proxy(request, reply).catch((err: unknown) => reply.send(err as Error))
+    proxy(request, reply).catch((err: unknown) => reply.send(err instanceof Error ? err : new Error(String(err))))
   }
 }
 
