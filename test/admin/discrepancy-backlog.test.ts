@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, expect, it } from 'vitest'
+import { BACKLOG_CACHE_MS } from '../../src/admin/discrepancy-routes.ts'
 import type { BacklogRow } from '../../src/admin/triage-backlog.ts'
 import type { DiscrepancyEntry } from '../../src/register/discrepancy-register.ts'
 import { gatewayWithUpstreams, sampleConfig } from '../helpers/gateway.ts'
@@ -70,7 +71,9 @@ describe('GET /admin/discrepancies/backlog', () => {
     await act(5, { action: 'mark-legacy-data-defect', ticket: 'PAS-2' })
     await act(6, { action: 'wont-fix' })
 
-    const after = await poll(backlog, (seen) => seen.rows[1]?.expired === 1)
+    // The first reading after the actions may come before the 1 s acceptance expires, and one reading
+    // serves the backlog for BACKLOG_CACHE_MS: wait past that, not the default 10 s (the same length).
+    const after = await poll(backlog, (seen) => seen.rows[1]?.expired === 1, { timeoutMs: BACKLOG_CACHE_MS + 5_000 })
     expect(after.rows).toEqual([
       {
         slice: 'claim-lodgement',
