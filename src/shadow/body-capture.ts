@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import type { CapturedBody } from '../compare/decode-body.ts'
 
 /** Hashes all of a body and keeps its first `cap` bytes, chunk by chunk. */
-class Capture {
+export class Capture {
   readonly #cap: number
   readonly #hash = createHash('sha256')
   readonly #chunks: Buffer[] = []

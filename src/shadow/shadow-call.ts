@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import type { Side } from '../config/schema.ts'
 import { renderPathTemplate } from '../config/path-template.ts'
@@ -9,7 +8,7 @@ import { failureCause } from '../upstream/upstream-error.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
 import type { IdentityMaps } from '../identity/identity-maps.ts'
 import { mapRequestIds, type MappedRequest } from '../identity/map-request.ts'
-import { tapBody } from './body-capture.ts'
+import { CallDeadline, capturedCall } from './captured-call.ts'
 import type { IdentityCause, ShadowRequest, ShadowResult } from './shadow-run.ts'
 
 /** Every shadow request carries this header, so the other side can tell it from client traffic. */
@@ -64,21 +63,16 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
   if (body) headers['content-length'] = String(body.length)
   const path = client.config.basePath + renderPathTemplate(request.route.rewrite[side], mapped.params) + mapped.query
   const started = performance.now()
-  // One deadline for the whole call, body included: a slow drip is cut like a hang. A timer we
-  // clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success.
-  const signal = new Deadline(shadow.timeoutMs)
   const countServerErrors = deps.breakers.countsServerErrors(upstream, 'shadow')
+  const call = { method: request.method, path, headers, body, cap: shadow.maxResponseBodyBytes, deadlineMs: shadow.timeoutMs }
   try {
     const answer = await deps.breakers.call(
       upstream,
       'shadow',
       async () => {
-        const response = await client.pool.request({ method: request.method, path, headers, body, signal })
-        // Latency to the response headers, as on the authoritative side, so the two compare.
-        const latencyMs = round(performance.now() - started)
-        const captured = await tapBody(response.body, shadow.maxResponseBodyBytes)
-        const result = { status: response.statusCode, headers: response.headers, body: captured, latencyMs }
-        if (response.statusCode >= 500 && countServerErrors) throw new CountedFailure(result, `shadow answered ${response.statusCode}`)
+        // One deadline for the whole call, body included: a slow drip is cut like a hang.
+        const result = await capturedCall(client.pool, call)
+        if (result.status >= 500 && countServerErrors) throw new CountedFailure(result, `shadow answered ${result.status}`)
         return result
       },
       slice.id,
@@ -86,9 +80,13 @@ export async function callSide(deps: ShadowCallDeps, request: ShadowRequest, bod
     deps.recordLatency?.(slice.id, side, round(performance.now() - started) / 1000)
     return { ok: true, ...answer, upstream }
   } catch (err) {
-    return { ok: false, cause: signal.expired ? 'timeout' : failureCause(err), status: null, latencyMs: round(performance.now() - started), upstream }
-  } finally {
-    signal.clear()
+    return {
+      ok: false,
+      cause: err instanceof CallDeadline ? 'timeout' : failureCause(err),
+      status: null,
+      latencyMs: round(performance.now() - started),
+      upstream,
+    }
   }
 }
 
@@ -98,24 +96,6 @@ async function mappedFor(identity: IdentityMaps | undefined, request: ShadowRequ
   if (!ids.some((id) => id.side === side)) return { kind: 'mapped', params: request.params, query: request.query, headers: {} }
   if (!identity) return { kind: 'identity-unavailable' }
   return await mapRequestIds(identity, ids, side, request)
-}
-
-/** A per-call deadline undici accepts as its signal (an emitter): cleared when the call is done. */
-class Deadline extends EventEmitter {
-  expired = false
-  readonly #timer: NodeJS.Timeout
-
-  constructor(ms: number) {
-    super()
-    this.#timer = setTimeout(() => {
-      this.expired = true
-      this.emit('abort')
-    }, ms)
-  }
-
-  clear(): void {
-    clearTimeout(this.#timer)
-  }
 }
 
 function round(ms: number): number {
