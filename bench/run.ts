@@ -5,6 +5,7 @@ import { cpus, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { cpuPlan, pin, type CpuPlan } from './pinning.ts'
 import { cpuSeconds, rssSampler } from './process-stats.ts'
 import { reportBenchmark, type ReportFigures } from './report-bench.ts'
 import { soak, type SoakFigures } from './soak.ts'
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     'report-records': { type: 'string', default: '2000000' },
     rate: { type: 'string', default: '2000' },
     only: { type: 'string' },
+    pin: { type: 'boolean', default: false },
     'out-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
   },
   allowNegative: true,
@@ -36,6 +38,8 @@ interface Scenario {
   readonly note: string
   /** Requests per second for an open-loop run at a fixed rate; undefined: as fast as it goes. */
   readonly rate?: number
+  /** Several processes meant to use several cores (`--workers 2`): never pinned to one. */
+  readonly multiCore?: boolean
 }
 interface Run {
   readonly requests: number
@@ -330,10 +334,13 @@ async function main(): Promise<void> {
   }
   let stopBroker: (() => Promise<void>) | undefined
   let brokerAddress: string | undefined
+  let brokerPid: number | undefined
+  const plan: CpuPlan | undefined = values.pin ? cpuPlan() : undefined
+  if (values.pin && !plan) log('--pin: needs two cores and taskset; running unpinned')
   try {
     const scenarios: Scenario[] = []
     const add = (name: string, target: Target, note: string, payloads: readonly Payload[] = smoke ? ['small'] : ['small', 'large']): void => {
-      for (const payload of payloads) scenarios.push({ name, payload, target, note })
+      for (const payload of payloads) scenarios.push({ name, payload, target, note, multiCore: name.endsWith('-2w') })
     }
     // The same target at a fixed request rate below saturation: does a bad modern side hurt clients?
     const fixedRate = Number(values.rate)
@@ -381,6 +388,7 @@ async function main(): Promise<void> {
         const broker = await startKafkaBroker()
         stopBroker = () => broker.destroy()
         brokerAddress = broker.brokers
+        brokerPid = broker.pid()
         const env = { KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC_REPLICATION: '1', KAFKA_TOPIC_PARTITIONS: '6' }
         add(
           'ficus-shadow-kafka',
@@ -428,6 +436,12 @@ async function main(): Promise<void> {
     // --only: a regular expression over scenario names (e.g. 'bare|routing'), to iterate on a few.
     const only = values.only === undefined ? undefined : new RegExp(values.only)
     if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((scenario) => only.test(scenario.name)))
+    if (plan) {
+      // Every measured proxy on its own core (the 2-worker ones excepted), the rest on the others.
+      for (const pid of [process.pid, upstreams.pid, brokerPid]) pin(pid, plan.rest)
+      for (const scenario of scenarios) for (const pid of scenario.target.pids()) pin(pid, scenario.multiCore ? plan.all : plan.measured)
+      log(`pinned: measured proxies on CPU ${plan.measured}, load generator, upstreams and broker on CPU ${plan.rest}`)
+    }
     const runs = new Map<Scenario, Run[]>(scenarios.map((scenario) => [scenario, []]))
     for (let round = 0; round < rounds; round++) {
       // A different order each round, so that drift (thermal, noisy neighbours) hits every scenario alike.
@@ -445,6 +459,8 @@ async function main(): Promise<void> {
     const rows = scenarios.map((scenario) => summarise(scenario, runs.get(scenario) ?? []))
     for (const target of started.splice(0)) await target.stop()
     await upstreams.stop()
+    // The report benchmark has the machine to itself: its reader and the broker on every core again.
+    if (plan) for (const pid of [process.pid, brokerPid]) pin(pid, plan.all)
 
     const report = !smoke && values.report ? await reportBenchmark(Number(values['report-records']), log, brokerAddress) : undefined
     const results = checks(rows, undefined, report)
@@ -452,6 +468,9 @@ async function main(): Promise<void> {
       '# Ficus benchmark',
       '',
       `${new Date().toISOString()} · ${machine()} · ${connections} connections, ${rounds} round(s) of ${duration} s per scenario, autocannon in the bench process.`,
+      plan
+        ? `Pinned (\`--pin\`): each proxy on CPU ${plan.measured} alone (the 2-worker rows on every CPU); autocannon, the upstreams and the broker on CPU ${plan.rest}.`
+        : 'Not pinned: every process shares every CPU (`--pin` gives each proxy a core of its own).',
       'Ratios in brackets are to the bare @fastify/http-proxy with the same payload, measured in the same run.',
       '',
       table(rows),
@@ -463,7 +482,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n')
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    const json = JSON.stringify({ machine: machine(), connections, rounds, duration, rows, report, checks: results }, null, 2)
+    const json = JSON.stringify({ machine: machine(), connections, rounds, duration, pinned: plan ?? null, rows, report, checks: results }, null, 2)
     await writeFile(join(values['out-dir'], 'latest.md'), markdown)
     await writeFile(join(values['out-dir'], 'latest.json'), json)
     if (!smoke) {

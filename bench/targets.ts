@@ -71,6 +71,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export interface Upstreams {
+  /** The process serving them all. */
+  readonly pid: number | undefined
   readonly legacy: string
   readonly modern: string
   readonly slowModern: string
@@ -83,6 +85,7 @@ export async function startUpstreams(): Promise<Upstreams> {
   const { child, line } = await spawnReady(process.execPath, ['--import', 'tsx', 'bench/upstreams.ts'], {}, (candidate) => candidate.startsWith('{'))
   const ports = JSON.parse(line) as { legacy: number; modern: number; slowModern: number; smallBytes: number; largeBytes: number }
   return {
+    pid: child.pid,
     legacy: `http://127.0.0.1:${ports.legacy}`,
     modern: `http://127.0.0.1:${ports.modern}`,
     slowModern: `http://127.0.0.1:${ports.slowModern}`,
