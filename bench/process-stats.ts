@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { EVENT_LOOP_SAMPLING_MS } from '../src/observability/metrics.ts'
 
 const TICKS_PER_SECOND = 100
 
@@ -53,4 +54,13 @@ export function rssSampler(pids: () => number[], everyMs = 100): { stop(): numbe
       return peak
     },
   }
+}
+
+/**
+ * The event-loop delay p99 (ms) in a Ficus /metrics text: `nodejs_eventloop_lag_p99_seconds` less
+ * the sampler's interval, which the gauge includes (an idle loop reads the interval itself).
+ */
+export function eventLoopDelayP99Ms(metricsText: string): number | null {
+  const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(metricsText)
+  return match ? Math.max(0, Number(match[1]) * 1000 - EVENT_LOOP_SAMPLING_MS) : null
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { cpuPlan, pin, type CpuPlan } from './pinning.ts'
-import { cpuSeconds, rssSampler } from './process-stats.ts'
+import { cpuSeconds, eventLoopDelayP99Ms, rssSampler } from './process-stats.ts'
 import { reportBenchmark, type ReportFigures } from './report-bench.ts'
 import { soak, type SoakFigures } from './soak.ts'
 import { bareProxy, buildDist, direct, ficus, freePort, nginx, nginxAvailable, ROOT, startUpstreams, type Target } from './targets.ts'
@@ -78,13 +78,14 @@ const rounds = smoke ? 1 : Number(values.rounds)
 const connections = Number(values.connections)
 const log = (text: string): void => void process.stderr.write(`${text}\n`)
 
-/** The event-loop delay p99 Ficus's /metrics reports (prom-client resets it at every scrape: a scrape before the run starts its window). */
+/**
+ * The event-loop delay p99 from Ficus's /metrics (prom-client resets it at every scrape: a scrape
+ * before the run starts its window), less the sampler's interval that the gauge includes.
+ */
 async function loopDelayP99(target: Target): Promise<number | null> {
   if (target.metricsUrl === undefined) return null
   try {
-    const text = await (await fetch(target.metricsUrl)).text()
-    const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(text)
-    return match ? Number(match[1]) * 1000 : null
+    return eventLoopDelayP99Ms(await (await fetch(target.metricsUrl)).text())
   } catch {
     return null
   }

@@ -1,7 +1,7 @@
 // Soak: moderate load with 100 % shadow for N seconds; RSS of the gateway over time and its event
 // loop delay (from its own metrics), to show memory stays bounded.
 import autocannon from 'autocannon'
-import { rssBytes } from './process-stats.ts'
+import { eventLoopDelayP99Ms, rssBytes } from './process-stats.ts'
 import { ficus, startUpstreams } from './targets.ts'
 
 export interface SoakFigures {
@@ -15,9 +15,7 @@ export interface SoakFigures {
 }
 
 async function eventLoopP99(adminUrl: string): Promise<number | null> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text()
-  const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text)
-  return match ? Number(match[1]) * 1000 : null
+  return eventLoopDelayP99Ms(await (await fetch(`${adminUrl}/metrics`)).text())
 }
 
 export async function soak(seconds: number, log: (text: string) => void): Promise<SoakFigures> {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { METRIC_NAMES } from '../../src/observability/metrics.ts'
+import { eventLoopDelayP99Ms } from '../../bench/process-stats.ts'
+import { EVENT_LOOP_SAMPLING_MS, METRIC_NAMES } from '../../src/observability/metrics.ts'
 import { gatewayWithUpstreams } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 
@@ -102,5 +103,18 @@ describe('metric names and shapes', () => {
     for (const states of byBreaker.values()) {
       expect(Object.fromEntries(states)).toEqual({ closed: 1, 'half-open': 0, open: 0 })
     }
+  })
+})
+
+describe('the event-loop delay gauges', () => {
+  it('include the sampler’s interval, which the bench takes off to report the delay itself', async () => {
+    await scrape() // starts a fresh window (prom-client resets the histogram at every scrape)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const { text, families: all } = await scrape()
+    // Node records the time between the sampler's ticks: never less than its interval, even on an idle loop.
+    const min = all.get('nodejs_eventloop_lag_min_seconds')?.samples[0]?.value ?? 0
+    const p99 = all.get('nodejs_eventloop_lag_p99_seconds')?.samples[0]?.value ?? 0
+    expect(min).toBeGreaterThanOrEqual((EVENT_LOOP_SAMPLING_MS - 1) / 1000)
+    expect(eventLoopDelayP99Ms(text)).toBeCloseTo(Math.max(0, p99 * 1000 - EVENT_LOOP_SAMPLING_MS), 6)
   })
 })
