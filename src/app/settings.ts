@@ -71,6 +71,8 @@ export interface Settings {
   readonly workerRank: number | undefined
   /** With workerRank: how many workers the primary runs (FICUS_WORKER_COUNT). */
   readonly workerCount: number | undefined
+  /** FICUS_V8_PRETENURING=on keeps V8's allocation-site pretenuring, which `ficus start` turns off by default (app/gc-tuning.ts). */
+  readonly v8Pretenuring: boolean
 }
 
 /** The variable `ficus start --workers` sets in each worker it forks (not for operators to set). */
@@ -79,6 +81,14 @@ export const WORKER_COUNT_ENV = 'FICUS_WORKER_COUNT'
 
 function envError(name: string, message: string, value: string): FicusError {
   return fail.envInvalid(`${name}: ${message} (got ${JSON.stringify(value)})`, { details: { variable: name } })
+}
+
+/** An `on` / `off` variable; unset or empty: the default. */
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = env[name]
+  if (value === undefined || value === '') return fallback
+  if (value !== 'on' && value !== 'off') throw envError(name, 'must be on or off', value)
+  return value === 'on'
 }
 
 /** Reads the environment; throws FICUS_ERR_ENV_INVALID naming the variable at fault. */
@@ -116,6 +126,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { isTTY: boolean; 
     captureKeys: env[CAPTURE_KEYS_ENV] === undefined || env[CAPTURE_KEYS_ENV].trim() === '' ? undefined : parseCaptureKeys(env[CAPTURE_KEYS_ENV]),
     workerRank,
     workerCount: workerRank === undefined ? undefined : readWorkerNumber(env, WORKER_COUNT_ENV),
+    v8Pretenuring: onOff(env, 'FICUS_V8_PRETENURING', false),
   }
 }
 

@@ -1,3 +1,4 @@
+import { heapTunedForRequests } from './gc-tuning.ts'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -297,6 +298,7 @@ async function openGateway(settings: Settings, config: GatewayConfig, logger: Lo
       store: store.kind,
       dataDir: settings.dataDir,
       instance: settings.instance,
+      v8Pretenuring: !heapTunedForRequests(),
       ...(link ? { worker: link.rank } : {}),
     },
     'gateway listening',

@@ -13,6 +13,7 @@ import { reporterCommand } from './reporter-command.ts'
 import { recompareCommand } from './recompare-command.ts'
 import { reconcileCommand } from './reconcile-command.ts'
 import { COMMAND_USAGE, isCommand, USAGE } from './usage.ts'
+import { tuneHeapForRequests } from '../app/gc-tuning.ts'
 import { startGateway, type RunningGateway } from '../app/start-gateway.ts'
 import { runPrimary } from '../app/cluster-primary.ts'
 import { openWorkerLink } from '../app/worker-link.ts'
@@ -132,6 +133,8 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
     throw usageError(`--workers must be ${WORKERS_MUST_BE} (got ${JSON.stringify(values.workers)})`)
   const env = typeof values.config === 'string' ? { ...io.env, FICUS_CONFIG: values.config } : io.env
   const settings = readSettings(env, { isTTY: io.stdout.isTTY === true, cwd: io.cwd })
+  // Before the gateway builds anything; each worker is a `ficus start` of its own and sets it too.
+  if (!settings.v8Pretenuring) tuneHeapForRequests()
   // A worker forked by the primary below: one whole gateway, its channel to the primary opened.
   if (settings.workerRank !== undefined) return await serve(await startGateway(settings, { link: openWorkerLink(settings.workerRank) }), true)
   const logger = createLogger({ level: settings.logLevel, pretty: settings.prettyLogs })
