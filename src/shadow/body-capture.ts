@@ -1,11 +1,15 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash, type Hash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { CapturedBody } from '../compare/decode-body.ts'
 
-/** Hashes all of a body and keeps its first `cap` bytes, chunk by chunk. */
+/**
+ * Keeps the first `cap` bytes of a body and hashes all of it. A body within the cap (most answers)
+ * is hashed once at its end, in one call; past the cap, what was kept and every later chunk go
+ * through a running hash.
+ */
 export class Capture {
   readonly #cap: number
-  readonly #hash = createHash('sha256')
+  #hash: Hash | undefined
   readonly #chunks: Buffer[] = []
   #kept = 0
   #length = 0
@@ -15,18 +19,32 @@ export class Capture {
   }
 
   take(chunk: Buffer): void {
-    this.#hash.update(chunk)
     this.#length += chunk.length
-    if (this.#kept < this.#cap) {
-      const part = chunk.length <= this.#cap - this.#kept ? chunk : chunk.subarray(0, this.#cap - this.#kept)
-      this.#chunks.push(part)
-      this.#kept += part.length
+    if (this.#hash) {
+      this.#hash.update(chunk)
+      return
+    }
+    if (this.#length <= this.#cap) {
+      this.#chunks.push(chunk)
+      this.#kept += chunk.length
+      return
+    }
+    // The first chunk past the cap: hash what was kept (whole chunks so far) and this one, keep its head.
+    const hash = createHash('sha256')
+    for (const kept of this.#chunks) hash.update(kept)
+    hash.update(chunk)
+    this.#hash = hash
+    const room = this.#cap - this.#kept
+    if (room > 0) {
+      this.#chunks.push(chunk.subarray(0, room))
+      this.#kept += room
     }
   }
 
   captured(): CapturedBody {
     const bytes = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks)
-    return { bytes, complete: this.#length <= this.#cap, length: this.#length, sha256: `sha256:${this.#hash.digest('hex')}` }
+    const hex = this.#hash ? this.#hash.digest('hex') : hash('sha256', bytes, 'hex')
+    return { bytes, complete: this.#hash === undefined, length: this.#length, sha256: `sha256:${hex}` }
   }
 }
 
@@ -56,7 +74,7 @@ export function tapBody(body: Readable, cap: number): Promise<CapturedBody> {
 
 /** `sha256:<hex>` of some bytes: the hash bodies are compared and published by. */
 export function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+  return `sha256:${hash('sha256', bytes, 'hex')}`
 }
 
 export type CapturedRequest = { readonly complete: true; readonly body: Buffer } | { readonly complete: false; readonly replay: Readable }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { Pool } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
+import { Capture } from '../../src/shadow/body-capture.ts'
 import { CallDeadline, capturedCall, type CapturedCall } from '../../src/shadow/captured-call.ts'
 import { startUpstream, type Handler, type TestUpstream } from '../helpers/upstream-server.ts'
 
@@ -96,5 +97,28 @@ describe('a captured call', () => {
     const answer = await capturedCall(client, CALL)
     expect(answer.status).toBe(201)
     expect(answer.body.bytes.toString()).toBe('{"ok":true}')
+  })
+})
+
+describe('a capture at the edge of its cap', () => {
+  const whole = Buffer.from('0123456789abcdef')
+  const digest = `sha256:${createHash('sha256').update(whole).digest('hex')}`
+  const capture = (cap: number, size: number): ReturnType<Capture['captured']> => {
+    const taking = new Capture(cap)
+    for (let at = 0; at < whole.length; at += size) taking.take(whole.subarray(at, at + size))
+    return taking.captured()
+  }
+
+  it('keeps a body of exactly the cap whole, however it is chunked', () => {
+    for (const size of [1, 3, 16]) expect(capture(16, size), `chunks of ${size}`).toEqual({ bytes: whole, complete: true, length: 16, sha256: digest })
+  })
+
+  it('past the cap by one byte: the head kept, the hash of all of it', () => {
+    for (const size of [1, 5, 16])
+      expect(capture(15, size), `chunks of ${size}`).toEqual({ bytes: whole.subarray(0, 15), complete: false, length: 16, sha256: digest })
+  })
+
+  it('with a cap of zero: nothing kept, still the hash of all of it', () => {
+    expect(capture(0, 4)).toEqual({ bytes: Buffer.alloc(0), complete: false, length: 16, sha256: digest })
   })
 })
