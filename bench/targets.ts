@@ -19,6 +19,17 @@ export interface Target {
   stop(): Promise<void>
 }
 
+/** Every process the bench started, killed if the bench exits without stopping it (one exit listener for all). */
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
+
+function killOnExit(child: ChildProcess): void {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -38,7 +49,7 @@ async function spawnReady(
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)))
-  process.once('exit', () => child.kill('SIGKILL'))
+  killOnExit(child)
   const line = await new Promise<string>((resolve, reject) => {
     let buffer = ''
     const timer = setTimeout(() => reject(new Error(`${command} ${args.join(' ')} did not start: ${stderr}`)), timeoutMs)
@@ -141,7 +152,7 @@ export async function ficus(options: FicusOptions): Promise<Target & { adminUrl:
       ...options.env,
     },
   })
-  process.once('exit', () => child.kill('SIGKILL'))
+  killOnExit(child)
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)))
   // Logs are at warn: readiness comes from /readyz, not from the "listening" line.
@@ -237,7 +248,7 @@ http {
 `,
   )
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' })
-  process.once('exit', () => child.kill('SIGKILL'))
+  killOnExit(child)
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/small/ready`)
