@@ -14,7 +14,7 @@ import { bareProxy, buildDist, direct, ficus, freePort, nginx, nginxAvailable, R
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     smoke: { type: 'boolean', default: false },
     soak: { type: 'string' },
