@@ -1,8 +1,9 @@
+import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
 import type { CapturedBody } from '../compare/decode-body.ts'
 import type { Headers, OutgoingHeaders } from '../http/hop-by-hop.ts'
-import { Capture } from './body-capture.ts'
+import { tapBody } from './body-capture.ts'
 
 /** An answer of a side to the parallel run: its status, headers, latency to the headers and its body as captured. */
 export interface CapturedAnswer {
@@ -33,80 +34,50 @@ export class CallDeadline extends Error {
 }
 
 /**
- * One call whose answer nobody streams on (the shadow call, a re-ask, a double-ask): undici's
- * dispatch with a handler that hashes and keeps the body chunk by chunk as it arrives — no
- * response stream, no request handler with its async resource, no abort emitter. Its deadline
- * covers the whole call: a call still queued for a connection fails at the deadline too (with
- * `request()` and a signal, it waited until a connection took it, then aborted).
+ * One call whose answer nobody streams on (the shadow call, a re-ask, a double-ask), its body
+ * hashed and kept up to the cap as it arrives (`tapBody`). One deadline covers the whole call, body
+ * included: a slow drip is cut like a hang. It goes through `request()` with an abort signal on
+ * purpose: undici takes a call that expires while still queued for a pooled connection out of the
+ * queue at once. A bare `dispatch()` (tried, for the cost of the response stream) left it queued
+ * and aborted it on the connection that later took it, closing that connection: one new connection
+ * per expired call against a slow upstream (test/shadow/captured-call.test.ts).
  */
-export function capturedCall(dispatcher: Dispatcher, call: CapturedCall): Promise<CapturedAnswer> {
-  return new Promise<CapturedAnswer>((resolve, reject) => {
-    const handler = new CaptureHandler(call, resolve, reject)
-    try {
-      dispatcher.dispatch({ method: call.method, path: call.path, headers: call.headers, body: call.body }, handler)
-    } catch (err) {
-      handler.fail(err as Error)
-    }
-  })
+export async function capturedCall(dispatcher: Dispatcher, call: CapturedCall): Promise<CapturedAnswer> {
+  const started = performance.now()
+  const deadline = new Deadline(call.deadlineMs)
+  try {
+    const response = await dispatcher.request({
+      method: call.method,
+      path: call.path,
+      headers: call.headers,
+      body: call.body,
+      signal: deadline,
+    })
+    // Latency to the response headers, as on the authoritative side, so the two compare.
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10
+    const body = await tapBody(response.body, call.cap)
+    return { status: response.statusCode, headers: response.headers, body, latencyMs }
+  } catch (err) {
+    throw deadline.expired ? new CallDeadline(call.deadlineMs) : err
+  } finally {
+    deadline.clear()
+  }
 }
 
-class CaptureHandler implements Dispatcher.DispatchHandler {
-  readonly #started = performance.now()
-  readonly #capture: Capture
+/** A per-call deadline undici accepts as its signal (an emitter). A timer we clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success. */
+class Deadline extends EventEmitter {
+  expired = false
   readonly #timer: NodeJS.Timeout
-  readonly #resolve: (answer: CapturedAnswer) => void
-  readonly #reject: (err: Error) => void
-  #controller: Dispatcher.DispatchController | undefined
-  #status = 0
-  #headers: Headers = {}
-  #latencyMs = 0
-  #done = false
 
-  constructor(call: CapturedCall, resolve: (answer: CapturedAnswer) => void, reject: (err: Error) => void) {
-    this.#capture = new Capture(call.cap)
-    this.#resolve = resolve
-    this.#reject = reject
-    // A timer we clear, not AbortSignal.timeout(): that one fires (and builds an exception) even after success.
+  constructor(ms: number) {
+    super()
     this.#timer = setTimeout(() => {
-      const err = new CallDeadline(call.deadlineMs)
-      this.fail(err)
-      this.#controller?.abort(err)
-    }, call.deadlineMs)
+      this.expired = true
+      this.emit('abort')
+    }, ms)
   }
 
-  /** Settles with a failure, once; a call still queued in the pool is aborted when it reaches a connection. */
-  fail(err: Error): void {
-    if (this.#done) return
-    this.#done = true
+  clear(): void {
     clearTimeout(this.#timer)
-    this.#reject(err)
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller
-    if (this.#done) controller.abort(new CallDeadline(0))
-  }
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
-    if (statusCode < 200) return
-    // Latency to the response headers, as on the authoritative side, so the two compare.
-    this.#latencyMs = Math.round((performance.now() - this.#started) * 10) / 10
-    this.#status = statusCode
-    this.#headers = headers
-  }
-
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#done) this.#capture.take(chunk)
-  }
-
-  onResponseEnd(): void {
-    if (this.#done) return
-    this.#done = true
-    clearTimeout(this.#timer)
-    this.#resolve({ status: this.#status, headers: this.#headers, body: this.#capture.captured(), latencyMs: this.#latencyMs })
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.fail(err)
   }
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { Socket } from 'node:net'
 import { Pool } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -74,6 +76,32 @@ describe('a captured call', () => {
     // The pool is free again: a new call goes through, and the expired one never reached the upstream.
     await capturedCall(client, { ...CALL, path: '/after' })
     expect(upstream?.requests.map((request) => request.url)).toEqual(['/hang', '/after'])
+  })
+
+  it('calls that expire while queued for a connection leave the pool’s connections alone', async () => {
+    // Two connections, answers after 300 ms, forty calls with a 100 ms deadline. The calls still
+    // queued at their deadline must leave the queue then, not be dispatched later only to be
+    // aborted on a connection, which closes it: one new connection per expired call (review).
+    let connections = 0
+    const server = createServer((_request, response) => void setTimeout(() => response.end('{}'), 300))
+    server.on('connection', () => (connections += 1))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    pool = new Pool(`http://127.0.0.1:${port}`, { connections: 2 })
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => capturedCall(pool as Pool, { ...CALL, path: `/slow/${i}`, deadlineMs: 100 }).catch((err: unknown) => err)),
+      )
+      expect(outcomes.every((outcome) => outcome instanceof CallDeadline)).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      expect((await capturedCall(pool, { ...CALL, path: '/after', deadlineMs: 2_000 })).status).toBe(200)
+      expect(connections).toBeLessThanOrEqual(6)
+    } finally {
+      await pool.destroy()
+      pool = undefined
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('an upstream that closes in the middle of the body fails the call (not a short answer)', async () => {
