@@ -2,6 +2,7 @@
 // generator, the upstreams, the broker) shares the others. Without it, on a small machine, a
 // proxy's CPU time per request counts the contention with its own load as much as its own work.
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 
 export interface CpuPlan {
@@ -13,11 +14,27 @@ export interface CpuPlan {
   readonly all: string
 }
 
-/** Last core for the measured target, the others for the rest; undefined with one core or without taskset. */
+/** Last core this process may use for the measured target, the others for the rest; undefined with one core or without taskset. */
 export function cpuPlan(): CpuPlan | undefined {
-  const cores = availableParallelism()
-  if (cores < 2 || spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined
-  return { measured: String(cores - 1), rest: cores === 2 ? '0' : `0-${cores - 2}`, all: `0-${cores - 1}` }
+  const cores = allowedCpus()
+  const measured = cores.at(-1)
+  if (cores.length < 2 || measured === undefined || spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined
+  return { measured: String(measured), rest: cores.slice(0, -1).join(','), all: cores.join(',') }
+}
+
+/** The CPU ids this process may run on (`Cpus_allowed_list`: a container's cpuset need not start at 0). */
+function allowedCpus(): number[] {
+  let list: string | undefined
+  try {
+    list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+  } catch {
+    list = undefined
+  }
+  if (list === undefined) return Array.from({ length: availableParallelism() }, (_, index) => index)
+  return list.split(',').flatMap((part) => {
+    const [from, to] = part.split('-').map(Number) as [number, number | undefined]
+    return Array.from({ length: (to ?? from) - from + 1 }, (_, index) => from + index)
+  })
 }
 
 /** Binds a process and all its threads (taskset -a) to `cpus`; threads it starts later inherit it. */
