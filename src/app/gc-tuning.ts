@@ -3,6 +3,8 @@ import { setFlagsFromString } from 'node:v8'
 /** The V8 flag `ficus start` sets before it builds anything (see `tuneHeapForRequests`). */
 export const GATEWAY_V8_FLAGS = '--no-allocation-site-pretenuring'
 
+let tuned = false
+
 /**
  * Turns V8's allocation-site pretenuring off for the gateway process. V8 allocates objects straight
  * into the old generation from any allocation site whose objects survived young collections; under
@@ -18,8 +20,6 @@ export function tuneHeapForRequests(): void {
   setFlagsFromString(GATEWAY_V8_FLAGS)
   tuned = true
 }
-
-let tuned = false
 
 /** Whether this process turned pretenuring off (`ficus start` does unless FICUS_V8_PRETENURING=on; a gateway started in-process does not). */
 export function heapTunedForRequests(): boolean {

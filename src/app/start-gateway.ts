@@ -1,4 +1,3 @@
-import { heapTunedForRequests } from './gc-tuning.ts'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -22,6 +21,7 @@ import {
   NOISE_DECISIONS_FILE,
   prepareDataDir,
 } from './data-dir.ts'
+import { heapTunedForRequests } from './gc-tuning.ts'
 import { triageStores } from './triage-stores.ts'
 import { IdentityMaps } from '../identity/identity-maps.ts'
 import { watchDrift } from './drift-watch.ts'

@@ -1,4 +1,5 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { openMetricsText, prefersOpenMetrics } from './open-metrics.ts'
 
 /**
  * The interval of the event-loop delay sampler behind `nodejs_eventloop_lag_*_seconds` (prom-client's
@@ -6,7 +7,6 @@ import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, R
  * so those gauges include it: an idle loop reads 0.010 s, and the delay itself is the value minus it.
  */
 export const EVENT_LOOP_SAMPLING_MS = 10
-import { openMetricsText, prefersOpenMetrics } from './open-metrics.ts'
 
 /**
  * Every metric Ficus exports, named in one place, after Prometheus's conventions

@@ -11,7 +11,6 @@ export class Capture {
   readonly #cap: number
   #hash: Hash | undefined
   readonly #chunks: Buffer[] = []
-  #kept = 0
   #length = 0
 
   constructor(cap: number) {
@@ -26,19 +25,15 @@ export class Capture {
     }
     if (this.#length <= this.#cap) {
       this.#chunks.push(chunk)
-      this.#kept += chunk.length
       return
     }
-    // The first chunk past the cap: hash what was kept (whole chunks so far) and this one, keep its head.
+    // The first chunk past the cap: hash what was kept (every chunk so far, whole) and this one, keep its head.
     const hash = createHash('sha256')
     for (const kept of this.#chunks) hash.update(kept)
     hash.update(chunk)
     this.#hash = hash
-    const room = this.#cap - this.#kept
-    if (room > 0) {
-      this.#chunks.push(chunk.subarray(0, room))
-      this.#kept += room
-    }
+    const room = this.#cap - (this.#length - chunk.length)
+    if (room > 0) this.#chunks.push(chunk.subarray(0, room))
   }
 
   captured(): CapturedBody {

@@ -24,7 +24,7 @@ export interface CapturedCall {
   readonly deadlineMs: number
 }
 
-/** What a call cut by its deadline fails with (`expired` tells the caller it was the deadline). */
+/** What a call cut by its deadline fails with: the caller tells a timeout from other failures by it. */
 export class CallDeadline extends Error {
   readonly code = 'FICUS_ERR_SHADOW_DEADLINE'
   constructor(ms: number) {
