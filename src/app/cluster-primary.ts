@@ -18,6 +18,8 @@ export const MAX_RESTARTS = 5
 const STABLE_MS = 30_000
 const FIRST_BACKOFF_MS = 250
 const MAX_BACKOFF_MS = 10_000
+/** Differing comparisons held for worker 1 (the embedded register's writer) while it is down or starting; beyond, the newest are dropped and counted. */
+export const MAX_HELD_RELAYS = 10_000
 /** Beyond the config's shutdown timeout, how long the primary waits for workers to drain before killing them. */
 const SHUTDOWN_MARGIN_MS = 5_000
 
@@ -70,6 +72,9 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
   const done = new Promise<number>((resolve) => (resolveDone = resolve))
   const collecting = new Map<number, { requester: Slot; wanted: Set<number>; answers: unknown[]; requestId: number; timer: NodeJS.Timeout }>()
   let nextCollect = 1
+  // Relays for worker 1 that arrived while it was not serving: handed to it, in order, once it listens.
+  const held: PrimaryMessage[] = []
+  let heldDropped = 0
 
   const send = (slot: Slot, message: PrimaryMessage): void => {
     if (slot.worker?.isConnected()) slot.worker.send(message)
@@ -88,6 +93,25 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
     send(pending.requester, { ficus: 'collect-reply', id: pending.requestId, answers: pending.answers })
   }
 
+  const hold = (message: PrimaryMessage): void => {
+    if (held.length < MAX_HELD_RELAYS) {
+      held.push(message)
+      return
+    }
+    if (heldDropped === 0)
+      logger.error(
+        { held: held.length },
+        'worker 1 is not serving and holds too many differing comparisons for its register: dropping the newest (they stay in the event files)',
+      )
+    heldDropped += 1
+  }
+  const handOverHeld = (first: Slot): void => {
+    if (held.length === 0 && heldDropped === 0) return
+    logger.info({ relays: held.length, dropped: heldDropped }, 'differing comparisons held while worker 1 was not serving: handed to its register')
+    for (const message of held.splice(0)) send(first, message)
+    heldDropped = 0
+  }
+
   const onMessage = (slot: Slot, message: WorkerMessage): void => {
     switch (message.ficus) {
       case 'listening':
@@ -99,6 +123,7 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
         slot.ready = true
         slot.url = message.url
         if (message.adminUrl !== '') slot.adminUrl = message.adminUrl
+        if (slot.rank === 1) handOverHeld(slot)
         announce()
         if (started) logger.info({ worker: slot.rank, workerPid: slot.worker?.process.pid }, 'worker replaced: listening again')
         if (!started && [...slots.values()].every((each) => each.ready)) {
@@ -131,8 +156,13 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
       }
       case 'relay': {
         // A differing comparison goes to worker 1 (the embedded register's writer); a decision from worker 1 to the others.
-        const targets = message.kind === 'register' ? [slots.get(1)] : live().filter((other) => other !== slot)
-        for (const target of targets) if (target) send(target, message)
+        if (message.kind === 'register') {
+          const first = slots.get(1)
+          if (first?.ready && first.worker?.isConnected()) send(first, message)
+          else hold(message)
+          return
+        }
+        for (const other of live()) if (other !== slot) send(other, message)
         return
       }
     }
@@ -215,6 +245,11 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
   const code = await done
   process.off('SIGTERM', onSignal)
   process.off('SIGINT', onSignal)
+  if (held.length + heldDropped > 0)
+    logger.warn(
+      { relays: held.length + heldDropped },
+      'differing comparisons never reached the register: worker 1 did not serve again (they stay in the event files)',
+    )
   logger.info({ code }, 'every worker stopped')
   return code
 }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -112,16 +113,24 @@ async function evidenceRecords(adminUrl: string, expected: number): Promise<numb
 }
 
 /** The differing comparisons the register holds (worker 1's admin API) and those in every worker's file, once they agree (or after 15 s). */
-async function registerAgainstFiles(gateway: Workers): Promise<{ registered: number; written: number }> {
+async function registerAgainstFiles(gateway: Workers, expectedLines = 400): Promise<{ registered: number; written: number }> {
   const deadline = Date.now() + 15_000
   for (;;) {
     const listed = JSON.parse((await send(`${gateway.adminUrl}/admin/discrepancies?slice=policy-status&limit=100`)).body) as { entries: { count: number }[] }
     const registered = listed.entries.reduce((sum, entry) => sum + entry.count, 0)
     const { lines } = await comparisonLines(gateway.dataDir)
     const written = lines.filter((line) => signatureOf(JSON.parse(line) as Comparison) !== undefined).length
-    if ((registered === written && lines.length >= 400) || Date.now() > deadline) return { registered, written }
+    if ((registered === written && lines.length >= expectedLines) || Date.now() > deadline) return { registered, written }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
 
 function alive(pid: number): boolean {
@@ -215,6 +224,22 @@ describe('ficus start --workers 2', () => {
     expect((await drive(gateway.url, 'again', 100)).every((side) => side === 'legacy')).toBe(true)
     const pids = [...(await scrape(gateway.adminUrl)).keys()].filter((name) => name.startsWith('ficus_worker_requests_total{'))
     expect(pids.some((name) => name.includes(`pid="${String(replaced.workerPid)}"`))).toBe(true)
+    spawned!.child.kill('SIGTERM')
+    expect((await spawned!.finished).code).toBe(0)
+  }, 120_000)
+
+  it('keeps the differing comparisons the other workers send while worker 1 is down, and hands them to its replacement', async () => {
+    // A fixed admin port: the replacement of worker 1 serves the admin API where the first did.
+    const gateway = await startWorkers({ ADMIN_PORT: String(await freePort()) })
+    const first = gateway.pids[0]!
+    process.kill(first, 'SIGKILL')
+    // Worker 2 alone serves these: worker 1 is dead, then restarting, while they are judged and relayed.
+    await drive(gateway.url, 'gap', 200)
+    const replaced = await spawned!.logLine('worker replaced: listening again', 30_000)
+    expect(replaced.worker).toBe(1)
+    const { registered, written } = await registerAgainstFiles(gateway, 200)
+    expect(written).toBeGreaterThan(0)
+    expect(registered).toBe(written)
     spawned!.child.kill('SIGTERM')
     expect((await spawned!.finished).code).toBe(0)
   }, 120_000)
