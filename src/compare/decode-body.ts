@@ -44,6 +44,25 @@ export function isJsonContentType(contentType: string): boolean {
 }
 
 /**
+ * True when `viewBody` reads two captured answers alike: the same whole bytes, under the same
+ * content encoding and content type. Both sides of a converging slice often answer so; the body is
+ * then decoded and parsed once, and its view shared (nothing downstream modifies a view).
+ */
+export function sameView(
+  a: { readonly body: CapturedBody; readonly headers: Readonly<Record<string, string | string[] | undefined>> },
+  b: { readonly body: CapturedBody; readonly headers: Readonly<Record<string, string | string[] | undefined>> },
+): boolean {
+  return (
+    a.body.complete &&
+    b.body.complete &&
+    a.body.length === b.body.length &&
+    a.body.sha256 === b.body.sha256 &&
+    header(a.headers, 'content-encoding') === header(b.headers, 'content-encoding') &&
+    header(a.headers, 'content-type') === header(b.headers, 'content-type')
+  )
+}
+
+/**
  * Decodes (gzip, br, deflate) and parses a captured body, bounded: the decoded body may not exceed
  * `maxDecodedBytes` (a compressed bomb becomes `opaque`, not an out-of-memory).
  */

@@ -99,7 +99,8 @@ class JsonDiff {
   }
 
   walk(a: JsonValue, b: JsonValue, path: string[]): void {
-    if (this.#ignored(path)) return
+    // One value (a body both sides answered alike, decoded once) or one scalar: nothing differs under any option.
+    if (a === b || this.#ignored(path)) return
     const ka = kindOf(a)
     const kb = kindOf(b)
     if (ka !== kb) this.#push({ path: formatPointer(path), kind: 'type', legacy: a, modern: b })

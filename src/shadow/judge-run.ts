@@ -1,5 +1,6 @@
 import { OUTCOME_OF } from '../compare/classify.ts'
 import type { ResponseSnapshot } from '../compare/compare-responses.ts'
+import { sameView } from '../compare/decode-body.ts'
 import type { SkipReason } from '../compare/comparison.ts'
 import { judgePair, type Judgement } from '../compare/judge-pair.ts'
 import type { NoiseEvidence } from '../compare/noise-evidence.ts'
@@ -76,7 +77,10 @@ export async function judgeRun(
   const { clock } = tools
   const maxDecoded = (slice.shadow?.maxResponseBodyBytes ?? 0) * DECODE_FACTOR
   const primarySnapshot = await clock.timeAsync(() => snapshot(primary, maxDecoded))
-  const shadowSnapshot = await clock.timeAsync(() => snapshot(shadowAnswer, maxDecoded))
+  // The same bytes read alike: decoded and parsed once (translation and id mapping copy before they change anything).
+  const shadowSnapshot = sameView(primary, shadowAnswer)
+    ? { status: shadowAnswer.status, headers: shadowAnswer.headers, body: primarySnapshot.body }
+    : await clock.timeAsync(() => snapshot(shadowAnswer, maxDecoded))
   if (primarySnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('primary-error', 'invalid-json'), shadowUsed: shadowAnswer }
   if (shadowSnapshot.body.kind === 'invalid-json') return { verdict: verdictOf('shadow-error', 'invalid-json'), shadowUsed: shadowAnswer }
   const shadowSide = request.primarySide === 'legacy' ? 'modern' : 'legacy'

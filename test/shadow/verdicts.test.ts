@@ -257,3 +257,52 @@ describe('shadow breakers are per slice', () => {
     expect(report.families['shadow-skipped']).toBe((await skipped()) + failing.filter((record) => record.family === 'shadow-skipped').length)
   })
 })
+
+describe('byte-identical answers', () => {
+  // Both sides answering the very same bytes is the common case of a converging slice; the gateway
+  // decodes such a body once. These hold what must not change with that: translation still applies
+  // to one side only, the content type still decides how the bytes are read, and a body that does
+  // not parse is still the authoritative side's error.
+  const raw =
+    (body: string, contentType = 'application/json'): Handler =>
+    (_request, response) => {
+      response.writeHead(200, { 'content-type': contentType })
+      response.end(body)
+    }
+
+  async function judged(legacyHandler: Handler, modernHandler: Handler, configure: (config: GatewayConfigInput) => void = () => undefined) {
+    const legacy = await upstream('legacy', legacyHandler)
+    const modern = await upstream('modern', modernHandler)
+    const config = sampleConfig(legacy.url, modern.url)
+    config.slices['policy-status']!.shadow = {}
+    configure(config)
+    const running = await gateway(config)
+    await send(`${running.url}/policy/P-1/status`, { headers: { 'x-request-id': 'same-bytes' } })
+    return await comparisonOf(running.dataDir, 'same-bytes')
+  }
+
+  it('the same bytes are a match, with both sides hashed alike', async () => {
+    const record = await judged(raw('{"status":"ACTIVE","n":1}'), raw('{"status":"ACTIVE","n":1}'))
+    expect(record).toMatchObject({ family: 'match', diff: [] })
+    expect(record.primary.bodyHash).toBe(record.shadow.bodyHash)
+  })
+
+  it('the same bytes, with a legacy translation: the translated legacy answer is judged against the modern one', async () => {
+    const record = await judged(raw('{"status":"ACTV"}'), raw('{"status":"ACTV"}'), (config) => {
+      config.slices['policy-status']!.translate = { version: 'status/1', legacy: { values: { '/status': { ACTV: 'ACTIVE' } } } }
+    })
+    expect(record.family).toBe('genuine-conflict')
+    expect(record.diff).toHaveLength(1)
+    expect(record.diff[0]).toMatchObject({ kind: 'changed' })
+  })
+
+  it('the same bytes under different content types are read as each side labels them', async () => {
+    const record = await judged(raw('{"status":"ACTIVE"}'), raw('{"status":"ACTIVE"}', 'text/plain'))
+    expect(record).toMatchObject({ family: 'not-compared', cause: 'media text/plain' })
+  })
+
+  it('the same bytes that do not parse are the authoritative side’s invalid JSON', async () => {
+    const record = await judged(raw('{"status":'), raw('{"status":'))
+    expect(record).toMatchObject({ category: 'primary-error', cause: 'invalid-json' })
+  })
+})
