@@ -117,7 +117,8 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
       case 'listening':
         // A worker still starting when the stop was asked heard nothing of it: it is told now.
         if (stopping) {
-          send(slot, { ficus: 'shutdown' })
+          if (slot.rank !== 1 || followers().length === 0) send(slot, { ficus: 'shutdown' })
+          else slot.ready = true
           return
         }
         slot.ready = true
@@ -177,22 +178,39 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
       if (typeof message === 'object' && message !== null && typeof (message as { ficus?: unknown }).ficus === 'string')
         onMessage(slot, message as WorkerMessage)
     })
+    // Writing to a worker that just died fails (EPIPE): its exit is handled below; the write's loss is that of a dying worker.
+    worker.on('error', (err) => logger.warn({ err, worker: slot.rank, workerPid: worker.process.pid }, 'message to a worker failed'))
     worker.once('exit', (code, signal) => onExit(slot, worker, code, signal))
   }
 
+  const followers = (): Slot[] => live().filter((slot) => slot.rank !== 1)
+  let firstStopped = false
+  const stopFirst = (): void => {
+    if (firstStopped) return
+    firstStopped = true
+    const first = slots.get(1)
+    if (first) send(first, { ficus: 'shutdown' })
+  }
   const stopAll = (reason: string, code: number): void => {
     if (stopping) return
     stopping = true
     exitCode = code
     logger.info({ reason, workers: live().length }, 'stopping every worker')
-    for (const slot of live()) send(slot, { ficus: 'shutdown' })
+    // The other workers drain first: worker 1 writes the embedded register, and takes the
+    // differing comparisons they judge while they drain. It stops once they are gone (or their time is up).
+    for (const slot of followers()) send(slot, { ficus: 'shutdown' })
+    if (followers().length === 0) stopFirst()
+    else setTimeout(stopFirst, config.shutdownTimeoutMs).unref()
     // A worker that does not finish its drain in time is killed: the primary always exits.
-    setTimeout(() => {
-      for (const slot of live()) {
-        logger.warn({ worker: slot.rank, workerPid: slot.worker?.process.pid }, 'worker still running after the shutdown timeout: killing it')
-        slot.worker?.process.kill('SIGKILL')
-      }
-    }, config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS).unref()
+    setTimeout(
+      () => {
+        for (const slot of live()) {
+          logger.warn({ worker: slot.rank, workerPid: slot.worker?.process.pid }, 'worker still running after the shutdown timeout: killing it')
+          slot.worker?.process.kill('SIGKILL')
+        }
+      },
+      2 * config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS,
+    ).unref()
     if (live().length === 0) resolveDone(exitCode)
   }
 
@@ -203,6 +221,7 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
     for (const [id, pending] of collecting) if (pending.wanted.delete(slot.rank) && pending.wanted.size === 0) finishCollect(id)
     if (stopping) {
       logger.info({ worker: slot.rank, workerPid: worker.process.pid, code, signal }, 'worker stopped')
+      if (followers().length === 0) stopFirst()
       if (live().length === 0) resolveDone(exitCode)
       return
     }
@@ -248,7 +267,7 @@ export async function runPrimary(options: { settings: Settings; config: GatewayC
   if (held.length + heldDropped > 0)
     logger.warn(
       { relays: held.length + heldDropped },
-      'differing comparisons never reached the register: worker 1 did not serve again (they stay in the event files)',
+      'differing comparisons never reached the register: worker 1 was not serving when they came (they stay in the event files)',
     )
   logger.info({ code }, 'every worker stopped')
   return code

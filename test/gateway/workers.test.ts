@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Comparison } from '../../src/compare/comparison.ts'
+import { createLogger } from '../../src/observability/logger.ts'
 import { signatureOf } from '../../src/register/discrepancy-signature.ts'
+import { FileDiscrepancyRegister } from '../../src/register/file-discrepancy-register.ts'
 import { PERMISSIVE_READINESS, sampleConfig } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { FICUS_BIN, runFicus, spawnNode, type Spawned } from '../helpers/processes.ts'
@@ -242,6 +244,27 @@ describe('ficus start --workers 2', () => {
     expect(registered).toBe(written)
     spawned!.child.kill('SIGTERM')
     expect((await spawned!.finished).code).toBe(0)
+  }, 120_000)
+
+  it('stops the other workers before worker 1, so the differing comparisons they judge while draining still reach the register', async () => {
+    const gateway = await startWorkers()
+    // Stopped while comparisons of the last requests are still being judged and relayed.
+    const last = drive(gateway.url, 'last', 300, 50)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    spawned!.child.kill('SIGTERM')
+    await last.catch(() => undefined)
+    expect((await spawned!.finished).code).toBe(0)
+    const register = new FileDiscrepancyRegister({
+      file: join(gateway.dataDir, 'discrepancies.json'),
+      logger: createLogger({ level: 'silent' }),
+      readOnly: true,
+    })
+    await register.open()
+    const registered = (await register.list({ slice: 'policy-status', limit: 100 })).reduce((sum, entry) => sum + entry.count, 0)
+    const { lines } = await comparisonLines(gateway.dataDir)
+    const written = lines.filter((line) => signatureOf(JSON.parse(line) as Comparison) !== undefined).length
+    expect(written).toBeGreaterThan(0)
+    expect(registered).toBe(written)
   }, 120_000)
 
   it('refuses a worker count that is not one, with the value named', async () => {
