@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ROOT } from './targets.ts'
+import { median } from './median.ts'
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 7)
 const run = promisify(execFile)
@@ -42,11 +43,6 @@ async function timeToReady(cwd: string, env: NodeJS.ProcessEnv, scratch: string)
     child.kill('SIGTERM')
     await new Promise((resolve) => child.once('close', resolve))
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
 const scratch = await mkdtemp(join(tmpdir(), 'ficus-start-time-'))
