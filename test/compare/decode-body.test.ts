@@ -1,6 +1,6 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { viewBody, type CapturedBody } from '../../src/compare/decode-body.ts'
+import { sameView, viewBody, type CapturedBody } from '../../src/compare/decode-body.ts'
 import { sha256 } from '../../src/shadow/body-capture.ts'
 
 const captured = (bytes: Buffer, complete = true): CapturedBody => ({ bytes, complete, length: bytes.length, sha256: sha256(bytes) })
@@ -46,5 +46,29 @@ describe('body views', () => {
         sha256,
       ),
     ).toEqual({ kind: 'opaque', sha256: 'sha256:abc', reason: 'over-capture-cap' })
+  })
+})
+
+describe('answers read alike (decoded once)', () => {
+  const gz = gzipSync(text)
+  const answer = (bytes: Buffer, headers: Record<string, string | string[]>, complete = true) => ({ body: captured(bytes, complete), headers })
+
+  it('the same whole bytes under the same encoding and type, however the headers are cased or split', () => {
+    expect(
+      sameView(
+        answer(gz, { 'content-type': 'application/json', 'content-encoding': 'gzip' }),
+        answer(gz, { 'content-type': 'Application/JSON', 'content-encoding': ['GZIP'] }),
+      ),
+    ).toBe(true)
+    expect(sameView(answer(text, { 'content-type': 'application/json' }), answer(text, { 'content-type': 'application/json' }))).toBe(true)
+  })
+
+  it('not when the bytes, their encoding, their type or their completeness differ', () => {
+    const base = answer(gz, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+    expect(sameView(base, answer(gzipSync(Buffer.from('{"status":"OTHER"}')), { 'content-type': 'application/json', 'content-encoding': 'gzip' }))).toBe(false)
+    // The same bytes, but one side says they are not encoded: read as gzip on one side and raw on the other.
+    expect(sameView(base, answer(gz, { 'content-type': 'application/json' }))).toBe(false)
+    expect(sameView(base, answer(gz, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }))).toBe(false)
+    expect(sameView(base, answer(gz, { 'content-type': 'application/json', 'content-encoding': 'gzip' }, false))).toBe(false)
   })
 })
