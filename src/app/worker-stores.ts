@@ -19,11 +19,21 @@ export function sharedFileRegister(register: DiscrepancyRegister, link: WorkerLi
     kind: register.kind,
     open: () => register.open(),
     record: (comparison) => {
-      if (signatureOf(comparison)) link.relay('register', comparison)
+      if (signatureOf(comparison)) link.relay('register', forRegister(comparison))
     },
     list: (query) => register.list(query),
     get: (id) => register.get(id),
     stats: () => register.stats(),
     close: () => register.close(),
   }
+}
+
+/**
+ * What worker 1's register reads of a comparison, and no more: the diff's paths and kinds without
+ * their values (up to 100 entries of published values each), no noise diff. The signature, counts,
+ * entities, examples and rules versions come out as they would from the whole record; the relay
+ * costs the IPC channel, and the primary while it holds relays for worker 1, a fraction of it.
+ */
+export function forRegister(comparison: Comparison): Comparison {
+  return { ...comparison, diff: comparison.diff.map(({ path, kind }) => ({ path, kind })), noiseDiff: [] }
 }
