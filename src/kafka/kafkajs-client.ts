@@ -14,6 +14,7 @@ import type {
   RangeReadOptions,
   TopicSpec,
 } from './kafka-client.ts'
+import { backoffDelay } from '../retry/backoff.ts'
 import { readRanges } from './range-reader.ts'
 import { silenceKafkajsNegativeTimeoutWarning } from './kafkajs-warnings.ts'
 import { SocketTracker } from './socket-tracker.ts'
@@ -110,6 +111,26 @@ function toPino(logger: NonNullable<KafkaClientOptions['logger']>): logCreator {
     }
 }
 
+/** Attempts of an offsets request the broker refused with a retriable error (about 3 s of backoff in all). */
+export const OFFSETS_ATTEMPTS = 6
+
+/**
+ * Runs an offsets request again when the broker refused it with a retriable error: a partition
+ * whose leader is still taking over after the topic was created, or moved (NOT_LEADER_FOR_PARTITION,
+ * LEADER_NOT_AVAILABLE). kafkajs's admin retries only an unknown topic there and gives the others
+ * up at once: a replay read right after a gateway created its captures topic failed so.
+ */
+export async function retryRetriable<T>(ask: () => Promise<T>, wait: (ms: number) => Promise<unknown> = sleep, attempts = OFFSETS_ATTEMPTS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ask()
+    } catch (err) {
+      if (attempt >= attempts || (err as { retriable?: unknown } | null)?.retriable !== true) throw err
+      await wait(backoffDelay(attempt - 1, { baseMs: 100, maxMs: 2_000 }))
+    }
+  }
+}
+
 async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketTracker }, closeTimeoutMs: number): Promise<KafkaAdmin> {
   const admin = kafka.admin()
   await connectOrRelease(
@@ -145,12 +166,21 @@ async function connectAdmin({ kafka, tracker }: { kafka: Kafka; tracker: SocketT
       return Object.fromEntries(entries.map((entry) => [entry.configName, entry.configValue]))
     },
     partitionOffsets: async (topic) =>
-      byPartition((await admin.fetchTopicOffsets(topic)).map((entry) => ({ partition: entry.partition, low: BigInt(entry.low), high: BigInt(entry.high) }))),
+      byPartition(
+        (await retryRetriable(() => admin.fetchTopicOffsets(topic))).map((entry) => ({
+          partition: entry.partition,
+          low: BigInt(entry.low),
+          high: BigInt(entry.high),
+        })),
+      ),
     offsetsForTime: async (topic, timeMs) => {
-      const found = (await admin.fetchTopicOffsetsByTimestamp(topic, timeMs)).map((entry) => ({ partition: entry.partition, offset: BigInt(entry.offset) }))
+      const found = (await retryRetriable(() => admin.fetchTopicOffsetsByTimestamp(topic, timeMs))).map((entry) => ({
+        partition: entry.partition,
+        offset: BigInt(entry.offset),
+      }))
       // The broker answers -1 when every record is older; kafkajs versions differ in passing that on.
       if (found.some((entry) => entry.offset < 0n)) {
-        const high = new Map((await admin.fetchTopicOffsets(topic)).map((entry) => [entry.partition, BigInt(entry.high)]))
+        const high = new Map((await retryRetriable(() => admin.fetchTopicOffsets(topic))).map((entry) => [entry.partition, BigInt(entry.high)]))
         for (const entry of found) if (entry.offset < 0n) entry.offset = high.get(entry.partition) ?? 0n
       }
       return byPartition(found)
