@@ -114,6 +114,11 @@ async function measure(target: Target, path: string, seconds: number, rate?: num
   }
 }
 
+/** A round's CPU time per request of the target's processes (µs); null when nothing was measured or answered. */
+function cpuUsPerRequest(target: Target, run: Run): number | null {
+  return target.pids().length > 0 && run.requests > 0 ? (run.cpuSeconds / run.requests) * 1e6 : null
+}
+
 /**
  * One row from a scenario's rounds: each figure the median of the rounds' (a round the shared
  * machine disturbed moves a median of three less than a mean: one run's routing rounds gave 3014,
@@ -122,7 +127,7 @@ async function measure(target: Target, path: string, seconds: number, rate?: num
 function summarise(scenario: Scenario, runs: readonly Run[]): Row {
   const middle = (pick: (run: Run) => number): number => median(runs.map(pick))
   const measured = scenario.target.pids().length > 0
-  const counted = runs.filter((run) => run.requests > 0)
+  const cpu = runs.flatMap((run) => cpuUsPerRequest(scenario.target, run) ?? [])
   const loops = runs.flatMap((run) => (run.loopP99Ms === null ? [] : [run.loopP99Ms]))
   return {
     scenario: scenario.rate === undefined ? scenario.name : `${scenario.name} @${scenario.rate}/s`,
@@ -133,7 +138,7 @@ function summarise(scenario: Scenario, runs: readonly Run[]): Row {
     p99: middle((run) => run.p99),
     p999: middle((run) => run.p999),
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
-    cpuUsPerRequest: measured && counted.length > 0 ? median(counted.map((run) => (run.cpuSeconds / run.requests) * 1e6)) : null,
+    cpuUsPerRequest: cpu.length > 0 ? median(cpu) : null,
     peakRssMb: measured ? Math.max(...runs.map((run) => run.peakRss)) / 1048576 : null,
     loopP99Ms: loops.length > 0 ? median(loops) : null,
   }
@@ -459,8 +464,9 @@ async function main(): Promise<void> {
         await measure(scenario.target, path, smoke ? 0.5 : 1, scenario.rate) // warm-up, not counted
         const run = await measure(scenario.target, path, duration, scenario.rate)
         runs.get(scenario)?.push(run)
+        const cpu = cpuUsPerRequest(scenario.target, run)
         log(
-          `round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors${scenario.target.pids().length > 0 && run.requests > 0 ? `, ${((run.cpuSeconds / run.requests) * 1e6).toFixed(0)} µs CPU/req` : ''}`,
+          `round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors${cpu === null ? '' : `, ${cpu.toFixed(0)} µs CPU/req`}`,
         )
       }
     }

@@ -1,4 +1,4 @@
-import type { BodyView } from './decode-body.ts'
+import type { AnswerHeaders, BodyView } from './decode-body.ts'
 import { diffJson, type DiffEntry, type DiffOptions } from './json-diff.ts'
 import type { JsonValue } from './json-pointer.ts'
 import type { CheckModel } from './model-rules.ts'
@@ -9,7 +9,7 @@ import { mediaTypeEssence } from './header-tokens.ts'
 /** One side's answer, ready to compare. */
 export interface ResponseSnapshot {
   readonly status: number
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly headers: AnswerHeaders
   readonly body: BodyView
 }
 

@@ -23,6 +23,15 @@ export interface CapturedBody {
   readonly sha256: string
 }
 
+/** An answer's headers as undici and node:http give them (lower-case names). */
+export type AnswerHeaders = Readonly<Record<string, string | string[] | undefined>>
+
+/** What `viewBody` reads of an answer: its captured body and its headers. */
+export interface CapturedResponse {
+  readonly body: CapturedBody
+  readonly headers: AnswerHeaders
+}
+
 /** What a body is to the comparison. */
 export type BodyView =
   | { readonly kind: 'json'; readonly value: JsonValue }
@@ -34,7 +43,7 @@ export type BodyView =
   /** Over the capture cap, or compressed in a way that cannot be read: compared by the hash of the raw stream. */
   | { readonly kind: 'opaque'; readonly sha256: string; readonly reason: string }
 
-function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string {
+function header(headers: AnswerHeaders, name: string): string {
   const value = headers[name]
   return (Array.isArray(value) ? value.join(', ') : (value ?? '')).toLowerCase()
 }
@@ -48,10 +57,7 @@ export function isJsonContentType(contentType: string): boolean {
  * content encoding and content type. Both sides of a converging slice often answer so; the body is
  * then decoded and parsed once, and its view shared (nothing downstream modifies a view).
  */
-export function sameView(
-  a: { readonly body: CapturedBody; readonly headers: Readonly<Record<string, string | string[] | undefined>> },
-  b: { readonly body: CapturedBody; readonly headers: Readonly<Record<string, string | string[] | undefined>> },
-): boolean {
+export function sameView(a: CapturedResponse, b: CapturedResponse): boolean {
   return (
     a.body.complete &&
     b.body.complete &&
@@ -66,12 +72,7 @@ export function sameView(
  * Decodes (gzip, br, deflate) and parses a captured body, bounded: the decoded body may not exceed
  * `maxDecodedBytes` (a compressed bomb becomes `opaque`, not an out-of-memory).
  */
-export async function viewBody(
-  body: CapturedBody,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-  maxDecodedBytes: number,
-  hashOf: (bytes: Buffer) => string,
-): Promise<BodyView> {
+export async function viewBody(body: CapturedBody, headers: AnswerHeaders, maxDecodedBytes: number, hashOf: (bytes: Buffer) => string): Promise<BodyView> {
   if (!body.complete) return { kind: 'opaque', sha256: body.sha256, reason: 'over-capture-cap' }
   if (body.length === 0) return { kind: 'empty' }
   let decoded = body.bytes

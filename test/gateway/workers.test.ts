@@ -1,8 +1,8 @@
-import { createServer } from 'node:net'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DISCREPANCIES_FILE } from '../../src/app/data-dir.ts'
 import type { Comparison } from '../../src/compare/comparison.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import { signatureOf } from '../../src/register/discrepancy-signature.ts'
@@ -11,7 +11,7 @@ import { PERMISSIVE_READINESS, sampleConfig } from '../helpers/gateway.ts'
 import { send } from '../helpers/http-client.ts'
 import { FICUS_BIN, runFicus, spawnNode, type Spawned } from '../helpers/processes.ts'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
-import { upstreamPair } from '../helpers/upstream-server.ts'
+import { closedPort, upstreamPair } from '../helpers/upstream-server.ts'
 
 // `ficus start --workers 2` as an operator runs it: real processes on one ephemeral port, real
 // upstreams, the embedded store or Redis. Which process answered is read from the aggregated
@@ -120,19 +120,16 @@ async function registerAgainstFiles(gateway: Workers, expectedLines = 400): Prom
   for (;;) {
     const listed = JSON.parse((await send(`${gateway.adminUrl}/admin/discrepancies?slice=policy-status&limit=100`)).body) as { entries: { count: number }[] }
     const registered = listed.entries.reduce((sum, entry) => sum + entry.count, 0)
-    const { lines } = await comparisonLines(gateway.dataDir)
-    const written = lines.filter((line) => signatureOf(JSON.parse(line) as Comparison) !== undefined).length
+    const { lines, written } = await differingWritten(gateway.dataDir)
     if ((registered === written && lines.length >= expectedLines) || Date.now() > deadline) return { registered, written }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
+/** Every worker's comparison lines, and how many of them differ (have a register signature). */
+async function differingWritten(dataDir: string): Promise<{ lines: string[]; written: number }> {
+  const { lines } = await comparisonLines(dataDir)
+  return { lines, written: lines.filter((line) => signatureOf(JSON.parse(line) as Comparison) !== undefined).length }
 }
 
 function alive(pid: number): boolean {
@@ -232,7 +229,7 @@ describe('ficus start --workers 2', () => {
 
   it('keeps the differing comparisons the other workers send while worker 1 is down, and hands them to its replacement', async () => {
     // A fixed admin port: the replacement of worker 1 serves the admin API where the first did.
-    const gateway = await startWorkers({ ADMIN_PORT: String(await freePort()) })
+    const gateway = await startWorkers({ ADMIN_PORT: String(await closedPort()) })
     const first = gateway.pids[0]!
     process.kill(first, 'SIGKILL')
     // Worker 2 alone serves these: worker 1 is dead, then restarting, while they are judged and relayed.
@@ -255,14 +252,13 @@ describe('ficus start --workers 2', () => {
     await last.catch(() => undefined)
     expect((await spawned!.finished).code).toBe(0)
     const register = new FileDiscrepancyRegister({
-      file: join(gateway.dataDir, 'discrepancies.json'),
+      file: join(gateway.dataDir, DISCREPANCIES_FILE),
       logger: createLogger({ level: 'silent' }),
       readOnly: true,
     })
     await register.open()
     const registered = (await register.list({ slice: 'policy-status', limit: 100 })).reduce((sum, entry) => sum + entry.count, 0)
-    const { lines } = await comparisonLines(gateway.dataDir)
-    const written = lines.filter((line) => signatureOf(JSON.parse(line) as Comparison) !== undefined).length
+    const { written } = await differingWritten(gateway.dataDir)
     expect(written).toBeGreaterThan(0)
     expect(registered).toBe(written)
   }, 120_000)
