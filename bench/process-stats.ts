@@ -64,3 +64,13 @@ export function eventLoopDelayP99Ms(metricsText: string): number | null {
   const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(metricsText)
   return match ? Math.max(0, Number(match[1]) * 1000 - EVENT_LOOP_SAMPLING_MS) : null
 }
+
+/**
+ * Seconds spent in young-generation collections so far, from a Ficus /metrics text: prom-client's
+ * `nodejs_gc_duration_seconds_sum{kind="minor"}` (several workers: the primary aggregates them,
+ * summing). Null when the metric is absent.
+ */
+export function youngGcSeconds(metricsText: string): number | null {
+  const match = /^nodejs_gc_duration_seconds_sum\{[^}]*kind="minor"[^}]*\} ([0-9.e+-]+)$/m.exec(metricsText)
+  return match ? Number(match[1]) : null
+}

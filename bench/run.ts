@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { cpuPlan, pin, type CpuPlan } from './pinning.ts'
 import { median } from './median.ts'
-import { cpuSeconds, eventLoopDelayP99Ms, rssSampler } from './process-stats.ts'
+import { cpuSeconds, eventLoopDelayP99Ms, rssSampler, youngGcSeconds } from './process-stats.ts'
 import { reportBenchmark, type ReportFigures } from './report-bench.ts'
 import { soak, type SoakFigures } from './soak.ts'
 import { bareProxy, buildDist, direct, ficus, freePort, nginx, nginxAvailable, ROOT, startUpstreams, type Target } from './targets.ts'
@@ -53,6 +53,8 @@ interface Run {
   readonly peakRss: number
   /** The target's event-loop delay p99 over the run (ms), from its own /metrics; null where it has none. */
   readonly loopP99Ms: number | null
+  /** Seconds the target spent in young-generation collections during the run (its own /metrics); null where it has none. */
+  readonly youngGcSeconds: number | null
 }
 interface Row {
   readonly scenario: string
@@ -66,8 +68,10 @@ interface Row {
   /** CPU time of the proxy's own process(es) per request, µs; null for the upstream itself. */
   readonly cpuUsPerRequest: number | null
   readonly peakRssMb: number | null
-  /** The worst run's event-loop delay p99 (ms); null for targets without Ficus's /metrics. */
+  /** The median round's event-loop delay p99 (ms); null for targets without Ficus's /metrics. */
   readonly loopP99Ms: number | null
+  /** Young-generation collection pause per request (µs, median of the rounds); null for targets without Ficus's /metrics. */
+  readonly youngGcUsPerRequest: number | null
 }
 
 /** The slow and failing modern sides run under Ficus's default shadow limits, as a deployment would (bench-routes.config.ts). */
@@ -83,24 +87,25 @@ const log = (text: string): void => void process.stderr.write(`${text}\n`)
  * The event-loop delay p99 from Ficus's /metrics (prom-client resets it at every scrape: a scrape
  * before the run starts its window), less the sampler's interval that the gauge includes.
  */
-async function loopDelayP99(target: Target): Promise<number | null> {
-  if (target.metricsUrl === undefined) return null
+async function ownMetrics(target: Target): Promise<{ loopP99Ms: number | null; youngGcSeconds: number | null }> {
+  if (target.metricsUrl === undefined) return { loopP99Ms: null, youngGcSeconds: null }
   try {
-    return eventLoopDelayP99Ms(await (await fetch(target.metricsUrl)).text())
+    const text = await (await fetch(target.metricsUrl)).text()
+    return { loopP99Ms: eventLoopDelayP99Ms(text), youngGcSeconds: youngGcSeconds(text) }
   } catch {
-    return null
+    return { loopP99Ms: null, youngGcSeconds: null }
   }
 }
 
 async function measure(target: Target, path: string, seconds: number, rate?: number): Promise<Run> {
   const pids = target.pids()
-  await loopDelayP99(target)
+  const start = await ownMetrics(target)
   const before = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
   const sampler = rssSampler(() => target.pids())
   const result = await autocannon({ url: `${target.url}${path}`, connections, duration: seconds, ...(rate === undefined ? {} : { overallRate: rate }) })
   const peakRss = sampler.stop()
   const after = target.pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0)
-  const loopP99Ms = await loopDelayP99(target)
+  const end = await ownMetrics(target)
   return {
     requests: result.requests.total,
     rps: result.requests.average,
@@ -110,7 +115,8 @@ async function measure(target: Target, path: string, seconds: number, rate?: num
     errors: result.errors + result.timeouts + result.non2xx,
     cpuSeconds: after - before,
     peakRss,
-    loopP99Ms,
+    loopP99Ms: end.loopP99Ms,
+    youngGcSeconds: start.youngGcSeconds === null || end.youngGcSeconds === null ? null : end.youngGcSeconds - start.youngGcSeconds,
   }
 }
 
@@ -129,6 +135,7 @@ function summarise(scenario: Scenario, runs: readonly Run[]): Row {
   const measured = scenario.target.pids().length > 0
   const cpu = runs.flatMap((run) => cpuUsPerRequest(scenario.target, run) ?? [])
   const loops = runs.flatMap((run) => (run.loopP99Ms === null ? [] : [run.loopP99Ms]))
+  const youngGc = runs.flatMap((run) => (run.youngGcSeconds === null || run.requests === 0 ? [] : [(run.youngGcSeconds / run.requests) * 1e6]))
   return {
     scenario: scenario.rate === undefined ? scenario.name : `${scenario.name} @${scenario.rate}/s`,
     payload: scenario.payload,
@@ -141,6 +148,7 @@ function summarise(scenario: Scenario, runs: readonly Run[]): Row {
     cpuUsPerRequest: cpu.length > 0 ? median(cpu) : null,
     peakRssMb: measured ? Math.max(...runs.map((run) => run.peakRss)) / 1048576 : null,
     loopP99Ms: loops.length > 0 ? median(loops) : null,
+    youngGcUsPerRequest: youngGc.length > 0 ? median(youngGc) : null,
   }
 }
 
@@ -162,14 +170,14 @@ function baseline(rows: readonly Row[], row: Row): Row | undefined {
 
 function table(rows: readonly Row[]): string {
   const lines = [
-    '| scenario | payload | req/s | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MB | loop p99 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | payload | req/s | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MB | loop p99 ms | young GC µs/req |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ]
   for (const row of rows) {
     // A fixed-rate row is compared with the bare proxy at the same rate; the others with the bare proxy at full load.
     const base = baseline(rows, row)
     lines.push(
-      `| ${row.scenario} | ${row.payload} | ${row.rps.toFixed(0)}${ratio(row.rps, base?.rps)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)}${ratio(row.p99, base?.p99)} | ${row.p999.toFixed(1)} | ${row.errors} | ${row.cpuUsPerRequest === null ? '–' : row.cpuUsPerRequest.toFixed(0)}${ratio(row.cpuUsPerRequest, base?.cpuUsPerRequest)} | ${row.peakRssMb === null ? '–' : row.peakRssMb.toFixed(0)}${ratio(row.peakRssMb, base?.peakRssMb)} | ${row.loopP99Ms === null ? '–' : row.loopP99Ms.toFixed(1)} |`,
+      `| ${row.scenario} | ${row.payload} | ${row.rps.toFixed(0)}${ratio(row.rps, base?.rps)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)}${ratio(row.p99, base?.p99)} | ${row.p999.toFixed(1)} | ${row.errors} | ${row.cpuUsPerRequest === null ? '–' : row.cpuUsPerRequest.toFixed(0)}${ratio(row.cpuUsPerRequest, base?.cpuUsPerRequest)} | ${row.peakRssMb === null ? '–' : row.peakRssMb.toFixed(0)}${ratio(row.peakRssMb, base?.peakRssMb)} | ${row.loopP99Ms === null ? '–' : row.loopP99Ms.toFixed(1)} | ${row.youngGcUsPerRequest === null ? '–' : row.youngGcUsPerRequest.toFixed(1)} |`,
     )
   }
   return lines.join('\n')
@@ -466,7 +474,7 @@ async function main(): Promise<void> {
         runs.get(scenario)?.push(run)
         const cpu = cpuUsPerRequest(scenario.target, run)
         log(
-          `round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors${cpu === null ? '' : `, ${cpu.toFixed(0)} µs CPU/req`}`,
+          `round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors${cpu === null ? '' : `, ${cpu.toFixed(0)} µs CPU/req`}${run.youngGcSeconds === null ? '' : `, young GC ${((run.youngGcSeconds / Math.max(1, run.requests)) * 1e6).toFixed(1)} µs/req`}`,
         )
       }
     }
