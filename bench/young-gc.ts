@@ -8,9 +8,10 @@
 //
 // What it showed (README, Performance): request() 117-174 ms of young pauses over 8 s at 3 000
 // req/s, 2-4 MB surviving each collection; dispatch() into a plain Readable 9-22 ms, none
-// surviving. A dispatch() handler whose stream gets any listener while the answer's headers are
-// being handled (a no-op 'error' listener will do) survives like request(): the mechanism is not
-// found, and dispatch() loses request()'s removal of an aborted call from the pool's queue.
+// surviving. A dispatch() handler whose stream is given a listener whose closure holds undici's
+// request controller survives like request() (holding only the stream, or a shared or bound
+// function, does not): the mechanism is not found, and dispatch() loses request()'s removal of an
+// aborted call from the pool's queue.
 import { spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import http from 'node:http'

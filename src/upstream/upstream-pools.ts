@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls'
-import { Pool } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/types.ts'
+import { releaseControllerAtEnd } from './release-controller.ts'
 
 /** An upstream's TLS settings as Node's TLS options (empty for http or Node's defaults). */
 export function tlsOptions(config: UpstreamConfig): ConnectionOptions {
@@ -18,12 +19,14 @@ export function tlsOptions(config: UpstreamConfig): ConnectionOptions {
 
 export interface UpstreamClient {
   readonly config: UpstreamConfig
-  readonly pool: Pool
+  /** The upstream's connection pool, through which every call lets go of undici's per-call state when it ends (release-controller.ts). */
+  readonly pool: Dispatcher
 }
 
 /** One undici connection pool per upstream, sized and timed as the config says. */
 export class UpstreamPools {
   readonly #clients = new Map<string, UpstreamClient>()
+  readonly #pools: Pool[] = []
 
   constructor(upstreams: ReadonlyMap<string, UpstreamConfig>) {
     for (const config of upstreams.values()) {
@@ -37,7 +40,8 @@ export class UpstreamPools {
         allowH2: false,
         connect: tlsOptions(config),
       })
-      this.#clients.set(config.name, { config, pool })
+      this.#pools.push(pool)
+      this.#clients.set(config.name, { config, pool: pool.compose(releaseControllerAtEnd) })
     }
   }
 
@@ -50,11 +54,11 @@ export class UpstreamPools {
 
   /** Lets requests in flight finish, then closes every connection. */
   async close(): Promise<void> {
-    await Promise.all([...this.#clients.values()].map(({ pool }) => pool.close()))
+    await Promise.all(this.#pools.map((pool) => pool.close()))
   }
 
   /** Drops every connection at once (when graceful close ran out of time). */
   async destroy(): Promise<void> {
-    await Promise.all([...this.#clients.values()].map(({ pool }) => pool.destroy()))
+    await Promise.all(this.#pools.map((pool) => pool.destroy()))
   }
 }
