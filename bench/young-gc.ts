@@ -8,10 +8,10 @@
 //
 // What it showed (README, Performance): request() 117-174 ms of young pauses over 8 s at 3 000
 // req/s, 2-4 MB surviving each collection; dispatch() into a plain Readable 9-22 ms, none
-// surviving. A dispatch() handler whose stream is given a listener whose closure holds undici's
-// request controller survives like request() (holding only the stream, or a shared or bound
-// function, does not): the mechanism is not found, and dispatch() loses request()'s removal of an
-// aborted call from the pool's queue.
+// surviving. The cause: undici 8 keeps its per-call controller reachable from the answer's stream;
+// a stream listener whose closure holds that controller is enough. Ficus's pools let go of it when
+// a call ends (src/upstream/release-controller.ts); this script measures undici's own behaviour,
+// without that, to tell when undici changes.
 import { spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
