@@ -1,17 +1,14 @@
 import { EventEmitter } from 'node:events'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Pool, type Dispatcher } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CallDeadline, capturedCall, type CapturedCall } from '../../src/shadow/captured-call.ts'
 import { releaseControllerAtEnd } from '../../src/upstream/release-controller.ts'
 import { startUpstream, type Handler, type TestUpstream } from '../helpers/upstream-server.ts'
 
 // Every upstream call lets go of undici's controller when it ends (upstream/release-controller.ts):
-// the answer and the contract of request() unchanged, and undici's per-call state collectable while
-// the answer's body is still held.
+// the answer and the contract of request() unchanged (the queue guarantees: test/shadow/captured-call.test.ts),
+// and undici's per-call state collectable while the answer's body is still held.
 let upstream: TestUpstream | undefined
 let pool: Pool | undefined
 afterEach(async () => {
@@ -26,8 +23,6 @@ async function serve(handler: Handler, connections = 4): Promise<Pool> {
   pool = new Pool(upstream.url, { connections })
   return pool
 }
-
-const CALL: CapturedCall = { method: 'GET', path: '/p/1', headers: {}, body: null, cap: 1024, deadlineMs: 400 }
 
 describe('calls that let go of undici’s controller at their end', () => {
   it('answer as before: status, headers and a body that streams after the headers arrive', async () => {
@@ -44,47 +39,6 @@ describe('calls that let go of undici’s controller at their end', () => {
     expect(answer.headers['x-side']).toBe('legacy')
     finish?.()
     expect(await answer.body.text()).toBe('{"first":true}')
-  })
-
-  it('a call still waiting for a connection fails at its deadline, and is never sent once one frees', async () => {
-    let release: (() => void) | undefined
-    const dispatcher = (
-      await serve((request, response) => {
-        if (request.url === '/hang') release = () => response.end('{}')
-        else response.end('{}')
-      }, 1)
-    ).compose(releaseControllerAtEnd)
-    const hanging = capturedCall(dispatcher, { ...CALL, path: '/hang', deadlineMs: 5_000 })
-    await expect.poll(() => release !== undefined).toBe(true)
-    await expect(capturedCall(dispatcher, { ...CALL, path: '/queued', deadlineMs: 200 })).rejects.toBeInstanceOf(CallDeadline)
-    release?.()
-    await hanging
-    await capturedCall(dispatcher, { ...CALL, path: '/after' })
-    expect(upstream?.requests.map((request) => request.url)).toEqual(['/hang', '/after'])
-  })
-
-  it('calls that expire while queued for a connection leave the pool’s connections alone', async () => {
-    let connections = 0
-    const server = createServer((_request, response) => void setTimeout(() => response.end('{}'), 300))
-    server.on('connection', () => (connections += 1))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    pool = new Pool(`http://127.0.0.1:${port}`, { connections: 2 })
-    const dispatcher = pool.compose(releaseControllerAtEnd)
-    try {
-      const outcomes = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => capturedCall(dispatcher, { ...CALL, path: `/slow/${i}`, deadlineMs: 100 }).catch((err: unknown) => err)),
-      )
-      expect(outcomes.every((outcome) => outcome instanceof CallDeadline)).toBe(true)
-      await new Promise((resolve) => setTimeout(resolve, 700))
-      expect((await capturedCall(dispatcher, { ...CALL, path: '/after', deadlineMs: 2_000 })).status).toBe(200)
-      expect(connections).toBeLessThanOrEqual(6)
-    } finally {
-      await pool.destroy()
-      pool = undefined
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-    }
   })
 
   it('a client that goes away aborts the call through the controller it was given', async () => {
