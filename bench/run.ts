@@ -125,6 +125,11 @@ function cpuUsPerRequest(target: Target, run: Run): number | null {
   return target.pids().length > 0 && run.requests > 0 ? (run.cpuSeconds / run.requests) * 1e6 : null
 }
 
+/** A round's young-collection pause per request (µs); null for a target without Ficus's /metrics or a round nothing answered. */
+function youngGcUsPerRequest(run: Run): number | null {
+  return run.youngGcSeconds !== null && run.requests > 0 ? (run.youngGcSeconds / run.requests) * 1e6 : null
+}
+
 /**
  * One row from a scenario's rounds: each figure the median of the rounds' (a round the shared
  * machine disturbed moves a median of three less than a mean: one run's routing rounds gave 3014,
@@ -135,7 +140,7 @@ function summarise(scenario: Scenario, runs: readonly Run[]): Row {
   const measured = scenario.target.pids().length > 0
   const cpu = runs.flatMap((run) => cpuUsPerRequest(scenario.target, run) ?? [])
   const loops = runs.flatMap((run) => (run.loopP99Ms === null ? [] : [run.loopP99Ms]))
-  const youngGc = runs.flatMap((run) => (run.youngGcSeconds === null || run.requests === 0 ? [] : [(run.youngGcSeconds / run.requests) * 1e6]))
+  const youngGc = runs.flatMap((run) => youngGcUsPerRequest(run) ?? [])
   return {
     scenario: scenario.rate === undefined ? scenario.name : `${scenario.name} @${scenario.rate}/s`,
     payload: scenario.payload,
@@ -473,8 +478,9 @@ async function main(): Promise<void> {
         const run = await measure(scenario.target, path, duration, scenario.rate)
         runs.get(scenario)?.push(run)
         const cpu = cpuUsPerRequest(scenario.target, run)
+        const youngGc = youngGcUsPerRequest(run)
         log(
-          `round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors${cpu === null ? '' : `, ${cpu.toFixed(0)} µs CPU/req`}${run.youngGcSeconds === null ? '' : `, young GC ${((run.youngGcSeconds / Math.max(1, run.requests)) * 1e6).toFixed(1)} µs/req`}`,
+          `round ${round + 1}/${rounds} ${scenario.name}${scenario.rate === undefined ? '' : ` @${scenario.rate}/s`} ${scenario.payload}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, ${run.errors} errors${cpu === null ? '' : `, ${cpu.toFixed(0)} µs CPU/req`}${youngGc === null ? '' : `, young GC ${youngGc.toFixed(1)} µs/req`}`,
         )
       }
     }

@@ -119,7 +119,7 @@ class ReleasingHandler implements Dispatcher.DispatchHandler {
   onResponseError(controller: Controller, error: Error): void {
     // A call taken out of the queue, or refused before it started, has no controller of ours.
     try {
-      this.#handler.onResponseError?.(this.#controller ?? controller, error)
+      this.#handler.onResponseError?.(this.#view(controller), error)
     } finally {
       this.#controller?.release()
     }
